@@ -1,0 +1,191 @@
+"""The `closeloop` command line (DESIGN §5)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from closeloop.logs import configure_logging, get_logger
+from closeloop.settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+log = get_logger(__name__)
+
+APP_ROLE = "closeloop_app"
+DEMO_TENANT = "demo"
+DEMO_PASSWORD = "closeloop-demo"  # noqa: S105 - printed on purpose for the local demo
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        click.echo(f"closeloop: setting error: {exc}", err=True)
+        sys.exit(2)
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    return settings
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[str]:
+    """Yield the application URL with the schema up to date; embedded when no DATABASE_URL."""
+    from closeloop import migrate
+
+    if settings.database_url is not None:
+        owner_url = settings.database_owner_url or settings.database_url
+        migrate.upgrade(owner_url, migrate.role_of(settings.database_url))
+        yield settings.database_url
+        return
+
+    from closeloop.embedded import EmbeddedPostgres
+    from closeloop.provision import provision
+
+    server = EmbeddedPostgres(settings.data_dir)
+    click.echo(f"Starting the embedded PostgreSQL in {server.pgdata} ...", err=True)
+    superuser_url = server.start()
+    try:
+        urls = asyncio.run(provision(superuser_url, app_role=APP_ROLE))
+        migrate.upgrade(urls.owner_url, APP_ROLE)
+        yield urls.app_url
+    finally:
+        click.echo("Stopping the embedded PostgreSQL ...", err=True)
+        server.stop()
+
+
+def _serve(settings: Settings, app_url: str, host: str, port: int) -> None:
+    import uvicorn
+
+    from closeloop.web.app import create_app
+
+    app = create_app(settings, database_url=app_url)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+@click.group()
+@click.version_option(package_name="closeloop")
+def main() -> None:
+    """Closeloop: complaints and after-sales service, from first contact to the follow-up."""
+
+
+@main.command()
+@click.option("--host", default=None, help="interface to listen on (default CLOSELOOP_HOST)")
+@click.option("--port", default=None, type=int, help="port (default CLOSELOOP_PORT)")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the API. Without DATABASE_URL, on the embedded PostgreSQL."""
+    settings = _settings()
+    with _database(settings) as app_url:
+        _serve(settings, app_url, host or settings.host, port or settings.port)
+
+
+@main.command()
+@click.option("--host", default=None, help="interface to listen on (default 127.0.0.1)")
+@click.option("--port", default=None, type=int, help="port (default 8000)")
+def demo(host: str | None, port: int | None) -> None:
+    """Embedded database, demo tenant loaded; prints the URL and logins. Ctrl-C stops it all."""
+    settings = _settings()
+    if settings.database_url is not None:
+        click.echo("closeloop demo runs on the embedded database; unset DATABASE_URL", err=True)
+        sys.exit(2)
+    if settings.operator_token is None:
+        settings = dataclasses.replace(settings, operator_token=secrets.token_urlsafe(24))
+    host = host or settings.host
+    port = port or settings.port
+    with _database(settings) as app_url:
+        logins = asyncio.run(_seed_demo(app_url))
+        url = f"http://{host}:{port}"
+        lines = [
+            "",
+            f"Closeloop is running at {url}",
+            f"  API schema:   {url}/schema",
+            f"  Tenant:       {DEMO_TENANT}",
+            *(f"  Login:        {email} / {DEMO_PASSWORD}   ({role})" for role, email in logins),
+            f"  Operator:     Bearer {settings.operator_token}",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+        click.echo("\n".join(lines))
+        sys.stdout.flush()
+        _serve(settings, app_url, host, port)
+
+
+async def _seed_demo(app_url: str) -> list[tuple[str, str]]:
+    from closeloop.db import create_engine, sessionmaker, tenant_scope, transaction
+    from closeloop.identity.models import ROLES, Permission
+    from closeloop.identity.service import UserService
+    from closeloop.tenancy.service import TenantService
+    from closeloop.web.errors import Conflict, NotFound
+
+    logins = [(role, f"{role}@{DEMO_TENANT}.example.com") for role in ROLES]
+    engine = create_engine(app_url, pool_size=1)
+    try:
+        async with transaction(sessionmaker(engine)) as session:
+            tenants = TenantService(session)
+            try:
+                tenant = await tenants.by_slug(DEMO_TENANT)
+                await tenant_scope(session, tenant.id)
+            except NotFound:
+                tenant = await tenants.create(
+                    slug=DEMO_TENANT, name="Closeloop demo", locale="zh-CN", timezone="Asia/Shanghai"
+                )
+            users = UserService(session)
+            for role, email in logins:
+                try:
+                    await users.create(
+                        email=email,
+                        display_name=f"Demo {role}",
+                        password=DEMO_PASSWORD,
+                        roles=[role],
+                        permissions=[Permission.PII.value] if role in ("admin", "supervisor") else [],
+                    )
+                except Conflict:
+                    pass  # kept from an earlier run
+    finally:
+        await engine.dispose()
+    return logins
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations as the owner role (DATABASE_OWNER_URL), granting DATABASE_URL's role."""
+    from closeloop import migrate
+
+    settings = _settings()
+    if settings.database_url is None:
+        with _database(settings):
+            pass
+        click.echo("embedded database is up to date")
+        return
+    owner_url = settings.database_owner_url or settings.database_url
+    migrate.upgrade(owner_url, migrate.role_of(settings.database_url), revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@db.command("provision")
+@click.argument("superuser_url")
+@click.option("--database", default="closeloop", show_default=True)
+@click.option("--owner-role", default="closeloop_owner", show_default=True)
+@click.option("--app-role", default=APP_ROLE, show_default=True)
+def db_provision(superuser_url: str, database: str, owner_role: str, app_role: str) -> None:
+    """Create the database, its owner role and the application role (needs a superuser URL)."""
+    from closeloop.provision import provision
+
+    _settings()
+    urls = asyncio.run(provision(superuser_url, database=database, owner_role=owner_role, app_role=app_role))
+    click.echo(f"DATABASE_OWNER_URL={urls.owner_url}\nDATABASE_URL={urls.app_url}")
+
+
+if __name__ == "__main__":
+    main()

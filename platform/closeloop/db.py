@@ -1,0 +1,184 @@
+"""Database access: the engine, the declarative base, and the tenant scope.
+
+The tenant scope is central and fails closed:
+
+* `tenant_scope(session, tenant_id)` is the one place that binds a tenant to a
+  transaction (`set_config('app.tenant_id', ..., true)`, i.e. `SET LOCAL`), so
+  row-level security in PostgreSQL sees it;
+* one ORM hook adds `tenant_id = :bound` to every query of a `TenantOwned` model
+  and raises `TenantNotBound` when no tenant is bound;
+* `unscoped(session)` is the loud escape hatch for operator code that must see
+  across tenants. RLS still applies underneath: without a tenant set, the
+  application role sees no tenant rows at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import DateTime, ForeignKey, MetaData, Uuid, event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    with_loader_criteria,
+)
+
+__all__ = [
+    "Base",
+    "add_in_savepoint",
+    "TenantNotBound",
+    "TenantOwned",
+    "asyncpg_url",
+    "bound_tenant",
+    "create_engine",
+    "new_id",
+    "tenant_scope",
+    "unscoped",
+    "utcnow",
+]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_TENANT_KEY = "closeloop.tenant_id"
+_UNSCOPED_KEY = "closeloop.unscoped"
+
+
+class TenantNotBound(RuntimeError):
+    """A tenant-owned model was queried in a session with no tenant bound."""
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: DateTime(timezone=True), uuid.UUID: Uuid(as_uuid=True)}
+
+
+class TenantOwned:
+    """Mixin for every tenant-owned table: `tenant_id` leads the primary key.
+
+    Foreign keys between tenant tables are composite `(tenant_id, id)`, so a row
+    can never point into another tenant, and the schema distributes by
+    `tenant_id`. The schema test in `tests/isolation` checks every such table
+    for the key, `ENABLE` and `FORCE ROW LEVEL SECURITY` and the policy.
+    """
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+def asyncpg_url(url: str) -> str:
+    """`postgresql://...` as SQLAlchemy's asyncpg URL; a `host=` socket folder is kept."""
+    parts = urlsplit(url)
+    scheme = "postgresql+asyncpg"
+    query = dict(parse_qsl(parts.query))
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": "closeloop"}},
+    )
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def tenant_scope(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Bind `tenant_id` to the session's current transaction (and its ORM queries)."""
+    await session.execute(
+        select(func.set_config("app.tenant_id", str(tenant_id), True))  # noqa: FBT003
+    )
+    session.info[_TENANT_KEY] = tenant_id
+
+
+def bound_tenant(session: AsyncSession | Session) -> uuid.UUID | None:
+    return session.info.get(_TENANT_KEY)
+
+
+@contextlib.contextmanager
+def unscoped(session: AsyncSession) -> Any:
+    """Operator code only: ORM queries of tenant models without the tenant filter."""
+    session.info[_UNSCOPED_KEY] = True
+    try:
+        yield session
+    finally:
+        session.info.pop(_UNSCOPED_KEY, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_tenant(session: Session, transaction: Any) -> None:
+    # SET LOCAL ends with the transaction; the ORM filter must end with it too.
+    if transaction.parent is None:
+        session.info.pop(_TENANT_KEY, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _add_tenant_criteria(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.session.info.get(_UNSCOPED_KEY):
+        return
+    touches_tenant_model = any(
+        isinstance(mapper.class_, type) and issubclass(mapper.class_, TenantOwned)
+        for mapper in state.all_mappers
+    )
+    if not touches_tenant_model:
+        return
+    tenant_id = state.session.info.get(_TENANT_KEY)
+    if tenant_id is None:
+        raise TenantNotBound("query of a tenant-owned model with no tenant bound")
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantOwned,
+            lambda cls: cls.tenant_id == tenant_id,
+            include_aliases=True,
+        )
+    )
+
+
+async def add_in_savepoint(session: AsyncSession, obj: object) -> None:
+    """Insert `obj` inside a savepoint: a unique violation raises `IntegrityError` and
+    leaves the surrounding transaction usable."""
+    async with session.begin_nested():
+        session.add(obj)
+
+
+@contextlib.asynccontextmanager
+async def transaction(
+    factory: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID | None = None
+) -> AsyncIterator[AsyncSession]:
+    """One session, one transaction, optionally bound to a tenant; commits on success."""
+    async with factory() as session, session.begin():
+        if tenant_id is not None:
+            await tenant_scope(session, tenant_id)
+        yield session

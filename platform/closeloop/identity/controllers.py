@@ -1,0 +1,161 @@
+"""HTTP for identity: login, the caller's own profile, users and API keys (admins)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.identity.models import ApiKey, Role, User
+from closeloop.identity.principal import Principal
+from closeloop.identity.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
+    LoginRequest,
+    LoginResponse,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from closeloop.identity.service import ApiKeyService, LoginService, UserService
+from closeloop.settings import Settings
+
+__all__ = ["ApiKeyController", "AuthController", "UserController"]
+
+
+def user_read(user: User) -> UserRead:
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        roles=list(user.roles),
+        permissions=list(user.permissions),
+        department_id=user.department_id,
+        active=user.active,
+        created_at=user.created_at,
+    )
+
+
+def key_read(key: ApiKey) -> ApiKeyRead:
+    return ApiKeyRead(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        scopes=list(key.scopes),
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+        last_used_at=key.last_used_at,
+    )
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["identity"]
+
+    @post("/login", status_code=200)
+    async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> LoginResponse:
+        """Exchange a tenant, e-mail and password for a short-lived session token."""
+        settings: Settings = request.app.state.settings
+        service = LoginService(request.app.state.sessionmaker, settings)
+        token, expires = await service.login(
+            tenant_slug=data.tenant, email=data.email, password=data.password
+        )
+        return LoginResponse(access_token=token, token_type="bearer", expires_at=expires)
+
+    @get("/me")
+    async def me(self, db_session: AsyncSession, principal: Principal) -> UserRead | ApiKeyRead:
+        """The calling user, or the calling API key."""
+        if principal.user_id is not None:
+            return user_read(await UserService(db_session).get(principal.user_id))
+        assert principal.api_key_id is not None
+        return key_read(await ApiKeyService(db_session, principal.tenant_id).get(principal.api_key_id))
+
+
+class UserController(Controller):
+    path = "/api/v1/users"
+    tags = ["identity"]
+
+    @get("/")
+    async def list_users(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        limit: int = Parameter(default=100, ge=1, le=500),
+        after: str | None = Parameter(default=None, description="e-mail to continue after"),
+    ) -> list[UserRead]:
+        principal.require(Role.ADMIN, Role.SUPERVISOR)
+        users = await UserService(db_session).list(limit=limit, after=after)
+        return [user_read(u) for u in users]
+
+    @post("/")
+    async def create_user(self, db_session: AsyncSession, principal: Principal, data: UserCreate) -> UserRead:
+        principal.require(Role.ADMIN)
+        user = await UserService(db_session).create(
+            email=data.email,
+            display_name=data.display_name,
+            password=data.password,
+            roles=data.roles,
+            permissions=data.permissions,
+            department_id=data.department_id,
+        )
+        return user_read(user)
+
+    @get("/{user_id:uuid}")
+    async def get_user(self, db_session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> UserRead:
+        principal.require(Role.ADMIN, Role.SUPERVISOR)
+        return user_read(await UserService(db_session).get(user_id))
+
+    @patch("/{user_id:uuid}")
+    async def update_user(
+        self, db_session: AsyncSession, principal: Principal, user_id: uuid.UUID, data: UserUpdate
+    ) -> UserRead:
+        principal.require(Role.ADMIN)
+        user = await UserService(db_session).update(
+            user_id,
+            display_name=data.display_name,
+            roles=data.roles,
+            permissions=data.permissions,
+            active=data.active,
+            password=data.password,
+            department_id=data.department_id,
+        )
+        return user_read(user)
+
+
+class ApiKeyController(Controller):
+    path = "/api/v1/api-keys"
+    tags = ["identity"]
+
+    @get("/")
+    async def list_keys(self, db_session: AsyncSession, principal: Principal) -> list[ApiKeyRead]:
+        principal.require(Role.ADMIN)
+        return [key_read(k) for k in await ApiKeyService(db_session, principal.tenant_id).list()]
+
+    @post("/")
+    async def create_key(
+        self, db_session: AsyncSession, principal: Principal, data: ApiKeyCreate
+    ) -> ApiKeyCreated:
+        """Create a key. The `key` in the answer is shown this once and cannot be read again."""
+        principal.require(Role.ADMIN)
+        key, plain = await ApiKeyService(db_session, principal.tenant_id).create(
+            name=data.name, scopes=data.scopes, created_by=principal.user_id
+        )
+        return ApiKeyCreated(
+            id=key.id, name=key.name, prefix=key.prefix, scopes=list(key.scopes), key=plain,
+            created_at=key.created_at,
+        )
+
+    @get("/{key_id:uuid}")
+    async def get_key(self, db_session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKeyRead:
+        principal.require(Role.ADMIN)
+        return key_read(await ApiKeyService(db_session, principal.tenant_id).get(key_id))
+
+    @delete("/{key_id:uuid}", status_code=200)
+    async def revoke_key(self, db_session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKeyRead:
+        """Revoke a key: it stops working at once; the record stays for the audit trail."""
+        principal.require(Role.ADMIN)
+        return key_read(await ApiKeyService(db_session, principal.tenant_id).revoke(key_id))

@@ -1,0 +1,39 @@
+"""Who is calling: a user with a session token, or a tenant API key."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+from closeloop.identity.models import Permission, Role
+from closeloop.web.errors import Forbidden
+
+__all__ = ["Principal"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Principal:
+    tenant_id: uuid.UUID
+    roles: frozenset[str]
+    permissions: frozenset[str]
+    user_id: uuid.UUID | None = None
+    api_key_id: uuid.UUID | None = None
+
+    @property
+    def actor(self) -> str:
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        return f"api_key:{self.api_key_id}"
+
+    def has_role(self, *roles: Role) -> bool:
+        return any(role.value in self.roles for role in roles)
+
+    def require(self, *roles: Role) -> None:
+        """Refuse unless the caller holds one of `roles`."""
+        if not self.has_role(*roles):
+            wanted = " or ".join(role.value for role in roles)
+            raise Forbidden(f"this needs the {wanted} role", code="role_required")
+
+    @property
+    def may_see_pii(self) -> bool:
+        return Permission.PII.value in self.permissions

@@ -1,0 +1,17 @@
+"""Imports every model module, so the metadata (and Alembic) sees the whole schema."""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["MODEL_MODULES", "load_all_models"]
+
+MODEL_MODULES = (
+    "closeloop.tenancy.models",
+    "closeloop.identity.models",
+)
+
+
+def load_all_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

@@ -1,0 +1,165 @@
+"""The one typed settings object, read once from the environment and an optional `.env`.
+
+Nothing else in Closeloop reads `os.environ`. A missing or malformed setting stops
+start-up with a one-line message that names it (`SettingsError`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import platformdirs
+
+__all__ = ["Settings", "SettingsError", "get_settings", "load_settings"]
+
+_LOG_FORMATS = ("console", "json")
+_BROKER_SCHEMES = ("amqp", "amqps", "redis", "rediss")
+_DATABASE_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it on one line."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything Closeloop can be told from outside.
+
+    `database_url` is the application's connection: a role that owns nothing and
+    cannot bypass row-level security. `database_owner_url` runs migrations. Both
+    absent means the embedded PostgreSQL under `data_dir`.
+    """
+
+    database_url: str | None
+    database_owner_url: str | None
+    broker_url: str | None
+    data_dir: Path
+    secret_key: str
+    operator_token: str | None
+    smtp_url: str | None
+    log_format: str
+    log_level: str
+    host: str
+    port: int
+    jwt_ttl_seconds: int
+    login_max_failures: int
+    login_failure_window_seconds: int
+    max_body_bytes: int
+    db_pool_size: int
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ")
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise SettingsError(f"{path.name} line {number}: expected NAME=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = env.get(name) or None
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not (parts.hostname or "host=" in parts.query):
+        raise SettingsError(
+            f"{name} must be a URL starting with one of {', '.join(s + '://' for s in schemes)}"
+            " and naming a host"
+        )
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+    """Build settings from `environ` (default: the process environment) over `.env`."""
+    env: dict[str, str] = {}
+    env.update(_read_dotenv(dotenv if dotenv is not None else Path.cwd() / ".env"))
+    env.update(os.environ if environ is None else environ)
+
+    database_url = _url(env, "DATABASE_URL", _DATABASE_SCHEMES)
+    database_owner_url = _url(env, "DATABASE_OWNER_URL", _DATABASE_SCHEMES)
+    if database_owner_url and not database_url:
+        raise SettingsError("DATABASE_OWNER_URL is set but DATABASE_URL is not; set both or neither")
+
+    log_format = env.get("LOG_FORMAT", "console").lower()
+    if log_format not in _LOG_FORMATS:
+        raise SettingsError(f"LOG_FORMAT must be one of {', '.join(_LOG_FORMATS)}, got {log_format!r}")
+
+    secret_key = env.get("CLOSELOOP_SECRET_KEY", "")
+    if not secret_key:
+        if database_url is not None:
+            raise SettingsError(
+                "CLOSELOOP_SECRET_KEY is required when DATABASE_URL is set (at least 32 characters)"
+            )
+        # The embedded default is a single machine: a per-process key is enough,
+        # sessions simply end when the demo restarts.
+        secret_key = secrets.token_urlsafe(48)
+    if len(secret_key) < 32:
+        raise SettingsError("CLOSELOOP_SECRET_KEY must be at least 32 characters")
+
+    operator_token = env.get("CLOSELOOP_OPERATOR_TOKEN") or None
+    if operator_token is not None and len(operator_token) < 24:
+        raise SettingsError("CLOSELOOP_OPERATOR_TOKEN must be at least 24 characters")
+
+    data_dir_raw = env.get("CLOSELOOP_DATA_DIR") or platformdirs.user_data_dir("closeloop")
+    return Settings(
+        database_url=database_url,
+        database_owner_url=database_owner_url,
+        broker_url=_url(env, "BROKER_URL", _BROKER_SCHEMES),
+        data_dir=Path(data_dir_raw).expanduser(),
+        secret_key=secret_key,
+        operator_token=operator_token,
+        smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
+        log_format=log_format,
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        host=env.get("CLOSELOOP_HOST", "127.0.0.1"),
+        port=_int(env, "CLOSELOOP_PORT", 8000),
+        jwt_ttl_seconds=_int(env, "CLOSELOOP_JWT_TTL_SECONDS", 900),
+        login_max_failures=_int(env, "CLOSELOOP_LOGIN_MAX_FAILURES", 10),
+        login_failure_window_seconds=_int(env, "CLOSELOOP_LOGIN_FAILURE_WINDOW_SECONDS", 60),
+        max_body_bytes=_int(env, "CLOSELOOP_MAX_BODY_BYTES", 1_048_576),
+        db_pool_size=_int(env, "CLOSELOOP_DB_POOL_SIZE", 10),
+    )
+
+
+_cached: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    global _cached
+    if _cached is None:
+        _cached = load_settings()
+    return _cached

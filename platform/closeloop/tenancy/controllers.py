@@ -1,0 +1,83 @@
+"""Platform operators' HTTP: tenants are created, listed, suspended and resumed here.
+
+Operators belong to no tenant; they present the `CLOSELOOP_OPERATOR_TOKEN` setting
+as their bearer token.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.identity.models import Role
+from closeloop.identity.service import UserService
+from closeloop.settings import Settings
+from closeloop.tenancy.models import Tenant, TenantStatus
+from closeloop.tenancy.schemas import TenantCreate, TenantCreated, TenantRead
+from closeloop.tenancy.service import TenantService
+from closeloop.web.context import bind_actor
+from closeloop.web.errors import NotFound, Unauthorized
+
+__all__ = ["PlatformTenantController", "operator_guard"]
+
+def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    settings: Settings = connection.app.state.settings
+    if settings.operator_token is None:
+        raise NotFound("operator access is not configured on this deployment (CLOSELOOP_OPERATOR_TOKEN)")
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), settings.operator_token.encode()):
+        raise Unauthorized("operator endpoints need `Authorization: Bearer <operator token>`")
+    bind_actor(tenant_id="-", actor="operator")
+
+def tenant_read(tenant: Tenant) -> TenantRead:
+    return TenantRead(
+        id=tenant.id, slug=tenant.slug, name=tenant.name, status=tenant.status,
+        locale=tenant.locale, timezone=tenant.timezone, created_at=tenant.created_at,
+    )
+
+class PlatformTenantController(Controller):
+    path = "/platform/v1/tenants"
+    guards = [operator_guard]
+    tags = ["platform"]
+
+    @post("/")
+    async def create_tenant(self, db_session: AsyncSession, data: TenantCreate) -> TenantCreated:
+        """Create a tenant together with its first admin."""
+        tenant = await TenantService(db_session).create(
+            slug=data.slug, name=data.name, locale=data.locale, timezone=data.timezone
+        )
+        admin = await UserService(db_session).create(
+            email=data.admin_email,
+            display_name=data.admin_name,
+            password=data.admin_password,
+            roles=[Role.ADMIN.value],
+        )
+        read = tenant_read(tenant)
+        return TenantCreated(
+            **{f: getattr(read, f) for f in read.__struct_fields__},
+            admin_user_id=admin.id,
+            admin_email=admin.email,
+        )
+
+    @get("/")
+    async def list_tenants(self, db_session: AsyncSession) -> list[TenantRead]:
+        return [tenant_read(t) for t in await TenantService(db_session).list()]
+
+    @get("/{slug:str}")
+    async def get_tenant(self, db_session: AsyncSession, slug: str) -> TenantRead:
+        return tenant_read(await TenantService(db_session).by_slug(slug))
+
+    @post("/{slug:str}/suspend", status_code=200)
+    async def suspend_tenant(self, db_session: AsyncSession, slug: str) -> TenantRead:
+        """Suspend a tenant: its users and API keys get 403 until it is resumed."""
+        return tenant_read(await TenantService(db_session).set_status(slug, TenantStatus.SUSPENDED))
+
+    @post("/{slug:str}/resume", status_code=200)
+    async def resume_tenant(self, db_session: AsyncSession, slug: str) -> TenantRead:
+        return tenant_read(await TenantService(db_session).set_status(slug, TenantStatus.ACTIVE))
+

@@ -1,0 +1,76 @@
+"""Tenant rules: creation with a first admin, suspension, and the active check."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.db import add_in_savepoint, tenant_scope
+from closeloop.tenancy.models import Tenant, TenantStatus
+from closeloop.web.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+
+__all__ = ["TenantService", "TenantSuspended"]
+
+LOCALES = ("zh-CN", "en")
+
+
+class TenantSuspended(Forbidden):
+    code = "tenant_suspended"
+
+
+class TenantService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant_id: uuid.UUID) -> Tenant | None:
+        return await self.session.get(Tenant, tenant_id)
+
+    async def by_slug(self, slug: str) -> Tenant:
+        tenant = await self.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            raise NotFound(f"no tenant {slug!r}")
+        return tenant
+
+    async def list(self) -> Sequence[Tenant]:
+        return (await self.session.scalars(select(Tenant).order_by(Tenant.slug))).all()
+
+    @staticmethod
+    def ensure_active(tenant: Tenant) -> None:
+        if tenant.status != TenantStatus.ACTIVE:
+            raise TenantSuspended(
+                f"tenant {tenant.slug!r} is suspended; its users and API keys are refused "
+                "until the service operator resumes it"
+            )
+
+    async def create(self, *, slug: str, name: str, locale: str, timezone: str) -> Tenant:
+        """Insert a tenant and bind the session to it, so its first rows can follow."""
+        if locale not in LOCALES:
+            raise UnprocessableEntity(
+                f"locale must be one of {', '.join(LOCALES)}", details={"field": "locale"}
+            )
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise UnprocessableEntity(
+                f"unknown time zone {timezone!r}", details={"field": "timezone"}
+            ) from None
+        tenant = Tenant(
+            slug=slug, name=name, locale=locale, timezone=timezone, status=TenantStatus.ACTIVE, settings={}
+        )
+        try:
+            await add_in_savepoint(self.session, tenant)
+        except IntegrityError:
+            raise Conflict(f"a tenant with slug {slug!r} exists already", details={"field": "slug"}) from None
+        await tenant_scope(self.session, tenant.id)
+        return tenant
+
+    async def set_status(self, slug: str, status: TenantStatus) -> Tenant:
+        tenant = await self.by_slug(slug)
+        tenant.status = status.value
+        await self.session.flush()
+        return tenant

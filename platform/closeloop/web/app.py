@@ -1,0 +1,104 @@
+"""The app factory: `create_app()` builds the Litestar application; nothing happens on import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import ControllerRouterHandler
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from closeloop import __version__
+from closeloop.db import create_engine, sessionmaker
+from closeloop.identity.controllers import ApiKeyController, AuthController, UserController
+from closeloop.logs import get_logger
+from closeloop.models import load_all_models
+from closeloop.provision import check_app_role
+from closeloop.settings import Settings
+from closeloop.tenancy.controllers import PlatformTenantController
+from closeloop.web.context import RequestContextMiddleware
+from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
+from closeloop.web.errors import exception_handlers
+from closeloop.web.health import HealthController
+
+__all__ = ["ROUTE_HANDLERS", "create_app"]
+
+log = get_logger(__name__)
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+    AuthController,
+    UserController,
+    ApiKeyController,
+    PlatformTenantController,
+    HealthController,
+]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database_url: str | None = None,
+    engine: AsyncEngine | None = None,
+    extra_route_handlers: list[ControllerRouterHandler] | None = None,
+) -> Litestar:
+    """Build the app. The database is `engine`, else `database_url`, else the settings' URL."""
+    load_all_models()
+    url = database_url or settings.database_url
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own_engine = engine is None
+        if engine is not None:
+            active = engine
+        elif url is not None:
+            active = create_engine(url, pool_size=settings.db_pool_size)
+        else:
+            raise RuntimeError("no database: pass database_url, or run `closeloop demo`")
+        try:
+            await check_app_role(active)
+            app.state.engine = active
+            app.state.sessionmaker = sessionmaker(active)
+            log.info("closeloop ready", version=__version__)
+            yield
+        finally:
+            if own_engine:
+                await active.dispose()
+
+    prometheus = PrometheusConfig(app_name="closeloop", prefix="closeloop", group_path=True)
+    return Litestar(
+        route_handlers=[*ROUTE_HANDLERS, PrometheusController, *(extra_route_handlers or [])],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "principal": Provide(provide_principal),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        exception_handlers=exception_handlers,
+        middleware=[RequestContextMiddleware, prometheus.middleware],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Closeloop",
+            version=__version__,
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", description="session token or `clk_` API key"
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        cors_config=CORSConfig(allow_origins=[]),
+        debug=False,
+        logging_config=None,
+    )
+

@@ -1,0 +1,155 @@
+"""Errors as JSON: `{"error": {"code", "message", "details"}}` on every failure.
+
+Services raise `ApiError` subclasses; Litestar's own errors (validation, unknown
+route, oversize body) are translated to the same shape; anything unexpected is a 500
+carrying the request id and nothing of the stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from closeloop.logs import get_logger
+
+__all__ = [
+    "ApiError",
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnprocessableEntity",
+    "exception_handlers",
+]
+
+log = get_logger(__name__)
+
+
+class ApiError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code is not None:
+            self.code = code
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class UnprocessableEntity(ApiError):
+    status_code = 422
+    code = "validation_failed"
+
+
+class TooManyRequests(ApiError):
+    status_code = 429
+    code = "too_many_requests"
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
+    return Response(
+        {"error": {"code": code, "message": message, "details": details}},
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+
+
+def _field_of(item: dict[str, Any]) -> str | None:
+    key = item.get("key")
+    return str(key) if key else None
+
+
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    details = [
+        {"field": _field_of(p), "source": p.get("source"), "message": p.get("message")}
+        for p in problems
+        if isinstance(p, dict)
+    ]
+    if details:
+        first = details[0]
+        where = f"`{first['field']}`" if first["field"] else "the request body"
+        message = f"invalid {where}: {first['message']}"
+    else:
+        message = exc.detail or "the request is not valid"
+    return error_response(400, "invalid_request", message, details or None)
+
+
+# What msgspec says when the body is not JSON at all (Litestar passes it on as a 400).
+_DECODE_HINTS = ("malformed", "truncated", "Invalid", "trailing characters", "Expected `")
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    message = exc.detail or "request failed"
+    code = _CODES.get(status, "error")
+    if status == 413:
+        message = "the request body is larger than this endpoint accepts"
+    elif status == 400 and any(hint in message for hint in _DECODE_HINTS):
+        code = "malformed_json"
+        message = f"the request body is not valid JSON: {message}"
+    return error_response(status, code, message, exc.extra or None, exc.headers)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    request_id = request.scope.get("state", {}).get("request_id")
+    log.exception("unexpected error", path=request.url.path)
+    return error_response(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "an unexpected error occurred; quote the request id when reporting it",
+        {"request_id": request_id},
+    )
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    ApiError: _api_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    Exception: _unexpected,
+}
