@@ -6,11 +6,9 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, JSONBody, Parameter
 
 from closeloop.identity.models import ApiKey, Role, User
-from closeloop.identity.principal import Principal
 from closeloop.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -23,6 +21,7 @@ from closeloop.identity.schemas import (
 )
 from closeloop.identity.service import ApiKeyService, LoginService, UserService
 from closeloop.settings import Settings
+from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["ApiKeyController", "AuthController", "UserController"]
 
@@ -57,7 +56,7 @@ class AuthController(Controller):
     tags = ["identity"]
 
     @post("/login", status_code=200)
-    async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> LoginResponse:
+    async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -> LoginResponse:
         """Exchange a tenant, e-mail and password for a short-lived session token."""
         settings: Settings = request.app.state.settings
         service = LoginService(request.app.state.sessionmaker, settings)
@@ -67,7 +66,7 @@ class AuthController(Controller):
         return LoginResponse(access_token=token, token_type="bearer", expires_at=expires)
 
     @get("/me")
-    async def me(self, db_session: AsyncSession, principal: Principal) -> UserRead | ApiKeyRead:
+    async def me(self, db_session: DbSession, principal: Caller) -> UserRead | ApiKeyRead:
         """The calling user, or the calling API key."""
         if principal.user_id is not None:
             return user_read(await UserService(db_session).get(principal.user_id))
@@ -82,8 +81,8 @@ class UserController(Controller):
     @get("/")
     async def list_users(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
+        db_session: DbSession,
+        principal: Caller,
         limit: int = Parameter(default=100, ge=1, le=500),
         after: str | None = Parameter(default=None, description="e-mail to continue after"),
     ) -> list[UserRead]:
@@ -92,7 +91,7 @@ class UserController(Controller):
         return [user_read(u) for u in users]
 
     @post("/")
-    async def create_user(self, db_session: AsyncSession, principal: Principal, data: UserCreate) -> UserRead:
+    async def create_user(self, db_session: DbSession, principal: Caller, data: JSONBody[UserCreate]) -> UserRead:
         principal.require(Role.ADMIN)
         user = await UserService(db_session).create(
             email=data.email,
@@ -105,13 +104,13 @@ class UserController(Controller):
         return user_read(user)
 
     @get("/{user_id:uuid}")
-    async def get_user(self, db_session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> UserRead:
+    async def get_user(self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID]) -> UserRead:
         principal.require(Role.ADMIN, Role.SUPERVISOR)
         return user_read(await UserService(db_session).get(user_id))
 
     @patch("/{user_id:uuid}")
     async def update_user(
-        self, db_session: AsyncSession, principal: Principal, user_id: uuid.UUID, data: UserUpdate
+        self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID], data: UserUpdate
     ) -> UserRead:
         principal.require(Role.ADMIN)
         user = await UserService(db_session).update(
@@ -131,13 +130,13 @@ class ApiKeyController(Controller):
     tags = ["identity"]
 
     @get("/")
-    async def list_keys(self, db_session: AsyncSession, principal: Principal) -> list[ApiKeyRead]:
+    async def list_keys(self, db_session: DbSession, principal: Caller) -> list[ApiKeyRead]:
         principal.require(Role.ADMIN)
         return [key_read(k) for k in await ApiKeyService(db_session, principal.tenant_id).list()]
 
     @post("/")
     async def create_key(
-        self, db_session: AsyncSession, principal: Principal, data: ApiKeyCreate
+        self, db_session: DbSession, principal: Caller, data: ApiKeyCreate
     ) -> ApiKeyCreated:
         """Create a key. The `key` in the answer is shown this once and cannot be read again."""
         principal.require(Role.ADMIN)
@@ -150,12 +149,12 @@ class ApiKeyController(Controller):
         )
 
     @get("/{key_id:uuid}")
-    async def get_key(self, db_session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKeyRead:
+    async def get_key(self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]) -> ApiKeyRead:
         principal.require(Role.ADMIN)
         return key_read(await ApiKeyService(db_session, principal.tenant_id).get(key_id))
 
     @delete("/{key_id:uuid}", status_code=200)
-    async def revoke_key(self, db_session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKeyRead:
+    async def revoke_key(self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]) -> ApiKeyRead:
         """Revoke a key: it stops working at once; the record stays for the audit trail."""
         principal.require(Role.ADMIN)
         return key_read(await ApiKeyService(db_session, principal.tenant_id).revoke(key_id))

@@ -11,12 +11,13 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.connection import ASGIConnection
+from litestar.params import FromPath, JSONBody
 from litestar.handlers import BaseRouteHandler
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.identity.models import Role
 from closeloop.identity.service import UserService
 from closeloop.settings import Settings
+from closeloop.web.deps import Caller, DbSession
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.tenancy.schemas import TenantCreate, TenantCreated, TenantRead
 from closeloop.tenancy.service import TenantService
@@ -46,7 +47,7 @@ class PlatformTenantController(Controller):
     tags = ["platform"]
 
     @post("/")
-    async def create_tenant(self, db_session: AsyncSession, data: TenantCreate) -> TenantCreated:
+    async def create_tenant(self, db_session: DbSession, data: JSONBody[TenantCreate]) -> TenantCreated:
         """Create a tenant together with its first admin."""
         tenant = await TenantService(db_session).create(
             slug=data.slug, name=data.name, locale=data.locale, timezone=data.timezone
@@ -65,19 +66,19 @@ class PlatformTenantController(Controller):
         )
 
     @get("/")
-    async def list_tenants(self, db_session: AsyncSession) -> list[TenantRead]:
+    async def list_tenants(self, db_session: DbSession) -> list[TenantRead]:
         return [tenant_read(t) for t in await TenantService(db_session).list()]
 
     @get("/{slug:str}")
-    async def get_tenant(self, db_session: AsyncSession, slug: str) -> TenantRead:
+    async def get_tenant(self, db_session: DbSession, slug: FromPath[str]) -> TenantRead:
         return tenant_read(await TenantService(db_session).by_slug(slug))
 
     @post("/{slug:str}/suspend", status_code=200)
-    async def suspend_tenant(self, db_session: AsyncSession, slug: str) -> TenantRead:
+    async def suspend_tenant(self, db_session: DbSession, slug: FromPath[str]) -> TenantRead:
         """Suspend a tenant: its users and API keys get 403 until it is resumed."""
         return tenant_read(await TenantService(db_session).set_status(slug, TenantStatus.SUSPENDED))
 
     @post("/{slug:str}/resume", status_code=200)
-    async def resume_tenant(self, db_session: AsyncSession, slug: str) -> TenantRead:
+    async def resume_tenant(self, db_session: DbSession, slug: FromPath[str]) -> TenantRead:
         return tenant_read(await TenantService(db_session).set_status(slug, TenantStatus.ACTIVE))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from closeloop.identity.principal import Principal
@@ -20,7 +21,11 @@ from closeloop.identity.service import authenticate
 from closeloop.settings import Settings
 from closeloop.web.context import bind_actor
 
-__all__ = ["provide_db_session", "provide_principal", "provide_settings"]
+__all__ = ["Caller", "DbSession", "provide_db_session", "provide_principal", "provide_settings"]
+
+# What handlers ask for: the request's transaction and the authenticated caller.
+DbSession = NamedDependency[AsyncSession]
+Caller = NamedDependency[Principal]
 
 
 async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
@@ -36,7 +41,7 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
             await session.commit()
 
 
-async def provide_principal(request: Request[Any, Any, Any], db_session: AsyncSession) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any], db_session: DbSession) -> Principal:
     settings: Settings = request.app.state.settings
     principal = await authenticate(db_session, request.headers.get("authorization"), settings)
     bind_actor(tenant_id=principal.tenant_id, actor=principal.actor)
