@@ -110,7 +110,7 @@ class UserController(Controller):
 
     @patch("/{user_id:uuid}")
     async def update_user(
-        self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID], data: UserUpdate
+        self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID], data: JSONBody[UserUpdate]
     ) -> UserRead:
         principal.require(Role.ADMIN)
         user = await UserService(db_session).update(
@@ -136,7 +136,7 @@ class ApiKeyController(Controller):
 
     @post("/")
     async def create_key(
-        self, db_session: DbSession, principal: Caller, data: ApiKeyCreate
+        self, db_session: DbSession, principal: Caller, data: JSONBody[ApiKeyCreate]
     ) -> ApiKeyCreated:
         """Create a key. The `key` in the answer is shown this once and cannot be read again."""
         principal.require(Role.ADMIN)
