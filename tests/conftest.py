@@ -135,8 +135,10 @@ def settings(database: Provisioned) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, app_engine: AsyncEngine) -> Litestar:
-    return create_app(settings, engine=app_engine)
+def app(settings: Settings) -> Litestar:
+    # The app builds its own engine in its lifespan: the test client may run it on
+    # another event loop than the test's, and a pool must stay on one loop.
+    return create_app(settings)
 
 
 @pytest.fixture

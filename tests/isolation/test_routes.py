@@ -1,0 +1,143 @@
+"""Every tenant route, called by tenant B with tenant A's ids, answers 404 and changes nothing.
+
+The routes come from the app's own route table, so a new endpoint is covered the
+day it is added. A path parameter this file cannot fill, or a body it has no
+example for, fails the test with a message saying what to add here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from closeloop.db import Base, TenantOwned
+from closeloop.models import load_all_models
+from closeloop.settings import load_settings
+from closeloop.web.app import create_app
+from support import Client, TenantHandle
+
+# Routes that belong to no tenant: operators, operations, documentation, and login.
+NOT_TENANT_ROUTES = ("/platform/", "/health/", "/metrics", "/schema", "/api/v1/auth/login")
+
+# Tenant A's objects, by the path parameter that names them.
+IdFactory = Callable[[Client, TenantHandle], Awaitable[str]]
+
+
+async def _user_id(client: Client, owner: TenantHandle) -> str:
+    return str(owner.admin_id)
+
+
+async def _key_id(client: Client, owner: TenantHandle) -> str:
+    response = await client.post(
+        "/api/v1/api-keys/", headers=owner.headers, json={"name": "a's key", "scopes": ["agent"]}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+ID_FACTORIES: dict[str, IdFactory] = {"user_id": _user_id, "key_id": _key_id}
+
+# A valid body per handler that takes one, so the request reaches the lookup.
+EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
+    "update_user": {"display_name": "renamed by another tenant"},
+}
+
+
+def _tenant_routes() -> list[tuple[str, str, str]]:
+    settings = load_settings({"CLOSELOOP_SECRET_KEY": "x" * 32, "DATABASE_URL": "postgresql://u@h/d"})
+    app = create_app(settings)
+    found = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or route.path.startswith(NOT_TENANT_ROUTES):
+            continue
+        for handler in route.route_handlers:
+            for method in sorted(handler.http_methods):
+                if method in ("HEAD", "OPTIONS"):
+                    continue
+                found.append((method, route.path_format, handler.handler_name))
+    return sorted(found)
+
+
+TENANT_ROUTES = _tenant_routes()
+
+
+def test_route_table_is_not_empty() -> None:
+    assert any("{" in path for _, path, _ in TENANT_ROUTES)
+
+
+async def _fingerprint(owner_engine: AsyncEngine, tenant_id: uuid.UUID) -> dict[str, str]:
+    """A digest of every tenant table's rows of one tenant, read as the owner."""
+    load_all_models()
+    tables = sorted(m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, TenantOwned))  # type: ignore[union-attr]
+    digests = {}
+    async with owner_engine.begin() as conn:
+        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+        for table in tables:
+            digests[table] = (
+                await conn.execute(
+                    text(f'SELECT md5(coalesce(string_agg(t::text, \'|\' ORDER BY t::text), \'\')) FROM "{table}" t')
+                )
+            ).scalar_one()
+    return digests
+
+
+@pytest.mark.parametrize(("method", "path", "handler"), [r for r in TENANT_ROUTES if "{" in r[1]])
+async def test_other_tenants_ids_answer_404(
+    app: Litestar,
+    client: Client,
+    tenant: TenantHandle,
+    other_tenant: TenantHandle,
+    owner_engine: AsyncEngine,
+    method: str,
+    path: str,
+    handler: str,
+) -> None:
+    values = {}
+    for name in _path_parameters(path):
+        factory = ID_FACTORIES.get(name)
+        assert factory is not None, f"add an ID_FACTORIES entry for path parameter {name!r} ({path})"
+        values[name] = await factory(client, tenant)
+    url = path.format(**values)
+    takes_body = method in ("POST", "PATCH", "PUT") and _has_body(app, handler)
+    body = EXAMPLE_BODIES.get(handler) if takes_body else None
+    assert not takes_body or body is not None, f"add an EXAMPLE_BODIES entry for {handler!r}"
+
+    before = await _fingerprint(owner_engine, tenant.id)
+    response = await client.request(method, url, headers=other_tenant.headers, json=body)
+    assert response.status_code == 404, f"{method} {url}: {response.status_code} {response.text}"
+    assert response.json()["error"]["code"] == "not_found"
+    assert await _fingerprint(owner_engine, tenant.id) == before
+
+
+@pytest.mark.parametrize(("method", "path", "handler"), [r for r in TENANT_ROUTES if "{" not in r[1] and r[0] == "GET"])
+async def test_listings_never_show_other_tenants_rows(
+    client: Client, tenant: TenantHandle, other_tenant: TenantHandle, method: str, path: str, handler: str
+) -> None:
+    a_ids = {str(tenant.id), str(tenant.admin_id)}
+    for factory in ID_FACTORIES.values():
+        a_ids.add(await factory(client, tenant))
+    response = await client.get(path, headers=other_tenant.headers)
+    assert response.status_code == 200, response.text
+    leaked = [value for value in a_ids if value in response.text]
+    assert not leaked, f"GET {path} as tenant B shows tenant A's ids {leaked}"
+
+
+def _path_parameters(path: str) -> list[str]:
+    import string
+
+    return [name for _, name, _, _ in string.Formatter().parse(path) if name]
+
+
+def _has_body(app: Litestar, handler_name: str) -> bool:
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if handler.handler_name == handler_name:
+                return "data" in handler.parsed_fn_signature.parameters
+    return False
