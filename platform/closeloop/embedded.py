@@ -22,12 +22,28 @@ __all__ = ["EmbeddedPostgres"]
 log = get_logger(__name__)
 
 
-def _postmaster_pid(pgdata: Path) -> int | None:
+def _postmaster_pid_of(lock: Path) -> int | None:
     try:
-        first = (pgdata / "postmaster.pid").read_text().splitlines()[0]
+        first = lock.read_text().splitlines()[0]
         return int(first.strip())
     except (FileNotFoundError, IndexError, ValueError):
         return None
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    return _postmaster_pid_of(pgdata / "postmaster.pid")
+
+
+def _socket_locks(pgdata: Path) -> list[Path]:
+    """`.s.PGSQL.<port>.lock` files in the data folder and the socket folder it names."""
+    folders = {pgdata}
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    except FileNotFoundError:
+        lines = []
+    if len(lines) > 4 and lines[4].strip():
+        folders.add(Path(lines[4].strip()))
+    return [lock for folder in folders for lock in folder.glob(".s.PGSQL.*.lock")]
 
 
 def _is_our_postmaster(pid: int, pgdata: Path) -> bool:
@@ -52,6 +68,11 @@ def recover_stale_lock(pgdata: Path) -> bool:
     if _is_our_postmaster(pid, pgdata):
         return False
     log.warning("recovering stale PostgreSQL lock", pid=pid, data_dir=str(pgdata))
+    # The socket lock carries the same pid; PostgreSQL refuses to start while that pid is
+    # alive and belongs to the server's user, so it goes with the data folder's lock.
+    for socket_lock in _socket_locks(pgdata):
+        if _postmaster_pid_of(socket_lock) == pid:
+            socket_lock.unlink(missing_ok=True)
     lock.unlink(missing_ok=True)
     # The wheel's own record of live handles would keep a dead process's claim.
     (pgdata / ".handle_pids.json").unlink(missing_ok=True)
