@@ -9,6 +9,10 @@ __all__ = ["MODEL_MODULES", "load_all_models"]
 MODEL_MODULES = (
     "closeloop.tenancy.models",
     "closeloop.identity.models",
+    "closeloop.config.models",
+    "closeloop.cases.models",
+    "closeloop.audit.models",
+    "closeloop.pii.models",
 )
 
 

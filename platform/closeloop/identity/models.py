@@ -41,7 +41,14 @@ class User(TenantOwned, Base):
     """A member of a tenant's staff. E-mail is unique per tenant and stored lowercased."""
 
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email"),
+        ForeignKeyConstraint(
+            ["tenant_id", "department_id"],
+            ["departments.tenant_id", "departments.id"],
+            use_alter=True,
+        ),
+    )
 
     email: Mapped[str] = mapped_column(String(254))
     display_name: Mapped[str] = mapped_column(String(200))

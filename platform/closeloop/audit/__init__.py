@@ -1,0 +1,1 @@
+"""Tamper-evident audit: append-only, hash-chained entries per tenant."""

@@ -1,0 +1,1 @@
+"""Cases: intake, the handling lifecycle, the timeline, listing and search."""

@@ -1,0 +1,1 @@
+"""Tenant configuration: categories, severities, departments, channels, demand types, profile."""

@@ -1,0 +1,1 @@
+"""Personal data: encrypted at rest with per-tenant keys, masked, searchable by keyed hash."""
