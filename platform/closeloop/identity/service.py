@@ -35,11 +35,16 @@ PERMISSIONS = tuple(p.value for p in Permission)
 MIN_PASSWORD = 10
 
 
-def _check_roles(roles: Sequence[str], permissions: Sequence[str] = ()) -> None:
+def _check_roles(
+    roles: Sequence[str], permissions: Sequence[str] = (), *, field: str = "roles"
+) -> None:
+    """Refuse unknown roles (an API key's scopes are roles, reported as `field`)."""
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
+        what = "scope" if field == "scopes" else "role"
         raise UnprocessableEntity(
-            f"unknown role {unknown[0]!r}; roles are {', '.join(ROLES)}", details={"field": "roles"}
+            f"unknown {what} {unknown[0]!r}; {what}s are {', '.join(ROLES)}",
+            details={"field": field},
         )
     unknown = sorted(set(permissions) - set(PERMISSIONS))
     if unknown:
@@ -157,7 +162,7 @@ class ApiKeyService:
         """A new key; the plain key is returned this once and never stored."""
         if not scopes:
             raise UnprocessableEntity("an API key needs at least one scope", details={"field": "scopes"})
-        _check_roles(scopes)
+        _check_roles(scopes, field="scopes")
         plain, prefix = new_api_key(self.tenant_id)
         key = ApiKey(
             tenant_id=self.tenant_id,
