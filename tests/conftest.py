@@ -34,6 +34,7 @@ from closeloop.web.app import create_app
 from support import OPERATOR_TOKEN, TenantHandle, make_tenant
 
 SECRET_KEY = "test-secret-key-0123456789abcdef-0123456789"
+MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmctLS0"  # 32 bytes, URL-safe base64
 APP_ROLE = "closeloop_test_app"
 OWNER_ROLE = "closeloop_test_owner"
 
@@ -128,6 +129,7 @@ def settings(database: Provisioned) -> Settings:
             "DATABASE_OWNER_URL": database.owner_url,
             "CLOSELOOP_SECRET_KEY": SECRET_KEY,
             "CLOSELOOP_OPERATOR_TOKEN": OPERATOR_TOKEN,
+            "CLOSELOOP_MASTER_KEY": MASTER_KEY,
             "CLOSELOOP_DATA_DIR": "/nonexistent-closeloop-test",
         },
         dotenv=Path("/nonexistent/.env"),

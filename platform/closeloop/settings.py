@@ -6,6 +6,7 @@ start-up with a one-line message that names it (`SettingsError`).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import secrets
@@ -18,6 +19,7 @@ import platformdirs
 __all__ = ["Settings", "SettingsError", "get_settings", "load_settings"]
 
 _LOG_FORMATS = ("console", "json")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _BROKER_SCHEMES = ("amqp", "amqps", "redis", "rediss")
 _DATABASE_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
 
@@ -41,6 +43,7 @@ class Settings:
     data_dir: Path
     secret_key: str
     operator_token: str | None
+    master_key: str | None
     smtp_url: str | None
     log_format: str
     log_level: str
@@ -76,7 +79,9 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int | None = None
+) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -86,6 +91,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -113,9 +120,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     if database_owner_url and not database_url:
         raise SettingsError("DATABASE_OWNER_URL is set but DATABASE_URL is not; set both or neither")
 
-    log_format = env.get("LOG_FORMAT", "console").lower()
+    log_format = (env.get("LOG_FORMAT") or "console").lower()
     if log_format not in _LOG_FORMATS:
         raise SettingsError(f"LOG_FORMAT must be one of {', '.join(_LOG_FORMATS)}, got {log_format!r}")
+    log_level = (env.get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in _LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
 
     secret_key = env.get("CLOSELOOP_SECRET_KEY", "")
     if not secret_key:
@@ -133,6 +143,19 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     if operator_token is not None and len(operator_token) < 24:
         raise SettingsError("CLOSELOOP_OPERATOR_TOKEN must be at least 24 characters")
 
+    master_key = env.get("CLOSELOOP_MASTER_KEY") or None
+    if master_key is not None:
+        try:
+            raw = base64.urlsafe_b64decode(master_key + "=" * (-len(master_key) % 4))
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise SettingsError("CLOSELOOP_MASTER_KEY must be 32 bytes in URL-safe base64")
+    elif database_url is not None:
+        raise SettingsError(
+            "CLOSELOOP_MASTER_KEY is required when DATABASE_URL is set (32 bytes, URL-safe base64)"
+        )
+
     data_dir_raw = env.get("CLOSELOOP_DATA_DIR") or platformdirs.user_data_dir("closeloop")
     return Settings(
         database_url=database_url,
@@ -141,11 +164,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         data_dir=Path(data_dir_raw).expanduser(),
         secret_key=secret_key,
         operator_token=operator_token,
+        master_key=master_key,
         smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
         log_format=log_format,
-        log_level=env.get("LOG_LEVEL", "INFO").upper(),
-        host=env.get("CLOSELOOP_HOST", "127.0.0.1"),
-        port=_int(env, "CLOSELOOP_PORT", 8000),
+        log_level=log_level,
+        host=env.get("CLOSELOOP_HOST") or "127.0.0.1",
+        port=_int(env, "CLOSELOOP_PORT", 8000, maximum=65535),
         jwt_ttl_seconds=_int(env, "CLOSELOOP_JWT_TTL_SECONDS", 900),
         login_max_failures=_int(env, "CLOSELOOP_LOGIN_MAX_FAILURES", 10),
         login_failure_window_seconds=_int(env, "CLOSELOOP_LOGIN_FAILURE_WINDOW_SECONDS", 60),

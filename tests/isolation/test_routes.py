@@ -51,7 +51,13 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
 
 
 def _tenant_routes() -> list[tuple[str, str, str]]:
-    settings = load_settings({"CLOSELOOP_SECRET_KEY": "x" * 32, "DATABASE_URL": "postgresql://u@h/d"})
+    settings = load_settings(
+        {
+            "CLOSELOOP_SECRET_KEY": "x" * 32,
+            "CLOSELOOP_MASTER_KEY": "A" * 43,
+            "DATABASE_URL": "postgresql://u@h/d",
+        }
+    )
     app = create_app(settings)
     found = []
     for route in app.routes:

@@ -1,0 +1,154 @@
+"""Writing and verifying the audit chain.
+
+Every change to a case, configuration, user or key, and every unmasked PII read,
+calls `record()` inside the transaction that makes the change, so the entry exists
+exactly when the change does. Entries of one tenant form a chain:
+`hash = sha256(prev_hash + canonical JSON of the entry)`, numbered by `seq` without
+gaps. `verify()` recomputes the chain and reports the first entry that was altered,
+removed or moved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.audit.models import AuditEntry
+from closeloop.db import TenantNotBound, bound_tenant, new_id, utcnow
+
+__all__ = ["ChainReport", "diff", "jsonable", "record", "verify"]
+
+GENESIS = bytes(32)
+_AUDIT_LOCK_CLASS = 0x41554454  # "AUDT": advisory lock namespace of the audit chain
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as plain JSON types (what JSONB gives back), so hashes recompute exactly."""
+    return json.loads(json.dumps(value, default=_default, ensure_ascii=False))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value, key=str)
+    return str(value)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys whose values changed, as (before, after)."""
+    before, after = jsonable(before), jsonable(after)
+    keys = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def _entry_hash(prev_hash: bytes, entry: AuditEntry) -> bytes:
+    body = {
+        "tenant_id": str(entry.tenant_id),
+        "id": str(entry.id),
+        "seq": entry.seq,
+        "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor": entry.actor,
+        "action": entry.action,
+        "entity_type": entry.entity_type,
+        "entity_id": str(entry.entity_id) if entry.entity_id else None,
+        "before": entry.before,
+        "after": entry.after,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(prev_hash + canonical.encode()).digest()
+
+
+def _lock_id(tenant_id: uuid.UUID) -> int:
+    return int.from_bytes(tenant_id.bytes[:4], "big", signed=True)
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append an entry to the bound tenant's chain, in the caller's transaction."""
+    tenant_id = bound_tenant(session)
+    if tenant_id is None:
+        raise TenantNotBound("audit entries belong to a tenant; bind one first")
+    # One writer per tenant chain at a time; released when the transaction ends.
+    await session.execute(select(func.pg_advisory_xact_lock(_AUDIT_LOCK_CLASS, _lock_id(tenant_id))))
+    last = (
+        await session.execute(
+            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+        )
+    ).first()
+    entry = AuditEntry(
+        tenant_id=tenant_id,
+        id=new_id(),
+        seq=(last.seq + 1) if last else 1,
+        at=utcnow(),
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=jsonable(before) if before is not None else None,
+        after=jsonable(after) if after is not None else None,
+        prev_hash=last.hash if last else GENESIS,
+    )
+    entry.hash = _entry_hash(entry.prev_hash, entry)
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChainReport:
+    ok: bool
+    entries: int
+    broken_at_seq: int | None = None
+    entry_id: uuid.UUID | None = None
+    reason: str | None = None
+
+
+async def verify(session: AsyncSession, *, batch: int = 5000) -> ChainReport:
+    """Walk the bound tenant's chain in `seq` order; stop at the first broken link."""
+    expected_seq, prev_hash, count = 1, GENESIS, 0
+    last_seq = 0
+    while True:
+        rows = (
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch)
+            )
+        ).all()
+        if not rows:
+            return ChainReport(ok=True, entries=count)
+        for entry in rows:
+            if entry.seq != expected_seq:
+                return ChainReport(
+                    False, count, expected_seq, entry.id,
+                    f"entry {expected_seq} is missing (next present is {entry.seq})",
+                )
+            if entry.prev_hash != prev_hash:
+                return ChainReport(
+                    False, count, entry.seq, entry.id,
+                    f"entry {entry.seq} does not follow entry {entry.seq - 1} (entries removed or reordered)",
+                )
+            if _entry_hash(prev_hash, entry) != entry.hash:
+                return ChainReport(
+                    False, count, entry.seq, entry.id, f"entry {entry.seq} was altered after it was written"
+                )
+            prev_hash, expected_seq, count = entry.hash, expected_seq + 1, count + 1
+            last_seq = entry.seq
