@@ -23,8 +23,9 @@ from closeloop.settings import load_settings
 from closeloop.web.app import create_app
 from support import Client, TenantHandle
 
-# Routes that belong to no tenant: operators, operations, documentation, and login.
-NOT_TENANT_ROUTES = ("/platform/", "/health/", "/metrics", "/schema", "/api/v1/auth/login")
+# Routes that belong to no tenant (operators, operations, documentation, login) or name
+# their tenant in the path (the public customer pages, tested in their own files).
+NOT_TENANT_ROUTES = ("/platform/", "/public/", "/health/", "/metrics", "/schema", "/api/v1/auth/login")
 
 # Tenant A's objects, by the path parameter that names them.
 IdFactory = Callable[[Client, TenantHandle], Awaitable[str]]
