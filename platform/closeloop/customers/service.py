@@ -1,0 +1,288 @@
+"""Customer rules: find-or-create at intake, masked or audited reads, exact search, erasure.
+
+Personal data (name, phone, e-mail, ID number) is only ever stored encrypted under the
+tenant's data key; phone and e-mail also get a keyed hash (blind index) so an exact
+number or address finds its customer without plaintext in the database. A reader
+without the `pii` permission sees masks; every unmasked read writes an audit entry in
+the reading transaction. A tenant in no-PII mode refuses PII fields outright.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.audit.service import record
+from closeloop.cases.models import Customer
+from closeloop.config.models import TenantProfile
+from closeloop.customers.schemas import CustomerInput, CustomerRead
+from closeloop.db import add_in_savepoint, bound_tenant, new_id, utcnow
+from closeloop.identity.principal import Principal
+from closeloop.pii.cipher import (
+    TenantCipher,
+    cipher_for,
+    mask_email,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+)
+from closeloop.settings import Settings
+from closeloop.web.errors import NotFound, UnprocessableEntity
+
+__all__ = ["ERASED_NICKNAME", "PII_FIELDS", "CustomerService"]
+
+PII_FIELDS = ("name", "phone", "email", "id_number")
+ERASED_NICKNAME = "erased"
+_MASKS = {"name": mask_name, "phone": mask_phone, "email": mask_email, "id_number": mask_id_number}
+
+
+def _clean(value: str | None) -> str | None:
+    """Surrounding blanks dropped; an empty value is no value."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+class CustomerService:
+    """Customers of the session's bound tenant.
+
+    `principal` is the caller (None for the public intake form, audited as `public`).
+    """
+
+    def __init__(self, session: AsyncSession, settings: Settings, principal: Principal | None) -> None:
+        self.session = session
+        self.settings = settings
+        self.principal = principal
+
+    @property
+    def actor(self) -> str:
+        return self.principal.actor if self.principal is not None else "public"
+
+    def _tenant(self) -> uuid.UUID:
+        tenant_id = bound_tenant(self.session)
+        assert tenant_id is not None, "CustomerService needs a tenant-bound session"
+        return tenant_id
+
+    async def _cipher(self) -> TenantCipher:
+        return await cipher_for(self.session, self.settings)
+
+    async def pii_mode(self) -> str:
+        """The tenant's PII mode; a tenant without a profile yet is `normal`."""
+        mode = await self.session.scalar(select(TenantProfile.pii_mode).limit(1))
+        return mode or "normal"
+
+    async def check_pii_allowed(self, data: CustomerInput) -> None:
+        """422 `pii_not_allowed`, naming the fields, when a no-PII tenant is sent PII."""
+        sent = [f for f in PII_FIELDS if _clean(getattr(data, f)) is not None]
+        if sent and await self.pii_mode() == "none":
+            raise UnprocessableEntity(
+                f"this tenant keeps no personal data; remove {', '.join(sent)}",
+                code="pii_not_allowed",
+                details={"fields": sent},
+            )
+
+    # -- intake ---------------------------------------------------------------------
+
+    async def resolve_for_intake(self, data: CustomerInput) -> Customer:
+        """The existing customer (by external ref, else phone, else e-mail) or a new one.
+
+        PII the existing record lacks is filled in; what it has is kept.
+        """
+        await self.check_pii_allowed(data)
+        external_ref = _clean(data.external_ref)
+        phone, email = _clean(data.phone), _clean(data.email)
+        customer = await self._find_existing(external_ref=external_ref, phone=phone, email=email)
+        if customer is None:
+            customer = Customer(tenant_id=self._tenant(), id=new_id(), external_ref=external_ref)
+            await self._fill(customer, data)
+            try:
+                await add_in_savepoint(self.session, customer)
+            except IntegrityError:
+                # A concurrent intake created the same external ref first.
+                found = await self._find_existing(external_ref=external_ref, phone=None, email=None)
+                if found is None:
+                    raise
+                customer = found
+            else:
+                await record(
+                    self.session,
+                    actor=self.actor,
+                    action="customer.create",
+                    entity_type="customer",
+                    entity_id=customer.id,
+                    after=self._audit_shape(customer),
+                )
+                return customer
+        before = self._audit_shape(customer)
+        if await self._fill(customer, data):
+            await self.session.flush()
+            await record(
+                self.session,
+                actor=self.actor,
+                action="customer.update",
+                entity_type="customer",
+                entity_id=customer.id,
+                before=before,
+                after=self._audit_shape(customer),
+            )
+        return customer
+
+    async def _find_existing(
+        self, *, external_ref: str | None, phone: str | None, email: str | None
+    ) -> Customer | None:
+        if external_ref is not None:
+            found = await self.session.scalar(select(Customer).where(Customer.external_ref == external_ref))
+            if found is not None:
+                return found
+        for kind, value in (("phone", phone), ("email", email)):
+            if value is None:
+                continue
+            matches = await self.find_by_contact(**{kind: value})  # type: ignore[arg-type]
+            if matches:
+                return matches[0]
+        return None
+
+    async def _fill(self, customer: Customer, data: CustomerInput) -> bool:
+        """Set what `customer` lacks from `data`; True when anything changed."""
+        changed = False
+        for field in ("external_ref", "nickname", "locale"):
+            value = _clean(getattr(data, field))
+            if value is not None and getattr(customer, field) is None:
+                setattr(customer, field, value)
+                changed = True
+        values = {f: _clean(getattr(data, f)) for f in PII_FIELDS}
+        if not any(values.values()):
+            return changed
+        cipher = await self._cipher()
+        for field, value in values.items():
+            if value is None or getattr(customer, f"{field}_enc") is not None:
+                continue
+            setattr(customer, f"{field}_enc", cipher.encrypt(value))
+            if field in ("phone", "email"):
+                setattr(customer, f"{field}_hash", cipher.blind_index(field, value))
+            changed = True
+        return changed
+
+    @staticmethod
+    def _audit_shape(customer: Customer) -> dict[str, Any]:
+        """What the audit trail keeps of a customer: which fields are held, never their
+        values (the trail is append-only and must not outlive an erasure)."""
+        fields = ("external_ref", "nickname", "locale")
+        return {
+            "held": [f for f in fields if getattr(customer, f) is not None]
+            + [f for f in PII_FIELDS if getattr(customer, f"{f}_enc") is not None],
+            "erased": customer.erased_at is not None,
+        }
+
+    # -- reading --------------------------------------------------------------------
+
+    async def get(self, customer_id: uuid.UUID) -> Customer:
+        customer = await self.session.get(Customer, (self._tenant(), customer_id))
+        if customer is None:
+            raise NotFound("no such customer")
+        return customer
+
+    async def view(self, customer: Customer) -> CustomerRead:
+        """The customer as the caller may see it; an unmasked read of PII is audited."""
+        plain: dict[str, str | None] = dict.fromkeys(PII_FIELDS)
+        held = [f for f in PII_FIELDS if getattr(customer, f"{f}_enc") is not None]
+        if held:
+            cipher = await self._cipher()
+            for field in held:
+                plain[field] = cipher.decrypt(getattr(customer, f"{field}_enc"))
+        unmasked = self.principal is not None and self.principal.may_see_pii
+        shown_fields = [f for f in held if plain[f]]
+        if unmasked and shown_fields:
+            await record(
+                self.session,
+                actor=self.actor,
+                action="customer.pii_read",
+                entity_type="customer",
+                entity_id=customer.id,
+                after={"fields": shown_fields},
+            )
+        shown = plain if unmasked else {f: _MASKS[f](v) if v else v for f, v in plain.items()}
+        return CustomerRead(
+            id=customer.id,
+            external_ref=customer.external_ref,
+            nickname=customer.nickname,
+            name=shown["name"],
+            phone=shown["phone"],
+            email=shown["email"],
+            id_number=shown["id_number"],
+            erased=customer.erased_at is not None,
+            locale=customer.locale,
+            masked=not unmasked,
+        )
+
+    async def find_by_contact(self, *, phone: str | None = None, email: str | None = None) -> list[Customer]:
+        """Customers whose phone and/or e-mail is exactly this (any formatting of the number)."""
+        phone, email = _clean(phone), _clean(email)
+        if phone is None and email is None:
+            return []
+        cipher = await self._cipher()
+        query = select(Customer).order_by(Customer.created_at, Customer.id)
+        if phone is not None:
+            query = query.where(Customer.phone_hash == cipher.blind_index("phone", phone))
+        if email is not None:
+            query = query.where(Customer.email_hash == cipher.blind_index("email", email))
+        return list((await self.session.scalars(query)).all())
+
+    async def search(
+        self,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        external_ref: str | None = None,
+        limit: int = 50,
+    ) -> Sequence[Customer]:
+        """Exact search; every given criterion must match. No criterion: nothing."""
+        phone, email, external_ref = _clean(phone), _clean(email), _clean(external_ref)
+        if phone is None and email is None and external_ref is None:
+            return []
+        query = select(Customer).order_by(Customer.created_at, Customer.id).limit(limit)
+        if phone is not None or email is not None:
+            cipher = await self._cipher()
+            if phone is not None:
+                query = query.where(Customer.phone_hash == cipher.blind_index("phone", phone))
+            if email is not None:
+                query = query.where(Customer.email_hash == cipher.blind_index("email", email))
+        if external_ref is not None:
+            query = query.where(Customer.external_ref == external_ref)
+        return (await self.session.scalars(query)).all()
+
+    # -- erasure --------------------------------------------------------------------
+
+    async def erase(self, customer_id: uuid.UUID) -> Customer:
+        """Remove the customer's personal data; the record and its cases stay for statistics.
+
+        Idempotent: erasing an erased customer changes nothing and writes no entry.
+        """
+        customer = await self.get(customer_id)
+        if customer.erased_at is not None:
+            return customer
+        before = self._audit_shape(customer)
+        for field in PII_FIELDS:
+            setattr(customer, f"{field}_enc", None)
+        customer.phone_hash = None
+        customer.email_hash = None
+        customer.external_ref = None
+        customer.nickname = ERASED_NICKNAME
+        customer.erased_at = utcnow()
+        await self.session.flush()
+        await record(
+            self.session,
+            actor=self.actor,
+            action="customer.erase",
+            entity_type="customer",
+            entity_id=customer.id,
+            before=before,
+            after=self._audit_shape(customer),
+        )
+        return customer
