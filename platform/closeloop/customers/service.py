@@ -55,7 +55,9 @@ class CustomerService:
     `principal` is the caller (None for the public intake form, audited as `public`).
     """
 
-    def __init__(self, session: AsyncSession, settings: Settings, principal: Principal | None) -> None:
+    def __init__(
+        self, session: AsyncSession, settings: Settings, principal: Principal | None
+    ) -> None:
         self.session = session
         self.settings = settings
         self.principal = principal
@@ -137,13 +139,15 @@ class CustomerService:
         self, *, external_ref: str | None, phone: str | None, email: str | None
     ) -> Customer | None:
         if external_ref is not None:
-            found = await self.session.scalar(select(Customer).where(Customer.external_ref == external_ref))
+            found = await self.session.scalar(
+                select(Customer).where(Customer.external_ref == external_ref)
+            )
             if found is not None:
                 return found
         for kind, value in (("phone", phone), ("email", email)):
             if value is None:
                 continue
-            matches = await self.find_by_contact(**{kind: value})  # type: ignore[arg-type]
+            matches = await self.find_by_contact(**{kind: value})
             if matches:
                 return matches[0]
         return None
@@ -221,7 +225,9 @@ class CustomerService:
             masked=not unmasked,
         )
 
-    async def find_by_contact(self, *, phone: str | None = None, email: str | None = None) -> list[Customer]:
+    async def find_by_contact(
+        self, *, phone: str | None = None, email: str | None = None
+    ) -> list[Customer]:
         """Customers whose phone and/or e-mail is exactly this (any formatting of the number)."""
         phone, email = _clean(phone), _clean(email)
         if phone is None and email is None:

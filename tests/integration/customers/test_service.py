@@ -55,16 +55,21 @@ async def test_view_masks_without_pii_and_audits_with_it(
         customer = await service.resolve_for_intake(CustomerInput(name="张三", phone="13812345678"))
         masked = await service.view(customer)
         reads = await session.scalar(
-            select(text("count(*)")).select_from(AuditEntry).where(AuditEntry.action == "customer.pii_read")
+            select(text("count(*)"))
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "customer.pii_read")
         )
     assert (masked.name, masked.phone, masked.masked) == ("张*", "138****5678", True)
     assert reads == 0
     async with transaction(factory, tenant.id) as session:
         service = CustomerService(session, settings, _principal(tenant, pii=True))
         plain = await service.view(customer)
-        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "customer.pii_read"))
+        entry = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "customer.pii_read")
+        )
     assert (plain.name, plain.phone) == ("张三", "13812345678")
-    assert entry is not None and entry.entity_id == customer.id
+    assert entry is not None
+    assert entry.entity_id == customer.id
     assert entry.after == {"fields": ["name", "phone"]}
 
 
@@ -73,7 +78,9 @@ async def test_no_pii_tenant_refuses_pii_fields(
 ) -> None:
     factory = sessionmaker(app_engine)
     async with owner_engine.begin() as conn:
-        await conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
+        await conn.execute(
+            text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)}
+        )
         await conn.execute(
             text(
                 "insert into tenant_profiles (tenant_id, id, number_patterns, satisfaction_scale,"
@@ -83,10 +90,11 @@ async def test_no_pii_tenant_refuses_pii_fields(
             ),
             {"t": str(tenant.id)},
         )
-    with pytest.raises(UnprocessableEntity) as refused:
-        async with transaction(factory, tenant.id) as session:
-            service = CustomerService(session, settings, _principal(tenant, pii=False))
-            await service.resolve_for_intake(CustomerInput(nickname="x", phone="13812345678", name="张三"))
+    sent = CustomerInput(nickname="x", phone="13812345678", name="张三")
+    async with transaction(factory, tenant.id) as session:
+        service = CustomerService(session, settings, _principal(tenant, pii=False))
+        with pytest.raises(UnprocessableEntity) as refused:
+            await service.resolve_for_intake(sent)
     assert refused.value.code == "pii_not_allowed"
     assert refused.value.details == {"fields": ["name", "phone"]}
     async with transaction(factory, tenant.id) as session:
