@@ -7,6 +7,7 @@ carrying the request id and nothing of the stack.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -87,18 +88,33 @@ def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, A
     return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
 
 
+# msgspec names an unknown or missing key in its message, not in the error's path, so
+# Litestar reports those against the whole body (`data`); the message holds the field.
+_KEY_IN_MESSAGE = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+
+
 def _field_of(item: dict[str, Any]) -> str | None:
-    key = item.get("key")
-    return str(key) if key else None
+    key = str(item.get("key") or "")
+    if item.get("source") == "body":
+        named = _KEY_IN_MESSAGE.search(str(item.get("message") or ""))
+        parent = "" if key == "data" else key
+        if named:
+            return f"{parent}.{named.group(1)}" if parent else named.group(1)
+        if key == "data":
+            return None  # the body as a whole
+    return key or None
+
+
+def _problem(item: dict[str, Any]) -> dict[str, Any]:
+    message = item.get("message")
+    if item.get("source") == "body" and item.get("key") == "data" and message == "'data'":
+        message = "a JSON body is required"  # Litestar's KeyError text for an empty body
+    return {"field": _field_of(item), "source": item.get("source"), "message": message}
 
 
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     problems = exc.extra if isinstance(exc.extra, list) else []
-    details = [
-        {"field": _field_of(p), "source": p.get("source"), "message": p.get("message")}
-        for p in problems
-        if isinstance(p, dict)
-    ]
+    details = [_problem(p) for p in problems if isinstance(p, dict)]
     if details:
         first = details[0]
         where = f"`{first['field']}`" if first["field"] else "the request body"
