@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 import zoneinfo
 from collections.abc import Sequence
@@ -17,6 +18,13 @@ from closeloop.web.errors import Conflict, Forbidden, NotFound, UnprocessableEnt
 __all__ = ["TenantService", "TenantSuspended"]
 
 LOCALES = ("zh-CN", "en")
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    """IANA zone names. `localtime` is the host's own zone, not a name: a tenant's clock
+    must not change with the server it runs on."""
+    return frozenset(zoneinfo.available_timezones() - {"localtime"})
 
 
 class TenantSuspended(Forbidden):
@@ -53,12 +61,11 @@ class TenantService:
             raise UnprocessableEntity(
                 f"locale must be one of {', '.join(LOCALES)}", details={"field": "locale"}
             )
-        try:
-            zoneinfo.ZoneInfo(timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if timezone not in _time_zones():
             raise UnprocessableEntity(
-                f"unknown time zone {timezone!r}", details={"field": "timezone"}
-            ) from None
+                f"unknown time zone {timezone!r}; use an IANA name such as 'Asia/Shanghai'",
+                details={"field": "timezone"},
+            )
         tenant = Tenant(
             slug=slug, name=name, locale=locale, timezone=timezone, status=TenantStatus.ACTIVE, settings={}
         )
