@@ -39,8 +39,10 @@ def _database(settings: Settings) -> Iterator[str]:
     from closeloop import migrate
 
     if settings.database_url is not None:
-        owner_url = settings.database_owner_url or settings.database_url
-        migrate.upgrade(owner_url, migrate.role_of(settings.database_url))
+        # The application role owns nothing and cannot migrate; without an owner URL the
+        # schema is the deployment's business (`closeloop db upgrade` as a release step).
+        if settings.database_owner_url is not None:
+            migrate.upgrade(settings.database_owner_url, migrate.role_of(settings.database_url))
         yield settings.database_url
         return
 
@@ -59,11 +61,32 @@ def _database(settings: Settings) -> Iterator[str]:
         server.stop()
 
 
+async def _check_role(app_url: str) -> None:
+    from closeloop.db import create_engine
+    from closeloop.provision import check_app_role
+
+    engine = create_engine(app_url, pool_size=1)
+    try:
+        await check_app_role(engine)
+    finally:
+        await engine.dispose()
+
+
 def _serve(settings: Settings, app_url: str, host: str, port: int) -> None:
     import uvicorn
 
+    from closeloop.provision import UnsafeAppRole
     from closeloop.web.app import create_app
 
+    # The app checks this at start-up too; here it fails with one line instead of a traceback.
+    try:
+        asyncio.run(_check_role(app_url))
+    except UnsafeAppRole as exc:
+        click.echo(f"closeloop: refusing to start: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        click.echo(f"closeloop: cannot reach the database (DATABASE_URL): {exc}", err=True)
+        sys.exit(2)
     app = create_app(settings, database_url=app_url)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
@@ -168,8 +191,14 @@ def db_upgrade(revision: str) -> None:
             pass
         click.echo("embedded database is up to date")
         return
-    owner_url = settings.database_owner_url or settings.database_url
-    migrate.upgrade(owner_url, migrate.role_of(settings.database_url), revision)
+    if settings.database_owner_url is None:
+        click.echo(
+            "closeloop: setting error: DATABASE_OWNER_URL is required to run migrations "
+            "(the DATABASE_URL role owns nothing)",
+            err=True,
+        )
+        sys.exit(2)
+    migrate.upgrade(settings.database_owner_url, migrate.role_of(settings.database_url), revision)
     click.echo(f"database upgraded to {revision}")
 
 
