@@ -30,6 +30,8 @@ from closeloop.pii.cipher import (
     mask_id_number,
     mask_name,
     mask_phone,
+    normalize_email,
+    normalize_phone,
 )
 from closeloop.settings import Settings
 from closeloop.web.errors import NotFound, UnprocessableEntity
@@ -47,6 +49,11 @@ def _clean(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def _searchable(kind: str, value: str) -> bool:
+    """A phone without digits or an e-mail that is only blanks has no blind index."""
+    return bool(normalize_phone(value) if kind == "phone" else normalize_email(value))
 
 
 class CustomerService:
@@ -168,7 +175,7 @@ class CustomerService:
             if value is None or getattr(customer, f"{field}_enc") is not None:
                 continue
             setattr(customer, f"{field}_enc", cipher.encrypt(value))
-            if field in ("phone", "email"):
+            if field in ("phone", "email") and _searchable(field, value):
                 setattr(customer, f"{field}_hash", cipher.blind_index(field, value))
             changed = True
         return changed
@@ -232,6 +239,10 @@ class CustomerService:
         phone, email = _clean(phone), _clean(email)
         if phone is None and email is None:
             return []
+        if (phone is not None and not _searchable("phone", phone)) or (
+            email is not None and not _searchable("email", email)
+        ):
+            return []
         cipher = await self._cipher()
         query = select(Customer).order_by(Customer.created_at, Customer.id)
         if phone is not None:
@@ -248,12 +259,14 @@ class CustomerService:
         external_ref: str | None = None,
         limit: int = 50,
     ) -> Sequence[Customer]:
-        """Exact search; every given criterion must match. No criterion: nothing."""
+        """Exact search; every given criterion must match. No criterion: the newest."""
         phone, email, external_ref = _clean(phone), _clean(email), _clean(external_ref)
-        if phone is None and email is None and external_ref is None:
-            return []
-        query = select(Customer).order_by(Customer.created_at, Customer.id).limit(limit)
+        query = select(Customer).order_by(Customer.created_at.desc(), Customer.id).limit(limit)
         if phone is not None or email is not None:
+            if (phone is not None and not _searchable("phone", phone)) or (
+                email is not None and not _searchable("email", email)
+            ):
+                return []
             cipher = await self._cipher()
             if phone is not None:
                 query = query.where(Customer.phone_hash == cipher.blind_index("phone", phone))
