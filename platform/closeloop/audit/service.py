@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.models import AuditEntry
 from closeloop.db import TenantNotBound, bound_tenant, new_id, utcnow
 
-__all__ = ["ChainReport", "diff", "jsonable", "record", "verify"]
+__all__ = ["AuditQuery", "ChainReport", "diff", "jsonable", "list_entries", "record", "verify"]
 
 GENESIS = bytes(32)
 _AUDIT_LOCK_CLASS = 0x41554454  # "AUDT": advisory lock namespace of the audit chain
@@ -89,7 +89,9 @@ async def record(
     if tenant_id is None:
         raise TenantNotBound("audit entries belong to a tenant; bind one first")
     # One writer per tenant chain at a time; released when the transaction ends.
-    await session.execute(select(func.pg_advisory_xact_lock(_AUDIT_LOCK_CLASS, _lock_id(tenant_id))))
+    await session.execute(
+        select(func.pg_advisory_xact_lock(_AUDIT_LOCK_CLASS, _lock_id(tenant_id)))
+    )
     last = (
         await session.execute(
             select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
@@ -128,27 +130,75 @@ async def verify(session: AsyncSession, *, batch: int = 5000) -> ChainReport:
     expected_seq, prev_hash, count = 1, GENESIS, 0
     last_seq = 0
     while True:
-        rows = (
-            await session.scalars(
-                select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch)
-            )
-        ).all()
+        # populate_existing: entries this session loaded earlier are re-read, not trusted.
+        query = (
+            select(AuditEntry)
+            .where(AuditEntry.seq > last_seq)
+            .order_by(AuditEntry.seq)
+            .limit(batch)
+            .execution_options(populate_existing=True)
+        )
+        rows = (await session.scalars(query)).all()
         if not rows:
             return ChainReport(ok=True, entries=count)
         for entry in rows:
             if entry.seq != expected_seq:
                 return ChainReport(
-                    False, count, expected_seq, entry.id,
+                    False,
+                    count,
+                    expected_seq,
+                    entry.id,
                     f"entry {expected_seq} is missing (next present is {entry.seq})",
                 )
             if entry.prev_hash != prev_hash:
                 return ChainReport(
-                    False, count, entry.seq, entry.id,
-                    f"entry {entry.seq} does not follow entry {entry.seq - 1} (entries removed or reordered)",
+                    False,
+                    count,
+                    entry.seq,
+                    entry.id,
+                    f"entry {entry.seq} does not follow entry {entry.seq - 1}"
+                    " (entries removed or reordered)",
                 )
             if _entry_hash(prev_hash, entry) != entry.hash:
                 return ChainReport(
-                    False, count, entry.seq, entry.id, f"entry {entry.seq} was altered after it was written"
+                    False,
+                    count,
+                    entry.seq,
+                    entry.id,
+                    f"entry {entry.seq} was altered after it was written",
                 )
             prev_hash, expected_seq, count = entry.hash, expected_seq + 1, count + 1
             last_seq = entry.seq
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters of the audit listing; each given one must match. `before_seq` is the cursor."""
+
+    entity_type: str | None = None
+    entity_id: uuid.UUID | None = None
+    actor: str | None = None
+    action: str | None = None
+    at_from: dt.datetime | None = None
+    at_to: dt.datetime | None = None
+    before_seq: int | None = None
+
+
+async def list_entries(session: AsyncSession, query: AuditQuery, *, limit: int) -> list[AuditEntry]:
+    """The bound tenant's entries matching `query`, newest (highest `seq`) first."""
+    statement = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if query.entity_type is not None:
+        statement = statement.where(AuditEntry.entity_type == query.entity_type)
+    if query.entity_id is not None:
+        statement = statement.where(AuditEntry.entity_id == query.entity_id)
+    if query.actor is not None:
+        statement = statement.where(AuditEntry.actor == query.actor)
+    if query.action is not None:
+        statement = statement.where(AuditEntry.action == query.action)
+    if query.at_from is not None:
+        statement = statement.where(AuditEntry.at >= query.at_from)
+    if query.at_to is not None:
+        statement = statement.where(AuditEntry.at < query.at_to)
+    if query.before_seq is not None:
+        statement = statement.where(AuditEntry.seq < query.before_seq)
+    return list((await session.scalars(statement)).all())
