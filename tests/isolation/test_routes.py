@@ -43,7 +43,28 @@ async def _key_id(client: Client, owner: TenantHandle) -> str:
     return str(response.json()["id"])
 
 
-ID_FACTORIES: dict[str, IdFactory] = {"user_id": _user_id, "key_id": _key_id}
+async def _customer_id(client: Client, owner: TenantHandle) -> str:
+    # No HTTP route creates a bare customer; intake's service does, in tenant A's scope.
+    from closeloop.customers import CustomerInput, CustomerService
+    from closeloop.db import create_engine, sessionmaker, transaction
+
+    settings = client.app.state.settings
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with transaction(sessionmaker(engine), owner.id) as session:
+            customer = await CustomerService(session, settings, None).resolve_for_intake(
+                CustomerInput(nickname="a's customer", phone="13800000001")
+            )
+    finally:
+        await engine.dispose()
+    return str(customer.id)
+
+
+ID_FACTORIES: dict[str, IdFactory] = {
+    "user_id": _user_id,
+    "key_id": _key_id,
+    "customer_id": _customer_id,
+}
 
 # A valid body per handler that takes one, so the request reaches the lookup.
 EXAMPLE_BODIES: dict[str, dict[str, Any]] = {

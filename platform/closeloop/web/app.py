@@ -16,6 +16,8 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop import __version__
+from closeloop.audit.controllers import AuditController
+from closeloop.customers.controllers import CustomerController
 from closeloop.db import create_engine, sessionmaker
 from closeloop.identity.controllers import ApiKeyController, AuthController, UserController
 from closeloop.logs import get_logger
@@ -38,6 +40,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ApiKeyController,
     PlatformTenantController,
     HealthController,
+    CustomerController,
+    AuditController,
 ]
 
 
