@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop.config.defaults import seed_defaults
 from closeloop.db import add_in_savepoint, tenant_scope
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.web.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
@@ -74,6 +75,7 @@ class TenantService:
         except IntegrityError:
             raise Conflict(f"a tenant with slug {slug!r} exists already", details={"field": "slug"}) from None
         await tenant_scope(self.session, tenant.id)
+        await seed_defaults(self.session, tenant.id)
         return tenant
 
     async def set_status(self, slug: str, status: TenantStatus) -> Tenant:
