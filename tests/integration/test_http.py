@@ -375,3 +375,35 @@ async def test_openapi_lists_the_api(client: Client) -> None:
     assert "/api/v1/users" in schema["paths"]
     assert "/platform/v1/tenants" in schema["paths"]
     assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+# -- text PostgreSQL cannot store -------------------------------------------------------------
+
+
+async def test_nul_characters_in_text_are_400_not_500(
+    client: Client, tenant: TenantHandle, app_engine: AsyncEngine
+) -> None:
+    for path, headers, body in (
+        (USERS, tenant.headers, _user(display_name="Han\x00Meimei")),
+        (USERS, tenant.headers, _user(email="new\x00@acme.example.com")),
+        ("/api/v1/auth/login", {}, {"tenant": "acme", "email": "a\x00@b.cc", "password": PASSWORD}),
+        (
+            TENANTS,
+            OPERATOR,
+            {
+                "slug": "initech",
+                "name": "Init\x00ech",
+                "admin_email": "boss@initech.example.com",
+                "admin_password": PASSWORD,
+            },
+        ),
+    ):
+        response = await client.post(path, headers=headers, json=body)
+
+        assert response.status_code == 400, (path, response.text)
+        error = _error(response.json())
+        assert error["code"] == "invalid_request"
+        assert "NUL" in str(error["message"])
+
+    assert await _user_count(app_engine, tenant.id) == 1
+    assert await _tenant_count(app_engine) == 1

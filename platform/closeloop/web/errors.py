@@ -13,6 +13,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError
 
 from closeloop.logs import get_logger
 
@@ -112,7 +113,9 @@ def _problem(item: dict[str, Any]) -> dict[str, Any]:
     return {"field": _field_of(item), "source": item.get("source"), "message": message}
 
 
-def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+def _validation_error(
+    _: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
     problems = exc.extra if isinstance(exc.extra, list) else []
     details = [_problem(p) for p in problems if isinstance(p, dict)]
     if details:
@@ -152,6 +155,19 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
     return error_response(status, code, message, exc.extra or None, exc.headers)
 
 
+# PostgreSQL cannot store NUL in text and answers character_not_in_repertoire (22021);
+# untranslatable_character (22P05) is the same mistake in a JSON column. Bad input, not a bug.
+_BAD_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
+
+
+def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    if getattr(exc.orig, "sqlstate", None) in _BAD_TEXT_SQLSTATES:
+        return error_response(
+            400, "invalid_request", "text must not contain NUL (\\u0000) characters"
+        )
+    return _unexpected(request, exc)
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     request_id = request.scope.get("state", {}).get("request_id")
     log.exception("unexpected error", path=request.url.path)
@@ -167,5 +183,6 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     ApiError: _api_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
+    DBAPIError: _database_error,
     Exception: _unexpected,
 }
