@@ -93,7 +93,7 @@ class UserController(Controller):
     @post("/")
     async def create_user(self, db_session: DbSession, principal: Caller, data: JSONBody[UserCreate]) -> UserRead:
         principal.require(Role.ADMIN)
-        user = await UserService(db_session).create(
+        user = await UserService(db_session, actor=principal.actor).create(
             email=data.email,
             display_name=data.display_name,
             password=data.password,
@@ -113,7 +113,7 @@ class UserController(Controller):
         self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID], data: JSONBody[UserUpdate]
     ) -> UserRead:
         principal.require(Role.ADMIN)
-        user = await UserService(db_session).update(
+        user = await UserService(db_session, actor=principal.actor).update(
             user_id,
             display_name=data.display_name,
             roles=data.roles,
@@ -140,7 +140,8 @@ class ApiKeyController(Controller):
     ) -> ApiKeyCreated:
         """Create a key. The `key` in the answer is shown this once and cannot be read again."""
         principal.require(Role.ADMIN)
-        key, plain = await ApiKeyService(db_session, principal.tenant_id).create(
+        keys = ApiKeyService(db_session, principal.tenant_id, actor=principal.actor)
+        key, plain = await keys.create(
             name=data.name, scopes=data.scopes, created_by=principal.user_id
         )
         return ApiKeyCreated(
@@ -157,4 +158,5 @@ class ApiKeyController(Controller):
     async def revoke_key(self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]) -> ApiKeyRead:
         """Revoke a key: it stops working at once; the record stays for the audit trail."""
         principal.require(Role.ADMIN)
-        return key_read(await ApiKeyService(db_session, principal.tenant_id).revoke(key_id))
+        keys = ApiKeyService(db_session, principal.tenant_id, actor=principal.actor)
+        return key_read(await keys.revoke(key_id))

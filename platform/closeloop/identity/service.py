@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from closeloop.audit.service import diff, record
 from closeloop.db import add_in_savepoint, bound_tenant, new_id, tenant_scope, transaction, utcnow
 from closeloop.identity.models import ROLES, ApiKey, LoginAttempt, Permission, User
 from closeloop.identity.passwords import hash_password, needs_rehash, verify_password
@@ -61,9 +62,24 @@ def _check_password(password: str) -> None:
         )
 
 
+def _user_shape(user: User) -> dict[str, object]:
+    """What the audit trail keeps of a user; never the password hash."""
+    return {
+        "email": user.email,
+        "display_name": user.display_name,
+        "roles": list(user.roles),
+        "permissions": list(user.permissions),
+        "department_id": user.department_id,
+        "active": user.active,
+    }
+
+
 class UserService:
-    def __init__(self, session: AsyncSession) -> None:
+    """Users of the session's bound tenant; changes are audited as `actor`."""
+
+    def __init__(self, session: AsyncSession, *, actor: str = "system") -> None:
         self.session = session
+        self.actor = actor
 
     async def list(self, *, limit: int, after: str | None) -> Sequence[User]:
         query = select(User).order_by(User.email).limit(limit)
@@ -112,6 +128,14 @@ class UserService:
             await add_in_savepoint(self.session, user)
         except IntegrityError:
             raise Conflict(f"a user with e-mail {email!r} exists already", details={"field": "email"}) from None
+        await record(
+            self.session,
+            actor=self.actor,
+            action="user.create",
+            entity_type="user",
+            entity_id=user.id,
+            after=_user_shape(user),
+        )
         return user
 
     async def update(
@@ -127,6 +151,7 @@ class UserService:
     ) -> User:
         user = await self.get(user_id)
         _check_roles(roles or (), permissions or ())
+        before = _user_shape(user)
         if display_name is not None:
             user.display_name = display_name
         if roles is not None:
@@ -141,13 +166,29 @@ class UserService:
             _check_password(password)
             user.password_hash = await hash_password(password)
         await self.session.flush()
+        old, new = diff(before, _user_shape(user))
+        if password is not None:
+            new["password_changed"] = True
+        if new:
+            await record(
+                self.session,
+                actor=self.actor,
+                action="user.update",
+                entity_type="user",
+                entity_id=user.id,
+                before=old,
+                after=new,
+            )
         return user
 
 
 class ApiKeyService:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """API keys of one tenant; changes are audited as `actor`."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID, *, actor: str = "system") -> None:
         self.session = session
         self.tenant_id = tenant_id
+        self.actor = actor
 
     async def list(self) -> Sequence[ApiKey]:
         return (await self.session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))).all()
@@ -175,6 +216,14 @@ class ApiKeyService:
         )
         self.session.add(key)
         await self.session.flush()
+        await record(
+            self.session,
+            actor=self.actor,
+            action="api_key.create",
+            entity_type="api_key",
+            entity_id=key.id,
+            after={"name": key.name, "prefix": key.prefix, "scopes": list(key.scopes)},
+        )
         return key, plain
 
     async def revoke(self, key_id: uuid.UUID) -> ApiKey:
@@ -182,6 +231,15 @@ class ApiKeyService:
         if key.revoked_at is None:
             key.revoked_at = utcnow()
             await self.session.flush()
+            await record(
+                self.session,
+                actor=self.actor,
+                action="api_key.revoke",
+                entity_type="api_key",
+                entity_id=key.id,
+                before={"revoked_at": None},
+                after={"revoked_at": key.revoked_at},
+            )
         return key
 
 
