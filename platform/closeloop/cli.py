@@ -8,11 +8,15 @@ import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from closeloop.logs import configure_logging, get_logger
 from closeloop.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from closeloop.audit.service import ChainReport
 
 __all__ = ["main"]
 
@@ -214,6 +218,52 @@ def db_provision(superuser_url: str, database: str, owner_role: str, app_role: s
     _settings()
     urls = asyncio.run(provision(superuser_url, database=database, owner_role=owner_role, app_role=app_role))
     click.echo(f"DATABASE_OWNER_URL={urls.owner_url}\nDATABASE_URL={urls.app_url}")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit.command("verify")
+@click.argument("slug")
+def audit_verify(slug: str) -> None:
+    """Recompute tenant SLUG's audit chain; exit 1 naming the first broken entry."""
+    settings = _settings()
+    with _database(settings) as app_url:
+        try:
+            report = asyncio.run(_verify_audit(app_url, slug))
+        except LookupError:
+            click.echo(f"closeloop: no tenant {slug!r}", err=True)
+            sys.exit(2)
+    if report.ok:
+        click.echo(f"audit chain of {slug}: ok, {report.entries} entries")
+        return
+    click.echo(
+        f"audit chain of {slug} is BROKEN at entry seq {report.broken_at_seq} "
+        f"(id {report.entry_id}): {report.reason}; {report.entries} entries before it verify",
+        err=True,
+    )
+    sys.exit(1)
+
+
+async def _verify_audit(app_url: str, slug: str) -> ChainReport:
+    from closeloop.audit.service import verify
+    from closeloop.db import create_engine, sessionmaker, tenant_scope, transaction
+    from closeloop.tenancy.service import TenantService
+    from closeloop.web.errors import NotFound
+
+    engine = create_engine(app_url, pool_size=1)
+    try:
+        async with transaction(sessionmaker(engine)) as session:
+            try:
+                tenant = await TenantService(session).by_slug(slug)
+            except NotFound:
+                raise LookupError(slug) from None
+            await tenant_scope(session, tenant.id)
+            return await verify(session)
+    finally:
+        await engine.dispose()
 
 
 if __name__ == "__main__":
