@@ -1,0 +1,361 @@
+"""Applying a lifecycle action to a case: lock, check, change, record.
+
+`CaseActionService.apply()` does, in the caller's transaction:
+
+1. `SELECT ... FOR UPDATE` of the case (404 when it is not the tenant's), so concurrent
+   actions on one case run one after the other and none is lost;
+2. `lifecycle.check()`: the caller's role (403), then the status (409);
+3. the action's own change (below), checked against the declared targets;
+4. `version + 1`, a timeline event and an audit entry `case.<action>` with the diff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.audit.service import diff, record
+from closeloop.cases import action_schemas as body
+from closeloop.cases.lifecycle import RESUME, RULES, STAY, Action, Status, check
+from closeloop.cases.models import Case, CaseEvent
+from closeloop.cases.timeline import Visibility, add_event
+from closeloop.config.models import Category, Department, Severity, TenantProfile
+from closeloop.db import bound_tenant, utcnow
+from closeloop.identity.models import Role, User
+from closeloop.identity.principal import Principal
+from closeloop.web.errors import NotFound, UnprocessableEntity
+
+__all__ = ["DEFAULT_FOLLOWUP_WINDOW", "DEFAULT_SATISFACTION_SCALE", "CaseActionService", "snapshot"]
+
+DEFAULT_SATISFACTION_SCALE: list[dict[str, Any]] = [
+    {"code": "satisfied", "name_zh": "满意", "name_en": "Satisfied", "satisfied": True},
+    {
+        "code": "basically_satisfied",
+        "name_zh": "基本满意",
+        "name_en": "Basically satisfied",
+        "satisfied": True,
+    },
+    {"code": "unsatisfied", "name_zh": "不满意", "name_en": "Unsatisfied", "satisfied": False},
+]
+DEFAULT_FOLLOWUP_WINDOW = (3, 5)
+HANDLER_ROLES = (Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
+
+# The case fields the lifecycle changes; the audit entry holds their diff.
+SNAPSHOT_FIELDS = (
+    "status", "version", "escalation_level", "category_id", "category_code", "severity_id",
+    "severity_code", "severity_rank", "handler_id", "handler_history", "lead_department_id",
+    "collaborating_department_ids", "deadline", "resume_status", "resolution",
+    "first_satisfaction", "followup_outcome", "followup_after", "resolved_at", "closed_at",
+    "archived_at",
+)  # fmt: skip
+
+
+def snapshot(case: Case) -> dict[str, Any]:
+    return {name: getattr(case, name) for name in SNAPSHOT_FIELDS}
+
+
+def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
+    """`start` plus `days` working days (Monday to Friday; tenant calendars are the SLA's)."""
+    current = start
+    while days > 0:
+        current += dt.timedelta(days=1)
+        if current.weekday() < 5:  # Monday to Friday
+            days -= 1
+    return current
+
+
+class _Change:
+    """What an action tells the timeline: its data and who may see it."""
+
+    def __init__(
+        self, data: dict[str, Any] | None = None, visibility: Visibility = "internal"
+    ) -> None:
+        self.data = data or {}
+        self.visibility: Visibility = visibility
+
+
+Applier = Callable[["CaseActionService", Case, Any], Awaitable[_Change]]
+
+
+class CaseActionService:
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self.session = session
+        self.principal = principal
+        tenant_id = bound_tenant(session)
+        assert tenant_id is not None, "CaseActionService needs a tenant-bound session"
+        self.tenant_id: uuid.UUID = tenant_id
+
+    async def lock(self, case_id: uuid.UUID) -> Case:
+        """The case, row-locked until the transaction ends; 404 when it is not the tenant's."""
+        case = await self.session.scalar(
+            select(Case)
+            .where(Case.id == case_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if case is None:
+            raise NotFound("no such case")
+        return case
+
+    async def apply(
+        self, case_id: uuid.UUID, action: Action, data: body.ActionBody
+    ) -> tuple[Case, CaseEvent]:
+        case = await self.lock(case_id)
+        check(case, self.principal, action)
+        before, from_status = snapshot(case), case.status
+        change = await _APPLIERS[action](self, case, data)
+        _check_target(action, from_status, case.status)
+        case.version += 1
+        now = utcnow()
+        event = await add_event(
+            self.session,
+            case,
+            type=action.value,
+            actor=self.principal.actor,
+            from_status=from_status,
+            to_status=case.status,
+            data=change.data,
+            visibility=change.visibility,
+            at=now,
+        )
+        old, new = diff(before, snapshot(case))
+        await record(
+            self.session,
+            actor=self.principal.actor,
+            action=f"case.{action.value}",
+            entity_type="case",
+            entity_id=case.id,
+            before=old,
+            after={**new, "event_id": event.id},
+        )
+        return case, event
+
+    # -- the actions -------------------------------------------------------------------
+
+    async def _verify(self, case: Case, data: body.Verify) -> _Change:
+        if not data.valid:
+            if data.explanation is None:
+                raise UnprocessableEntity(
+                    "an invalid case needs an explanation for the customer",
+                    details={"field": "explanation"},
+                )
+            return self._close_invalid(case, data.explanation)
+        if data.category_id is not None:
+            category = await self.session.get(Category, (self.tenant_id, data.category_id))
+            if category is None or not category.active:
+                raise UnprocessableEntity(
+                    "no such active category", details={"field": "category_id"}
+                )
+            case.category_id, case.category_code = category.id, category.code
+        if data.severity_id is not None:
+            severity = await self.session.get(Severity, (self.tenant_id, data.severity_id))
+            if severity is None or not severity.active:
+                raise UnprocessableEntity(
+                    "no such active severity", details={"field": "severity_id"}
+                )
+            _set_severity(case, severity)
+        case.status = Status.VERIFIED
+        return _Change(
+            {
+                "valid": True,
+                "category": case.category_code,
+                "severity": case.severity_code,
+                "note": data.note,
+            }
+        )
+
+    async def _invalidate(self, case: Case, data: body.Invalidate) -> _Change:
+        return self._close_invalid(case, data.explanation)
+
+    def _close_invalid(self, case: Case, explanation: str) -> _Change:
+        case.status = Status.CLOSED_INVALID
+        case.closed_at = utcnow()
+        return _Change({"valid": False, "explanation": explanation}, "customer")
+
+    async def _request_info(self, case: Case, data: body.RequestInfo) -> _Change:
+        case.resume_status = case.status
+        case.status = Status.WAITING_CUSTOMER
+        return _Change({"question": data.question, "reason": data.reason}, "customer")
+
+    async def _resume(self, case: Case, data: body.Resume) -> _Change:
+        case.status = case.resume_status or Status.REGISTERED
+        case.resume_status = None
+        return _Change({"note": data.note})
+
+    async def _assign(self, case: Case, data: body.Assign) -> _Change:
+        await self._department(data.lead_department_id, "lead_department_id")
+        collaborating: list[uuid.UUID] = []
+        for department_id in data.collaborating_department_ids:
+            if department_id != data.lead_department_id and department_id not in collaborating:
+                await self._department(department_id, "collaborating_department_ids")
+                collaborating.append(department_id)
+        handler = await self.session.get(User, (self.tenant_id, data.handler_id))
+        if handler is None or not handler.active:
+            raise UnprocessableEntity("no such active user", details={"field": "handler_id"})
+        if not set(handler.roles) & {r.value for r in HANDLER_ROLES}:
+            raise UnprocessableEntity(
+                "the handler needs the handler, supervisor or admin role",
+                details={"field": "handler_id"},
+            )
+        previous = case.handler_id
+        case.lead_department_id = data.lead_department_id
+        case.collaborating_department_ids = collaborating
+        case.handler_id = handler.id
+        if handler.id not in case.handler_history:
+            case.handler_history = [*case.handler_history, handler.id]
+        case.deadline = data.deadline
+        if case.status in (Status.VERIFIED, Status.REOPENED):
+            case.status = Status.ASSIGNED
+        return _Change(
+            {
+                "lead_department_id": data.lead_department_id,
+                "collaborating_department_ids": collaborating,
+                "handler_id": handler.id,
+                "previous_handler_id": previous if previous != handler.id else None,
+                "deadline": data.deadline,
+                "note": data.note,
+            }
+        )
+
+    async def _department(self, department_id: uuid.UUID, field: str) -> Department:
+        department = await self.session.get(Department, (self.tenant_id, department_id))
+        if department is None or not department.active:
+            raise UnprocessableEntity("no such active department", details={"field": field})
+        return department
+
+    async def _start(self, case: Case, data: body.Start) -> _Change:
+        case.status = Status.IN_PROGRESS
+        return _Change({"note": data.note})
+
+    async def _progress(self, case: Case, data: body.Progress) -> _Change:
+        return _Change({"note": data.note}, data.visibility)
+
+    async def _resolve(self, case: Case, data: body.Resolve) -> _Change:
+        if data.responsible_party == "third_party" and not data.third_party:
+            raise UnprocessableEntity(
+                "name the third party responsible", details={"field": "third_party"}
+            )
+        case.resolution = {
+            "root_cause": data.root_cause,
+            "responsible_party": data.responsible_party,
+            "third_party": data.third_party if data.responsible_party == "third_party" else None,
+            "solution_type": data.solution_type,
+            "result": data.result,
+        }
+        case.resolved_at = utcnow()
+        case.status = Status.RESOLVED
+        return _Change(dict(case.resolution), "customer")
+
+    async def _feedback(self, case: Case, data: body.Feedback) -> _Change:
+        scale = await self._satisfaction_scale()
+        level = next((item for item in scale if item.get("code") == data.satisfaction), None)
+        if level is None:
+            codes = ", ".join(str(item.get("code")) for item in scale)
+            raise UnprocessableEntity(
+                f"unknown satisfaction {data.satisfaction!r}; the scale is {codes}",
+                details={"field": "satisfaction"},
+            )
+        satisfied = bool(level.get("satisfied"))
+        if not satisfied and data.reason is None:
+            raise UnprocessableEntity(
+                "an unsatisfied answer needs a reason", details={"field": "reason"}
+            )
+        case.first_satisfaction = data.satisfaction
+        change = {"satisfaction": data.satisfaction, "satisfied": satisfied, "reason": data.reason}
+        if satisfied:
+            case.status = Status.FEEDBACK_RECEIVED
+        else:
+            change |= await self._escalate(case)
+        return _Change(change)
+
+    async def _satisfaction_scale(self) -> list[dict[str, Any]]:
+        profile = await self.session.scalar(select(TenantProfile).limit(1))
+        if profile is None or not profile.satisfaction_scale:
+            return DEFAULT_SATISFACTION_SCALE
+        return profile.satisfaction_scale
+
+    async def _schedule_followup(self, case: Case, data: body.ScheduleFollowup) -> _Change:
+        after = data.after
+        if after is None:
+            profile = await self.session.scalar(select(TenantProfile).limit(1))
+            window = (profile.followup_window_days if profile else None) or DEFAULT_FOLLOWUP_WINDOW
+            after = add_working_days(case.resolved_at or utcnow(), int(window[0]))
+        case.followup_after = after
+        case.status = Status.FOLLOWUP_SCHEDULED
+        return _Change({"after": after})
+
+    async def _followup(self, case: Case, data: body.Followup) -> _Change:
+        case.followup_outcome = data.outcome
+        change = {"outcome": data.outcome, "note": data.note, "script_answers": data.script_answers}
+        if data.outcome == "unresolved":
+            change |= await self._escalate(case)
+        else:
+            case.status = Status.CLOSED
+            case.closed_at = utcnow()
+        return _Change(change)
+
+    async def _reopen(self, case: Case, data: body.Reopen) -> _Change:
+        return _Change({"reason": data.reason, **await self._escalate(case)})
+
+    async def _archive(self, case: Case, data: body.Archive) -> _Change:
+        case.status = Status.ARCHIVED
+        case.archived_at = utcnow()
+        return _Change({"note": data.note})
+
+    async def _annotate(self, case: Case, data: body.Annotate) -> _Change:
+        return _Change({"note": data.note})
+
+    async def _escalate(self, case: Case) -> dict[str, Any]:
+        """Reopen one escalation level up, with the next severity when there is one."""
+        case.escalation_level += 1
+        higher = await self.session.scalar(
+            select(Severity)
+            .where(Severity.rank > case.severity_rank, Severity.active.is_(True))
+            .order_by(Severity.rank)
+            .limit(1)
+        )
+        if higher is not None:
+            _set_severity(case, higher)
+        case.status = Status.REOPENED
+        case.closed_at = None
+        return {"escalation_level": case.escalation_level, "severity": case.severity_code}
+
+
+def _set_severity(case: Case, severity: Severity) -> None:
+    case.severity_id, case.severity_code, case.severity_rank = (
+        severity.id,
+        severity.code,
+        severity.rank,
+    )
+
+
+def _check_target(action: Action, from_status: str, to_status: str) -> None:
+    """The change landed where the rules say this action may lead (a bug otherwise)."""
+    targets = RULES[action].targets
+    fits = (
+        to_status in targets or (STAY in targets and to_status == from_status) or RESUME in targets
+    )
+    assert fits, f"{action} moved a case from {from_status} to {to_status}"
+
+
+_APPLIERS: dict[Action, Applier] = {
+    Action.VERIFY: CaseActionService._verify,
+    Action.INVALIDATE: CaseActionService._invalidate,
+    Action.REQUEST_INFO: CaseActionService._request_info,
+    Action.RESUME: CaseActionService._resume,
+    Action.ASSIGN: CaseActionService._assign,
+    Action.START: CaseActionService._start,
+    Action.PROGRESS: CaseActionService._progress,
+    Action.RESOLVE: CaseActionService._resolve,
+    Action.FEEDBACK: CaseActionService._feedback,
+    Action.SCHEDULE_FOLLOWUP: CaseActionService._schedule_followup,
+    Action.FOLLOWUP: CaseActionService._followup,
+    Action.REOPEN: CaseActionService._reopen,
+    Action.ARCHIVE: CaseActionService._archive,
+    Action.ANNOTATE: CaseActionService._annotate,
+}
