@@ -27,7 +27,9 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
-	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"
+	@if ls bench/*.py >/dev/null 2>&1; then \
+		for b in bench/*.py; do $(BIN)/python $$b || exit 1; done; \
+	else echo "no benchmarks yet"; fi
 
 # Re-pin the dependencies after changing pyproject.toml.
 lock: install
