@@ -26,6 +26,8 @@ from closeloop.web.errors import NotFound, Unauthorized
 
 __all__ = ["PlatformTenantController", "operator_guard"]
 
+OPERATOR = "operator"  # the audit actor of operator requests
+
 def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     settings: Settings = connection.app.state.settings
     if settings.operator_token is None:
@@ -49,10 +51,10 @@ class PlatformTenantController(Controller):
     @post("/")
     async def create_tenant(self, db_session: DbSession, data: JSONBody[TenantCreate]) -> TenantCreated:
         """Create a tenant together with its first admin."""
-        tenant = await TenantService(db_session).create(
+        tenant = await TenantService(db_session, actor=OPERATOR).create(
             slug=data.slug, name=data.name, locale=data.locale, timezone=data.timezone
         )
-        admin = await UserService(db_session).create(
+        admin = await UserService(db_session, actor=OPERATOR).create(
             email=data.admin_email,
             display_name=data.admin_name,
             password=data.admin_password,
@@ -76,9 +78,11 @@ class PlatformTenantController(Controller):
     @post("/{slug:str}/suspend", status_code=200)
     async def suspend_tenant(self, db_session: DbSession, slug: FromPath[str]) -> TenantRead:
         """Suspend a tenant: its users and API keys get 403 until it is resumed."""
-        return tenant_read(await TenantService(db_session).set_status(slug, TenantStatus.SUSPENDED))
+        tenants = TenantService(db_session, actor=OPERATOR)
+        return tenant_read(await tenants.set_status(slug, TenantStatus.SUSPENDED))
 
     @post("/{slug:str}/resume", status_code=200)
     async def resume_tenant(self, db_session: DbSession, slug: FromPath[str]) -> TenantRead:
-        return tenant_read(await TenantService(db_session).set_status(slug, TenantStatus.ACTIVE))
+        tenants = TenantService(db_session, actor=OPERATOR)
+        return tenant_read(await tenants.set_status(slug, TenantStatus.ACTIVE))
 

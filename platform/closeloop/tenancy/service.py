@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop.audit.service import record
 from closeloop.config.defaults import seed_defaults
 from closeloop.db import add_in_savepoint, tenant_scope
 from closeloop.tenancy.models import Tenant, TenantStatus
@@ -33,8 +34,12 @@ class TenantSuspended(Forbidden):
 
 
 class TenantService:
-    def __init__(self, session: AsyncSession) -> None:
+    """Tenants; creation and status changes are audited (in the tenant's own chain) as
+    `actor`."""
+
+    def __init__(self, session: AsyncSession, *, actor: str = "system") -> None:
         self.session = session
+        self.actor = actor
 
     async def get(self, tenant_id: uuid.UUID) -> Tenant | None:
         return await self.session.get(Tenant, tenant_id)
@@ -76,10 +81,32 @@ class TenantService:
             raise Conflict(f"a tenant with slug {slug!r} exists already", details={"field": "slug"}) from None
         await tenant_scope(self.session, tenant.id)
         await seed_defaults(self.session, tenant.id)
+        await record(
+            self.session,
+            actor=self.actor,
+            action="tenant.create",
+            entity_type="tenant",
+            entity_id=tenant.id,
+            after={"slug": slug, "name": name, "locale": locale, "timezone": timezone},
+        )
         return tenant
 
     async def set_status(self, slug: str, status: TenantStatus) -> Tenant:
         tenant = await self.by_slug(slug)
+        if tenant.status == status.value:
+            return tenant
+        before = {"status": tenant.status}
         tenant.status = status.value
         await self.session.flush()
+        await tenant_scope(self.session, tenant.id)
+        action = "tenant.resume" if status == TenantStatus.ACTIVE else "tenant.suspend"
+        await record(
+            self.session,
+            actor=self.actor,
+            action=action,
+            entity_type="tenant",
+            entity_id=tenant.id,
+            before=before,
+            after={"status": tenant.status},
+        )
         return tenant
