@@ -103,12 +103,13 @@ async def test_the_app_role_cannot_change_or_remove_entries(
         "DELETE": "DELETE FROM audit_entries",
         "TRUNCATE": "TRUNCATE audit_entries",
     }[statement]
-    with pytest.raises(DBAPIError, match="permission denied"):
-        async with app_engine.begin() as conn:
-            await conn.execute(
-                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)}
-            )
+    async with app_engine.connect() as conn:
+        await conn.execute(
+            text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)}
+        )
+        with pytest.raises(DBAPIError, match="permission denied"):
             await conn.execute(text(sql))
+        await conn.rollback()
     assert (await _verify_api(client, tenant))["ok"] is True
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.audit.models import AuditEntry
+from closeloop.config.models import TenantProfile
 from closeloop.customers import CustomerInput, CustomerService
 from closeloop.db import sessionmaker, transaction
 from closeloop.identity.principal import Principal
@@ -74,22 +75,13 @@ async def test_view_masks_without_pii_and_audits_with_it(
 
 
 async def test_no_pii_tenant_refuses_pii_fields(
-    app_engine: AsyncEngine, owner_engine: AsyncEngine, settings: Settings, tenant: TenantHandle
+    app_engine: AsyncEngine, settings: Settings, tenant: TenantHandle
 ) -> None:
     factory = sessionmaker(app_engine)
-    async with owner_engine.begin() as conn:
-        await conn.execute(
-            text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)}
-        )
-        await conn.execute(
-            text(
-                "insert into tenant_profiles (tenant_id, id, number_patterns, satisfaction_scale,"
-                " followup_script, followup_window_days, repeat_window_days, pii_mode)"
-                " values (:t, :t, '{}', '[]', '[]', '[3, 5]', 30, 'none')"
-                " on conflict (tenant_id, id) do update set pii_mode = 'none'"
-            ),
-            {"t": str(tenant.id)},
-        )
+    async with transaction(factory, tenant.id) as session:
+        profile = await session.scalar(select(TenantProfile))
+        assert profile is not None
+        profile.pii_mode = "none"
     sent = CustomerInput(nickname="x", phone="13812345678", name="张三")
     async with transaction(factory, tenant.id) as session:
         service = CustomerService(session, settings, _principal(tenant, pii=False))
