@@ -74,6 +74,20 @@ def _user_shape(user: User) -> dict[str, object]:
     }
 
 
+_FOREIGN_KEY_VIOLATION = "23503"
+
+
+def _violates_foreign_key(exc: IntegrityError) -> bool:
+    # A user's only reference besides its tenant is its department.
+    return getattr(exc.orig, "sqlstate", None) == _FOREIGN_KEY_VIOLATION
+
+
+def _unknown_department(department_id: uuid.UUID | None) -> UnprocessableEntity:
+    return UnprocessableEntity(
+        f"no department {department_id} in this tenant", details={"field": "department_id"}
+    )
+
+
 class UserService:
     """Users of the session's bound tenant; changes are audited as `actor`."""
 
@@ -126,8 +140,12 @@ class UserService:
         )
         try:
             await add_in_savepoint(self.session, user)
-        except IntegrityError:
-            raise Conflict(f"a user with e-mail {email!r} exists already", details={"field": "email"}) from None
+        except IntegrityError as exc:
+            if _violates_foreign_key(exc):
+                raise _unknown_department(department_id) from None
+            raise Conflict(
+                f"a user with e-mail {email!r} exists already", details={"field": "email"}
+            ) from None
         await record(
             self.session,
             actor=self.actor,
@@ -165,7 +183,12 @@ class UserService:
         if password is not None:
             _check_password(password)
             user.password_hash = await hash_password(password)
-        await self.session.flush()
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            if _violates_foreign_key(exc):
+                raise _unknown_department(department_id) from None
+            raise
         old, new = diff(before, _user_shape(user))
         if password is not None:
             new["password_changed"] = True

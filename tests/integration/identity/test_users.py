@@ -263,3 +263,39 @@ async def test_users_of_another_tenant_are_not_found(
     ]
     # The other tenant's admin still works.
     assert (await client.get("/api/v1/auth/me", headers=other_tenant.headers)).status_code == 200
+
+
+async def test_unknown_department_is_422_naming_the_field_and_nothing_is_written(
+    client: Client, tenant: TenantHandle, app_engine: AsyncEngine
+) -> None:
+    nowhere = str(uuid.uuid4())
+
+    response = await client.post(
+        USERS,
+        headers=tenant.headers,
+        json=_user("new@acme.example.com", ["agent"], department_id=nowhere),
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"] == {"field": "department_id"}
+    assert await _emails(app_engine, tenant.id) == [tenant.admin_email]
+
+
+async def test_patch_to_an_unknown_department_is_422_and_changes_nothing(
+    client: Client, tenant: TenantHandle
+) -> None:
+    created = await client.post(
+        USERS, headers=tenant.headers, json=_user("d@acme.example.com", ["agent"])
+    )
+    user_id = created.json()["id"]
+
+    response = await client.patch(
+        f"{USERS}{user_id}",
+        headers=tenant.headers,
+        json={"department_id": str(uuid.uuid4()), "display_name": "Moved"},
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"] == {"field": "department_id"}
+    shown = (await client.get(f"{USERS}{user_id}", headers=tenant.headers)).json()
+    assert (shown["department_id"], shown["display_name"]) == (None, "Li Lei")
