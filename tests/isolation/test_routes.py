@@ -60,15 +60,36 @@ async def _customer_id(client: Client, owner: TenantHandle) -> str:
     return str(customer.id)
 
 
+def _config_item(path: str, body: dict[str, Any]) -> IdFactory:
+    """Tenant A's own configuration item (category, severity, department, ...)."""
+
+    async def make(client: Client, owner: TenantHandle) -> str:
+        response = await client.post(path, headers=owner.headers, json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    return make
+
+
 ID_FACTORIES: dict[str, IdFactory] = {
     "user_id": _user_id,
     "key_id": _key_id,
     "customer_id": _customer_id,
+    "category_id": _config_item("/api/v1/categories/", {"code": "a-only", "name_en": "A's"}),
+    "severity_id": _config_item("/api/v1/severities/", {"code": "a-only", "name_en": "A's", "rank": 50}),
+    "department_id": _config_item("/api/v1/departments/", {"code": "a-only", "name_en": "A's"}),
+    "channel_id": _config_item("/api/v1/channels/", {"code": "a-only", "name_en": "A's"}),
+    "demand_type_id": _config_item("/api/v1/demand-types/", {"code": "a-only", "name_en": "A's"}),
 }
 
 # A valid body per handler that takes one, so the request reaches the lookup.
 EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "update_user": {"display_name": "renamed by another tenant"},
+    "update_category": {"name_en": "renamed by another tenant"},
+    "update_severity": {"name_en": "renamed by another tenant"},
+    "update_department": {"name_en": "renamed by another tenant"},
+    "update_channel": {"name_en": "renamed by another tenant"},
+    "update_demand_type": {"name_en": "renamed by another tenant"},
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop import __version__
 from closeloop.audit.controllers import AuditController
+from closeloop.config.controllers import CONFIG_CONTROLLERS
 from closeloop.customers.controllers import CustomerController
 from closeloop.db import create_engine, sessionmaker
 from closeloop.identity.controllers import ApiKeyController, AuthController, UserController
@@ -42,6 +43,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     HealthController,
     CustomerController,
     AuditController,
+    *CONFIG_CONTROLLERS,
 ]
 
 
