@@ -17,11 +17,13 @@ import os
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from closeloop.db import TenantNotBound, add_in_savepoint, bound_tenant, new_id
 from closeloop.pii.models import TenantKey
@@ -57,7 +59,11 @@ def load_master_key(settings: Settings) -> bytes:
 
 
 def normalize_phone(phone: str) -> str:
+    """Digits only, without the international prefix of a Chinese number:
+    `+86 138-1234-5678`, `0086 13812345678` and `(138) 1234 5678` are all `13812345678`."""
     digits = re.sub(r"\D", "", phone)
+    if digits.startswith("00"):
+        digits = digits[2:]
     return digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
 
 
@@ -85,7 +91,17 @@ class TenantCipher:
         return hmac.new(self._index_key, f"{kind}:{normal}".encode(), hashlib.sha256).digest()
 
 
+# Ciphers of keys known to be committed. A key made in a transaction that is still
+# open is kept in the session only: were that transaction rolled back, a cached key
+# would go on encrypting data under a key no database row holds.
 _cache: dict[tuple[bytes, uuid.UUID], TenantCipher] = {}
+_UNCOMMITTED = "closeloop.uncommitted_tenant_keys"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_uncommitted_keys(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_UNCOMMITTED, None)
 
 
 async def cipher_for(session: AsyncSession, settings: Settings) -> TenantCipher:
@@ -94,11 +110,13 @@ async def cipher_for(session: AsyncSession, settings: Settings) -> TenantCipher:
     if tenant_id is None:
         raise TenantNotBound("PII keys belong to a tenant; bind one first")
     master = load_master_key(settings)
-    cached = _cache.get((master, tenant_id))
+    uncommitted: dict[uuid.UUID, TenantCipher] = session.info.setdefault(_UNCOMMITTED, {})
+    cached = _cache.get((master, tenant_id)) or uncommitted.get(tenant_id)
     if cached is not None:
         return cached
     wrapper = AESGCM(master)
     row = await session.scalar(select(TenantKey).where(TenantKey.version == 1))
+    made_here = row is None
     if row is None:
         data_key = AESGCM.generate_key(bit_length=256)
         nonce = os.urandom(_NONCE)
@@ -110,12 +128,16 @@ async def cipher_for(session: AsyncSession, settings: Settings) -> TenantCipher:
         )
         try:
             await add_in_savepoint(session, row)
-        except IntegrityError:  # another request made it first
+        except IntegrityError:  # another request made it first (and committed it)
+            made_here = False
             row = await session.scalar(select(TenantKey).where(TenantKey.version == 1))
             assert row is not None
     data_key = wrapper.decrypt(row.wrapped_key[:_NONCE], row.wrapped_key[_NONCE:], tenant_id.bytes)
     cipher = TenantCipher(tenant_id, data_key)
-    _cache[(master, tenant_id)] = cipher
+    if made_here:
+        uncommitted[tenant_id] = cipher
+    else:
+        _cache[(master, tenant_id)] = cipher
     return cipher
 
 
