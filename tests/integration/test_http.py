@@ -407,3 +407,14 @@ async def test_nul_characters_in_text_are_400_not_500(
 
     assert await _user_count(app_engine, tenant.id) == 1
     assert await _tenant_count(app_engine) == 1
+
+
+async def test_refused_authentication_gives_its_connection_back(
+    app: Litestar, client: Client, tenant: TenantHandle
+) -> None:
+    for header in ("Bearer not-a-token", "Bearer clk_" + "0" * 80, "Basic abc"):
+        response = await client.get("/api/v1/users/", headers={"Authorization": header})
+        assert response.status_code == 401
+    response = await client.get("/api/v1/users/", headers=tenant.headers)
+    assert response.status_code == 200
+    assert app.state.engine.pool.checkedout() == 0

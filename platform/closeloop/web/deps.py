@@ -43,7 +43,14 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
 
 async def provide_principal(request: Request[Any, Any, Any], db_session: DbSession) -> Principal:
     settings: Settings = request.app.state.settings
-    principal = await authenticate(db_session, request.headers.get("authorization"), settings)
+    try:
+        principal = await authenticate(db_session, request.headers.get("authorization"), settings)
+    except BaseException:
+        # Litestar does not unwind dependencies resolved before a failing one, so give
+        # the connection back now rather than when the session is garbage-collected.
+        await db_session.rollback()
+        await db_session.close()
+        raise
     bind_actor(tenant_id=principal.tenant_id, actor=principal.actor)
     return principal
 
