@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.service import record
 from closeloop.cases.models import Customer
 from closeloop.config.models import TenantProfile
+from closeloop.customers._erasure import redact_cases, redactor
 from closeloop.customers.schemas import CustomerInput, CustomerRead
 from closeloop.db import add_in_savepoint, bound_tenant, new_id, utcnow
 from closeloop.identity.principal import Principal
@@ -279,7 +280,8 @@ class CustomerService:
     # -- erasure --------------------------------------------------------------------
 
     async def erase(self, customer_id: uuid.UUID) -> Customer:
-        """Remove the customer's personal data; the record and its cases stay for statistics.
+        """Remove the customer's personal data, from the record and from the text of their
+        cases (`_erasure`); the record and its cases stay for statistics.
 
         Idempotent: erasing an erased customer changes nothing and writes no entry.
         """
@@ -287,6 +289,12 @@ class CustomerService:
         if customer.erased_at is not None:
             return customer
         before = self._audit_shape(customer)
+        held = {f: getattr(customer, f"{f}_enc") for f in PII_FIELDS}
+        plain: dict[str, str | None] = dict.fromkeys(PII_FIELDS)
+        if any(held.values()):
+            cipher = await self._cipher()
+            plain.update({f: cipher.decrypt(blob) for f, blob in held.items() if blob})
+        cases_redacted = await redact_cases(self.session, customer.id, redactor(plain))
         for field in PII_FIELDS:
             setattr(customer, f"{field}_enc", None)
         customer.phone_hash = None
@@ -302,6 +310,6 @@ class CustomerService:
             entity_type="customer",
             entity_id=customer.id,
             before=before,
-            after=self._audit_shape(customer),
+            after={**self._audit_shape(customer), "cases_redacted": cases_redacted},
         )
         return customer

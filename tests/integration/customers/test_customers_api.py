@@ -11,7 +11,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.audit.models import AuditEntry
-from closeloop.cases.models import Case, Customer
+from closeloop.cases.models import Case, CaseEvent, Customer
+from closeloop.cases.search import search_vector
 from closeloop.config.models import TenantProfile
 from closeloop.customers import CustomerInput, CustomerService
 from closeloop.db import new_id, sessionmaker, transaction, utcnow
@@ -218,6 +219,7 @@ async def test_erasure_removes_pii_and_keeps_the_cases(
 ) -> None:
     customer_id = await _customer(app_engine, settings, tenant, external_ref="CRM-9")
     case_id = new_id()
+    typed_in = "张三丰 says: call +86 138-1234-5678 or mail Zhang.Sanfeng@Example.com"
     async with transaction(sessionmaker(app_engine), tenant.id) as session:
         session.add(
             Case(
@@ -228,10 +230,21 @@ async def test_erasure_removes_pii_and_keeps_the_cases(
                 status="new",
                 channel="phone",
                 received_at=utcnow(),
-                title="noisy fridge",
-                description="it hums",
+                title="noisy fridge of 张三丰",
+                description=f"it hums all night. {typed_in}; order 4711",
+                product={"warranty_card": f"holder {NAME}, id {ID_NUMBER}"},
                 customer_id=customer_id,
-                search=func.to_tsvector("x"),
+                search=search_vector("T-1", "noisy fridge", typed_in, "三丰"),
+            )
+        )
+        await session.flush()
+        session.add(
+            CaseEvent(
+                tenant_id=tenant.id,
+                case_id=case_id,
+                type="progress",
+                actor="user:x",
+                data={"note": f"called {PHONE}", "count": 1},
             )
         )
     agent = await _user(client, tenant, "agent")
@@ -256,7 +269,15 @@ async def test_erasure_removes_pii_and_keeps_the_cases(
     assert (customer.phone_hash, customer.email_hash) == (None, None)
     assert case is not None
     assert case.customer_id == customer_id
-    assert _contains_plaintext(await _rows_as(owner_engine, tenant, "customers")) == []
+    assert case.title == "noisy fridge of [erased]"
+    assert case.description == (
+        "it hums all night. [erased] says: call [erased] or mail [erased]; order 4711"
+    )
+    assert case.version == 2
+    for table in ("customers", "cases", "case_events"):
+        rows = await _rows_as(owner_engine, tenant, table)
+        assert _contains_plaintext(rows) == [], table
+        assert "三丰" not in "".join(rows), table
 
     for query in ({"phone": PHONE}, {"email": EMAIL}, {"external_ref": "CRM-9"}):
         found = await client.get("/api/v1/customers", headers=tenant.headers, params=query)
