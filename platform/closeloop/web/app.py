@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop import __version__
 from closeloop.audit.controllers import AuditController
+from closeloop.cases.lifecycle_controllers import CaseActionController, CaseTimelineController
 from closeloop.config.controllers import CONFIG_CONTROLLERS
 from closeloop.customers.controllers import CustomerController
 from closeloop.db import create_engine, sessionmaker
@@ -44,6 +45,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     CustomerController,
     AuditController,
     *CONFIG_CONTROLLERS,
+    CaseActionController,
+    CaseTimelineController,
 ]
 
 

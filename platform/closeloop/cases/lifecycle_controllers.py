@@ -1,0 +1,113 @@
+"""HTTP for the lifecycle: `POST /api/v1/cases/{id}/actions/{action}` and the timeline."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from closeloop.cases.action_schemas import CaseState, decode_body
+from closeloop.cases.actions import CaseActionService
+from closeloop.cases.lifecycle import Action, allowed_actions
+from closeloop.cases.models import Case
+from closeloop.cases.timeline import EventRead, TimelineService, Visibility, event_read
+from closeloop.identity.principal import Principal
+from closeloop.web.deps import Caller, DbSession
+from closeloop.web.errors import NotFound
+
+__all__ = ["CaseActionController", "CaseTimelineController", "case_state"]
+
+_ACTIONS_DOC = """\
+Apply a lifecycle action (see docs/cases-lifecycle.md). Bodies per action:
+`verify {valid, category_id?, severity_id?, note?, explanation?}`, `invalidate {explanation}`,
+`request_info {question, reason?}`, `resume {note?}`,
+`assign {lead_department_id, handler_id, collaborating_department_ids?, deadline?, note?}`,
+`start {note?}`, `progress {note, visibility?: internal|customer}`,
+`resolve {root_cause, responsible_party: internal|customer|third_party, third_party?,
+solution_type, result}`, `feedback {satisfaction, reason?}`, `schedule_followup {after?}`,
+`followup {outcome: resolved_satisfied|partially_resolved|unresolved, note?, script_answers?}`,
+`reopen {reason}`, `archive {note?}`, `annotate {note}`.
+403 when the caller may not take the action; 409 `action_not_allowed` with the status and the
+allowed actions when the case's status does not accept it.
+"""
+
+
+def case_state(case: Case, principal: Principal, event_id: uuid.UUID | None = None) -> CaseState:
+    return CaseState(
+        id=case.id,
+        number=case.number,
+        status=str(case.status),
+        version=case.version,
+        severity=case.severity_code,
+        severity_rank=case.severity_rank,
+        escalation_level=case.escalation_level,
+        category=case.category_code,
+        handler_id=case.handler_id,
+        handler_history=list(case.handler_history),
+        lead_department_id=case.lead_department_id,
+        collaborating_department_ids=list(case.collaborating_department_ids),
+        deadline=case.deadline,
+        resume_status=case.resume_status,
+        resolution=case.resolution,
+        first_satisfaction=case.first_satisfaction,
+        followup_outcome=case.followup_outcome,
+        followup_after=case.followup_after,
+        resolved_at=case.resolved_at,
+        closed_at=case.closed_at,
+        archived_at=case.archived_at,
+        allowed_actions=allowed_actions(case, principal),
+        event_id=event_id,
+    )
+
+
+def _action(name: str) -> Action:
+    try:
+        return Action(name)
+    except ValueError:
+        raise NotFound(
+            f"no action {name!r}; actions are {', '.join(a.value for a in Action)}",
+            code="unknown_action",
+            details={"action": name, "actions": [a.value for a in Action]},
+        ) from None
+
+
+class CaseActionController(Controller):
+    path = "/api/v1/cases"
+    tags = ("cases",)
+
+    @post("/{case_id:uuid}/actions/{action:str}", status_code=200, description=_ACTIONS_DOC)
+    async def take_action(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        case_id: FromPath[uuid.UUID],
+        action: FromPath[str],
+        data: JSONBody[dict[str, Any] | None] = None,
+    ) -> CaseState:
+        """Take a lifecycle action on a case; answers the case as it now is."""
+        chosen = _action(action)
+        parsed = decode_body(chosen, data)
+        case, event = await CaseActionService(db_session, principal).apply(case_id, chosen, parsed)
+        return case_state(case, principal, event.id)
+
+
+class CaseTimelineController(Controller):
+    path = "/api/v1/cases"
+    tags = ("cases",)
+
+    @get("/{case_id:uuid}/timeline")
+    async def timeline(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        case_id: FromPath[uuid.UUID],
+        visibility: Annotated[
+            Visibility | None,
+            QueryParameter(description="`customer`: only what the customer may be shown"),
+        ] = None,
+    ) -> list[EventRead]:
+        """The case's events, oldest first. Every event is shown to the tenant's staff."""
+        events = await TimelineService(db_session).events(case_id, visibility=visibility)
+        return [event_read(e) for e in events]
