@@ -83,27 +83,43 @@ def _service(session: Any, principal: Principal, *, write: bool) -> ConfigServic
     return ConfigService(session, actor=principal.actor)
 
 
-async def _list(session: Any, principal: Principal, kind: ItemKind, read: type[R], active: bool | None) -> list[R]:
-    return [_read(read, row) for row in await _service(session, principal, write=False).list(kind, active=active)]
+async def _list(
+    session: Any, principal: Principal, kind: ItemKind, read: type[R], active: bool | None
+) -> list[R]:
+    return [
+        _read(read, row)
+        for row in await _service(session, principal, write=False).list(kind, active=active)
+    ]
 
 
-async def _create(session: Any, principal: Principal, kind: ItemKind, read: type[R], data: msgspec.Struct) -> R:
+async def _create(
+    session: Any, principal: Principal, kind: ItemKind, read: type[R], data: msgspec.Struct
+) -> R:
     return _read(read, await _service(session, principal, write=True).create(kind, _given(data)))
 
 
-async def _get(session: Any, principal: Principal, kind: ItemKind, read: type[R], item_id: uuid.UUID) -> R:
+async def _get(
+    session: Any, principal: Principal, kind: ItemKind, read: type[R], item_id: uuid.UUID
+) -> R:
     return _read(read, await _service(session, principal, write=False).get(kind, item_id))
 
 
 async def _update(
-    session: Any, principal: Principal, kind: ItemKind, read: type[R], item_id: uuid.UUID, data: msgspec.Struct
+    session: Any,
+    principal: Principal,
+    kind: ItemKind,
+    read: type[R],
+    item_id: uuid.UUID,
+    data: msgspec.Struct,
 ) -> R:
-    return _read(read, await _service(session, principal, write=True).update(kind, item_id, _given(data)))
+    return _read(
+        read, await _service(session, principal, write=True).update(kind, item_id, _given(data))
+    )
 
 
 class CategoryController(Controller):
     path = "/api/v1/categories"
-    tags = ["configuration"]
+    tags = ("configuration",)
 
     @get("/")
     async def list_categories(
@@ -126,7 +142,10 @@ class CategoryController(Controller):
 
     @patch("/{category_id:uuid}")
     async def update_category(
-        self, db_session: DbSession, principal: Caller, category_id: FromPath[uuid.UUID],
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        category_id: FromPath[uuid.UUID],
         data: JSONBody[CategoryUpdate],
     ) -> CategoryRead:
         return await _update(db_session, principal, CATEGORIES, CategoryRead, category_id, data)
@@ -134,7 +153,7 @@ class CategoryController(Controller):
 
 class SeverityController(Controller):
     path = "/api/v1/severities"
-    tags = ["configuration"]
+    tags = ("configuration",)
 
     @get("/")
     async def list_severities(
@@ -157,7 +176,10 @@ class SeverityController(Controller):
 
     @patch("/{severity_id:uuid}")
     async def update_severity(
-        self, db_session: DbSession, principal: Caller, severity_id: FromPath[uuid.UUID],
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        severity_id: FromPath[uuid.UUID],
         data: JSONBody[SeverityUpdate],
     ) -> SeverityRead:
         return await _update(db_session, principal, SEVERITIES, SeverityRead, severity_id, data)
@@ -165,7 +187,7 @@ class SeverityController(Controller):
 
 class DepartmentController(Controller):
     path = "/api/v1/departments"
-    tags = ["configuration"]
+    tags = ("configuration",)
 
     @get("/")
     async def list_departments(
@@ -187,15 +209,20 @@ class DepartmentController(Controller):
 
     @patch("/{department_id:uuid}")
     async def update_department(
-        self, db_session: DbSession, principal: Caller, department_id: FromPath[uuid.UUID],
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        department_id: FromPath[uuid.UUID],
         data: JSONBody[DepartmentUpdate],
     ) -> DepartmentRead:
-        return await _update(db_session, principal, DEPARTMENTS, DepartmentRead, department_id, data)
+        return await _update(
+            db_session, principal, DEPARTMENTS, DepartmentRead, department_id, data
+        )
 
 
 class ChannelController(Controller):
     path = "/api/v1/channels"
-    tags = ["configuration"]
+    tags = ("configuration",)
 
     @get("/")
     async def list_channels(
@@ -217,7 +244,10 @@ class ChannelController(Controller):
 
     @patch("/{channel_id:uuid}")
     async def update_channel(
-        self, db_session: DbSession, principal: Caller, channel_id: FromPath[uuid.UUID],
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        channel_id: FromPath[uuid.UUID],
         data: JSONBody[ChannelUpdate],
     ) -> ChannelRead:
         return await _update(db_session, principal, CHANNELS, ChannelRead, channel_id, data)
@@ -225,7 +255,7 @@ class ChannelController(Controller):
 
 class DemandTypeController(Controller):
     path = "/api/v1/demand-types"
-    tags = ["configuration"]
+    tags = ("configuration",)
 
     @get("/")
     async def list_demand_types(
@@ -247,10 +277,15 @@ class DemandTypeController(Controller):
 
     @patch("/{demand_type_id:uuid}")
     async def update_demand_type(
-        self, db_session: DbSession, principal: Caller, demand_type_id: FromPath[uuid.UUID],
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        demand_type_id: FromPath[uuid.UUID],
         data: JSONBody[DemandTypeUpdate],
     ) -> DemandTypeRead:
-        return await _update(db_session, principal, DEMAND_TYPES, DemandTypeRead, demand_type_id, data)
+        return await _update(
+            db_session, principal, DEMAND_TYPES, DemandTypeRead, demand_type_id, data
+        )
 
 
 def _profile_read(profile: TenantProfile) -> ProfileRead:
@@ -261,7 +296,7 @@ def _profile_read(profile: TenantProfile) -> ProfileRead:
 
 class ProfileController(Controller):
     path = "/api/v1/profile"
-    tags = ["configuration"]
+    tags = ("configuration",)
 
     @get("/")
     async def get_profile(self, db_session: DbSession, principal: Caller) -> ProfileRead:

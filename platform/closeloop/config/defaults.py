@@ -156,8 +156,16 @@ async def seed_defaults(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     rows: list[Any] = []
     if await _is_empty(session, Severity):
         rows += [
-            Severity(tenant_id=tenant_id, id=new_id(), code=code, name_zh=zh, name_en=en,
-                     rank=rank, active=True, position=rank)
+            Severity(
+                tenant_id=tenant_id,
+                id=new_id(),
+                code=code,
+                name_zh=zh,
+                name_en=en,
+                rank=rank,
+                active=True,
+                position=rank,
+            )
             for code, zh, en, rank in DEFAULT_SEVERITIES
         ]
     for model, items in (
@@ -167,8 +175,15 @@ async def seed_defaults(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     ):
         if await _is_empty(session, model):
             rows += [
-                model(tenant_id=tenant_id, id=new_id(), code=code, name_zh=zh, name_en=en,
-                      active=True, position=index)
+                model(
+                    tenant_id=tenant_id,
+                    id=new_id(),
+                    code=code,
+                    name_zh=zh,
+                    name_en=en,
+                    active=True,
+                    position=index,
+                )
                 for index, (code, zh, en) in enumerate(items, start=1)
             ]
     if await session.scalar(select(TenantProfile.id)) is None:

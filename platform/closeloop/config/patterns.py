@@ -1,4 +1,5 @@
-"""Case number patterns: `{yyyy}{mm}{seq:04}` → `2026110001`, `CT-{yyyy}-{seq:05}` → `CT-2026-00001`.
+"""Case number patterns: `{yyyy}{mm}{seq:04}` gives `2026110001`, `CT-{yyyy}-{seq:05}`
+gives `CT-2026-00001`.
 
 Placeholders: `{yyyy}` `{yy}` `{mm}` `{dd}` (the received date in the tenant's time
 zone) and `{seq}` / `{seq:0N}` (the per-period sequence, zero-padded to N digits).
@@ -47,7 +48,8 @@ def parse_pattern(pattern: str) -> list[str | tuple[str, int]]:
             parts.append((name, 0))
         else:
             raise PatternError(
-                f"unknown placeholder {{{name}}}; use {{yyyy}} {{yy}} {{mm}} {{dd}} {{seq}} or {{seq:0N}}"
+                f"unknown placeholder {{{name}}}; "
+                "use {yyyy} {yy} {mm} {dd} {seq} or {seq:0N}"
             )
         position = match.end()
     parts.extend(_literal(pattern[position:]))

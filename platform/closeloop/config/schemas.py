@@ -86,9 +86,9 @@ class CategoryCreate(_Create, kw_only=True):
 
 
 class CategoryUpdate(_Update, kw_only=True):
-    parent_id: uuid.UUID | None | UnsetType = UNSET
-    case_kind: str | None | UnsetType = UNSET
-    default_department_id: uuid.UUID | None | UnsetType = UNSET
+    parent_id: uuid.UUID | UnsetType | None = UNSET
+    case_kind: str | UnsetType | None = UNSET
+    default_department_id: uuid.UUID | UnsetType | None = UNSET
 
 
 class CategoryRead(_Read, kw_only=True):
@@ -115,8 +115,8 @@ class DepartmentCreate(_Create, kw_only=True):
 
 
 class DepartmentUpdate(_Update, kw_only=True):
-    parent_id: uuid.UUID | None | UnsetType = UNSET
-    manager_id: uuid.UUID | None | UnsetType = UNSET
+    parent_id: uuid.UUID | UnsetType | None = UNSET
+    manager_id: uuid.UUID | UnsetType | None = UNSET
 
 
 class DepartmentRead(_Read, kw_only=True):

@@ -48,6 +48,7 @@ __all__ = [
     "ProfileService",
     "check_profile",
     "profile_snapshot",
+    "record_item",
     "snapshot",
 ]
 
@@ -82,12 +83,16 @@ class ItemKind:
         return "parent_id" in self.extra
 
 
-CATEGORIES = ItemKind(Category, "category", "category", ("parent_id", "case_kind", "default_department_id"))
+CATEGORIES = ItemKind(
+    Category, "category", "category", ("parent_id", "case_kind", "default_department_id")
+)
 SEVERITIES = ItemKind(Severity, "severity", "severity level", ("rank",))
 DEPARTMENTS = ItemKind(Department, "department", "department", ("parent_id", "manager_id"))
 CHANNELS = ItemKind(Channel, "channel", "channel")
 DEMAND_TYPES = ItemKind(DemandType, "demand_type", "demand type")
-KINDS = {kind.entity: kind for kind in (CATEGORIES, SEVERITIES, DEPARTMENTS, CHANNELS, DEMAND_TYPES)}
+KINDS = {
+    kind.entity: kind for kind in (CATEGORIES, SEVERITIES, DEPARTMENTS, CHANNELS, DEMAND_TYPES)
+}
 
 
 def snapshot(kind: ItemKind, row: Any) -> dict[str, Any]:
@@ -124,9 +129,12 @@ class ConfigService:
 
     async def create(self, kind: ItemKind, values: dict[str, Any]) -> Any:
         values = _fill_names(dict(values))
-        if await self.session.scalar(select(kind.model.id).where(kind.model.code == values["code"])):
+        if await self.session.scalar(
+            select(kind.model.id).where(kind.model.code == values["code"])
+        ):
             raise Conflict(
-                f"a {kind.label} with code {values['code']!r} exists already", details={"field": "code"}
+                f"a {kind.label} with code {values['code']!r} exists already",
+                details={"field": "code"},
             )
         await self._check(kind, None, values)
         row = kind.model(tenant_id=self._tenant(), id=new_id(), **values)
@@ -135,10 +143,7 @@ class ConfigService:
                 self.session.add(row)
         except IntegrityError as exc:
             raise _conflict(kind, exc, values) from None
-        await record(
-            self.session, actor=self.actor, action=f"{kind.entity}.create", entity_type=kind.entity,
-            entity_id=row.id, after=snapshot(kind, row),
-        )
+        await record_item(self.session, self.actor, kind, row, None)
         return row
 
     async def update(self, kind: ItemKind, item_id: uuid.UUID, changes: dict[str, Any]) -> Any:
@@ -155,11 +160,7 @@ class ConfigService:
                 await self.session.flush()
         except IntegrityError as exc:
             raise _conflict(kind, exc, changes) from None
-        old, new = diff(before, snapshot(kind, row))
-        await record(
-            self.session, actor=self.actor, action=f"{kind.entity}.{_verb(old, new)}",
-            entity_type=kind.entity, entity_id=row.id, before=old, after=new,
-        )
+        await record_item(self.session, self.actor, kind, row, before)
         return row
 
     async def _check(self, kind: ItemKind, row: Any | None, values: dict[str, Any]) -> None:
@@ -171,11 +172,17 @@ class ConfigService:
                 raise _invalid("parent_id", f"parent_id: no such {kind.label} in this tenant")
             if row is not None and await self._is_descendant(kind, parent_id, row.id):
                 raise _invalid(
-                    "parent_id", f"parent_id: a {kind.label} cannot be placed under itself or its own children"
+                    "parent_id",
+                    f"parent_id: a {kind.label} cannot be placed under itself or its own children",
                 )
         department_id = values.get("default_department_id")
-        if department_id is not None and await self.session.get(Department, (tenant_id, department_id)) is None:
-            raise _invalid("default_department_id", "default_department_id: no such department in this tenant")
+        if (
+            department_id is not None
+            and await self.session.get(Department, (tenant_id, department_id)) is None
+        ):
+            raise _invalid(
+                "default_department_id", "default_department_id: no such department in this tenant"
+            )
         manager_id = values.get("manager_id")
         if manager_id is not None and await self.session.get(User, (tenant_id, manager_id)) is None:
             raise _invalid("manager_id", "manager_id: the manager must be a user of this tenant")
@@ -192,17 +199,22 @@ class ConfigService:
         holder = await self.session.scalar(clash)
         if holder is not None:
             raise Conflict(
-                f"rank {values['rank']} belongs to severity level {holder!r} already; ranks are unique",
+                f"rank {values['rank']} belongs to severity level {holder!r} already; "
+                "ranks are unique",
                 details={"field": "rank"},
             )
         if row is not None and row.active and not values["active"]:
             others = await self.session.scalar(
-                select(func.count()).select_from(Severity).where(Severity.active, Severity.id != row.id)
+                select(func.count())
+                .select_from(Severity)
+                .where(Severity.active, Severity.id != row.id)
             )
             if not others:
                 raise _invalid("active", "the last active severity level cannot be deactivated")
 
-    async def _is_descendant(self, kind: ItemKind, node_id: uuid.UUID, ancestor_id: uuid.UUID) -> bool:
+    async def _is_descendant(
+        self, kind: ItemKind, node_id: uuid.UUID, ancestor_id: uuid.UUID
+    ) -> bool:
         """Whether `node_id` is `ancestor_id` or lies below it (walks up from the node)."""
         seen: set[uuid.UUID] = set()
         current: uuid.UUID | None = node_id
@@ -210,7 +222,9 @@ class ConfigService:
             if current == ancestor_id:
                 return True
             seen.add(current)
-            current = await self.session.scalar(select(kind.model.parent_id).where(kind.model.id == current))
+            current = await self.session.scalar(
+                select(kind.model.parent_id).where(kind.model.id == current)
+            )
         return False
 
 
@@ -226,13 +240,34 @@ def _conflict(kind: ItemKind, exc: IntegrityError, values: dict[str, Any]) -> Co
     """A unique violation that a concurrent request won the race for."""
     if "rank" in str(exc.orig):
         return Conflict(f"rank {values.get('rank')} is taken", details={"field": "rank"})
-    return Conflict(f"a {kind.label} with code {values.get('code')!r} exists already", details={"field": "code"})
+    return Conflict(
+        f"a {kind.label} with code {values.get('code')!r} exists already", details={"field": "code"}
+    )
 
 
-def _verb(before: dict[str, Any], after: dict[str, Any]) -> str:
-    if set(after) == {"active"}:
-        return "activate" if after["active"] else "deactivate"
-    return "update"
+async def record_item(
+    session: AsyncSession, actor: str, kind: ItemKind, row: Any, before: dict[str, Any] | None
+) -> None:
+    """Audit a created item (`before` None) or a change from `before` (a `snapshot`).
+    Actions: `category.create`, `category.update`, `category.deactivate`, `category.activate`."""
+    if before is None:
+        action, old, new = "create", None, snapshot(kind, row)
+    else:
+        old, new = diff(before, snapshot(kind, row))
+        if not new:
+            return
+        action = (
+            ("activate" if new["active"] else "deactivate") if set(new) == {"active"} else "update"
+        )
+    await record(
+        session,
+        actor=actor,
+        action=f"{kind.entity}.{action}",
+        entity_type=kind.entity,
+        entity_id=row.id,
+        before=old,
+        after=new,
+    )
 
 
 # ---- the tenant profile ----------------------------------------------------------------
@@ -262,8 +297,8 @@ def check_profile(values: dict[str, Any]) -> None:
         ):
             raise _invalid(
                 "followup_window_days",
-                f"followup_window_days is [earliest, latest] working days, 0 to {MAX_FOLLOWUP_DAYS}, "
-                "earliest first",
+                "followup_window_days is [earliest, latest] working days, "
+                f"0 to {MAX_FOLLOWUP_DAYS}, earliest first",
             )
     if "repeat_window_days" in values and not 1 <= values["repeat_window_days"] <= 3650:
         raise _invalid("repeat_window_days", "repeat_window_days must be between 1 and 3650")
@@ -295,7 +330,8 @@ def _check_scale(levels: list[dict[str, Any]]) -> None:
     if verdicts != {True, False}:
         raise _invalid(
             "satisfaction_scale",
-            "the satisfaction scale needs at least one answer with satisfied = true and one with false",
+            "the satisfaction scale needs at least one answer with satisfied = true "
+            "and one with false",
         )
 
 
@@ -334,7 +370,12 @@ class ProfileService:
         if new:
             await self.session.flush()
             await record(
-                self.session, actor=self.actor, action="profile.update", entity_type="tenant_profile",
-                entity_id=profile.id, before=old, after=new,
+                self.session,
+                actor=self.actor,
+                action="profile.update",
+                entity_type="tenant_profile",
+                entity_id=profile.id,
+                before=old,
+                after=new,
             )
         return profile
