@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -17,6 +19,7 @@ from closeloop.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from closeloop.audit.service import ChainReport
+    from closeloop.config.files import ChangeSet, TenantFile
 
 __all__ = ["main"]
 
@@ -115,7 +118,10 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--host", default=None, help="interface to listen on (default 127.0.0.1)")
 @click.option("--port", default=None, type=int, help="port (default 8000)")
 def demo(host: str | None, port: int | None) -> None:
-    """Embedded database, demo tenant loaded; prints the URL and logins. Ctrl-C stops it all."""
+    """Embedded database, demo tenants loaded; prints the URL and logins. Ctrl-C stops it all.
+
+    Besides the `demo` tenant, the industry tenants of the repository's `tenants/*.toml`
+    (manufacturer, retailer, internet service) are applied, idempotently."""
     settings = _settings()
     if settings.database_url is not None:
         click.echo("closeloop demo runs on the embedded database; unset DATABASE_URL", err=True)
@@ -126,6 +132,7 @@ def demo(host: str | None, port: int | None) -> None:
     port = port or settings.port
     with _database(settings) as app_url:
         logins = asyncio.run(_seed_demo(app_url))
+        industries = asyncio.run(_apply_demo_tenants(app_url))
         url = f"http://{host}:{port}"
         lines = [
             "",
@@ -133,6 +140,7 @@ def demo(host: str | None, port: int | None) -> None:
             f"  API schema:   {url}/schema",
             f"  Tenant:       {DEMO_TENANT}",
             *(f"  Login:        {email} / {DEMO_PASSWORD}   ({role})" for role, email in logins),
+            *_industry_lines(industries),
             f"  Operator:     Bearer {settings.operator_token}",
             "Press Ctrl-C to stop.",
             "",
@@ -264,6 +272,118 @@ async def _verify_audit(app_url: str, slug: str) -> ChainReport:
             return await verify(session)
     finally:
         await engine.dispose()
+
+
+# ---- tenants as files -------------------------------------------------------------------
+
+DEMO_TENANT_FILES = ("manufacturer.toml", "retailer.toml", "internet.toml")
+
+
+def _tenants_dir() -> Path | None:
+    """The repository's `tenants/` folder (next to `platform/`), when installed from it."""
+    folder = Path(__file__).resolve().parents[2] / "tenants"
+    return folder if folder.is_dir() else None
+
+
+async def _apply_demo_tenants(app_url: str) -> list[tuple[str, str, list[str]]]:
+    """Apply the shipped industry tenants; (slug, file name, user e-mails) of each."""
+    from closeloop.config.files import load_tenant_file
+
+    folder = _tenants_dir()
+    if folder is None:
+        click.echo("closeloop: no tenants/ folder beside the source; skipped them", err=True)
+        return []
+    applied = []
+    for name in DEMO_TENANT_FILES:
+        if not (folder / name).is_file():
+            continue
+        file = load_tenant_file(folder / name)
+        result = await _apply_tenant_file(app_url, file, dry_run=False)
+        log.info("demo tenant applied", file=name, result=result.summary())
+        applied.append((file.spec.tenant.slug, name, [u.email for u in file.spec.users or []]))
+    return applied
+
+
+def _industry_lines(industries: list[tuple[str, str, list[str]]]) -> list[str]:
+    if not industries:
+        return []
+    lines = [f"  Industry tenants (tenants/*.toml; every password {DEMO_PASSWORD}):"]
+    for slug, name, emails in industries:
+        lines.append(f"    {slug} ({name}):")
+        lines.extend(f"      {email}" for email in emails)
+    return lines
+
+
+async def _apply_tenant_file(app_url: str, file: TenantFile, *, dry_run: bool) -> ChangeSet:
+    from closeloop.config.files import apply_tenant_file
+    from closeloop.db import create_engine, sessionmaker, transaction
+
+    engine = create_engine(app_url, pool_size=1)
+    try:
+        async with transaction(sessionmaker(engine)) as session:
+            # password_env names variables of the operator's shell, on purpose.
+            return await apply_tenant_file(session, file, env=os.environ, dry_run=dry_run)
+    finally:
+        await engine.dispose()
+
+
+async def _export_tenant(app_url: str, slug: str) -> str:
+    from closeloop.config.files import export_tenant
+    from closeloop.db import create_engine, sessionmaker, transaction
+
+    engine = create_engine(app_url, pool_size=1)
+    try:
+        async with transaction(sessionmaker(engine)) as session:
+            return await export_tenant(session, slug)
+    finally:
+        await engine.dispose()
+
+
+@main.group()
+def tenants() -> None:
+    """Tenants as files: tenants/<slug>.toml describes a tenant's whole configuration."""
+
+
+@tenants.command("apply")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="print the change set and write nothing")
+def tenants_apply(file: Path, dry_run: bool) -> None:
+    """Create or update the tenant FILE describes, in one transaction.
+
+    Prints the change set (added, changed, deactivated), or "no changes". An invalid
+    file is refused with its line and field, and nothing is applied (exit 1).
+    """
+    from closeloop.config.files import TenantFileError, load_tenant_file
+
+    settings = _settings()
+    try:
+        loaded = load_tenant_file(file)
+    except TenantFileError as exc:
+        click.echo(f"closeloop: {exc}", err=True)
+        sys.exit(1)
+    with _database(settings) as app_url:
+        try:
+            result = asyncio.run(_apply_tenant_file(app_url, loaded, dry_run=dry_run))
+        except TenantFileError as exc:
+            click.echo(f"closeloop: {exc}", err=True)
+            sys.exit(1)
+    click.echo(result.report())
+
+
+@tenants.command("export")
+@click.argument("slug")
+def tenants_export(slug: str) -> None:
+    """Write tenant SLUG as a tenant file to standard output (users without passwords)."""
+    from closeloop.web.errors import NotFound
+
+    settings = _settings()
+    with _database(settings) as app_url:
+        try:
+            text = asyncio.run(_export_tenant(app_url, slug))
+        except NotFound:
+            click.echo(f"closeloop: no tenant {slug!r}", err=True)
+            sys.exit(2)
+    click.echo(text, nl=False)
 
 
 if __name__ == "__main__":
