@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -50,7 +52,7 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-async def superuser_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+async def superuser_url() -> AsyncIterator[str]:
     url = os.environ.get("DATABASE_URL")
     if url:
         try:
@@ -61,7 +63,10 @@ async def superuser_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
         return
     from closeloop.embedded import EmbeddedPostgres
 
-    server = EmbeddedPostgres(Path(tmp_path_factory.mktemp("embedded")))
+    # Not under pytest's temp root: a concurrent pytest run (as root) resets that root
+    # to mode 0700 and would lock the server's own user out of its data folder.
+    folder = Path(tempfile.mkdtemp(prefix="closeloop-test-pg-"))
+    server = EmbeddedPostgres(folder)
     try:
         url = server.start()
     except Exception as exc:  # noqa: BLE001 - any start failure means no database
@@ -70,6 +75,7 @@ async def superuser_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
         yield url
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def _ping(url: str) -> None:
