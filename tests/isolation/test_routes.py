@@ -93,6 +93,59 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
 }
 
 
+_intake_cases: dict[tuple[int, uuid.UUID], str] = {}
+
+
+async def _case_via_intake(client: Client, owner: TenantHandle) -> str:
+    """Tenant A's case, registered through intake (one per test: the attachment goes on it)."""
+    key = (id(client), owner.id)
+    if key not in _intake_cases:
+        response = await client.post(
+            "/api/v1/cases",
+            headers=owner.headers,
+            json={
+                "kind": "complaint",
+                "channel": "phone",
+                "title": "A's case",
+                "description": "A's case",
+                "customer": {"nickname": "a's customer", "phone": "13800000002"},
+            },
+        )
+        assert response.status_code == 201, response.text
+        _intake_cases[key] = str(response.json()["id"])
+    return _intake_cases[key]
+
+
+async def _attachment_id(client: Client, owner: TenantHandle) -> str:
+    """An evidence file on tenant A's case (stored in a temporary folder)."""
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from closeloop.storage import LocalStorage
+
+    if client.app.state.get("attachment_storage") is None:
+        folder = tempfile.mkdtemp(prefix="closeloop-isolation-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        client.app.state.attachment_storage = LocalStorage(Path(folder))
+    case_id = await _case_via_intake(client, owner)
+    response = await client.post(
+        f"/api/v1/cases/{case_id}/attachments",
+        headers=owner.headers,
+        files={"file": ("a.txt", b"tenant A's evidence", "text/plain")},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+# Intake, one case, its edits and attachments (/api/v1/cases/{case_id}/attachments/...).
+# PATCH needs no If-Match here: the case lookup answers 404 before the header is looked at.
+ID_FACTORIES["case_id"] = _case_via_intake
+ID_FACTORIES["attachment_id"] = _attachment_id
+EXAMPLE_BODIES["update_case"] = {"title": "renamed by another tenant"}
+
+
 async def _case_id(client: Client, owner: TenantHandle) -> str:
     """Tenant A's case, written straight into its tables (as the application role)."""
     from sqlalchemy import func

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop import __version__
 from closeloop.audit.controllers import AuditController
+from closeloop.cases.controllers import AttachmentController, CaseController
 from closeloop.cases.lifecycle_controllers import CaseActionController, CaseTimelineController
 from closeloop.config.controllers import CONFIG_CONTROLLERS
 from closeloop.customers.controllers import CustomerController
@@ -25,6 +26,7 @@ from closeloop.identity.controllers import ApiKeyController, AuthController, Use
 from closeloop.logs import get_logger
 from closeloop.models import load_all_models
 from closeloop.provision import check_app_role
+from closeloop.public import PublicCaseController
 from closeloop.settings import Settings
 from closeloop.tenancy.controllers import PlatformTenantController
 from closeloop.web.context import RequestContextMiddleware
@@ -44,6 +46,9 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     HealthController,
     CustomerController,
     AuditController,
+    CaseController,
+    AttachmentController,
+    PublicCaseController,
     *CONFIG_CONTROLLERS,
     CaseActionController,
     CaseTimelineController,

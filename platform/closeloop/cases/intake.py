@@ -1,0 +1,377 @@
+"""Intake (登记): check a new case against the tenant's configuration, number it, store it.
+
+One intake is one savepoint inside the request's transaction, in this order:
+
+1. the number (`numbering.allocate`): the counter row stays locked until the
+   transaction ends, so intakes of one counter scope queue here. Taking the counter
+   first keeps one lock order (counter, then the audit chain's lock) for every intake;
+2. the customer (`CustomerService.resolve_for_intake`), repeat detection;
+3. the case row, its first timeline event (`registered`, customer-visible) and the
+   audit entry `case.create`.
+
+`Idempotency-Key`: a key already used answers the case it made (`created=False`).
+Concurrent requests with one key race on the unique `(tenant_id, idempotency_key)`;
+the losers roll their savepoint back, which gives their number back, and answer the
+winner's case. So numbers stay gapless and one key makes one case.
+
+`due` stays empty here: promised reply times come with SLA policies (their own issue).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+import zoneinfo
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.audit.service import jsonable, record
+from closeloop.cases.lifecycle import Status
+from closeloop.cases.models import Case, Customer
+from closeloop.cases.numbering import CaseNumbering, allocate, numbering_for_kind
+from closeloop.cases.schemas import CaseCreate, ProductIn
+from closeloop.cases.search import search_vector
+from closeloop.cases.timeline import add_event
+from closeloop.config.models import Category, Channel, DemandType, Severity, TenantProfile
+from closeloop.customers.service import CustomerService
+from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.identity.principal import Principal
+from closeloop.settings import Settings
+from closeloop.tenancy.models import Tenant
+from closeloop.web.errors import UnprocessableEntity
+
+__all__ = [
+    "IntakeResult",
+    "IntakeService",
+    "case_audit_shape",
+    "find_repeats",
+    "hash_public_token",
+    "local_time",
+    "product_dict",
+]
+
+_FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+_MAX_REPEAT_LINKS = 20
+_NUMBER_ATTEMPTS = 5
+
+
+def hash_public_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def local_time(value: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """A time without a zone is the tenant's local time."""
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+
+
+def case_audit_shape(case: Case) -> dict[str, Any]:
+    """What the audit trail keeps of a new case (its text stays in the case)."""
+    return {
+        "number": case.number,
+        "kind": case.kind,
+        "status": case.status,
+        "channel": case.channel,
+        "received_at": case.received_at,
+        "category": case.category_code,
+        "severity": case.severity_code,
+        "customer_id": case.customer_id,
+        "demands": list(case.demands),
+        "is_repeat": case.is_repeat,
+        "repeat_of": list(case.repeat_of),
+        "idempotency_key": case.idempotency_key,
+    }
+
+
+async def find_repeats(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID | None,
+    category_id: uuid.UUID | None,
+    received_at: dt.datetime,
+    window_days: int,
+    exclude: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Earlier cases of the same customer and category within the window, oldest first."""
+    if customer_id is None or category_id is None or window_days <= 0:
+        return []
+    query = (
+        select(Case.id)
+        .where(
+            Case.customer_id == customer_id,
+            Case.category_id == category_id,
+            Case.received_at >= received_at - dt.timedelta(days=window_days),
+            Case.received_at <= received_at,
+        )
+        .order_by(Case.received_at, Case.id)
+        .limit(_MAX_REPEAT_LINKS)
+    )
+    if exclude is not None:
+        query = query.where(Case.id != exclude)
+    return list((await session.scalars(query)).all())
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IntakeResult:
+    case: Case
+    created: bool
+    customer: Customer | None = None
+    public_token: str | None = None  # only for the public form, shown once
+
+
+class _Replay(Exception):
+    """Another request with the same idempotency key won; undo this one."""
+
+
+def _constraint(exc: IntegrityError) -> str:
+    """The violated constraint's name (asyncpg's error under SQLAlchemy's), else the text."""
+    cause = getattr(exc.orig, "__cause__", None)
+    return str(getattr(cause, "constraint_name", None) or exc.orig)
+
+
+class IntakeService:
+    """Registers cases for the session's bound tenant. `principal` is None for the
+    public form (the actor is then `public`)."""
+
+    def __init__(
+        self, session: AsyncSession, settings: Settings, principal: Principal | None
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.principal = principal
+
+    @property
+    def actor(self) -> str:
+        return self.principal.actor if self.principal is not None else "public"
+
+    def _tenant_id(self) -> uuid.UUID:
+        tenant_id = bound_tenant(self.session)
+        assert tenant_id is not None, "IntakeService needs a tenant-bound session"
+        return tenant_id
+
+    async def by_idempotency_key(self, key: str) -> Case | None:
+        return await self.session.scalar(select(Case).where(Case.idempotency_key == key))
+
+    async def register(
+        self,
+        data: CaseCreate,
+        *,
+        idempotency_key: str | None = None,
+        public: bool = False,
+    ) -> IntakeResult:
+        """Check `data`, then store the case; nothing is written when a check fails."""
+        if idempotency_key is not None:
+            existing = await self.by_idempotency_key(idempotency_key)
+            if existing is not None:
+                return IntakeResult(existing, created=False)
+        tenant_id = self._tenant_id()
+        tenant = await self.session.get(Tenant, tenant_id)
+        assert tenant is not None
+        zone = zoneinfo.ZoneInfo(tenant.timezone)
+        profile = await self.session.scalar(select(TenantProfile).limit(1))
+        checked = await self._check(data, zone)
+        numbering = numbering_for_kind(profile.number_patterns if profile else None, data.kind)
+        day = checked.received_at.astimezone(zone).date()
+        token = secrets.token_urlsafe(24) if public else None
+        try:
+            async with self.session.begin_nested():
+                seq = await allocate(self.session, tenant_id=tenant_id, scope=numbering.scope(day))
+                if idempotency_key is not None and await self.by_idempotency_key(idempotency_key):
+                    raise _Replay  # the winner committed while this one waited for the counter
+                customer = None
+                if data.customer is not None:
+                    customers = CustomerService(self.session, self.settings, self.principal)
+                    customer = await customers.resolve_for_intake(data.customer)
+                repeat_of = await find_repeats(
+                    self.session,
+                    customer_id=customer.id if customer else None,
+                    category_id=checked.category.id if checked.category else None,
+                    received_at=checked.received_at,
+                    window_days=profile.repeat_window_days if profile else 30,
+                )
+                case = Case(
+                    tenant_id=tenant_id,
+                    id=new_id(),
+                    kind=data.kind,
+                    status=Status.REGISTERED.value,
+                    channel=checked.channel,
+                    received_at=checked.received_at,
+                    title=checked.title,
+                    description=data.description,
+                    customer_id=customer.id if customer else None,
+                    category_id=checked.category.id if checked.category else None,
+                    category_code=checked.category.code if checked.category else None,
+                    severity_id=checked.severity.id if checked.severity else None,
+                    severity_code=checked.severity.code if checked.severity else None,
+                    severity_rank=checked.severity.rank if checked.severity else 0,
+                    escalation_level=0,
+                    product=product_dict(data.product),
+                    problem_at=checked.problem_at,
+                    problem_place=data.problem_place,
+                    demands=checked.demands,
+                    extra=data.extra,
+                    registrar_id=self.principal.user_id if self.principal else None,
+                    registrar_api_key_id=self.principal.api_key_id if self.principal else None,
+                    is_repeat=bool(repeat_of),
+                    repeat_of=repeat_of,
+                    idempotency_key=idempotency_key,
+                    public_token_hash=hash_public_token(token) if token else None,
+                    due_at=None,  # set by SLA policies once they exist
+                    version=1,
+                )
+                await self._insert(case, numbering.render(day, seq), customer, numbering, day)
+                await add_event(
+                    self.session,
+                    case,
+                    type="registered",
+                    actor=self.actor,
+                    from_status=None,
+                    to_status=case.status,
+                    data={"number": case.number, "channel": case.channel, "kind": case.kind},
+                    visibility="customer",
+                )
+                await record(
+                    self.session,
+                    actor=self.actor,
+                    action="case.create",
+                    entity_type="case",
+                    entity_id=case.id,
+                    after=case_audit_shape(case),
+                )
+        except _Replay:
+            assert idempotency_key is not None
+            winner = await self.by_idempotency_key(idempotency_key)
+            assert winner is not None
+            return IntakeResult(winner, created=False)
+        return IntakeResult(case, created=True, customer=customer, public_token=token)
+
+    async def _insert(
+        self,
+        case: Case,
+        number: str,
+        customer: Customer | None,
+        numbering: CaseNumbering,
+        day: dt.date,
+    ) -> None:
+        """Insert `case` as `number`; a number already taken (a tenant's patterns made
+        the same text twice) moves on to the next one of the counter."""
+        for _ in range(_NUMBER_ATTEMPTS):
+            case.number = number
+            case.search = search_vector(
+                number, case.title, case.description, customer.nickname if customer else None
+            )
+            try:
+                async with self.session.begin_nested():
+                    self.session.add(case)
+            except IntegrityError as exc:
+                name = _constraint(exc)
+                if "idempotency_key" in name:
+                    raise _Replay from None
+                if "number" not in name:
+                    raise
+                seq = await allocate(
+                    self.session, tenant_id=case.tenant_id, scope=numbering.scope(day)
+                )
+                number = numbering.render(day, seq)
+                continue
+            return
+        raise RuntimeError(f"no free case number after {_NUMBER_ATTEMPTS} attempts ({number})")
+
+    async def _check(self, data: CaseCreate, zone: zoneinfo.ZoneInfo) -> _Checked:
+        title = data.title.strip()
+        if not title:
+            raise _invalid("title", "title is empty")
+        if not data.description.strip():
+            raise _invalid("description", "description is empty")
+        now = utcnow()
+        received_at = local_time(data.received_at, zone) if data.received_at else now
+        if received_at > now + _FUTURE_TOLERANCE:
+            raise _invalid("received_at", "received_at lies in the future")
+        problem_at = local_time(data.problem_at, zone) if data.problem_at else None
+        if problem_at is not None and problem_at > now + _FUTURE_TOLERANCE:
+            raise _invalid("problem_at", "problem_at lies in the future")
+        channel = await self.session.scalar(
+            select(Channel).where(Channel.code == data.channel, Channel.active)
+        )
+        if channel is None:
+            codes = await self._codes(Channel)
+            raise _invalid("channel", f"unknown channel {data.channel!r}; channels are {codes}")
+        demands = list(dict.fromkeys(d.strip() for d in data.demands))
+        if demands:
+            known = set(
+                (
+                    await self.session.scalars(
+                        select(DemandType.code).where(
+                            DemandType.code.in_(demands), DemandType.active
+                        )
+                    )
+                ).all()
+            )
+            unknown = [d for d in demands if d not in known]
+            if unknown:
+                codes = await self._codes(DemandType)
+                raise _invalid(
+                    "demands", f"unknown demand type {unknown[0]!r}; demand types are {codes}"
+                )
+        category = None
+        if data.category_id is not None:
+            category = await self.session.get(Category, (self._tenant_id(), data.category_id))
+            if category is None or not category.active:
+                raise _invalid("category_id", "no such active category")
+        if data.severity_id is not None:
+            severity = await self.session.get(Severity, (self._tenant_id(), data.severity_id))
+            if severity is None or not severity.active:
+                raise _invalid("severity_id", "no such active severity")
+        else:
+            severity = await self.session.scalar(
+                select(Severity).where(Severity.active).order_by(Severity.rank).limit(1)
+            )
+        if data.customer is not None:
+            await CustomerService(self.session, self.settings, self.principal).check_pii_allowed(
+                data.customer
+            )
+        return _Checked(
+            title=title,
+            received_at=received_at,
+            problem_at=problem_at,
+            channel=channel.code,
+            demands=demands,
+            category=category,
+            severity=severity,
+        )
+
+    async def _codes(self, model: type[Channel] | type[DemandType]) -> str:
+        codes = (
+            await self.session.scalars(
+                select(model.code).where(model.active).order_by(model.position, model.code)
+            )
+        ).all()
+        return ", ".join(codes) or "(none configured)"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Checked:
+    title: str
+    received_at: dt.datetime
+    problem_at: dt.datetime | None
+    channel: str
+    demands: list[str]
+    category: Category | None
+    severity: Severity | None
+
+
+def _invalid(field: str, message: str) -> UnprocessableEntity:
+    return UnprocessableEntity(message, details={"field": field})
+
+
+def product_dict(product: ProductIn | None) -> dict[str, Any]:
+    """The product as stored: the fields given, dates as ISO text."""
+    if product is None:
+        return {}
+    return {k: v for k, v in jsonable(msgspec.structs.asdict(product)).items() if v is not None}

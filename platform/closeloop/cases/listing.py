@@ -1,0 +1,144 @@
+"""Listing cases: filters, full-text search, and a stable keyset cursor.
+
+Order is `received_at` descending, then `id` descending, so a page boundary never
+skips or repeats a case, whatever is inserted meanwhile. The cursor is the last
+row's `(received_at, id)`, encoded opaquely; the query continues strictly after it
+on the `(tenant_id, received_at, id)` index.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, false, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from closeloop.cases.lifecycle import Status
+from closeloop.cases.models import Case
+from closeloop.cases.search import matches
+from closeloop.db import utcnow
+from closeloop.web.errors import ApiError
+
+__all__ = [
+    "MAX_LIMIT",
+    "OPEN_STATUSES",
+    "CaseFilters",
+    "decode_cursor",
+    "encode_cursor",
+    "list_cases",
+]
+
+MAX_LIMIT = 200
+# Not yet resolved: where a passed `due` means a breach.
+OPEN_STATUSES = tuple(
+    s.value
+    for s in (
+        Status.REGISTERED,
+        Status.VERIFIED,
+        Status.WAITING_CUSTOMER,
+        Status.ASSIGNED,
+        Status.IN_PROGRESS,
+        Status.REOPENED,
+    )
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CaseFilters:
+    """Every filter is optional; given ones must all hold."""
+
+    status: Sequence[str] = ()
+    kind: str | None = None
+    severity: str | None = None  # severity code
+    category: str | None = None  # category id or code
+    assignee: uuid.UUID | None = None  # handler
+    department: uuid.UUID | None = None  # lead department
+    channel: str | None = None
+    breached: bool | None = None
+    received_from: dt.datetime | None = None  # inclusive
+    received_to: dt.datetime | None = None  # exclusive
+    q: str | None = None
+
+
+def encode_cursor(case: Case) -> str:
+    raw = json.dumps([case.received_at.isoformat(), str(case.id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, case_id = json.loads(raw)
+        return dt.datetime.fromisoformat(at), uuid.UUID(case_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise ApiError(
+            "cursor is not one this API gave out; pass next_cursor unchanged",
+            code="invalid_cursor",
+            details={"field": "cursor"},
+        ) from None
+
+
+def _filtered(query: Select[Any], f: CaseFilters) -> Select[Any]:
+    if f.status:
+        query = query.where(Case.status.in_(list(f.status)))
+    if f.kind:
+        query = query.where(Case.kind == f.kind)
+    if f.severity:
+        query = query.where(Case.severity_code == f.severity)
+    if f.category:
+        try:
+            query = query.where(Case.category_id == uuid.UUID(f.category))
+        except ValueError:
+            query = query.where(Case.category_code == f.category)
+    if f.assignee is not None:
+        query = query.where(Case.handler_id == f.assignee)
+    if f.department is not None:
+        query = query.where(Case.lead_department_id == f.department)
+    if f.channel:
+        query = query.where(Case.channel == f.channel)
+    if f.received_from is not None:
+        query = query.where(Case.received_at >= f.received_from)
+    if f.received_to is not None:
+        query = query.where(Case.received_at < f.received_to)
+    if f.breached is not None:
+        now = utcnow()
+        breached = Case.status.in_(OPEN_STATUSES) & (Case.due_at < now)
+        if f.breached:
+            query = query.where(breached)
+        else:
+            query = query.where(
+                or_(Case.due_at.is_(None), Case.due_at >= now, Case.status.not_in(OPEN_STATUSES))
+            )
+    if f.q is not None and f.q.strip():
+        clause = matches(f.q)
+        query = query.where(clause if clause is not None else false())
+    return query
+
+
+async def list_cases(
+    session: AsyncSession, filters: CaseFilters, *, limit: int, cursor: str | None = None
+) -> tuple[list[Case], str | None]:
+    """One page of the bound tenant's cases and the cursor of the next (None at the end)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = _filtered(
+        select(Case).options(
+            defer(Case.search, raiseload=True), defer(Case.description, raiseload=True)
+        ),
+        filters,
+    )
+    if cursor:
+        at, case_id = decode_cursor(cursor)
+        query = query.where(tuple_(Case.received_at, Case.id) < tuple_(at, case_id))
+    query = query.order_by(Case.received_at.desc(), Case.id.desc()).limit(limit + 1)
+    rows: list[Case] = list((await session.scalars(query)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]) if more and rows else None
