@@ -146,42 +146,11 @@ ID_FACTORIES["attachment_id"] = _attachment_id
 EXAMPLE_BODIES["update_case"] = {"title": "renamed by another tenant"}
 
 
-async def _case_id(client: Client, owner: TenantHandle) -> str:
-    """Tenant A's case, written straight into its tables (as the application role)."""
-    from sqlalchemy import func
-
-    from closeloop.cases.models import Case
-    from closeloop.db import create_engine, new_id, sessionmaker, transaction, utcnow
-
-    engine = create_engine(client.app.state.settings.database_url, pool_size=1)
-    case_id = new_id()
-    try:
-        async with transaction(sessionmaker(engine), owner.id) as session:
-            session.add(
-                Case(
-                    tenant_id=owner.id,
-                    id=case_id,
-                    number=f"A-{case_id.hex[:8]}",
-                    kind="complaint",
-                    status="registered",
-                    channel="phone",
-                    received_at=utcnow(),
-                    title="A's case",
-                    description="A's case",
-                    search=func.to_tsvector("simple", "a"),
-                )
-            )
-    finally:
-        await engine.dispose()
-    return str(case_id)
-
-
 async def _action(client: Client, owner: TenantHandle) -> str:
     return "verify"  # a real action: the 404 must come from the case lookup
 
 
-# The lifecycle routes: /api/v1/cases/{case_id}/actions/{action} and .../timeline.
-ID_FACTORIES.setdefault("case_id", _case_id)
+# The lifecycle routes: /api/v1/cases/{case_id}/actions/{action} (case_id: intake's, above).
 ID_FACTORIES["action"] = _action
 EXAMPLE_BODIES["take_action"] = {"valid": True}
 
