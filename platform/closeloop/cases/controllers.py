@@ -23,10 +23,12 @@ from litestar.params import (
 from closeloop.cases.attachments import AttachmentService, read_upload
 from closeloop.cases.editing import CaseService, parse_if_match
 from closeloop.cases.intake import IntakeService
+from closeloop.cases.lifecycle import Status
 from closeloop.cases.listing import MAX_LIMIT, CaseFilters, list_cases
 from closeloop.cases.models import Attachment
 from closeloop.cases.schemas import AttachmentRead, CaseCreate, CasePage, CaseRead, CaseUpdate
 from closeloop.cases.views import case_read, case_summaries
+from closeloop.config.models import CASE_KINDS
 from closeloop.identity.models import Role
 from closeloop.settings import Settings
 from closeloop.storage import AttachmentStorage, storage_from_settings
@@ -90,6 +92,10 @@ def _bound(
             details={"field": field},
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def _bad_filter(field: str, message: str) -> ApiError:
+    return ApiError(message, code="invalid_request", details={"field": field})
 
 
 class CaseController(Controller):
@@ -167,6 +173,11 @@ class CaseController(Controller):
         tenant = await db_session.get(Tenant, principal.tenant_id)
         zone = zoneinfo.ZoneInfo(tenant.timezone if tenant else "UTC")
         statuses = [s.strip() for value in status or [] for s in value.split(",") if s.strip()]
+        unknown = sorted(set(statuses) - {s.value for s in Status})
+        if unknown:
+            raise _bad_filter("status", f"unknown status {unknown[0]!r}")
+        if kind is not None and kind not in CASE_KINDS:
+            raise _bad_filter("kind", f"kind must be one of {', '.join(CASE_KINDS)}")
         filters = CaseFilters(
             status=statuses,
             kind=kind,

@@ -128,6 +128,8 @@ async def test_filters(client: Client, tenant: TenantHandle, owner_engine: Async
         {"received_from": "last week"},
         {"limit": 201},
         {"cursor": "not-a-cursor"},
+        {"status": "registered,sleeping"},
+        {"kind": "rant"},
     ):
         response = await client.get("/api/v1/cases", headers=h, params=bad)
         assert response.status_code == 400, (bad, response.text)
