@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "closeloop.cases.models",
     "closeloop.audit.models",
     "closeloop.pii.models",
+    "closeloop.queue.models",
 )
 
 

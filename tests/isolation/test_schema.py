@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from closeloop.db import Base, TenantOwned
 from closeloop.models import load_all_models
 
-PLATFORM_TABLES = {"tenants", "alembic_version"}
+PLATFORM_TABLES = {
+    "tenants",
+    "alembic_version",
+    # When each periodic sweep last fanned out to the tenants: sweep names and times only.
+    "scheduled_runs",
+}
 
 
 async def _tables(engine: AsyncEngine) -> dict[str, dict[str, object]]:
