@@ -151,6 +151,7 @@ def demo(host: str | None, port: int | None) -> None:
 
 
 async def _seed_demo(app_url: str) -> list[tuple[str, str]]:
+    from closeloop.config.defaults import seed_defaults
     from closeloop.db import create_engine, sessionmaker, tenant_scope, transaction
     from closeloop.identity.models import ROLES, Permission
     from closeloop.identity.service import UserService
@@ -165,6 +166,7 @@ async def _seed_demo(app_url: str) -> list[tuple[str, str]]:
             try:
                 tenant = await tenants.by_slug(DEMO_TENANT)
                 await tenant_scope(session, tenant.id)
+                await seed_defaults(session, tenant.id)  # a demo folder from before defaults
             except NotFound:
                 tenant = await tenants.create(
                     slug=DEMO_TENANT, name="Closeloop demo", locale="zh-CN", timezone="Asia/Shanghai"
@@ -354,6 +356,7 @@ def tenants_apply(file: Path, dry_run: bool) -> None:
     file is refused with its line and field, and nothing is applied (exit 1).
     """
     from closeloop.config.files import TenantFileError, load_tenant_file
+    from closeloop.web.errors import ApiError
 
     settings = _settings()
     try:
@@ -366,6 +369,9 @@ def tenants_apply(file: Path, dry_run: bool) -> None:
             result = asyncio.run(_apply_tenant_file(app_url, loaded, dry_run=dry_run))
         except TenantFileError as exc:
             click.echo(f"closeloop: {exc}", err=True)
+            sys.exit(1)
+        except ApiError as exc:  # a rule the file broke that only the database knows
+            click.echo(f"closeloop: {file}: {exc.message} (nothing applied)", err=True)
             sys.exit(1)
     click.echo(result.report())
 
