@@ -7,12 +7,15 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 import tomli_w
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import jsonable
 from closeloop.config._file_plan import TENANT_FIELDS, load_state
-from closeloop.config.service import ProfileService, profile_snapshot
+from closeloop.config.models import CASE_KINDS, TenantProfile
+from closeloop.config.schemas import SatisfactionLevel, ScriptStep
+from closeloop.config.service import PROFILE_FIELDS, ProfileService, profile_snapshot
 from closeloop.db import tenant_scope
 from closeloop.tenancy.service import TenantService
 
@@ -35,6 +38,21 @@ def _without_defaults(view: dict[str, Any], index: int) -> dict[str, Any]:
     return out
 
 
+def _profile(profile: TenantProfile) -> dict[str, Any]:
+    """The profile with keys in the order people write them (JSONB sorts them by length)."""
+    values = jsonable(profile_snapshot(profile))
+    patterns = values["number_patterns"]
+    order = [kind for kind in ("default", *CASE_KINDS) if kind in patterns]
+    values["number_patterns"] = {kind: patterns[kind] for kind in order}
+    values["satisfaction_scale"] = msgspec.to_builtins(
+        msgspec.convert(values["satisfaction_scale"], list[SatisfactionLevel])
+    )
+    values["followup_script"] = msgspec.to_builtins(
+        msgspec.convert(values["followup_script"], list[ScriptStep])
+    )
+    return {name: values[name] for name in PROFILE_FIELDS}
+
+
 def _ordered(rows: Iterable[Any]) -> list[Any]:
     return sorted(rows, key=lambda row: (row.position, row.code))
 
@@ -46,7 +64,7 @@ async def export_tenant(session: AsyncSession, slug: str) -> str:
     state = await load_state(session)
     document: dict[str, Any] = {
         "tenant": {"slug": tenant.slug, **{name: getattr(tenant, name) for name in TENANT_FIELDS}},
-        "profile": jsonable(profile_snapshot(await ProfileService(session, actor="export").get())),
+        "profile": _profile(await ProfileService(session, actor="export").get()),
     }
     for section in ("severities", "departments", "categories", "channels", "demand_types"):
         document[section] = [

@@ -62,13 +62,14 @@ class Change:
     after: dict[str, Any] | None
 
     def describe(self) -> str:
+        what = f"{self.entity} {self.key}" if self.key else self.entity
         if self.op in ("add", "create"):
-            return f"+ {self.entity} {self.key}"
+            return f"+ {what}"
         if self.op == "deactivate":
-            return f"- {self.entity} {self.key} (deactivated)"
+            return f"- {what} (deactivated)"
         before, after = self.before or {}, self.after or {}
         fields = ", ".join(f"{name} {before.get(name)!r} -> {after[name]!r}" for name in after)
-        return f"~ {self.entity} {self.key}: {fields}"
+        return f"~ {what}: {fields}"
 
 
 # ---- what is stored, in the file's terms ------------------------------------------------
