@@ -22,7 +22,7 @@ import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.config._file_export import dump_toml, export_tenant
@@ -44,6 +44,9 @@ __all__ = [
     "export_tenant",
     "load_tenant_file",
 ]
+
+
+_APPLY_LOCK_CLASS = 0x544E4654  # "TNFT": advisory lock namespace of tenant file applies
 
 
 def load_tenant_file(path: Path | str, *, text: str | None = None) -> TenantFile:
@@ -94,6 +97,9 @@ async def apply_tenant_file(
     """
     spec = file.spec
     actor = f"tenants-apply:{Path(file.source).name}"
+    if not dry_run:  # two applies of one tenant run one after the other, not interleaved
+        lock = func.pg_advisory_xact_lock(_APPLY_LOCK_CLASS, func.hashtext(spec.tenant.slug))
+        await session.execute(select(lock))
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == spec.tenant.slug))
     if tenant is not None:
         await tenant_scope(session, tenant.id)

@@ -4,6 +4,7 @@ apply cleanly, and the real `closeloop tenants` command does the same."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -244,6 +245,16 @@ async def test_an_edited_file_changes_adds_and_deactivates_and_audits_each_chang
         assert entry.actor == "tenants-apply:tiny.toml"
         assert (entry.before, entry.after) == ({"active": True}, {"active": False})
     assert not (await _apply(app_engine, edited)).changes
+
+
+async def test_two_applies_at_once_create_the_tenant_once(
+    app_engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    results = await asyncio.gather(_apply(app_engine, SMALL), _apply(app_engine, SMALL))
+
+    assert sorted(bool(r.changes) for r in results) == [False, True]
+    async with owner_engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM tenants"))).scalar_one() == 1
 
 
 async def test_users_left_out_of_the_file_are_deactivated_but_never_deleted(
