@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "closeloop.audit.models",
     "closeloop.pii.models",
     "closeloop.queue.models",
+    "closeloop.sla.calendar_models",
 )
 
 

@@ -154,6 +154,10 @@ async def _action(client: Client, owner: TenantHandle) -> str:
 ID_FACTORIES["action"] = _action
 EXAMPLE_BODIES["take_action"] = {"valid": True}
 
+# Business calendars: /api/v1/calendars/{calendar_id} and .../days.
+ID_FACTORIES["calendar_id"] = _config_item("/api/v1/calendars/", {"code": "a-only", "name": "A's"})
+EXAMPLE_BODIES["update_calendar"] = {"name": "renamed by another tenant"}
+
 
 def _tenant_routes() -> list[tuple[str, str, str]]:
     settings = load_settings(

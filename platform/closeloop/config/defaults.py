@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.config.models import Category, Channel, DemandType, Severity, TenantProfile
 from closeloop.db import bound_tenant, new_id, tenant_scope
+from closeloop.sla.calendar_service import seed_default_calendar
 
 __all__ = [
     "DEFAULT_CATEGORIES",
@@ -190,3 +191,4 @@ async def seed_defaults(session: AsyncSession, tenant_id: uuid.UUID) -> None:
         rows.append(default_profile(tenant_id))
     session.add_all(rows)
     await session.flush()
+    await seed_default_calendar(session, tenant_id)

@@ -28,6 +28,7 @@ from closeloop.models import load_all_models
 from closeloop.provision import check_app_role
 from closeloop.public import PublicCaseController
 from closeloop.settings import Settings
+from closeloop.sla.calendar_controllers import CalendarController
 from closeloop.tenancy.controllers import PlatformTenantController
 from closeloop.web.context import RequestContextMiddleware
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
@@ -52,6 +53,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     *CONFIG_CONTROLLERS,
     CaseActionController,
     CaseTimelineController,
+    CalendarController,
 ]
 
 
