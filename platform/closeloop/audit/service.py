@@ -23,7 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.models import AuditEntry
 from closeloop.db import TenantNotBound, bound_tenant, new_id, utcnow
 
-__all__ = ["AuditQuery", "ChainReport", "diff", "jsonable", "list_entries", "record", "verify"]
+__all__ = [
+    "AuditQuery",
+    "ChainReport",
+    "diff",
+    "digest_fields",
+    "jsonable",
+    "list_entries",
+    "record",
+    "verify",
+]
 
 GENESIS = bytes(32)
 _AUDIT_LOCK_CLASS = 0x41554454  # "AUDT": advisory lock namespace of the audit chain
@@ -51,6 +60,20 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any],
     before, after = jsonable(before), jsonable(after)
     keys = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def digest_fields(values: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """`values` with the named free-text fields replaced by a digest of their content.
+
+    Free text written by or about a customer may hold personal data, and audit entries
+    can never be erased; the digest still shows that, and to what, a field changed.
+    """
+    out = dict(values)
+    for name in fields:
+        if out.get(name) is not None:
+            text = json.dumps(out[name], sort_keys=True, ensure_ascii=False, default=_default)
+            out[name] = {"sha256": hashlib.sha256(text.encode()).hexdigest(), "chars": len(text)}
+    return out
 
 
 def _entry_hash(prev_hash: bytes, entry: AuditEntry) -> bytes:

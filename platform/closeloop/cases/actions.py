@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import diff, record
+from closeloop.audit.service import diff, digest_fields, record
 from closeloop.cases import action_schemas as body
 from closeloop.cases.lifecycle import RESUME, RULES, STAY, Action, Status, check
 from closeloop.cases.models import Case, CaseEvent
@@ -130,8 +130,8 @@ class CaseActionService:
             action=f"case.{action.value}",
             entity_type="case",
             entity_id=case.id,
-            before=old,
-            after={**new, "event_id": event.id},
+            before=digest_fields(old, ("resolution",)),
+            after={**digest_fields(new, ("resolution",)), "event_id": event.id},
         )
         return case, event
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from closeloop.audit.service import diff, jsonable, record
+from closeloop.audit.service import diff, digest_fields, jsonable, record
 from closeloop.cases.intake import find_repeats, local_time, product_dict
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, Customer
@@ -46,6 +46,8 @@ EDITABLE = (
     "extra",
 )
 # What the diff shows: the editable fields plus the codes copied with them.
+# Free text may carry personal data: the audit trail keeps only digests of it.
+FREE_TEXT = ("title", "description", "product", "problem_place", "extra")
 _DIFFED = (*EDITABLE, "category_code", "severity_code", "severity_rank", "is_repeat", "repeat_of")
 
 
@@ -142,8 +144,8 @@ class CaseService:
             action="case.update",
             entity_type="case",
             entity_id=case.id,
-            before=old,
-            after=new,
+            before=digest_fields(old, FREE_TEXT),
+            after=digest_fields(new, FREE_TEXT),
         )
         return case
 

@@ -214,6 +214,10 @@ async def test_a_complaint_goes_from_intake_to_the_archive(
     assert feedback["before"]["escalation_level"] == 0
     assert feedback["after"]["escalation_level"] == 1
     assert feedback["after"]["severity_code"] == "urgent"
+    # the resolution's free text stays in the case; the audit trail keeps a digest of it
+    resolve = next(e for e in audit.json()["items"] if e["action"] == "case.resolve")
+    assert set(resolve["after"]["resolution"]) == {"sha256", "chars"}
+    assert "快递中转延误" not in audit.text
 
 
 async def test_an_unresolved_followup_reopens_one_level_up_at_the_top_severity(
