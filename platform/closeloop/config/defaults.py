@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.config.models import Category, Channel, DemandType, Severity, TenantProfile
 from closeloop.db import bound_tenant, new_id, tenant_scope
-from closeloop.sla.calendar_service import seed_default_calendar
 
 __all__ = [
     "DEFAULT_CATEGORIES",
@@ -191,4 +190,7 @@ async def seed_defaults(session: AsyncSession, tenant_id: uuid.UUID) -> None:
         rows.append(default_profile(tenant_id))
     session.add_all(rows)
     await session.flush()
+    # Imported here: sla imports tenancy, whose service imports this module.
+    from closeloop.sla.calendar_service import seed_default_calendar
+
     await seed_default_calendar(session, tenant_id)
