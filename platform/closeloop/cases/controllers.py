@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import urllib.parse
 import uuid
-import zoneinfo
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
@@ -13,7 +12,6 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import (
     FromPath,
-    FromQuery,
     HeaderParameter,
     JSONBody,
     QueryParameter,
@@ -22,19 +20,17 @@ from litestar.params import (
 
 from closeloop.cases.attachments import AttachmentService, read_upload
 from closeloop.cases.editing import CaseService, parse_if_match
+from closeloop.cases.export import EXPORT_ROLES, export_cases
+from closeloop.cases.http_filters import provide_case_filters
 from closeloop.cases.intake import IntakeService
-from closeloop.cases.lifecycle import Status
 from closeloop.cases.listing import MAX_LIMIT, CaseFilters, list_cases
 from closeloop.cases.models import Attachment
 from closeloop.cases.schemas import AttachmentRead, CaseCreate, CasePage, CaseRead, CaseUpdate
 from closeloop.cases.views import case_read, case_summaries
-from closeloop.config.models import CASE_KINDS
 from closeloop.identity.models import Role
 from closeloop.settings import Settings
 from closeloop.storage import AttachmentStorage, storage_from_settings
-from closeloop.tenancy.models import Tenant
 from closeloop.web.deps import Caller, DbSession
-from closeloop.web.errors import ApiError
 
 __all__ = ["AttachmentController", "CaseController", "provide_storage"]
 
@@ -72,35 +68,10 @@ def _with_etag(body: CaseRead, status_code: int = 200, **headers: str) -> Respon
     return Response(body, status_code=status_code, headers={"ETag": f'"{body.version}"', **headers})
 
 
-def _bound(
-    value: str | None, field: str, zone: zoneinfo.ZoneInfo, *, end: bool
-) -> dt.datetime | None:
-    """A `received_from`/`received_to` value: a date (the whole day, tenant time) or a time."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        if len(value) == 10:
-            day = dt.date.fromisoformat(value)
-            start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
-            return start + dt.timedelta(days=1) if end else start
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ApiError(
-            f"{field} must be a date (2026-11-25) or a date and time (2026-11-25T08:30:00+08:00)",
-            code="invalid_request",
-            details={"field": field},
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
-
-
-def _bad_filter(field: str, message: str) -> ApiError:
-    return ApiError(message, code="invalid_request", details={"field": field})
-
-
 class CaseController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
+    dependencies = {"filters": Provide(provide_case_filters)}
 
     @post("/", status_code=201)
     async def create_case(
@@ -137,63 +108,36 @@ class CaseController(Controller):
         db_session: DbSession,
         principal: Caller,
         settings: AppSettings,
-        status: Annotated[
-            list[str] | None, QueryParameter(description="status; repeat or comma-separate")
-        ] = None,
-        kind: FromQuery[str | None] = None,
-        severity: Annotated[str | None, QueryParameter(description="severity code")] = None,
-        category: Annotated[str | None, QueryParameter(description="category id or code")] = None,
-        assignee: Annotated[
-            uuid.UUID | None, QueryParameter(description="handler's user id")
-        ] = None,
-        department: Annotated[
-            uuid.UUID | None, QueryParameter(description="lead department id")
-        ] = None,
-        channel: Annotated[str | None, QueryParameter(description="channel code")] = None,
-        breached: Annotated[
-            bool | None, QueryParameter(description="due passed while not yet resolved")
-        ] = None,
-        q: Annotated[
-            str | None,
-            QueryParameter(
-                max_length=500,
-                description="words (any language) in number, title, description, customer nickname",
-            ),
-        ] = None,
-        received_from: Annotated[
-            str | None, QueryParameter(description="date or time, inclusive")
-        ] = None,
-        received_to: Annotated[
-            str | None, QueryParameter(description="date (that whole day) or time, exclusive")
-        ] = None,
+        filters: NamedDependency[CaseFilters],
         cursor: Annotated[str | None, QueryParameter(description="next_cursor of a page")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 50,
     ) -> CasePage:
         """Cases, newest received first, filtered; customer data masked as for one case."""
-        tenant = await db_session.get(Tenant, principal.tenant_id)
-        zone = zoneinfo.ZoneInfo(tenant.timezone if tenant else "UTC")
-        statuses = [s.strip() for value in status or [] for s in value.split(",") if s.strip()]
-        unknown = sorted(set(statuses) - {s.value for s in Status})
-        if unknown:
-            raise _bad_filter("status", f"unknown status {unknown[0]!r}")
-        if kind is not None and kind not in CASE_KINDS:
-            raise _bad_filter("kind", f"kind must be one of {', '.join(CASE_KINDS)}")
-        filters = CaseFilters(
-            status=statuses,
-            kind=kind,
-            severity=severity,
-            category=category,
-            assignee=assignee,
-            department=department,
-            channel=channel,
-            breached=breached,
-            received_from=_bound(received_from, "received_from", zone, end=False),
-            received_to=_bound(received_to, "received_to", zone, end=True),
-            q=q,
-        )
         cases, next_cursor = await list_cases(db_session, filters, limit=limit, cursor=cursor)
         items = await case_summaries(db_session, settings, principal, cases)
         return CasePage(items=items, next_cursor=next_cursor)
+
+    @get("/export")
+    async def export_cases(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        filters: NamedDependency[CaseFilters],
+        format: Annotated[
+            str, QueryParameter(description="csv or xlsx", pattern="^(csv|xlsx)$")
+        ] = "csv",
+    ) -> Response[bytes]:
+        """The filtered cases as CSV or Excel. Customer data is always masked in exports,
+        whatever the caller's permissions."""
+        principal.require(*EXPORT_ROLES)
+        body, media_type = await export_cases(db_session, settings, principal, filters, format)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+        return Response(
+            body,
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="cases-{stamp}.{format}"'},
+        )
 
     @get("/{case_id:uuid}")
     async def get_case(

@@ -123,6 +123,8 @@ class CaseRead(msgspec.Struct):
     resolved_at: dt.datetime | None
     closed_at: dt.datetime | None
     archived_at: dt.datetime | None
+    # What the caller may do next (docs/cases-lifecycle.md).
+    allowed_actions: list[str] = []
 
 
 class CaseSummary(msgspec.Struct):

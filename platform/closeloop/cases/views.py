@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop.cases.lifecycle import allowed_actions
 from closeloop.cases.models import Case, Customer
 from closeloop.cases.schemas import CaseRead, CaseSummary
 from closeloop.customers.schemas import CustomerRead
@@ -90,6 +91,7 @@ async def case_read(
         resolved_at=case.resolved_at,
         closed_at=case.closed_at,
         archived_at=case.archived_at,
+        allowed_actions=allowed_actions(case, principal) if principal is not None else [],
     )
 
 

@@ -1,0 +1,99 @@
+"""The case list's query parameters, read once for the list and the export alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from typing import Annotated
+
+from litestar.params import FromQuery, QueryParameter
+
+from closeloop.cases.lifecycle import Status
+from closeloop.cases.listing import CaseFilters
+from closeloop.config.models import CASE_KINDS
+from closeloop.tenancy.models import Tenant
+from closeloop.web.deps import Caller, DbSession
+from closeloop.web.errors import ApiError
+
+__all__ = ["provide_case_filters"]
+
+
+def _bad_filter(field: str, message: str) -> ApiError:
+    return ApiError(message, code="invalid_request", details={"field": field})
+
+
+def _bound(
+    value: str | None, field: str, zone: zoneinfo.ZoneInfo, *, end: bool
+) -> dt.datetime | None:
+    """A `received_from`/`received_to` value: a date (the whole day, tenant time) or a time."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+            return start + dt.timedelta(days=1) if end else start
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise _bad_filter(
+            field,
+            f"{field} must be a date (2026-11-25) or a date and time (2026-11-25T08:30:00+08:00)",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+async def provide_case_filters(
+    db_session: DbSession,
+    principal: Caller,
+    status: Annotated[
+        list[str] | None, QueryParameter(description="status; repeat or comma-separate")
+    ] = None,
+    kind: FromQuery[str | None] = None,
+    severity: Annotated[str | None, QueryParameter(description="severity code")] = None,
+    category: Annotated[str | None, QueryParameter(description="category id or code")] = None,
+    assignee: Annotated[uuid.UUID | None, QueryParameter(description="handler's user id")] = None,
+    department: Annotated[
+        uuid.UUID | None, QueryParameter(description="lead department id")
+    ] = None,
+    channel: Annotated[str | None, QueryParameter(description="channel code")] = None,
+    breached: Annotated[
+        bool | None, QueryParameter(description="due passed while not yet resolved")
+    ] = None,
+    q: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=500,
+            description="words (any language) in number, title, description, customer nickname",
+        ),
+    ] = None,
+    received_from: Annotated[
+        str | None, QueryParameter(description="date or time, inclusive")
+    ] = None,
+    received_to: Annotated[
+        str | None, QueryParameter(description="date (that whole day) or time, exclusive")
+    ] = None,
+) -> CaseFilters:
+    """The filters of `GET /api/v1/cases` (DESIGN §4); dates are read in the tenant's zone."""
+    tenant = await db_session.get(Tenant, principal.tenant_id)
+    zone = zoneinfo.ZoneInfo(tenant.timezone if tenant else "UTC")
+    statuses = [s.strip() for value in status or [] for s in value.split(",") if s.strip()]
+    unknown = sorted(set(statuses) - {s.value for s in Status})
+    if unknown:
+        raise _bad_filter("status", f"unknown status {unknown[0]!r}")
+    if kind is not None and kind not in CASE_KINDS:
+        raise _bad_filter("kind", f"kind must be one of {', '.join(CASE_KINDS)}")
+    return CaseFilters(
+        status=statuses,
+        kind=kind,
+        severity=severity,
+        category=category,
+        assignee=assignee,
+        department=department,
+        channel=channel,
+        breached=breached,
+        received_from=_bound(received_from, "received_from", zone, end=False),
+        received_to=_bound(received_to, "received_to", zone, end=True),
+        q=q,
+    )
