@@ -94,7 +94,8 @@ def _serve(settings: Settings, app_url: str, host: str, port: int) -> None:
     except OSError as exc:
         click.echo(f"closeloop: cannot reach the database (DATABASE_URL): {exc}", err=True)
         sys.exit(2)
-    app = create_app(settings, database_url=app_url)
+    # Without BROKER_URL the app process runs the worker, relay and scheduler itself.
+    app = create_app(settings, database_url=app_url, background=settings.broker_url is None)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
@@ -186,6 +187,67 @@ async def _seed_demo(app_url: str) -> list[tuple[str, str]]:
     finally:
         await engine.dispose()
     return logins
+
+
+# ---- background work -------------------------------------------------------------------
+
+
+def _require_services(settings: Settings, command: str) -> None:
+    if settings.broker_url is None or settings.database_url is None:
+        click.echo(
+            f"closeloop: setting error: {command} needs BROKER_URL and DATABASE_URL; without "
+            "BROKER_URL, `closeloop serve` and `closeloop demo` run the background work in-process",
+            err=True,
+        )
+        sys.exit(2)
+
+
+@main.command()
+def worker() -> None:
+    """Run Dramatiq actors from BROKER_URL until Ctrl-C (a retried message waits its backoff)."""
+    from closeloop.queue.commands import run_worker_process
+
+    settings = _settings()
+    _require_services(settings, "closeloop worker")
+    with _database(settings) as app_url:
+        run_worker_process(settings, app_url)
+
+
+@main.command()
+def scheduler() -> None:
+    """Relay the outbox to BROKER_URL and enqueue the periodic sweeps, until Ctrl-C."""
+    from closeloop.queue.commands import run_scheduler_process
+
+    settings = _settings()
+    _require_services(settings, "closeloop scheduler")
+    with _database(settings) as app_url:
+        run_scheduler_process(settings, app_url)
+
+
+@main.group("dead-letters")
+def dead_letters() -> None:
+    """Messages that failed for good (retries exhausted, never retried, or too old)."""
+
+
+@dead_letters.command("list")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
+def dead_letters_list(limit: int) -> None:
+    """Newest first, across tenants: time, tenant, actor, reason, retries, message id, error."""
+    from closeloop.queue.commands import dead_letters as read_dead_letters
+
+    settings = _settings()
+    with _database(settings) as app_url:
+        letters = asyncio.run(read_dead_letters(app_url, limit=limit))
+    if not letters:
+        click.echo("no dead letters")
+        return
+    for letter in letters:
+        first_line = letter.error.splitlines()[0] if letter.error else ""
+        click.echo(
+            f"{letter.created_at.isoformat(timespec='seconds')}  {letter.tenant}  "
+            f"{letter.actor_name}  {letter.reason}  retries={letter.retries}  "
+            f"{letter.message_id}  {first_line}"
+        )
 
 
 @main.group()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,6 +57,10 @@ class Settings:
     db_pool_size: int
     attachment_max_bytes: int = 10 * 1024 * 1024
     public_intake_per_minute: int = 10
+    queue_prefix: str = ""
+    retry_min_backoff_ms: int = 15_000
+    retry_max_backoff_ms: int = 3_600_000
+    worker_threads: int = 4
 
     @property
     def embedded(self) -> bool:
@@ -158,6 +163,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
             "CLOSELOOP_MASTER_KEY is required when DATABASE_URL is set (32 bytes, URL-safe base64)"
         )
 
+    min_backoff = _int(env, "CLOSELOOP_RETRY_MIN_BACKOFF_MS", 15_000)
+    max_backoff = _int(env, "CLOSELOOP_RETRY_MAX_BACKOFF_MS", 3_600_000, maximum=7 * 86_400_000)
+    if max_backoff < min_backoff:
+        raise SettingsError(
+            "CLOSELOOP_RETRY_MAX_BACKOFF_MS must not be less than CLOSELOOP_RETRY_MIN_BACKOFF_MS"
+        )
+
     data_dir_raw = env.get("CLOSELOOP_DATA_DIR") or platformdirs.user_data_dir("closeloop")
     return Settings(
         database_url=database_url,
@@ -179,7 +191,21 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         db_pool_size=_int(env, "CLOSELOOP_DB_POOL_SIZE", 10),
         attachment_max_bytes=_int(env, "CLOSELOOP_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
         public_intake_per_minute=_int(env, "CLOSELOOP_PUBLIC_INTAKE_PER_MINUTE", 10),
+        queue_prefix=_queue_prefix(env),
+        retry_min_backoff_ms=min_backoff,
+        retry_max_backoff_ms=max_backoff,
+        worker_threads=_int(env, "CLOSELOOP_WORKER_THREADS", 4, maximum=256),
     )
+
+
+def _queue_prefix(env: Mapping[str, str]) -> str:
+    prefix = env.get("CLOSELOOP_QUEUE_PREFIX") or ""
+    if prefix and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,39}", prefix):
+        raise SettingsError(
+            "CLOSELOOP_QUEUE_PREFIX may hold letters, digits, '.', '_' and '-' (40 at most), "
+            "starting with a letter"
+        )
+    return prefix
 
 
 _cached: Settings | None = None

@@ -27,6 +27,8 @@ from closeloop.logs import get_logger
 from closeloop.models import load_all_models
 from closeloop.provision import check_app_role
 from closeloop.public import PublicCaseController
+from closeloop.queue.controllers import DeadLetterController
+from closeloop.queue.inprocess import background_work
 from closeloop.settings import Settings
 from closeloop.sla.calendar_controllers import CalendarController
 from closeloop.tenancy.controllers import PlatformTenantController
@@ -54,6 +56,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     CaseActionController,
     CaseTimelineController,
     CalendarController,
+    DeadLetterController,
 ]
 
 
@@ -63,8 +66,13 @@ def create_app(
     database_url: str | None = None,
     engine: AsyncEngine | None = None,
     extra_route_handlers: list[ControllerRouterHandler] | None = None,
+    background: bool = False,
 ) -> Litestar:
-    """Build the app. The database is `engine`, else `database_url`, else the settings' URL."""
+    """Build the app. The database is `engine`, else `database_url`, else the settings' URL.
+
+    `background=True` (the command line sets it when BROKER_URL is unset) also runs the
+    Dramatiq worker, the outbox relay and the scheduler inside this process.
+    """
     load_all_models()
     url = database_url or settings.database_url
 
@@ -81,8 +89,9 @@ def create_app(
             await check_app_role(active)
             app.state.engine = active
             app.state.sessionmaker = sessionmaker(active)
-            log.info("closeloop ready", version=__version__)
-            yield
+            async with background_work(settings, active, url, enabled=background):
+                log.info("closeloop ready", version=__version__)
+                yield
         finally:
             if own_engine:
                 await active.dispose()
