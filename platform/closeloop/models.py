@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "closeloop.pii.models",
     "closeloop.queue.models",
     "closeloop.sla.calendar_models",
+    "closeloop.notify.models",
 )
 
 

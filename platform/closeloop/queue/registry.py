@@ -25,6 +25,7 @@ __all__ = [
 
 ACTOR_MODULES: list[str] = [
     "closeloop.queue.builtin",
+    "closeloop.notify.actors",
 ]
 
 _ACTORS: dict[str, ActorSpec] = {}

@@ -1,0 +1,216 @@
+"""Delivery actors: e-mail, webhooks, and the deferred in-app inbox.
+
+Each receives a notification id, re-reads the record in the tenant's scope and acts
+only while it is `pending`, so a redelivered message does nothing twice. An attempt
+is counted on the record (`attempts`, `last_error`); a failure that may pass later
+raises, and Dramatiq retries with backoff (`CLOSELOOP_RETRY_MIN_BACKOFF_MS` ...); at
+`MAX_ATTEMPTS`, or on a refusal no retry can fix (SMTP 5xx, webhook 4xx), the record
+ends `failed` with the error and the message is done. A message is sent before its
+record is marked, so a worker killed in between sends it again: at least once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.cases.models import Customer
+from closeloop.db import utcnow
+from closeloop.identity.models import User
+from closeloop.logs import get_logger
+from closeloop.notify import runtime
+from closeloop.notify.delivery import DeliveryFailed, post_webhook, send_email, smtp_target
+from closeloop.notify.models import Notification, WebhookDelivery, WebhookEndpoint
+from closeloop.pii.cipher import cipher_for
+from closeloop.queue import closeloop_actor, tenant_transaction
+from closeloop.tenancy.models import Tenant
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "RetryLater",
+    "release_inbox_notification",
+    "send_email_notification",
+    "send_webhook_notification",
+]
+
+log = get_logger(__name__)
+
+MAX_ATTEMPTS = 6  # the first try and five retries
+
+
+class RetryLater(Exception):
+    """This attempt failed and another one may succeed (Dramatiq retries the message)."""
+
+
+async def _pending(session: AsyncSession, notification_id: str) -> Notification | None:
+    """The notification, locked, while it is still pending; else None."""
+    notification = await session.scalar(
+        select(Notification).where(Notification.id == uuid.UUID(notification_id)).with_for_update()
+    )
+    if notification is None or notification.status != "pending":
+        return None
+    return notification
+
+
+def _settle(notification: Notification, status: str, error: str | None = None) -> None:
+    notification.status = status
+    notification.last_error = error
+    if status == "sent":
+        notification.sent_at = utcnow()
+
+
+async def _count_attempt(notification_id: str, *, error: str | None, retry: bool) -> None:
+    """Record the outcome of one attempt; raise `RetryLater` when another is due."""
+    async with tenant_transaction() as session:
+        notification = await _pending(session, notification_id)
+        if notification is None:
+            return
+        notification.attempts += 1
+        if error is None:
+            _settle(notification, "sent")
+            log.info("notification sent", notification_id=notification_id)
+            return
+        if retry and notification.attempts < MAX_ATTEMPTS:
+            notification.last_error = error
+            final = False
+        else:
+            _settle(notification, "failed", error)
+            final = True
+        attempts = notification.attempts
+    if final:
+        log.warning(
+            "notification failed", notification_id=notification_id, attempts=attempts, error=error
+        )
+        return
+    raise RetryLater(f"attempt {attempts} of {MAX_ATTEMPTS} failed: {error}")
+
+
+async def _address(session: AsyncSession, notification: Notification) -> tuple[str | None, str]:
+    """The e-mail address to send to, or None and why there is none."""
+    if notification.recipient_kind == "user":
+        user = await session.scalar(select(User).where(User.id == notification.recipient_user_id))
+        if user is None or not user.active:
+            return None, "the user is no longer active"
+        return user.email, ""
+    customer = await session.scalar(
+        select(Customer).where(Customer.id == notification.recipient_customer_id)
+    )
+    if customer is None or customer.erased_at is not None or customer.email_enc is None:
+        return None, "the customer has no e-mail address (any more)"
+    cipher = await cipher_for(session, runtime.settings())
+    return cipher.decrypt(customer.email_enc), ""
+
+
+@closeloop_actor(
+    actor_name="send_email_notification",
+    queue_name="notify",
+    max_retries=MAX_ATTEMPTS,
+    time_limit=90_000,
+)
+async def send_email_notification(*, tenant_id: str, message_id: str, notification_id: str) -> None:
+    """Send a pending e-mail notification through `SMTP_URL`."""
+    smtp_url = runtime.settings().smtp_url
+    async with tenant_transaction() as session:
+        notification = await _pending(session, notification_id)
+        if notification is None:
+            return
+        if smtp_url is None:
+            _settle(notification, "skipped", "no mail server is configured (SMTP_URL is unset)")
+            return
+        address, why_not = await _address(session, notification)
+        if address is None:
+            _settle(notification, "skipped", why_not)
+            return
+        tenant = await session.get(Tenant, uuid.UUID(tenant_id))
+        sender_name = tenant.name if tenant is not None else None
+        subject, body, locale = notification.subject, notification.body, notification.locale
+    try:
+        await send_email(
+            smtp_target(smtp_url),
+            to=address,
+            subject=subject,
+            body=body,
+            locale=locale,
+            sender_name=sender_name,
+            message_id=f"<{notification_id}@closeloop>",
+        )
+    except DeliveryFailed as exc:
+        await _count_attempt(notification_id, error=str(exc), retry=exc.retry)
+        return
+    await _count_attempt(notification_id, error=None, retry=False)
+
+
+def webhook_body(notification: Notification) -> bytes:
+    """The JSON a webhook receives: the notification's id and event, the case, the
+    event's data and the rendered message."""
+    document: dict[str, Any] = {
+        "id": str(notification.id),
+        "created_at": notification.created_at.isoformat(),
+        **notification.payload,
+        "subject": notification.subject,
+        "body": notification.body,
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@closeloop_actor(
+    actor_name="send_webhook_notification",
+    queue_name="notify",
+    max_retries=MAX_ATTEMPTS,
+    time_limit=60_000,
+)
+async def send_webhook_notification(
+    *, tenant_id: str, message_id: str, notification_id: str
+) -> None:
+    """POST a pending webhook notification to its endpoint, signed; log the attempt."""
+    async with tenant_transaction() as session:
+        notification = await _pending(session, notification_id)
+        if notification is None:
+            return
+        endpoint = await session.scalar(
+            select(WebhookEndpoint).where(WebhookEndpoint.id == notification.webhook_id)
+        )
+        if endpoint is None or not endpoint.active:
+            _settle(notification, "skipped", "the webhook endpoint is inactive or deleted")
+            return
+        cipher = await cipher_for(session, runtime.settings())
+        secret = cipher.decrypt(endpoint.secret_enc)
+        url, webhook_id, event = endpoint.url, endpoint.id, notification.event
+        attempt = notification.attempts + 1
+        body = webhook_body(notification)
+    result = await post_webhook(url, secret, body, delivery_id=notification_id)
+    async with tenant_transaction() as session:
+        session.add(
+            WebhookDelivery(
+                tenant_id=uuid.UUID(tenant_id),
+                webhook_id=webhook_id,
+                notification_id=uuid.UUID(notification_id),
+                event=event,
+                attempt=attempt,
+                status_code=result.status_code,
+                error=result.error,
+                duration_ms=result.duration_ms,
+            )
+        )
+    await _count_attempt(notification_id, error=result.error, retry=result.retry)
+
+
+@closeloop_actor(
+    actor_name="release_inbox_notification",
+    queue_name="notify",
+    max_retries=MAX_ATTEMPTS,
+    time_limit=30_000,
+)
+async def release_inbox_notification(
+    *, tenant_id: str, message_id: str, notification_id: str
+) -> None:
+    """Show a deferred inbox notification (its `not_before` has come)."""
+    async with tenant_transaction() as session:
+        notification = await _pending(session, notification_id)
+        if notification is not None:
+            notification.attempts += 1
+            _settle(notification, "sent")
