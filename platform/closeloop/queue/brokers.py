@@ -42,7 +42,7 @@ from closeloop.queue.actors import bind_actors
 from closeloop.queue.models import DeadLetter
 from closeloop.settings import Settings
 
-__all__ = ["BrokerConfig", "DeadLetters", "WorkerDatabase", "make_broker"]
+__all__ = ["BrokerConfig", "DeadLetters", "WorkerDatabase", "make_broker", "start_worker"]
 
 log = get_logger(__name__)
 
@@ -200,3 +200,18 @@ def make_broker(config: BrokerConfig) -> dramatiq.Broker:
         broker = RedisBroker(url=config.url, middleware=middleware, namespace="closeloop")  # type: ignore[no-untyped-call]
     bind_actors(broker, queue_prefix=config.queue_prefix)
     return broker
+
+
+def start_worker(
+    broker: dramatiq.Broker, *, threads: int, timeout_ms: int = 1000
+) -> dramatiq.Worker:
+    """Start a `dramatiq.Worker` on `broker` the way Dramatiq's own command does.
+
+    The `process_boot` signal comes first: without it the `TimeLimit` and
+    `ShutdownNotifications` middleware never start their watcher, and time limits would
+    silently not apply. Call once per broker.
+    """
+    broker.emit_after("process_boot")
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=timeout_ms)
+    worker.start()
+    return worker

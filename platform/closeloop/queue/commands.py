@@ -16,7 +16,7 @@ import dramatiq
 from closeloop.db import create_engine, sessionmaker, transaction
 from closeloop.logs import get_logger
 from closeloop.queue import runtime
-from closeloop.queue.brokers import BrokerConfig, make_broker
+from closeloop.queue.brokers import BrokerConfig, make_broker, start_worker
 from closeloop.queue.dead_letters import DeadLetterRead, list_dead_letters
 from closeloop.queue.scheduler import run_scheduler
 from closeloop.settings import Settings
@@ -32,7 +32,6 @@ def run_worker_process(settings: Settings, app_url: str) -> None:
     runtime.configure(app_url, pool_size=settings.worker_threads)
     broker = make_broker(config)
     dramatiq.set_broker(broker)
-    worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:
@@ -41,7 +40,7 @@ def run_worker_process(settings: Settings, app_url: str) -> None:
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        worker.start()
+        worker = start_worker(broker, threads=settings.worker_threads)
         log.info(
             "worker started",
             broker=config.kind,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.logs import get_logger
 from closeloop.queue import runtime
-from closeloop.queue.brokers import BrokerConfig, make_broker
+from closeloop.queue.brokers import BrokerConfig, make_broker, start_worker
 from closeloop.queue.scheduler import run_scheduler
 from closeloop.settings import Settings
 
@@ -65,10 +65,9 @@ class InProcessQueue:
     async def start(self) -> None:
         runtime.configure(self.database_url, pool_size=max(2, self.worker_threads))
         self.broker = make_broker(self.config)
-        self.worker = dramatiq.Worker(
-            self.broker, worker_threads=self.worker_threads, worker_timeout=200
+        self.worker = await asyncio.to_thread(
+            start_worker, self.broker, threads=self.worker_threads, timeout_ms=200
         )
-        await asyncio.to_thread(self.worker.start)
         self._stop.clear()
         self._task = asyncio.create_task(
             run_scheduler(

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import dramatiq
+import structlog
 from dramatiq.middleware import Middleware
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,7 +24,7 @@ from closeloop.audit.models import AuditEntry
 from closeloop.audit.service import record
 from closeloop.db import sessionmaker, transaction
 from closeloop.queue import actor_transaction, closeloop_actor, enqueue, runtime
-from closeloop.queue.brokers import BrokerConfig, make_broker
+from closeloop.queue.brokers import BrokerConfig, make_broker, start_worker
 from closeloop.queue.models import DeadLetter, OutboxMessage, ProcessedMessage
 
 EFFECT = "queue_test.effect"
@@ -67,6 +68,25 @@ async def poisoned(*, tenant_id: str, message_id: str, case_id: str) -> None:
 async def refusing(*, tenant_id: str, message_id: str) -> None:
     RUNS.append(message_id)
     raise Refused("this job can never succeed")
+
+
+CONTEXTS: list[dict[str, Any]] = []  # log context seen inside queue_test_log_context
+
+
+@closeloop_actor(
+    actor_name="queue_test_log_context", queue_name="queue-test", max_retries=0, time_limit=20_000
+)
+async def log_context(*, tenant_id: str, message_id: str) -> None:
+    CONTEXTS.append(structlog.contextvars.get_contextvars())
+
+
+@closeloop_actor(
+    actor_name="queue_test_slow", queue_name="queue-test", max_retries=0, time_limit=100
+)
+async def slow(*, tenant_id: str, message_id: str) -> None:
+    async with actor_transaction() as session:
+        await record(session, actor="queue-test", action=EFFECT, entity_type="test")
+        await asyncio.sleep(30)
 
 
 async def enqueue_committed(
@@ -140,8 +160,7 @@ async def running_worker(
     broker = make_broker(config)
     seen = Seen()
     broker.add_middleware(seen)
-    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
-    await asyncio.to_thread(worker.start)
+    worker = await asyncio.to_thread(start_worker, broker, threads=threads, timeout_ms=100)
     try:
         yield broker, seen
     finally:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import dramatiq
 import pytest
 import queue_support as qs
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.provision import Provisioned
@@ -164,3 +165,42 @@ async def test_a_delayed_message_waits_in_the_outbox_until_due(
 
     await qs.eventually(due_one_sent)
     await qs.eventually(lambda: _effects_are(app_engine, tenant, 1))
+
+
+async def test_an_actor_logs_with_the_enqueuing_request_tenant_and_actor(
+    app_engine: AsyncEngine, stub_broker: dramatiq.Broker, tenant: TenantHandle
+) -> None:
+    structlog.contextvars.bind_contextvars(request_id="req-queue-test")
+    try:
+        row = await qs.enqueue_committed(app_engine, tenant.id, "queue_test_log_context")
+    finally:
+        structlog.contextvars.clear_contextvars()
+    await Relay(app_engine, stub_broker).drain()
+
+    async def logged() -> bool:
+        return any(c.get("message_id") == str(row.id) for c in qs.CONTEXTS)
+
+    await qs.eventually(logged)
+    (context,) = [c for c in qs.CONTEXTS if c.get("message_id") == str(row.id)]
+    assert context == {
+        "request_id": "req-queue-test",
+        "message_id": str(row.id),
+        "tenant_id": str(tenant.id),
+        "actor": "queue_test_log_context",
+    }
+
+
+async def test_a_job_over_its_time_limit_is_stopped_and_its_effects_rolled_back(
+    app_engine: AsyncEngine, stub_broker: dramatiq.Broker, tenant: TenantHandle
+) -> None:
+    await qs.enqueue_committed(app_engine, tenant.id, "queue_test_slow")
+    await Relay(app_engine, stub_broker).drain()
+
+    async def dead() -> bool:
+        return len(await qs.dead_letters(app_engine, tenant.id)) == 1
+
+    await qs.eventually(dead)
+    (letter,) = await qs.dead_letters(app_engine, tenant.id)
+    assert letter.error.startswith("TimeLimitExceeded")
+    assert await qs.effects(app_engine, tenant.id) == 0
+    assert await qs.processed(app_engine, tenant.id) == 0
