@@ -118,3 +118,21 @@ def test_a_schedule_is_registered_once_and_needs_a_period() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         register("unit-never", 0, "check_delivery")
     assert [s.name for s in schedule.schedules()] == ["unit-sweep"]
+
+
+def test_the_in_process_broker_does_not_keep_rejected_messages_in_memory() -> None:
+    broker = make_broker(BrokerConfig())
+    middleware = next(m for m in broker.middleware if isinstance(m, DeadLetters))
+    message = object()
+    letters = broker.dead_letters_by_queue["default"]  # type: ignore[attr-defined]
+    letters.append(message)  # what StubBroker's consumer does on nack
+
+    class Rejected:
+        queue_name = "default"
+
+    middleware.after_nack(broker, Rejected())  # another message: left alone
+    assert letters == [message]
+    rejected = Rejected()
+    letters.append(rejected)
+    middleware.after_nack(broker, rejected)
+    assert letters == [message]
