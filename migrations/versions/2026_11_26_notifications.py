@@ -138,7 +138,7 @@ def upgrade() -> None:
         _fk("notifications", "case_id", "cases"),
         _fk("notifications", "recipient_user_id", "users"),
         _fk("notifications", "recipient_customer_id", "customers"),
-        _fk("notifications", "webhook_id", "webhook_endpoints"),
+        _fk("notifications", "webhook_id", "webhook_endpoints", ondelete="SET NULL (webhook_id)"),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_notifications")),
     )
     op.create_index(

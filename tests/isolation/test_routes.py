@@ -159,6 +159,37 @@ ID_FACTORIES["calendar_id"] = _config_item("/api/v1/calendars/", {"code": "a-onl
 EXAMPLE_BODIES["update_calendar"] = {"name": "renamed by another tenant"}
 
 
+async def _notification_id(client: Client, owner: TenantHandle) -> str:
+    """An in-app notification to tenant A's admin (made by the notify service)."""
+    from closeloop.db import create_engine, sessionmaker, transaction
+    from closeloop.notify.service import notify_staff
+
+    engine = create_engine(client.app.state.settings.database_url, pool_size=1)
+    try:
+        async with transaction(sessionmaker(engine), owner.id) as session:
+            made = await notify_staff(
+                session, user_ids=[owner.admin_id], event="escalation", case=None, context={}
+            )
+    finally:
+        await engine.dispose()
+    return str(next(n.id for n in made if n.channel == "inbox"))
+
+
+# Notifications: /api/v1/templates/{template_id}, /api/v1/webhooks/{webhook_id}[/deliveries],
+# /api/v1/notifications/{notification_id}, /api/v1/inbox/{notification_id}/read.
+ID_FACTORIES["template_id"] = _config_item(
+    "/api/v1/templates/",
+    {"event": "result", "channel": "email", "locale": "en", "subject": "A", "body": "A's"},
+)
+ID_FACTORIES["webhook_id"] = _config_item(
+    "/api/v1/webhooks/",
+    {"url": "https://a.example.com/hook", "secret": "a" * 20, "events": ["result"]},
+)
+ID_FACTORIES["notification_id"] = _notification_id
+EXAMPLE_BODIES["update_template"] = {"body": "renamed by another tenant"}
+EXAMPLE_BODIES["update_webhook"] = {"description": "renamed by another tenant"}
+
+
 def _tenant_routes() -> list[tuple[str, str, str]]:
     settings = load_settings(
         {

@@ -88,7 +88,8 @@ class Notification(TenantOwned, Base):
         _fk(["case_id"], "cases", ondelete="CASCADE"),
         _fk(["recipient_user_id"], "users", ondelete="CASCADE"),
         _fk(["recipient_customer_id"], "customers", ondelete="CASCADE"),
-        _fk(["webhook_id"], "webhook_endpoints", ondelete="CASCADE"),
+        # A deleted endpoint keeps its notifications, no longer pointing at it.
+        _fk(["webhook_id"], "webhook_endpoints", ondelete="SET NULL (webhook_id)"),
         CheckConstraint("recipient_kind IN ('user', 'customer', 'webhook')", name="recipient_kind"),
         CheckConstraint("channel IN ('email', 'inbox', 'webhook')", name="channel"),
         CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name="status"),

@@ -25,6 +25,7 @@ from closeloop.db import create_engine, sessionmaker
 from closeloop.identity.controllers import ApiKeyController, AuthController, UserController
 from closeloop.logs import get_logger
 from closeloop.models import load_all_models
+from closeloop.notify.controllers import NOTIFY_CONTROLLERS
 from closeloop.provision import check_app_role
 from closeloop.public import PublicCaseController
 from closeloop.queue.controllers import DeadLetterController
@@ -57,6 +58,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     CaseTimelineController,
     CalendarController,
     DeadLetterController,
+    *NOTIFY_CONTROLLERS,
 ]
 
 

@@ -1,0 +1,283 @@
+"""Tenant configuration of notifications: own templates and webhook endpoints.
+
+Admins only (the controllers check). Every write is audited in its transaction; a
+webhook secret never reaches the audit trail (only `"secret_changed": true`), and is
+stored encrypted under the tenant's data key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.audit.service import diff, record
+from closeloop.db import add_in_savepoint, bound_tenant, new_id
+from closeloop.notify.events import CHANNELS, EVENTS, LOCALES
+from closeloop.notify.models import NotificationTemplate, WebhookDelivery, WebhookEndpoint
+from closeloop.notify.templates import TemplateProblem, check
+from closeloop.pii.cipher import cipher_for
+from closeloop.settings import Settings
+from closeloop.web.errors import Conflict, NotFound, UnprocessableEntity
+
+__all__ = ["TemplateService", "WebhookService"]
+
+SECRET_MIN, SECRET_MAX = 16, 200
+URL_MAX = 2000
+
+
+def _invalid(field: str, message: str, **details: Any) -> UnprocessableEntity:
+    return UnprocessableEntity(f"{field}: {message}", details={"field": field, **details})
+
+
+def _one_of(field: str, value: str, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise _invalid(field, f"must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def _tenant(session: AsyncSession) -> uuid.UUID:
+    tenant_id = bound_tenant(session)
+    assert tenant_id is not None, "notification settings need a tenant-bound session"
+    return tenant_id
+
+
+class TemplateService:
+    def __init__(self, session: AsyncSession, *, actor: str) -> None:
+        self.session = session
+        self.actor = actor
+
+    async def list(self) -> Sequence[NotificationTemplate]:
+        query = select(NotificationTemplate).order_by(
+            NotificationTemplate.event, NotificationTemplate.channel, NotificationTemplate.locale
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def get(self, template_id: uuid.UUID) -> NotificationTemplate:
+        row = await self.session.scalar(
+            select(NotificationTemplate).where(NotificationTemplate.id == template_id)
+        )
+        if row is None:
+            raise NotFound("no such template")
+        return row
+
+    @staticmethod
+    def _checked(event: str, subject: str, body: str) -> None:
+        try:
+            check(event, subject, body)
+        except TemplateProblem as problem:
+            raise UnprocessableEntity(
+                str(problem),
+                code="template_invalid",
+                details={"field": problem.part, "line": problem.line, "problem": problem.message},
+            ) from None
+
+    async def create(self, values: dict[str, Any]) -> NotificationTemplate:
+        _one_of("event", values["event"], EVENTS)
+        _one_of("channel", values["channel"], CHANNELS)
+        _one_of("locale", values["locale"], LOCALES)
+        self._checked(values["event"], values["subject"], values["body"])
+        row = NotificationTemplate(tenant_id=_tenant(self.session), id=new_id(), **values)
+        try:
+            await add_in_savepoint(self.session, row)
+        except IntegrityError:
+            raise Conflict(
+                f"a template for {values['event']} on {values['channel']} in "
+                f"{values['locale']} exists; change that one",
+                code="template_exists",
+            ) from None
+        await record(
+            self.session,
+            actor=self.actor,
+            action="notification_template.create",
+            entity_type="notification_template",
+            entity_id=row.id,
+            after=self._shape(row),
+        )
+        return row
+
+    async def update(self, template_id: uuid.UUID, values: dict[str, Any]) -> NotificationTemplate:
+        row = await self.get(template_id)
+        before = self._shape(row)
+        subject = values.get("subject", row.subject)
+        body = values.get("body", row.body)
+        self._checked(row.event, subject, body)
+        row.subject, row.body = subject, body
+        await self.session.flush()
+        old, new = diff(before, self._shape(row))
+        if new:
+            await record(
+                self.session,
+                actor=self.actor,
+                action="notification_template.update",
+                entity_type="notification_template",
+                entity_id=row.id,
+                before=old,
+                after=new,
+            )
+        return row
+
+    async def delete(self, template_id: uuid.UUID) -> None:
+        """The built-in template of the event and locale applies again."""
+        row = await self.get(template_id)
+        before = self._shape(row)
+        await self.session.delete(row)
+        await self.session.flush()
+        await record(
+            self.session,
+            actor=self.actor,
+            action="notification_template.delete",
+            entity_type="notification_template",
+            entity_id=template_id,
+            before=before,
+        )
+
+    @staticmethod
+    def _shape(row: NotificationTemplate) -> dict[str, Any]:
+        return {
+            "event": row.event,
+            "channel": row.channel,
+            "locale": row.locale,
+            "subject": row.subject,
+            "body": row.body,
+        }
+
+
+def _check_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise _invalid("url", "give an http:// or https:// URL with a host")
+    if len(url) > URL_MAX:
+        raise _invalid("url", f"at most {URL_MAX} characters")
+    if parts.username or parts.password:
+        raise _invalid("url", "credentials do not belong in the URL; the body is signed")
+    return url
+
+
+def _check_secret(secret: str) -> str:
+    if not SECRET_MIN <= len(secret) <= SECRET_MAX:
+        raise _invalid("secret", f"give {SECRET_MIN} to {SECRET_MAX} characters")
+    return secret
+
+
+def _check_events(names: list[str]) -> list[str]:
+    if not names:
+        raise _invalid("events", "name at least one event")
+    for index, name in enumerate(names):
+        if name not in EVENTS:
+            raise _invalid(
+                f"events[{index}]", f"unknown event {name!r}; one of {', '.join(EVENTS)}"
+            )
+    return list(dict.fromkeys(names))
+
+
+class WebhookService:
+    def __init__(self, session: AsyncSession, settings: Settings, *, actor: str) -> None:
+        self.session = session
+        self.settings = settings
+        self.actor = actor
+
+    async def list(self) -> Sequence[WebhookEndpoint]:
+        query = select(WebhookEndpoint).order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+        return (await self.session.scalars(query)).all()
+
+    async def get(self, webhook_id: uuid.UUID) -> WebhookEndpoint:
+        row = await self.session.scalar(
+            select(WebhookEndpoint).where(WebhookEndpoint.id == webhook_id)
+        )
+        if row is None:
+            raise NotFound("no such webhook")
+        return row
+
+    async def _encrypt(self, secret: str) -> bytes:
+        return (await cipher_for(self.session, self.settings)).encrypt(secret)
+
+    async def create(self, values: dict[str, Any]) -> WebhookEndpoint:
+        row = WebhookEndpoint(
+            tenant_id=_tenant(self.session),
+            id=new_id(),
+            url=_check_url(values["url"]),
+            description=values.get("description", "")[:200],
+            secret_enc=await self._encrypt(_check_secret(values["secret"])),
+            events=_check_events(values["events"]),
+            active=values.get("active", True),
+        )
+        self.session.add(row)
+        await self.session.flush()
+        await record(
+            self.session,
+            actor=self.actor,
+            action="webhook.create",
+            entity_type="webhook",
+            entity_id=row.id,
+            after=self._shape(row),
+        )
+        return row
+
+    async def update(self, webhook_id: uuid.UUID, values: dict[str, Any]) -> WebhookEndpoint:
+        row = await self.get(webhook_id)
+        before = self._shape(row)
+        if "url" in values:
+            row.url = _check_url(values["url"])
+        if "events" in values:
+            row.events = _check_events(values["events"])
+        if "description" in values:
+            row.description = values["description"][:200]
+        if "active" in values:
+            row.active = values["active"]
+        if "secret" in values:
+            row.secret_enc = await self._encrypt(_check_secret(values["secret"]))
+        await self.session.flush()
+        old, new = diff(before, self._shape(row))
+        if "secret" in values:
+            new["secret_changed"] = True
+        if new:
+            await record(
+                self.session,
+                actor=self.actor,
+                action="webhook.update",
+                entity_type="webhook",
+                entity_id=row.id,
+                before=old,
+                after=new,
+            )
+        return row
+
+    async def delete(self, webhook_id: uuid.UUID) -> None:
+        """Remove the endpoint and its delivery log; its notifications stay on record."""
+        row = await self.get(webhook_id)
+        before = self._shape(row)
+        await self.session.delete(row)
+        await self.session.flush()
+        await record(
+            self.session,
+            actor=self.actor,
+            action="webhook.delete",
+            entity_type="webhook",
+            entity_id=webhook_id,
+            before=before,
+        )
+
+    async def deliveries(self, webhook_id: uuid.UUID, *, limit: int) -> Sequence[WebhookDelivery]:
+        await self.get(webhook_id)
+        query = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.webhook_id == webhook_id)
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id)
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).all()
+
+    @staticmethod
+    def _shape(row: WebhookEndpoint) -> dict[str, Any]:
+        return {
+            "url": row.url,
+            "description": row.description,
+            "events": list(row.events),
+            "active": row.active,
+        }

@@ -1,0 +1,330 @@
+"""HTTP for notifications: templates and webhooks (admins), the notification records
+(admins and supervisors), and each user's in-app inbox."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from closeloop.identity.models import Role
+from closeloop.identity.principal import Principal
+from closeloop.notify import records
+from closeloop.notify.admin import TemplateService, WebhookService
+from closeloop.notify.events import EVENTS, LOCALES, variables
+from closeloop.notify.models import Notification, WebhookDelivery
+from closeloop.notify.schemas import (
+    BuiltinTemplateRead,
+    InboxItem,
+    InboxPage,
+    NotificationPage,
+    NotificationRead,
+    TemplateCreate,
+    TemplateRead,
+    TemplateUpdate,
+    WebhookCreate,
+    WebhookDeliveryRead,
+    WebhookRead,
+    WebhookUpdate,
+)
+from closeloop.notify.templates import builtin
+from closeloop.settings import Settings
+from closeloop.web.deps import Caller, DbSession
+from closeloop.web.errors import Forbidden
+
+__all__ = [
+    "NOTIFY_CONTROLLERS",
+    "InboxController",
+    "NotificationController",
+    "TemplateController",
+    "WebhookController",
+]
+
+AppSettings = NamedDependency[Settings]
+STAFF = tuple(Role)
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the last page")]
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def _as(read_type: type[S], row: Any) -> S:
+    return read_type(**{name: getattr(row, name) for name in read_type.__struct_fields__})
+
+
+def _given(data: msgspec.Struct) -> dict[str, Any]:
+    return {
+        name: value
+        for name in data.__struct_fields__
+        if (value := getattr(data, name)) is not msgspec.UNSET
+    }
+
+
+def _admin(principal: Principal) -> None:
+    principal.require(Role.ADMIN)
+
+
+class TemplateController(Controller):
+    path = "/api/v1/templates"
+    tags = ("notifications",)
+
+    @get("/")
+    async def list_templates(self, db_session: DbSession, principal: Caller) -> list[TemplateRead]:
+        """The tenant's own templates; where it has none, the built-in ones apply."""
+        _admin(principal)
+        service = TemplateService(db_session, actor=principal.actor)
+        return [_as(TemplateRead, row) for row in await service.list()]
+
+    @get("/builtin")
+    async def list_builtin_templates(self, principal: Caller) -> list[BuiltinTemplateRead]:
+        """The built-in template of every event and locale, with the variables it may use."""
+        _admin(principal)
+        return [
+            BuiltinTemplateRead(
+                event=event,
+                locale=locale,
+                subject=builtin(event, locale)[0],
+                body=builtin(event, locale)[1],
+                variables=sorted(variables(event)),
+            )
+            for event in EVENTS
+            for locale in LOCALES
+        ]
+
+    @post("/")
+    async def create_template(
+        self, db_session: DbSession, principal: Caller, data: JSONBody[TemplateCreate]
+    ) -> TemplateRead:
+        """Save the tenant's wording of an event on a channel in a locale. A template that
+        does not compile, names a variable its event does not give, or fails to render
+        with a sample context is refused with 422 naming the part and line."""
+        _admin(principal)
+        service = TemplateService(db_session, actor=principal.actor)
+        return _as(TemplateRead, await service.create(_given(data)))
+
+    @get("/{template_id:uuid}")
+    async def get_template(
+        self, db_session: DbSession, principal: Caller, template_id: FromPath[uuid.UUID]
+    ) -> TemplateRead:
+        _admin(principal)
+        service = TemplateService(db_session, actor=principal.actor)
+        return _as(TemplateRead, await service.get(template_id))
+
+    @patch("/{template_id:uuid}")
+    async def update_template(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        template_id: FromPath[uuid.UUID],
+        data: JSONBody[TemplateUpdate],
+    ) -> TemplateRead:
+        _admin(principal)
+        service = TemplateService(db_session, actor=principal.actor)
+        return _as(TemplateRead, await service.update(template_id, _given(data)))
+
+    @delete("/{template_id:uuid}")
+    async def delete_template(
+        self, db_session: DbSession, principal: Caller, template_id: FromPath[uuid.UUID]
+    ) -> None:
+        """Drop the tenant's template: the built-in one applies again."""
+        _admin(principal)
+        await TemplateService(db_session, actor=principal.actor).delete(template_id)
+
+
+def _delivery(row: WebhookDelivery) -> WebhookDeliveryRead:
+    return WebhookDeliveryRead(
+        id=row.id,
+        notification_id=row.notification_id,
+        event=row.event,
+        attempt=row.attempt,
+        status_code=row.status_code,
+        error=row.error,
+        duration_ms=row.duration_ms,
+        at=row.created_at,
+    )
+
+
+class WebhookController(Controller):
+    path = "/api/v1/webhooks"
+    tags = ("notifications",)
+
+    @get("/")
+    async def list_webhooks(
+        self, db_session: DbSession, principal: Caller, settings: AppSettings
+    ) -> list[WebhookRead]:
+        _admin(principal)
+        service = WebhookService(db_session, settings, actor=principal.actor)
+        return [_as(WebhookRead, row) for row in await service.list()]
+
+    @post("/")
+    async def create_webhook(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        data: JSONBody[WebhookCreate],
+    ) -> WebhookRead:
+        """Add an endpoint. Each event it subscribes to is POSTed as JSON with
+        `X-Closeloop-Timestamp` and `X-Closeloop-Signature: sha256=<HMAC-SHA256 of
+        "<timestamp>.<body>" under the secret>`; retried with backoff on network errors
+        and 5xx answers. The secret is never shown again."""
+        _admin(principal)
+        service = WebhookService(db_session, settings, actor=principal.actor)
+        return _as(WebhookRead, await service.create(_given(data)))
+
+    @get("/{webhook_id:uuid}")
+    async def get_webhook(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        webhook_id: FromPath[uuid.UUID],
+    ) -> WebhookRead:
+        _admin(principal)
+        service = WebhookService(db_session, settings, actor=principal.actor)
+        return _as(WebhookRead, await service.get(webhook_id))
+
+    @patch("/{webhook_id:uuid}")
+    async def update_webhook(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        webhook_id: FromPath[uuid.UUID],
+        data: JSONBody[WebhookUpdate],
+    ) -> WebhookRead:
+        """Change the fields given; a new `secret` signs from the next delivery on."""
+        _admin(principal)
+        service = WebhookService(db_session, settings, actor=principal.actor)
+        return _as(WebhookRead, await service.update(webhook_id, _given(data)))
+
+    @delete("/{webhook_id:uuid}")
+    async def delete_webhook(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        webhook_id: FromPath[uuid.UUID],
+    ) -> None:
+        """Remove the endpoint and its delivery log; its notifications stay on record."""
+        _admin(principal)
+        await WebhookService(db_session, settings, actor=principal.actor).delete(webhook_id)
+
+    @get("/{webhook_id:uuid}/deliveries")
+    async def list_webhook_deliveries(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        webhook_id: FromPath[uuid.UUID],
+        limit: Limit = 100,
+    ) -> list[WebhookDeliveryRead]:
+        """Every delivery attempt to the endpoint, newest first."""
+        _admin(principal)
+        service = WebhookService(db_session, settings, actor=principal.actor)
+        return [_delivery(row) for row in await service.deliveries(webhook_id, limit=limit)]
+
+
+def _notification(row: Notification) -> NotificationRead:
+    return _as(NotificationRead, row)
+
+
+class NotificationController(Controller):
+    path = "/api/v1/notifications"
+    tags = ("notifications",)
+
+    @get("/")
+    async def list_notifications(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        status: Annotated[
+            str | None, QueryParameter(description="pending, sent, failed or skipped")
+        ] = None,
+        event: FromQuery[str | None] = None,
+        channel: FromQuery[str | None] = None,
+        case_id: FromQuery[uuid.UUID | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> NotificationPage:
+        """Every notification of the tenant, newest first: what was sent, what is pending,
+        what failed (with the error after the retry budget) or was skipped (why)."""
+        principal.require(Role.ADMIN, Role.SUPERVISOR)
+        filters = records.NotificationFilters(
+            status=status, event=event, channel=channel, case_id=case_id
+        )
+        rows, next_cursor = await records.list_notifications(
+            db_session, filters, limit=limit, cursor=cursor
+        )
+        return NotificationPage(items=[_notification(r) for r in rows], next_cursor=next_cursor)
+
+    @get("/{notification_id:uuid}")
+    async def get_notification(
+        self, db_session: DbSession, principal: Caller, notification_id: FromPath[uuid.UUID]
+    ) -> NotificationRead:
+        principal.require(Role.ADMIN, Role.SUPERVISOR)
+        return _notification(await records.get_notification(db_session, notification_id))
+
+
+def _user(principal: Principal) -> uuid.UUID:
+    principal.require(*STAFF)
+    if principal.user_id is None:
+        raise Forbidden("the inbox belongs to a user; API keys have none", code="user_required")
+    return principal.user_id
+
+
+class InboxController(Controller):
+    path = "/api/v1/inbox"
+    tags = ("notifications",)
+
+    @get("/")
+    async def list_inbox(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        unread: Annotated[bool, QueryParameter(description="only unread messages")] = False,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> InboxPage:
+        """The caller's in-app notifications, newest first, with the unread count."""
+        user_id = _user(principal)
+        rows, next_cursor = await records.inbox(
+            db_session, user_id, unread_only=unread, limit=limit, cursor=cursor
+        )
+        return InboxPage(
+            items=[_as(InboxItem, row) for row in rows],
+            unread=await records.unread_count(db_session, user_id),
+            next_cursor=next_cursor,
+        )
+
+    @post("/{notification_id:uuid}/read", status_code=200)
+    async def mark_inbox_read(
+        self, db_session: DbSession, principal: Caller, notification_id: FromPath[uuid.UUID]
+    ) -> InboxItem:
+        """Mark one of the caller's messages read (again: no change)."""
+        user_id = _user(principal)
+        return _as(InboxItem, await records.mark_read(db_session, user_id, notification_id))
+
+    @post("/read", status_code=200)
+    async def mark_inbox_all_read(self, db_session: DbSession, principal: Caller) -> InboxPage:
+        """Mark all the caller's messages read; answers the first page."""
+        user_id = _user(principal)
+        await records.mark_all_read(db_session, user_id)
+        rows, next_cursor = await records.inbox(
+            db_session, user_id, unread_only=False, limit=50, cursor=None
+        )
+        return InboxPage(
+            items=[_as(InboxItem, row) for row in rows], unread=0, next_cursor=next_cursor
+        )
+
+
+NOTIFY_CONTROLLERS = [
+    TemplateController,
+    WebhookController,
+    NotificationController,
+    InboxController,
+]
