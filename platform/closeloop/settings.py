@@ -61,6 +61,8 @@ class Settings:
     retry_min_backoff_ms: int = 15_000
     retry_max_backoff_ms: int = 3_600_000
     worker_threads: int = 4
+    public_url: str = "http://127.0.0.1:8000"
+    survey_ttl_days: int = 14
 
     @property
     def embedded(self) -> bool:
@@ -195,7 +197,21 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         retry_min_backoff_ms=min_backoff,
         retry_max_backoff_ms=max_backoff,
         worker_threads=_int(env, "CLOSELOOP_WORKER_THREADS", 4, maximum=256),
+        public_url=_public_url(env),
+        survey_ttl_days=_int(env, "CLOSELOOP_SURVEY_TTL_DAYS", 14, maximum=365),
     )
+
+
+def _public_url(env: Mapping[str, str]) -> str:
+    """Where customers reach the public pages (survey links in e-mails start with it)."""
+    raw = env.get("CLOSELOOP_PUBLIC_URL") or "http://127.0.0.1:8000"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise SettingsError(
+            "CLOSELOOP_PUBLIC_URL must be an http:// or https:// URL naming a host, "
+            "without a query"
+        )
+    return raw.rstrip("/")
 
 
 def _queue_prefix(env: Mapping[str, str]) -> str:
