@@ -63,6 +63,8 @@ class Settings:
     worker_threads: int = 4
     public_url: str = "http://127.0.0.1:8000"
     survey_ttl_days: int = 14
+    plugin_time_budget_ms: int = 2000
+    plugin_failure_threshold: int = 5
 
     @property
     def embedded(self) -> bool:
@@ -199,6 +201,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         worker_threads=_int(env, "CLOSELOOP_WORKER_THREADS", 4, maximum=256),
         public_url=_public_url(env),
         survey_ttl_days=_int(env, "CLOSELOOP_SURVEY_TTL_DAYS", 14, maximum=365),
+        plugin_time_budget_ms=_int(
+            env, "CLOSELOOP_PLUGIN_TIME_BUDGET_MS", 2000, minimum=10, maximum=60_000
+        ),
+        plugin_failure_threshold=_int(env, "CLOSELOOP_PLUGIN_FAILURE_THRESHOLD", 5, maximum=1000),
     )
 
 
