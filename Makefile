@@ -8,11 +8,18 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock
+# The industry plugins (every plugins/<name>/ with a pyproject), installed editable.
+# Not the guide's example: tests/unit/test_example_plugin.py installs it as an author would.
+PLUGINS := $(filter-out plugins/example/,$(dir $(wildcard plugins/*/pyproject.toml)))
+
+$(STAMP): pyproject.toml requirements.lock $(addsuffix pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	for plugin in $(PLUGINS); do \
+		$(BIN)/python -m pip install --quiet --no-deps -e $$plugin || exit 1; \
+	done
 	touch $(STAMP)
 
 demo: install
@@ -22,8 +29,8 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check platform tests migrations
-	$(BIN)/ruff format --check platform tests migrations
+	$(BIN)/ruff check platform tests migrations plugins
+	$(BIN)/ruff format --check platform tests migrations plugins
 	$(BIN)/mypy
 
 bench: install
