@@ -16,6 +16,11 @@ How every hook is called (the guide, docs/plugins.md, explains it with examples)
   plugin is disabled for that tenant and its admins are told.
 - Returning None (or an empty list) means "nothing to say": no finding is stored.
   Results may be the Structs of `closeloop.plugins.types` or dicts of the same shape.
+- Intake hooks (`extra_fields`, `validate_intake`, `classify_case`, `assess_severity`,
+  `check_entitlement`, `suggest_resolution`, `correlate_case`) run at intake before the
+  case is numbered and stored: `case.number` is None there, `case.id` is the id the
+  case will get. Their findings are stored once the case exists; a refused intake
+  stores nothing.
 - No hook stops at the first non-None result: every enabled plugin is asked, and
   each answer is stored as that plugin's finding.
 """
@@ -82,7 +87,7 @@ def validate_intake(
 ) -> list[FieldIssue] | None:
     """Refuse an intake or attach warnings to it.
 
-    Arguments: `case` (the case as it will be stored; `number` is still None),
+    Arguments: `case` (the case as it will be stored; `number` is None),
     `tenant_settings` (the same object as `settings`: this plugin's settings for
     the tenant), `settings`, `tenant`.
 
@@ -113,9 +118,9 @@ def classify_case(case: CaseSnapshot, settings: Any, tenant: TenantInfo) -> Clas
     Returns: `Classification` (`category` and `severity`, each a `Suggestion`
     `{code, reason, confidence}` or None).
 
-    Called when: right after intake stored the case. Suggestions only: stored as a
-    finding and shown on the timeline; the case's category and severity stay as
-    they are.
+    Called when: at intake, with the other intake hooks (before the case is numbered).
+    Suggestions only: stored as a finding and shown on the timeline; the case's
+    category and severity stay as they are.
 
     Example::
 
@@ -139,10 +144,11 @@ def assess_severity(
     Returns: `SeverityAssessment` (`severity`: one of the tenant's severity codes,
     `reasons`: list of text).
 
-    Called when: right after intake stored the case. The core raises the case's
-    severity to the highest assessed one when it is higher than the current one; it
-    never lowers a severity, so a level the agent chose is kept or raised. An unknown
-    code is stored as a failed finding.
+    Called when: at intake, with the other intake hooks (before the case is numbered).
+    The core raises the case's severity to the highest assessed one when that is
+    higher than the severity given or defaulted at intake; it never lowers a
+    severity, so a level the agent chose is kept or raised. An unknown code is
+    stored as a failed finding.
 
     Example::
 
@@ -166,7 +172,7 @@ def check_entitlement(
     `rule`: the rule that decided, `details`), or a list of them when several
     apply (e.g. a return and an exchange).
 
-    Called when: right after intake stored the case; stored as a finding.
+    Called when: at intake, with the other intake hooks; stored as a finding.
 
     Example::
 
@@ -192,7 +198,7 @@ def suggest_resolution(
     `cost_bearer`: company/customer/third_party/shared, `amount`, `currency`,
     `responsible_party`).
 
-    Called when: right after intake stored the case; stored as a finding for the
+    Called when: at intake, with the other intake hooks; stored as a finding for the
     handler to choose from.
 
     Example::
@@ -215,11 +221,12 @@ def correlate_case(case: CaseSnapshot, settings: Any, tenant: TenantInfo) -> Cor
 
     Returns: `Correlation` (`key`, `label`, `window_minutes`, `threshold`).
 
-    Called when: right after intake stored the case. The core links the tenant's
-    cases with the same key (from this plugin) received within `window_minutes`
-    before this one; when their number, this case included, reaches `threshold` it
-    raises an alert once per key and window: a `correlation_alert` event on the
-    case's timeline and an in-app notification to the tenant's supervisors.
+    Called when: at intake, with the other intake hooks. Once the case is stored,
+    the core links the tenant's cases with the same key (from this plugin) received
+    within `window_minutes` before this one; when their number, this case included,
+    reaches `threshold` it raises an alert once per key and window: a
+    `correlation_alert` event on the case's timeline and an in-app notification to
+    the tenant's supervisors.
 
     Example::
 

@@ -68,9 +68,13 @@ class CaseSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """A case as plugins see it: no personal data (`customer_ref` is the customer's
     external reference, never a name, phone or e-mail).
 
-    `number` is None only in `validate_intake` (the number is given after the checks
-    pass); `id` is always set. `product` holds `name`, `model`, `batch`,
-    `order_number`, `purchase_date` (ISO date text), `warranty_card`, ... as entered.
+    `number` is None in the intake hooks (`validate_intake`, `classify_case`,
+    `assess_severity`, `check_entitlement`, `suggest_resolution`, `correlate_case`):
+    they run before the case is numbered and stored, so that a raised severity counts
+    from the start (SLA clocks, acknowledgement) and no number is taken for a refused
+    intake. `id` is always set (the id the case will have); `on_case_event` gets both.
+    `product` holds `name`, `model`, `batch`, `order_number`, `purchase_date` (ISO
+    date text), `warranty_card`, ... as entered.
     `extra` holds the fields plugins declared with `extra_fields`, by field name.
     `received_at` and `problem_at` carry a time zone.
     """
