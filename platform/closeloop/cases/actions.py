@@ -28,6 +28,7 @@ from closeloop.config.models import Category, Department, Severity, TenantProfil
 from closeloop.db import bound_tenant, utcnow
 from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
+from closeloop.notify.case_hooks import notify_case_action
 from closeloop.web.errors import NotFound, UnprocessableEntity
 
 __all__ = ["DEFAULT_FOLLOWUP_WINDOW", "DEFAULT_SATISFACTION_SCALE", "CaseActionService", "snapshot"]
@@ -123,6 +124,7 @@ class CaseActionService:
             visibility=change.visibility,
             at=now,
         )
+        await notify_case_action(self.session, case, action.value, event)
         old, new = diff(before, snapshot(case))
         await record(
             self.session,

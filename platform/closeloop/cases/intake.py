@@ -43,6 +43,8 @@ from closeloop.config.models import Category, Channel, DemandType, Severity, Ten
 from closeloop.customers.service import CustomerService
 from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.identity.principal import Principal
+from closeloop.notify.events import ACKNOWLEDGEMENT
+from closeloop.notify.service import notify_customer
 from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant
 from closeloop.web.errors import UnprocessableEntity
@@ -249,6 +251,8 @@ class IntakeService:
             winner = await self.by_idempotency_key(idempotency_key)
             assert winner is not None
             return IntakeResult(winner, created=False)
+        # Last, so the acknowledgement names the reply time the SLA set on the case.
+        await notify_customer(self.session, case=case, event=ACKNOWLEDGEMENT, context={})
         return IntakeResult(case, created=True, customer=customer, public_token=token)
 
     async def _insert(

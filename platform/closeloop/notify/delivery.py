@@ -94,8 +94,8 @@ async def send_email(
     message["To"] = to
     message["Subject"] = subject
     message["Message-ID"] = message_id or make_msgid(domain=target.sender.rpartition("@")[2])
+    message.set_content(body, charset="utf-8")  # (clears Content-* headers: set them after)
     message["Content-Language"] = locale
-    message.set_content(body, charset="utf-8")
     try:
         await aiosmtplib.send(
             message,

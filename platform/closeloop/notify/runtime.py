@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from closeloop.settings import Settings, get_settings
 
-__all__ = ["configure", "reset", "settings"]
+__all__ = ["configure", "configured", "reset", "settings"]
 
 _configured: Settings | None = None
 
@@ -18,6 +18,10 @@ _configured: Settings | None = None
 def configure(value: Settings) -> None:
     global _configured
     _configured = value
+
+
+def configured() -> bool:
+    return _configured is not None
 
 
 def reset() -> None:

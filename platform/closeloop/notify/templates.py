@@ -74,10 +74,12 @@ def _check_part(part: str, source: str, event: str) -> None:
     environment = _environment()
     try:
         ast = environment.parse(source)
-    except TemplateSyntaxError as exc:
+        # Compiles the template too: an unknown filter or test fails here.
+        undeclared = meta.find_undeclared_variables(ast)
+    except TemplateSyntaxError as exc:  # TemplateAssertionError included
         raise TemplateProblem(part, exc.lineno, exc.message or "syntax error") from None
     allowed = variables(event)
-    unknown = sorted(meta.find_undeclared_variables(ast) - allowed.keys())
+    unknown = sorted(undeclared - allowed.keys())
     if unknown:
         name = unknown[0]
         raise TemplateProblem(
