@@ -158,6 +158,13 @@ EXAMPLE_BODIES["take_action"] = {"valid": True}
 ID_FACTORIES["calendar_id"] = _config_item("/api/v1/calendars/", {"code": "a-only", "name": "A's"})
 EXAMPLE_BODIES["update_calendar"] = {"name": "renamed by another tenant"}
 
+# SLA policies: /api/v1/sla-policies/{sla_policy_id} (a case's clocks: case_id, above).
+ID_FACTORIES["sla_policy_id"] = _config_item(
+    "/api/v1/sla-policies/",
+    {"code": "a-only", "name": "A's", "targets": {"first_response": {"unit": "calendar", "hours": 2}}},
+)
+EXAMPLE_BODIES["update_sla_policy"] = {"name": "renamed by another tenant"}
+
 
 async def _notification_id(client: Client, owner: TenantHandle) -> str:
     """An in-app notification to tenant A's admin (made by the notify service)."""

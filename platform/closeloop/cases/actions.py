@@ -28,6 +28,7 @@ from closeloop.config.models import Category, Department, Severity, TenantProfil
 from closeloop.db import bound_tenant, utcnow
 from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
+from closeloop.sla import hooks as sla_hooks
 from closeloop.notify.case_hooks import notify_case_action
 from closeloop.web.errors import NotFound, UnprocessableEntity
 
@@ -104,15 +105,31 @@ class CaseActionService:
         return case
 
     async def apply(
-        self, case_id: uuid.UUID, action: Action, data: body.ActionBody
+        self,
+        case_id: uuid.UUID,
+        action: Action,
+        data: body.ActionBody,
+        *,
+        now: dt.datetime | None = None,
     ) -> tuple[Case, CaseEvent]:
+        """`now` (default: the current time) dates the timeline event and the SLA clocks."""
         case = await self.lock(case_id)
         check(case, self.principal, action)
         before, from_status = snapshot(case), case.status
         change = await _APPLIERS[action](self, case, data)
         _check_target(action, from_status, case.status)
+        now = now or utcnow()
+        await sla_hooks.on_action(
+            self.session,
+            case,
+            action,
+            before=before,
+            data=change.data,
+            visibility=change.visibility,
+            actor=self.principal.actor,
+            now=now,
+        )
         case.version += 1
-        now = utcnow()
         event = await add_event(
             self.session,
             case,

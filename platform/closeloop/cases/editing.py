@@ -29,6 +29,7 @@ from closeloop.cases.timeline import add_event
 from closeloop.config.models import Category, DemandType, Severity, TenantProfile
 from closeloop.db import bound_tenant, utcnow
 from closeloop.identity.principal import Principal
+from closeloop.sla import hooks as sla_hooks
 from closeloop.tenancy.models import Tenant
 from closeloop.web.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 
@@ -125,6 +126,7 @@ class CaseService:
         if not new:
             return case  # nothing changed: no new version, no entries
         await self._refresh_derived(case, changed=set(new))
+        await sla_hooks.on_edit(self.session, case, changed=set(new), actor=self._actor)
         old, new = diff(before, _snapshot(case))
         case.version += 1
         case.updated_at = utcnow()

@@ -14,7 +14,8 @@ Concurrent requests with one key race on the unique `(tenant_id, idempotency_key
 the losers roll their savepoint back, which gives their number back, and answer the
 winner's case. So numbers stay gapless and one key makes one case.
 
-`due` stays empty here: promised reply times come with SLA policies (their own issue).
+`due` is the earliest due time of the SLA clocks intake starts (`closeloop.sla.hooks`):
+the promised reply time of the acknowledgement.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from closeloop.identity.principal import Principal
 from closeloop.notify.events import ACKNOWLEDGEMENT
 from closeloop.notify.service import notify_customer
 from closeloop.settings import Settings
+from closeloop.sla import hooks as sla_hooks
 from closeloop.tenancy.models import Tenant
 from closeloop.web.errors import UnprocessableEntity
 
@@ -224,10 +226,11 @@ class IntakeService:
                     repeat_of=repeat_of,
                     idempotency_key=idempotency_key,
                     public_token_hash=hash_public_token(token) if token else None,
-                    due_at=None,  # set by SLA policies once they exist
+                    due_at=None,  # set by the SLA clocks started below
                     version=1,
                 )
                 await self._insert(case, numbering.render(day, seq), customer, numbering, day)
+                await sla_hooks.on_intake(self.session, case, actor=self.actor)
                 await add_event(
                     self.session,
                     case,

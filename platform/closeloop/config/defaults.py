@@ -192,5 +192,7 @@ async def seed_defaults(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     await session.flush()
     # Imported here: sla imports tenancy, whose service imports this module.
     from closeloop.sla.calendar_service import seed_default_calendar
+    from closeloop.sla.policies import seed_default_policies
 
     await seed_default_calendar(session, tenant_id)
+    await seed_default_policies(session, tenant_id)

@@ -32,6 +32,7 @@ from closeloop.queue.controllers import DeadLetterController
 from closeloop.queue.inprocess import background_work
 from closeloop.settings import Settings
 from closeloop.sla.calendar_controllers import CalendarController
+from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
 from closeloop.tenancy.controllers import PlatformTenantController
 from closeloop.web.context import RequestContextMiddleware
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
@@ -57,6 +58,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     CaseActionController,
     CaseTimelineController,
     CalendarController,
+    SlaPolicyController,
+    CaseSlaController,
     DeadLetterController,
     *NOTIFY_CONTROLLERS,
 ]

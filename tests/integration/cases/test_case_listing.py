@@ -114,8 +114,9 @@ async def test_filters(client: Client, tenant: TenantHandle, owner_engine: Async
     assert await _numbers(client, h, status="assigned,resolved") == [c["number"], b["number"]]
     assert await _numbers(client, h, assignee=str(handler_id)) == [b["number"]]
     assert await _numbers(client, h, department=department_id) == [b["number"]]
-    assert await _numbers(client, h, breached="true") == [b["number"]]  # c is resolved
-    assert await _numbers(client, h, breached="false") == [c["number"], a["number"]]
+    # c is resolved; a's first response (24 h from 2026-09-10, its SLA clock) is overdue
+    assert await _numbers(client, h, breached="true") == [b["number"], a["number"]]
+    assert await _numbers(client, h, breached="false") == [c["number"]]
     # dates are the tenant's days (Asia/Shanghai); received_to includes its whole day
     assert await _numbers(client, h, received_from="2026-09-11", received_to="2026-09-20") == [
         b["number"]

@@ -48,7 +48,7 @@ async def test_intake_registers_a_numbered_case_with_defaults(
     assert case["number"] == f"CT-{dt.date(2026, 11, 20).year}-00001"
     assert case["status"] == "registered"
     assert case["severity"] == "normal"  # the tenant's lowest rank
-    assert case["due"] is None  # until SLA policies exist
+    assert case["due"] == "2026-11-21T01:41:00Z"  # the default SLA policy: a reply within 24 h
     assert case["channel"] == "phone"
     assert case["demands"] == ["refund", "apology"]
     assert case["product"] == {"name": "电水壶", "model": "K-200", "order_number": "A1001"}

@@ -1,0 +1,397 @@
+"""SLA policies: stored, checked, audited, matched to cases; the default ones seeded.
+
+* Matching: active policies in `position` order (then code); the first whose match
+  fields all fit the case wins; the default policy (one per tenant, matching anything)
+  comes last whatever its position. A tenant always has its default: it cannot be
+  deleted, retired or un-defaulted, only replaced by making another policy the default.
+* A change applies to cases whose clocks start afterwards: clocks copy their target.
+  The ladder is read when a clock is checked, so a ladder change reaches running
+  clocks; a level that already fired (same target, trigger and threshold) does not
+  fire again.
+* Every refusal is a 422 naming the field (`targets.followup.earliest_days`,
+  `levels[2].role`, `match_severity`, ...).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.audit.service import diff, jsonable, record
+from closeloop.config.models import Category, Channel, Severity
+from closeloop.db import bound_tenant, new_id
+from closeloop.sla.calendar_models import Calendar
+from closeloop.sla.defaults import default_policies
+from closeloop.sla.models import SlaEscalationLevel, SlaPolicy
+from closeloop.sla.timing import TARGETS
+from closeloop.web.errors import Conflict, NotFound, UnprocessableEntity
+
+__all__ = [
+    "MATCH_FIELDS",
+    "POLICY_FIELDS",
+    "PolicyService",
+    "ladder",
+    "level_key",
+    "match_policy",
+    "seed_default_policies",
+]
+
+MATCH_FIELDS = ("match_kind", "match_severity", "match_category", "match_channel")
+POLICY_FIELDS = (
+    "code", "name", "position", "active", "is_default", *MATCH_FIELDS, "calendar_id", "targets",
+)  # fmt: skip
+LEVEL_FIELDS = ("target", "trigger", "threshold", "actions", "role", "severity_code")
+
+
+def level_key(policy_id: uuid.UUID | None, level: SlaEscalationLevel | dict[str, Any]) -> str:
+    """A level's identity in a clock's `fired` list: policy, target, trigger, threshold.
+    Stable when a ladder is saved again, so saving never re-fires a level."""
+    get = level.get if isinstance(level, dict) else lambda name: getattr(level, name)
+    return f"{policy_id}:{get('target')}:{get('trigger')}:{get('threshold')}"
+
+
+def _invalid(field: str, message: str) -> UnprocessableEntity:
+    return UnprocessableEntity(f"{field}: {message}", details={"field": field})
+
+
+def snapshot(policy: SlaPolicy, levels: Sequence[SlaEscalationLevel]) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(policy, name) for name in POLICY_FIELDS}
+    values["levels"] = [{name: getattr(lv, name) for name in LEVEL_FIELDS} for lv in levels]
+    result: dict[str, Any] = jsonable(values)
+    return result
+
+
+async def match_policy(session: AsyncSession, case: Any) -> SlaPolicy | None:
+    """The policy of a case: first active match in order, else the default."""
+    fits = [
+        or_(SlaPolicy.match_kind.is_(None), SlaPolicy.match_kind == case.kind),
+        or_(SlaPolicy.match_severity.is_(None), SlaPolicy.match_severity == case.severity_code),
+        or_(SlaPolicy.match_category.is_(None), SlaPolicy.match_category == case.category_code),
+        or_(SlaPolicy.match_channel.is_(None), SlaPolicy.match_channel == case.channel),
+    ]
+    query = (
+        select(SlaPolicy)
+        .where(or_(SlaPolicy.is_default, SlaPolicy.active.is_(True) & _all(fits)))
+        .order_by(SlaPolicy.is_default, SlaPolicy.position, SlaPolicy.code)
+        .limit(1)
+    )
+    policy: SlaPolicy | None = await session.scalar(query)
+    return policy
+
+
+def _all(clauses: list[Any]) -> Any:
+    combined = clauses[0]
+    for clause in clauses[1:]:
+        combined = combined & clause
+    return combined
+
+
+async def ladder(
+    session: AsyncSession, policy_id: uuid.UUID | None, target: str
+) -> list[SlaEscalationLevel]:
+    """The levels of `policy_id` watching `target`, in order. A policy deleted since the
+    clock started lends the default policy's ladder."""
+    if (
+        policy_id is None
+        or await session.get(SlaPolicy, (bound_tenant(session), policy_id)) is None
+    ):
+        policy_id = await session.scalar(select(SlaPolicy.id).where(SlaPolicy.is_default))
+        if policy_id is None:
+            return []
+    query = (
+        select(SlaEscalationLevel)
+        .where(SlaEscalationLevel.policy_id == policy_id, SlaEscalationLevel.target == target)
+        .order_by(SlaEscalationLevel.position, SlaEscalationLevel.threshold)
+    )
+    return list((await session.scalars(query)).all())
+
+
+class PolicyService:
+    """List, create, read, change and delete the bound tenant's SLA policies."""
+
+    def __init__(self, session: AsyncSession, *, actor: str) -> None:
+        self.session = session
+        self.actor = actor
+
+    def _tenant(self) -> uuid.UUID:
+        tenant_id = bound_tenant(self.session)
+        assert tenant_id is not None, "PolicyService needs a tenant-bound session"
+        return tenant_id
+
+    async def ordered(self) -> Sequence[SlaPolicy]:
+        query = select(SlaPolicy).order_by(SlaPolicy.is_default, SlaPolicy.position, SlaPolicy.code)
+        return (await self.session.scalars(query)).all()
+
+    async def get(self, policy_id: uuid.UUID) -> SlaPolicy:
+        row = await self.session.get(SlaPolicy, (self._tenant(), policy_id))
+        if row is None:
+            raise NotFound("no such SLA policy")
+        return row
+
+    async def levels(self, policy_id: uuid.UUID) -> list[SlaEscalationLevel]:
+        query = (
+            select(SlaEscalationLevel)
+            .where(SlaEscalationLevel.policy_id == policy_id)
+            .order_by(SlaEscalationLevel.position)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def levels_by_policy(self) -> dict[uuid.UUID, list[SlaEscalationLevel]]:
+        rows = await self.session.scalars(
+            select(SlaEscalationLevel).order_by(SlaEscalationLevel.position)
+        )
+        found: dict[uuid.UUID, list[SlaEscalationLevel]] = {}
+        for row in rows:
+            found.setdefault(row.policy_id, []).append(row)
+        return found
+
+    async def create(self, values: dict[str, Any], *, audit: bool = True) -> SlaPolicy:
+        values = dict(values)
+        levels = values.pop("levels", None) or []
+        if await self.session.scalar(select(SlaPolicy.id).where(SlaPolicy.code == values["code"])):
+            raise Conflict(
+                f"an SLA policy with code {values['code']!r} exists already",
+                details={"field": "code"},
+            )
+        values["is_default"] = bool(values.get("is_default"))
+        await self._check(values, levels)
+        if values["is_default"]:
+            await self._take_default_from_others()
+        row = SlaPolicy(tenant_id=self._tenant(), id=new_id(), **_columns(values))
+        try:
+            async with self.session.begin_nested():
+                self.session.add(row)
+        except IntegrityError:
+            raise Conflict(
+                "another request changed the SLA policies at the same time; try again",
+                details={"field": "code"},
+            ) from None
+        saved = await self._replace_levels(row, levels)
+        if audit:
+            await record(
+                self.session,
+                actor=self.actor,
+                action="sla_policy.create",
+                entity_type="sla_policy",
+                entity_id=row.id,
+                after=snapshot(row, saved),
+            )
+        return row
+
+    async def update(self, policy_id: uuid.UUID, changes: dict[str, Any]) -> SlaPolicy:
+        row = await self.get(policy_id)
+        old_levels = await self.levels(row.id)
+        before = snapshot(row, old_levels)
+        if row.is_default and (
+            changes.get("is_default") is False or changes.get("active") is False
+        ):
+            field = "is_default" if changes.get("is_default") is False else "active"
+            raise _invalid(
+                field,
+                "a tenant always has a default SLA policy; make another policy the default instead",
+            )
+        wanted = {**{k: getattr(row, k) for k in POLICY_FIELDS}, **changes}
+        wanted.pop("levels", None)
+        levels = changes.get("levels")
+        level_values = (
+            levels
+            if levels is not None
+            else [{name: getattr(lv, name) for name in LEVEL_FIELDS} for lv in old_levels]
+        )
+        await self._check(wanted, level_values)
+        if changes.get("is_default") and not row.is_default:
+            await self._take_default_from_others()
+        for name, value in _columns(wanted).items():
+            if name != "code":
+                setattr(row, name, value)
+        saved = await self._replace_levels(row, levels) if levels is not None else old_levels
+        await self.session.flush()
+        old, new = diff(before, snapshot(row, saved))
+        if new:
+            await record(
+                self.session,
+                actor=self.actor,
+                action="sla_policy.update",
+                entity_type="sla_policy",
+                entity_id=row.id,
+                before=old,
+                after=new,
+            )
+        return row
+
+    async def delete(self, policy_id: uuid.UUID) -> None:
+        row = await self.get(policy_id)
+        if row.is_default:
+            raise Conflict(
+                "the default SLA policy cannot be deleted; make another policy the default first",
+                details={"field": "is_default"},
+            )
+        before = snapshot(row, await self.levels(row.id))
+        await self.session.delete(row)
+        await self.session.flush()
+        await record(
+            self.session,
+            actor=self.actor,
+            action="sla_policy.delete",
+            entity_type="sla_policy",
+            entity_id=policy_id,
+            before=before,
+        )
+
+    # ---- checks ---------------------------------------------------------------------------
+
+    async def _check(self, values: dict[str, Any], levels: list[dict[str, Any]]) -> None:
+        if values.get("is_default"):
+            for name in MATCH_FIELDS:
+                if values.get(name) is not None:
+                    raise _invalid(name, "the default policy matches every case; leave it null")
+        for name, model in (
+            ("match_severity", Severity),
+            ("match_category", Category),
+            ("match_channel", Channel),
+        ):
+            code = values.get(name)
+            if code is not None and not await self._exists(model, code):
+                raise _invalid(name, f"no {model.__tablename__[:-1]} with code {code!r}")
+        calendar_id = values.get("calendar_id")
+        if calendar_id is not None and (
+            await self.session.get(Calendar, (self._tenant(), uuid.UUID(str(calendar_id)))) is None
+        ):
+            raise _invalid("calendar_id", "no such calendar")
+        _check_targets(values.get("targets") or {})
+        seen: set[tuple[Any, ...]] = set()
+        for index, level in enumerate(levels):
+            where = f"levels[{index}]"
+            await self._check_level(where, level)
+            key = (level["target"], level["trigger"], level.get("threshold") or 0)
+            if key in seen:
+                raise _invalid(where, "the same target and trigger appear twice; merge them")
+            seen.add(key)
+
+    async def _check_level(self, where: str, level: dict[str, Any]) -> None:
+        trigger, threshold = level["trigger"], int(level.get("threshold") or 0)
+        if trigger == "percent" and not 1 <= threshold <= 99:
+            raise _invalid(f"{where}.threshold", "a percent trigger takes 1 to 99")
+        if trigger == "breach" and threshold != 0:
+            raise _invalid(f"{where}.threshold", "a breach trigger takes no threshold (0)")
+        if trigger in ("after_breach", "age") and threshold < 1:
+            raise _invalid(f"{where}.threshold", f"{trigger} takes a number of hours (1 or more)")
+        actions = list(level["actions"])
+        if len(set(actions)) != len(actions):
+            raise _invalid(f"{where}.actions", "an action is named twice")
+        if "notify_role" in actions and not level.get("role"):
+            raise _invalid(f"{where}.role", "notify_role needs the role to notify")
+        if level.get("role") and "notify_role" not in actions:
+            raise _invalid(f"{where}.role", "a role is only used by notify_role")
+        code = level.get("severity_code")
+        if code is not None:
+            if "raise_severity" not in actions:
+                raise _invalid(f"{where}.severity_code", "only used by raise_severity")
+            if not await self._exists(Severity, code):
+                raise _invalid(f"{where}.severity_code", f"no severity with code {code!r}")
+
+    async def _exists(self, model: type[Any], code: str) -> bool:
+        found = await self.session.scalar(select(model.id).where(model.code == code).limit(1))
+        return found is not None
+
+    async def _replace_levels(
+        self, row: SlaPolicy, levels: list[dict[str, Any]]
+    ) -> list[SlaEscalationLevel]:
+        await self.session.execute(
+            delete(SlaEscalationLevel).where(SlaEscalationLevel.policy_id == row.id)
+        )
+        saved = [
+            SlaEscalationLevel(
+                tenant_id=row.tenant_id,
+                id=new_id(),
+                policy_id=row.id,
+                position=index,
+                target=level["target"],
+                trigger=level["trigger"],
+                threshold=int(level.get("threshold") or 0),
+                actions=list(level["actions"]),
+                role=level.get("role"),
+                severity_code=level.get("severity_code"),
+            )
+            for index, level in enumerate(levels)
+        ]
+        self.session.add_all(saved)
+        await self.session.flush()
+        return saved
+
+    async def _take_default_from_others(self) -> None:
+        current = await self.session.scalar(select(SlaPolicy).where(SlaPolicy.is_default))
+        if current is None:
+            return
+        current.is_default = False
+        await self.session.flush()
+        await record(
+            self.session,
+            actor=self.actor,
+            action="sla_policy.update",
+            entity_type="sla_policy",
+            entity_id=current.id,
+            before={"is_default": True},
+            after={"is_default": False},
+        )
+
+
+def _columns(values: dict[str, Any]) -> dict[str, Any]:
+    columns = {name: values.get(name) for name in POLICY_FIELDS if name in values}
+    if columns.get("calendar_id") is not None:
+        columns["calendar_id"] = uuid.UUID(str(columns["calendar_id"]))
+    columns["targets"] = jsonable(columns.get("targets") or {})
+    columns.setdefault("position", 0)
+    columns.setdefault("active", True)
+    return columns
+
+
+def _check_targets(targets: dict[str, Any]) -> None:
+    for name, spec in targets.items():
+        where = f"targets.{name}"
+        if name not in TARGETS:
+            raise _invalid(where, f"targets are {', '.join(TARGETS)}")
+        if spec is None:
+            continue
+        unit = spec.get("unit")
+        if unit == "working_days":
+            if spec.get("days") is None:
+                raise _invalid(f"{where}.days", "a working_days target needs days")
+            if spec.get("hours") is not None:
+                raise _invalid(f"{where}.hours", "a working_days target counts days, not hours")
+            earliest = spec.get("earliest_days")
+            if earliest is not None and earliest > spec["days"]:
+                raise _invalid(f"{where}.earliest_days", "the window opens after it closes")
+        elif unit in ("calendar", "business"):
+            if spec.get("hours") is None:
+                raise _invalid(f"{where}.hours", f"a {unit} target needs hours")
+            if spec.get("days") is not None:
+                raise _invalid(f"{where}.days", f"a {unit} target counts hours, not days")
+            if spec.get("earliest_days") is not None:
+                raise _invalid(f"{where}.earliest_days", "only a working_days window opens later")
+        else:
+            raise _invalid(f"{where}.unit", "units are calendar, business and working_days")
+
+
+async def seed_default_policies(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Give a tenant with no SLA policy the defaults (DESIGN §1). The session must be
+    bound to `tenant_id`. A default that names a severity the tenant lacks is kept
+    without that match or level, so seeding never fails."""
+    if await session.scalar(select(func.count()).select_from(SlaPolicy)):
+        return
+    service = PolicyService(session, actor="system")
+    severities = set((await session.scalars(select(Severity.code))).all())
+    for policy in default_policies():
+        if policy.get("match_severity") and policy["match_severity"] not in severities:
+            continue
+        policy["levels"] = [
+            level
+            for level in policy["levels"]
+            if level.get("severity_code") is None or level["severity_code"] in severities
+        ]
+        await service.create(policy, audit=False)
