@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -14,6 +16,15 @@ OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 PASSWORD = "correct horse battery"
 
 Client = AsyncTestClient[Litestar]
+
+
+def shared_data_dir() -> Path:
+    """The shared complaint data (read-only, never copied into the repository):
+    `CLOSELOOP_SHARED_DATA`, else `../shared/data` beside the checkout."""
+    configured = os.environ.get("CLOSELOOP_SHARED_DATA")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def bearer(token: str) -> dict[str, str]:
