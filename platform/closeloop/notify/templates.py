@@ -19,7 +19,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from closeloop.notify._builtin import BUILTIN
@@ -106,9 +106,16 @@ def check(event: str, subject: str, body: str) -> None:
     _check_part("body", body, event)
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    # The same few sources (built-in texts, a tenant's own) come back on every event, and
+    # compiling one costs more than rendering it; a compiled template renders thread-safely.
+    return _environment().from_string(source)
+
+
 def render(source: str, context: Mapping[str, Any]) -> str:
     """Render one template source; raises `jinja2.TemplateError` (or a sandbox error)."""
-    text = _environment().from_string(source).render(dict(context))
+    text = _compiled(source).render(dict(context))
     return text[:MAX_RENDERED]
 
 
