@@ -38,6 +38,10 @@ lint: install
 bench: install
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/listing.py --reuse
+	@for b in bench/[!_]*.py; do case $$b in \
+		bench/intake.py|bench/listing.py) ;; \
+		*) $(BIN)/python $$b || exit 1 ;; \
+	esac; done
 
 # Re-pin the dependencies after changing pyproject.toml.
 lock: install
