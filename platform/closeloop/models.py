@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "closeloop.queue.models",
     "closeloop.sla.calendar_models",
     "closeloop.notify.models",
+    "closeloop.plugins.models",
     "closeloop.sla.models",
 )
 

@@ -197,6 +197,33 @@ EXAMPLE_BODIES["update_template"] = {"body": "renamed by another tenant"}
 EXAMPLE_BODIES["update_webhook"] = {"description": "renamed by another tenant"}
 
 
+# Path parameters that name something all tenants share rather than one tenant's object.
+# Tenant B naming it acts on B's own setup of it, so the answer is not 404; what must
+# hold instead is checked by test_shared_names_touch_only_the_callers_own_rows: B's call
+# leaves every row of tenant A as it was. Each entry makes tenant A's own setup of the
+# thing first and gives the value to put in the path.
+async def _plugin_name(client: Client, owner: TenantHandle) -> str:
+    # The built-in plugin `intake_checks`, which tenant A has switched off.
+    response = await client.put(
+        "/api/v1/plugins/intake_checks", headers=owner.headers, json={"enabled": False}
+    )
+    assert response.status_code == 200, response.text
+    return "intake_checks"
+
+
+SHARED_FACTORIES: dict[str, IdFactory] = {
+    # An installed plugin's name is the same for every tenant; each has its own setup.
+    "plugin_name": _plugin_name,
+}
+EXAMPLE_BODIES["update_plugin"] = {"enabled": True, "settings": {}}
+
+
+def _shared(path: str) -> bool:
+    import string
+
+    return any(name in SHARED_FACTORIES for _, name, _, _ in string.Formatter().parse(path) if name)
+
+
 def _tenant_routes() -> list[tuple[str, str, str]]:
     settings = load_settings(
         {
@@ -241,7 +268,7 @@ async def _fingerprint(owner_engine: AsyncEngine, tenant_id: uuid.UUID) -> dict[
     return digests
 
 
-@pytest.mark.parametrize(("method", "path", "handler"), [r for r in TENANT_ROUTES if "{" in r[1]])
+@pytest.mark.parametrize(("method", "path", "handler"), [r for r in TENANT_ROUTES if "{" in r[1] and not _shared(r[1])])
 async def test_other_tenants_ids_answer_404(
     app: Litestar,
     client: Client,
@@ -266,6 +293,33 @@ async def test_other_tenants_ids_answer_404(
     response = await client.request(method, url, headers=other_tenant.headers, json=body)
     assert response.status_code == 404, f"{method} {url}: {response.status_code} {response.text}"
     assert response.json()["error"]["code"] == "not_found"
+    assert await _fingerprint(owner_engine, tenant.id) == before
+
+
+@pytest.mark.parametrize(("method", "path", "handler"), [r for r in TENANT_ROUTES if _shared(r[1])])
+async def test_shared_names_touch_only_the_callers_own_rows(
+    app: Litestar,
+    client: Client,
+    tenant: TenantHandle,
+    other_tenant: TenantHandle,
+    owner_engine: AsyncEngine,
+    method: str,
+    path: str,
+    handler: str,
+) -> None:
+    values = {}
+    for name in _path_parameters(path):
+        factory = SHARED_FACTORIES.get(name) or ID_FACTORIES.get(name)
+        assert factory is not None, f"add an ID_FACTORIES entry for path parameter {name!r} ({path})"
+        values[name] = await factory(client, tenant)
+    url = path.format(**values)
+    takes_body = method in ("POST", "PATCH", "PUT") and _has_body(app, handler)
+    body = EXAMPLE_BODIES.get(handler) if takes_body else None
+    assert not takes_body or body is not None, f"add an EXAMPLE_BODIES entry for {handler!r}"
+
+    before = await _fingerprint(owner_engine, tenant.id)
+    response = await client.request(method, url, headers=other_tenant.headers, json=body)
+    assert response.status_code < 400, f"{method} {url}: {response.status_code} {response.text}"
     assert await _fingerprint(owner_engine, tenant.id) == before
 
 

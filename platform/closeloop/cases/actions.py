@@ -30,6 +30,7 @@ from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
 from closeloop.sla import hooks as sla_hooks
 from closeloop.notify.case_hooks import notify_case_action
+from closeloop.plugins.lifecycle import after_case_event
 from closeloop.web.errors import NotFound, UnprocessableEntity
 
 __all__ = ["DEFAULT_FOLLOWUP_WINDOW", "DEFAULT_SATISFACTION_SCALE", "CaseActionService", "snapshot"]
@@ -142,6 +143,7 @@ class CaseActionService:
             at=now,
         )
         await notify_case_action(self.session, case, action.value, event)
+        await after_case_event(self.session, case, event)
         old, new = diff(before, snapshot(case))
         await record(
             self.session,

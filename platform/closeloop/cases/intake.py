@@ -42,10 +42,11 @@ from closeloop.cases.search import search_vector
 from closeloop.cases.timeline import add_event
 from closeloop.config.models import Category, Channel, DemandType, Severity, TenantProfile
 from closeloop.customers.service import CustomerService
-from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.db import bound_tenant, utcnow
 from closeloop.identity.principal import Principal
 from closeloop.notify.events import ACKNOWLEDGEMENT
 from closeloop.notify.service import notify_customer
+from closeloop.plugins.intake import run_intake_plugins
 from closeloop.settings import Settings
 from closeloop.sla import hooks as sla_hooks
 from closeloop.tenancy.models import Tenant
@@ -180,6 +181,11 @@ class IntakeService:
         zone = zoneinfo.ZoneInfo(tenant.timezone)
         profile = await self.session.scalar(select(TenantProfile).limit(1))
         checked = await self._check(data, zone)
+        # The tenant's plugins: extra fields, refusals, severity (closeloop.plugins.intake).
+        plugin_run = await run_intake_plugins(
+            self.session, self.settings, data, checked, product=product_dict(data.product)
+        )
+        checked = plugin_run.checked
         numbering = numbering_for_kind(profile.number_patterns if profile else None, data.kind)
         day = checked.received_at.astimezone(zone).date()
         token = secrets.token_urlsafe(24) if public else None
@@ -201,7 +207,7 @@ class IntakeService:
                 )
                 case = Case(
                     tenant_id=tenant_id,
-                    id=new_id(),
+                    id=plugin_run.case_id,
                     kind=data.kind,
                     status=Status.REGISTERED.value,
                     channel=checked.channel,
@@ -254,6 +260,7 @@ class IntakeService:
             winner = await self.by_idempotency_key(idempotency_key)
             assert winner is not None
             return IntakeResult(winner, created=False)
+        await plugin_run.settle(self.session, case, actor=self.actor)
         # Last, so the acknowledgement names the reply time the SLA set on the case.
         await notify_customer(self.session, case=case, event=ACKNOWLEDGEMENT, context={})
         return IntakeResult(case, created=True, customer=customer, public_token=token)

@@ -128,4 +128,42 @@ BUILTIN: Final[dict[tuple[str, str], tuple[str, str]]] = {
         "escalated to level {{ level }}. Severity: {{ severity }}.\n"
         "{% if reason %}Reason: {{ reason }}{% endif %}",
     ),
+    # -- staff alerts from plugins --------------------------------------------------------
+    ("plugin_disabled", "zh-CN"): (
+        "插件 {{ plugin }} 已停用",
+        "{{ recipient_name }}，您好：\n\n插件 {{ plugin }} 连续 {{ failures }} 次调用失败，"
+        "已为 {{ tenant_name }} 自动停用。\n{% if error %}最近一次错误：{{ error }}\n{% endif %}"
+        "{% if case_number %}最后一次失败发生在案件 {{ case_number }}。\n{% endif %}"
+        "排查后可在插件设置中重新启用。",
+    ),
+    ("plugin_disabled", "en"): (
+        "Plugin {{ plugin }} was switched off",
+        "Hello {{ recipient_name }},\n\nThe plugin {{ plugin }} failed {{ failures }} times in "
+        "a row and was switched off for {{ tenant_name }}.\n"
+        "{% if error %}Last error: {{ error }}\n{% endif %}"
+        "{% if case_number %}The last failure was on case {{ case_number }}.\n{% endif %}"
+        "Enable it again in the plugin settings once the cause is fixed.",
+    ),
+    ("correlation_alert", "zh-CN"): (
+        "关联预警：{{ label }}（{{ count }} 件）",
+        "{{ recipient_name }}，您好：\n\n{{ window_minutes }} 分钟内已有 {{ count }} 件案件"
+        "与「{{ label }}」相关（插件 {{ plugin }}），最新一件为 {{ case_number }}"
+        "「{{ case_title }}」。",
+    ),
+    ("correlation_alert", "en"): (
+        "Related cases: {{ label }} ({{ count }})",
+        "Hello {{ recipient_name }},\n\n{{ count }} cases within {{ window_minutes }} minutes "
+        "concern {{ label }} (plugin {{ plugin }}); the latest is {{ case_number }} "
+        '"{{ case_title }}".',
+    ),
+    ("plugin_notice", "zh-CN"): (
+        "{{ subject }}",
+        "{{ message }}\n\n—— 插件 {{ plugin }}"
+        "{% if case_number %}，案件 {{ case_number }}{% endif %}",
+    ),
+    ("plugin_notice", "en"): (
+        "{{ subject }}",
+        "{{ message }}\n\n-- plugin {{ plugin }}{% if case_number %}, case {{ case_number }}"
+        "{% endif %}",
+    ),
 }

@@ -16,6 +16,7 @@ __all__ = [
     "ASSIGNMENT",
     "CHANNELS",
     "COMMON_VARIABLES",
+    "CORRELATION_ALERT",
     "CUSTOMER_EVENTS",
     "ESCALATION",
     "EVENTS",
@@ -23,6 +24,8 @@ __all__ = [
     "FOLLOWUP_SCHEDULED",
     "INFO_REQUEST",
     "LOCALES",
+    "PLUGIN_DISABLED",
+    "PLUGIN_NOTICE",
     "PROGRESS_UPDATE",
     "RESULT",
     "SATISFACTION_SURVEY",
@@ -45,6 +48,10 @@ ASSIGNMENT: Final = "assignment"
 SLA_WARNING: Final = "sla_warning"
 SLA_BREACH: Final = "sla_breach"
 ESCALATION: Final = "escalation"
+# Staff alerts from plugins (closeloop.plugins).
+PLUGIN_DISABLED: Final = "plugin_disabled"
+CORRELATION_ALERT: Final = "correlation_alert"
+PLUGIN_NOTICE: Final = "plugin_notice"
 
 CUSTOMER_EVENTS: Final = (
     ACKNOWLEDGEMENT,
@@ -54,7 +61,15 @@ CUSTOMER_EVENTS: Final = (
     SATISFACTION_SURVEY,
     FOLLOWUP_SCHEDULED,
 )
-STAFF_EVENTS: Final = (ASSIGNMENT, SLA_WARNING, SLA_BREACH, ESCALATION)
+STAFF_EVENTS: Final = (
+    ASSIGNMENT,
+    SLA_WARNING,
+    SLA_BREACH,
+    ESCALATION,
+    PLUGIN_DISABLED,
+    CORRELATION_ALERT,
+    PLUGIN_NOTICE,
+)
 EVENTS: Final = CUSTOMER_EVENTS + STAFF_EVENTS
 
 CHANNELS: Final = ("email", "inbox", "webhook")
@@ -82,6 +97,18 @@ EVENT_VARIABLES: Final[dict[str, dict[str, str]]] = {
     SLA_WARNING: {"target": "resolution", "due_at": "2026-11-27 18:00", "percent": "80"},
     SLA_BREACH: {"target": "resolution", "due_at": "2026-11-27 18:00", "overdue": "2h"},
     ESCALATION: {"level": "2", "reason": "resolution overdue"},
+    PLUGIN_DISABLED: {"plugin": "retail", "failures": "5", "error": "timeout: took over 2 s"},
+    CORRELATION_ALERT: {
+        "plugin": "manufacturing",
+        "label": "batch B-2026-17",
+        "count": "3",
+        "window_minutes": "10080",
+    },
+    PLUGIN_NOTICE: {
+        "plugin": "internet",
+        "subject": "Data-security complaint",
+        "message": "A data-security complaint was registered.",
+    },
 }
 
 

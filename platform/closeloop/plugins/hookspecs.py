@@ -252,14 +252,15 @@ def on_case_event(
     (sent through the notifications service) or `{type: "flag", label}` (a
     `plugin_flag` event on the timeline).
 
-    Called when: after a lifecycle action (`verify`, `assign`, `resolve`, `reopen`,
-    ...) committed, by a worker, never inside the request; the actions are executed by
+    Called when: after an intake (`event.type == "registered"`) or a lifecycle action
+    (`event.type` is the action: `verify`, `assign`, `resolve`, `reopen`, ...)
+    committed, by a worker, never inside the request; the actions are carried out by
     that worker and the result stored as a finding.
 
     Example::
 
         @hookimpl
         def on_case_event(event, settings):
-            if event.type == "reopened":
+            if event.type == "reopen":
                 return [PluginAction(type="flag", label="reopened: check the batch")]
     """

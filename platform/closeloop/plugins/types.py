@@ -102,8 +102,12 @@ class CaseSnapshot(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CaseEventSnapshot(msgspec.Struct, frozen=True, kw_only=True):
-    """One lifecycle step of a case (`type`: the timeline event type, e.g. `verified`,
-    `resolved`, `reopened`); `case` is the case after the step."""
+    """One step of a case's timeline: `type` is `registered` after intake, else the
+    lifecycle action's name (`verify`, `invalidate`, `request_info`, `resume`,
+    `assign`, `start`, `progress`, `resolve`, `feedback`, `schedule_followup`,
+    `followup`, `reopen`, `archive`, `annotate`); `from_status` / `to_status` the case's
+    status before and after (`to_status` is `resolved` after `resolve`); `data` the
+    event's data as on the timeline; `case` the case after the step."""
 
     case: CaseSnapshot
     type: str

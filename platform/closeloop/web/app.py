@@ -26,6 +26,7 @@ from closeloop.identity.controllers import ApiKeyController, AuthController, Use
 from closeloop.logs import get_logger
 from closeloop.models import load_all_models
 from closeloop.notify.controllers import NOTIFY_CONTROLLERS
+from closeloop.plugins.controllers import PLUGIN_CONTROLLERS
 from closeloop.provision import check_app_role
 from closeloop.public import PublicCaseController
 from closeloop.queue.controllers import DeadLetterController
@@ -62,6 +63,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     CaseSlaController,
     DeadLetterController,
     *NOTIFY_CONTROLLERS,
+    *PLUGIN_CONTROLLERS,
 ]
 
 

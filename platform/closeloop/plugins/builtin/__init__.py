@@ -1,0 +1,1 @@
+"""Plugins built into Closeloop, registered like any other (`manager.DEFAULT_PLUGINS`)."""
