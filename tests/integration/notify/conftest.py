@@ -17,17 +17,22 @@ async def _start_empty(clean_tables: None) -> None:
     """Every test here starts from empty tables."""
 
 
-@pytest.fixture
-async def broker(database: Provisioned, settings: Settings) -> AsyncIterator[dramatiq.Broker]:
-    """The StubBroker with a worker running every actor (fast retries), using the test
-    settings (unless `mail` or `dead_smtp` gave others)."""
-    if not notify_runtime.configured():
-        notify_runtime.configure(settings)
+@pytest.fixture(autouse=True)
+def _notify_settings(settings: Settings) -> Iterator[None]:
+    """What the notify code reads outside a request (`closeloop.notify.runtime`): the
+    test settings (no SMTP_URL), unless `mail` or `dead_smtp` name a server."""
+    notify_runtime.configure(settings)
     try:
-        async with ns.running_worker(database.app_url) as running:
-            yield running
+        yield
     finally:
         notify_runtime.reset()
+
+
+@pytest.fixture
+async def broker(database: Provisioned) -> AsyncIterator[dramatiq.Broker]:
+    """The StubBroker with a worker running every actor (fast retries)."""
+    async with ns.running_worker(database.app_url) as running:
+        yield running
 
 
 @pytest.fixture
@@ -35,18 +40,12 @@ def mail(settings: Settings) -> Iterator[ns.Mailbox]:
     """A real SMTP server started for the test; the delivery actors send to it."""
     with ns.smtp_server() as (url, mailbox):
         notify_runtime.configure(dataclasses.replace(settings, smtp_url=url))
-        try:
-            yield mailbox
-        finally:
-            notify_runtime.reset()
+        yield mailbox
 
 
 @pytest.fixture
-def dead_smtp(settings: Settings) -> Iterator[str]:
+def dead_smtp(settings: Settings) -> str:
     """SMTP_URL naming a local port nothing listens on."""
     url = f"smtp://127.0.0.1:{ns.free_port()}"
     notify_runtime.configure(dataclasses.replace(settings, smtp_url=url))
-    try:
-        yield url
-    finally:
-        notify_runtime.reset()
+    return url
