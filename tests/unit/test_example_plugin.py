@@ -30,20 +30,23 @@ DISCOVER = textwrap.dedent(
 
     target = sys.argv[1]
     (entry,) = [e for e in entry_points(group="closeloop.plugins") if e.name == "keywords"]
-    plugin = entry.load()
-    assert plugin.__file__.startswith(target), plugin.__file__
     assert entry.dist.name == "closeloop-example-keywords", entry.dist.name
 
-    from closeloop.plugins.calling import new_plugin_manager, plugin_meta
+    from closeloop.plugins.manager import PluginManager
     from closeloop.testing import case_event, run_hook, sample_case
 
-    meta = plugin_meta(plugin)
-    pm = new_plugin_manager()
-    pm.register(plugin, name=meta.name)  # checks the hooks against the hookspecs
+    manager = PluginManager()  # as the server finds its plugins
+    manager.load_entry_points()
+    installed = manager.get("keywords")
+    assert installed is not None, manager.load_errors
+    assert installed.origin == "entry_point"
+    assert installed.plugin.__file__.startswith(target), installed.plugin.__file__
+    assert set(installed.hooks) == {"validate_intake", "on_case_event"}, installed.hooks
+
     case = sample_case(description="客户称要向 12315 投诉")
     event = case_event("registered", case=case, from_status=None, to_status="registered")
-    (action,) = run_hook(plugin, "on_case_event", event=event)
-    print(meta.name, meta.version, action.type, action.label)
+    (action,) = run_hook(installed.plugin, "on_case_event", event=event)
+    print(installed.name, installed.version, action.type, action.label)
     """
 )
 
