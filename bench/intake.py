@@ -1,6 +1,7 @@
 """Intake throughput and latency: `POST /api/v1/cases` against a bare INSERT + COMMIT.
 
     .venv/bin/python bench/intake.py [--requests 2000] [--concurrency 32] [--tenants 1]
+                                     [--rounds 4] [--unloaded 200] [--profile] [--keep]
                                      [--database-url postgresql://postgres@host/postgres]
 
 A fresh database (`closeloop_bench_intake`) is provisioned on the server and migrated.
@@ -9,7 +10,9 @@ with one extra route that only this benchmark mounts: `POST /bench/bare` takes t
 JSON body and does one `INSERT` + `COMMIT` through a small asyncpg pool into a table the
 benchmark creates as the owner role. A tenant (or `--tenants N`, the clients spread over
 them) gets an agent who logs in; then `--concurrency` clients (httpx, keep-alive, in
-this process) send a warm-up and `--requests` requests to each endpoint in turn.
+this process) send a warm-up and `--requests` requests to each endpoint, in `--rounds`
+alternating rounds; then a single client sends `--unloaded` requests to each (the
+latency of one request on an otherwise idle app).
 
 Printed: the rate and p50/p99 latency of each endpoint, their ratio, whether the
 issue's target (ratio >= 0.5, p99 < 50 ms) is met, and the CPU time per request of
@@ -143,7 +146,7 @@ class Phase:
     seconds: float
     latencies: list[float]
     errors: collections.Counter[str]
-    cpu: dict[str, float]
+    cpu: collections.Counter[str]
 
     @property
     def rate(self) -> float:
@@ -258,13 +261,23 @@ def _bodies(count: int, texts: list[tuple[str, str]], agent: Agent, seed: int) -
 
 
 class CpuMeter:
-    """CPU seconds used by this process, the app process and the benchmark's backends."""
+    """CPU seconds used by this process, the app process and the benchmark database's
+    backends (those connected when `restart()` ran; a server on another host gives none)."""
 
-    def __init__(self, server_pid: int, backend_pids: list[int]) -> None:
+    def __init__(self, server_pid: int, superuser: str) -> None:
+        self._server_pid = server_pid
+        self._superuser = superuser
+        self._procs: dict[str, list[Any]] = {}
+        self._start: dict[tuple[str, int], float] = {}
+
+    async def restart(self) -> None:
         import psutil
 
-        self._procs: dict[str, list[Any]] = {"client": [psutil.Process()], "app": [], "db": []}
-        for name, pids in (("app", [server_pid]), ("db", backend_pids)):
+        self._procs = {"client": [psutil.Process()], "app": [], "db": []}
+        for name, pids in (
+            ("app", [self._server_pid]),
+            ("db", await _backend_pids(self._superuser)),
+        ):
             for pid in pids:
                 try:
                     proc = psutil.Process(pid)
@@ -274,25 +287,24 @@ class CpuMeter:
                 self._procs[name].append(proc)
         self._start = self._read()
 
-    def _read(self) -> dict[str, float]:
+    def _read(self) -> dict[tuple[str, int], float]:
         out = {}
         for name, procs in self._procs.items():
-            total = 0.0
             for proc in procs:
                 try:
-                    t = proc.cpu_times()
-                    total += t.user + t.system
+                    times = proc.cpu_times()
                 except Exception:  # noqa: S112 - a backend may have gone
                     continue
-            out[name] = total
+                out[name, proc.pid] = times.user + times.system
         return out
-
-    def restart(self) -> None:
-        self._start = self._read()
 
     def used(self) -> dict[str, float]:
         end = self._read()
-        return {k: end[k] - self._start[k] for k in end if self._procs[k]}
+        out: dict[str, float] = {name: 0.0 for name, procs in self._procs.items() if procs}
+        for key, seconds in end.items():
+            if key in self._start:
+                out[key[0]] += seconds - self._start[key]
+        return out
 
 
 async def _backend_pids(superuser: str) -> list[int]:
@@ -341,21 +353,35 @@ async def _drive(
     return len(latencies), time.perf_counter() - begun, latencies, errors
 
 
-async def _phase(
-    name: str,
+async def _phases(
     client: httpx.AsyncClient,
-    path: str,
     bodies: list[list[bytes]],
     headers: list[dict[str, str]],
     requests: int,
     concurrency: int,
+    rounds: int,
     meter: CpuMeter,
-) -> Phase:
-    meter.restart()
-    ok, seconds, latencies, errors = await _drive(
-        client, path, bodies, headers, requests, concurrency
-    )
-    return Phase(name, ok, seconds, latencies, errors, meter.used())
+) -> tuple[Phase, Phase]:
+    """Intake and bare, `requests` each, in alternating rounds: a neighbour's load on a
+    shared machine then falls on both alike."""
+    phases = {
+        name: Phase(name, 0, 0.0, [], collections.Counter(), collections.Counter())
+        for name in ("intake", "bare")
+    }
+    for number in range(rounds):
+        count = requests // rounds + (1 if number < requests % rounds else 0)
+        for name, path in (("intake", "/api/v1/cases"), ("bare", "/bench/bare")):
+            await meter.restart()
+            ok, seconds, latencies, errors = await _drive(
+                client, path, bodies, headers, count, concurrency
+            )
+            phase = phases[name]
+            phase.ok += ok
+            phase.seconds += seconds
+            phase.latencies += latencies
+            phase.errors.update(errors)
+            phase.cpu.update(meter.used())
+    return phases["intake"], phases["bare"]
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -408,14 +434,14 @@ async def _measure(
             )
             for path in ("/bench/bare", "/api/v1/cases"):
                 await _drive(client, path, bodies, headers, args.warmup, args.concurrency)
-            meter = CpuMeter(server.pid or 0, await _backend_pids(superuser))
+            meter = CpuMeter(server.pid or 0, superuser)
             print(f"measuring: {args.requests} requests to each endpoint", flush=True)
-            phases = []
-            for concurrency, count in ((args.concurrency, args.requests), (1, args.unloaded)):
-                for name, path in (("intake", "/api/v1/cases"), ("bare", "/bench/bare")):
-                    phases.append(
-                        await _phase(name, client, path, bodies, headers, count, concurrency, meter)
-                    )
+            phases = [
+                *await _phases(
+                    client, bodies, headers, args.requests, args.concurrency, args.rounds, meter
+                ),
+                *await _phases(client, bodies, headers, args.unloaded, 1, args.rounds, meter),
+            ]
     finally:
         server.terminate()
         server.join(30)
@@ -486,6 +512,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="measured requests per endpoint")
     parser.add_argument("--warmup", type=int, default=200, help="warm-up requests per endpoint")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternating rounds of intake and bare requests"
+    )
     parser.add_argument(
         "--unloaded", type=int, default=200, help="requests per endpoint from a single client"
     )
