@@ -133,7 +133,7 @@ def demo(host: str | None, port: int | None) -> None:
     port = port or settings.port
     with _database(settings) as app_url:
         logins = asyncio.run(_seed_demo(app_url))
-        industries = asyncio.run(_apply_demo_tenants(app_url))
+        industries = asyncio.run(_apply_demo_tenants(app_url, settings))
         url = f"http://{host}:{port}"
         lines = [
             "",
@@ -349,7 +349,9 @@ def _tenants_dir() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-async def _apply_demo_tenants(app_url: str) -> list[tuple[str, str, list[str]]]:
+async def _apply_demo_tenants(
+    app_url: str, settings: Settings
+) -> list[tuple[str, str, list[str]]]:
     """Apply the shipped industry tenants; (slug, file name, user e-mails) of each."""
     from closeloop.config.files import load_tenant_file
 
@@ -362,7 +364,7 @@ async def _apply_demo_tenants(app_url: str) -> list[tuple[str, str, list[str]]]:
         if not (folder / name).is_file():
             continue
         file = load_tenant_file(folder / name)
-        result = await _apply_tenant_file(app_url, file, dry_run=False)
+        result = await _apply_tenant_file(app_url, file, dry_run=False, settings=settings)
         log.info("demo tenant applied", file=name, result=result.summary())
         applied.append((file.spec.tenant.slug, name, [u.email for u in file.spec.users or []]))
     return applied
@@ -378,7 +380,9 @@ def _industry_lines(industries: list[tuple[str, str, list[str]]]) -> list[str]:
     return lines
 
 
-async def _apply_tenant_file(app_url: str, file: TenantFile, *, dry_run: bool) -> ChangeSet:
+async def _apply_tenant_file(
+    app_url: str, file: TenantFile, *, dry_run: bool, settings: Settings
+) -> ChangeSet:
     from closeloop.config.files import apply_tenant_file
     from closeloop.db import create_engine, sessionmaker, transaction
 
@@ -386,7 +390,9 @@ async def _apply_tenant_file(app_url: str, file: TenantFile, *, dry_run: bool) -
     try:
         async with transaction(sessionmaker(engine)) as session:
             # password_env names variables of the operator's shell, on purpose.
-            return await apply_tenant_file(session, file, env=os.environ, dry_run=dry_run)
+            return await apply_tenant_file(
+                session, file, env=os.environ, dry_run=dry_run, settings=settings
+            )
     finally:
         await engine.dispose()
 
@@ -428,7 +434,9 @@ def tenants_apply(file: Path, dry_run: bool) -> None:
         sys.exit(1)
     with _database(settings) as app_url:
         try:
-            result = asyncio.run(_apply_tenant_file(app_url, loaded, dry_run=dry_run))
+            result = asyncio.run(
+                _apply_tenant_file(app_url, loaded, dry_run=dry_run, settings=settings)
+            )
         except TenantFileError as exc:
             click.echo(f"closeloop: {exc}", err=True)
             sys.exit(1)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import jsonable
 from closeloop.config._file_plan import TENANT_FIELDS, load_state
+from closeloop.config._file_plugins import export_plugins
 from closeloop.config.models import CASE_KINDS, TenantProfile
 from closeloop.config.schemas import SatisfactionLevel, ScriptStep
 from closeloop.config.service import PROFILE_FIELDS, ProfileService, profile_snapshot
@@ -75,6 +76,8 @@ async def export_tenant(session: AsyncSession, slug: str) -> str:
         {"email": email, **_without_defaults(state.user_view(user), -2)}
         for email, user in sorted(state.users.items())
     ]
+    if plugins := await export_plugins(session):
+        document["plugins"] = plugins
     return EXPORT_HEADER + dump_toml(document)
 
 

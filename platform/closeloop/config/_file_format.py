@@ -28,6 +28,7 @@ __all__ = [
     "CategorySpec",
     "DepartmentSpec",
     "ItemSpec",
+    "PluginSpec",
     "SeveritySpec",
     "TenantFile",
     "TenantFileError",
@@ -106,6 +107,14 @@ class UserSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     password_env: str | None = None
 
 
+class PluginSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """`[plugins.<name>]`: an installed plugin switched on (or off) for the tenant;
+    `settings` left out keeps the stored ones (see `_file_plugins`)."""
+
+    enabled: bool = True
+    settings: dict[str, Any] | None = None
+
+
 class TenantSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The whole file. A section left out (None) is not managed by the file."""
 
@@ -117,6 +126,7 @@ class TenantSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     channels: list[ItemSpec] | None = None
     demand_types: list[ItemSpec] | None = None
     users: list[UserSpec] | None = None
+    plugins: dict[str, PluginSpec] | None = None
 
 
 @dataclasses.dataclass
@@ -239,20 +249,30 @@ def parse_tenant_file(path: Path | str, *, text: str | None = None) -> TenantFil
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(source, text, lines, exc) from None
+    plugins = data.get("plugins")
+    if isinstance(plugins, dict):  # msgspec names no key of a table of tables (`[...]`)
+        for name, table in plugins.items():
+            _convert(table, PluginSpec, source, lines, ["plugins", name])
+    spec: TenantSpec = _convert(data, TenantSpec, source, lines, [])
+    loaded = TenantFile(spec, source, lines)
+    _check(loaded)
+    return loaded
+
+
+def _convert(
+    data: Any, kind: type[Any], source: str, lines: KeyLines, prefix: list[str | int]
+) -> Any:
     try:
-        spec = msgspec.convert(data, TenantSpec)
+        return msgspec.convert(data, kind)
     except msgspec.ValidationError as exc:
         match = _MSGSPEC_AT.match(str(exc))
         assert match is not None
-        message, where = match["message"], _split_path(match["path"] or "")
+        message, where = match["message"], [*prefix, *_split_path(match["path"] or "")]
         named = _FIELD_NAMED.search(message)
         if named:
             where.append(named.group(1))
         field = _join_path(where) or "-"
         raise TenantFileError(source, lines.find(where), field, message) from None
-    loaded = TenantFile(spec, source, lines)
-    _check(loaded)
-    return loaded
 
 
 def _syntax_error(

@@ -1,7 +1,8 @@
 """Tenants as files: `closeloop tenants apply FILE` and `closeloop tenants export SLUG`.
 
 `tenants/<slug>.toml` describes a tenant's whole configuration: the tenant itself, its
-profile, severity levels, departments, categories, channels, demand types and users.
+profile, severity levels, departments, categories, channels, demand types, users and
+the industry plugins it runs (`[plugins.<name>]`, see `_file_plugins`).
 
 * `apply_tenant_file()` creates the tenant if it is missing, else brings it to the
   file: it plans a change set (added, changed, deactivated items) against what is
@@ -28,9 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.config._file_export import dump_toml, export_tenant
 from closeloop.config._file_format import TenantFile, TenantFileError, parse_tenant_file
 from closeloop.config._file_plan import SECTIONS, Change, State, load_state, make_plan
+from closeloop.config._file_plugins import plan_plugins, write_plugins
 from closeloop.config._file_write import Writer, update_tenant
 from closeloop.config.service import ProfileService
 from closeloop.db import tenant_scope
+from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant
 from closeloop.tenancy.service import TenantService
 
@@ -89,11 +92,15 @@ async def apply_tenant_file(
     *,
     env: Mapping[str, str] | None = None,
     dry_run: bool = False,
+    settings: Settings | None = None,
 ) -> ChangeSet:
     """Bring the tenant to `file` in the session's transaction; return what changed.
 
     Nothing is written when there is nothing to change or `dry_run` is set. A
     `TenantFileError` leaves the transaction to be rolled back by the caller.
+    `settings` (the server's) are needed only when the file changes a plugin's setup:
+    plugin settings go through the plugins' admin service, which may need the
+    tenant's data key.
     """
     spec = file.spec
     actor = f"tenants-apply:{Path(file.source).name}"
@@ -107,9 +114,12 @@ async def apply_tenant_file(
     else:
         state = State({section: {} for section in SECTIONS}, {}, None)
     plan = make_plan(file, state, tenant, env or {})
-    result = ChangeSet(spec.tenant.slug, tenant is None, plan.changes)
-    if dry_run or not plan.changes:
+    plugins = await plan_plugins(session, file, stored=tenant is not None)
+    result = ChangeSet(spec.tenant.slug, tenant is None, [*plan.changes, *plugins.changes])
+    if dry_run or not result.changes:
         return result
+    if plugins.updates and settings is None:
+        raise ValueError("applying a file's [plugins] needs the server's settings")
 
     if tenant is None:
         tenant = await TenantService(session, actor=actor).create(
@@ -129,5 +139,8 @@ async def apply_tenant_file(
         await writer.items(section, plan.items[section])
     if plan.profile:
         await ProfileService(session, actor=actor).update(plan.profile)
+    if plugins.updates:
+        assert settings is not None
+        await write_plugins(session, plugins, actor=actor, settings=settings)
     result.applied = True
     return result

@@ -439,13 +439,13 @@ async def test_export_of_an_api_made_tenant_applies_without_changes(
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 async def test_each_shipped_tenant_applies_cleanly_and_idempotently(
-    app_engine: AsyncEngine, client: Client, path: Path
+    app_engine: AsyncEngine, client: Client, settings: Settings, path: Path
 ) -> None:
     file = load_tenant_file(path)
     async with transaction(sessionmaker(app_engine)) as session:
-        first = await apply_tenant_file(session, file)
+        first = await apply_tenant_file(session, file, settings=settings)
     async with transaction(sessionmaker(app_engine)) as session:
-        second = await apply_tenant_file(session, file)
+        second = await apply_tenant_file(session, file, settings=settings)
 
     assert first.created
     assert first.count("add") > 20
