@@ -1,7 +1,8 @@
 """SLA scheduling at scale: find and act on the clocks that became due among many open cases.
 
     .venv/bin/python bench/sla.py [--tenants 1000] [--cases-per-tenant 1000] [--small 100]
-                                  [--due 1000] [--concurrency 8] [--database-url URL] [--keep]
+                                  [--due 1000] [--concurrency 8] [--processes 1]
+                                  [--database-url URL] [--keep]
 
 A fresh database (`closeloop_bench_sla`) is provisioned and migrated. `--tenants` tenants
 are created through `TenantService.create` (defaults: severities, calendar, the SLA
@@ -15,7 +16,9 @@ supervisor manages. Then, in three rounds:
 2. the same tenants grown to `--cases-per-tenant` open cases (1,000,000 by default);
 3. the same 1,000,000 with twice the due clocks.
 
-Before each measurement `--due` clocks (one per tenant, spread over all of them; twice as
+Round 1 runs twice: first "cold" (the process builds every tenant's calendar and
+compiles the notification templates on first use), then measured. Before each
+measurement `--due` clocks (one per tenant, spread over all of them; twice as
 many in round 3) are made due: their resolution was due a minute ago, after 15 days.
 Measured, as the APPLICATION role:
 
@@ -27,6 +30,10 @@ Measured, as the APPLICATION role:
   to the handler; at the breach the handler and the department manager notified,
   the case flagged: notification records, outbox jobs, timeline, audit entries).
 
+`--processes N` runs the sweep in N processes at once, as N workers running the actor
+would (each process builds every tenant's calendar before the first round); they
+share the due clocks through the claim's `SKIP LOCKED`.
+
 Printed: per round the open and due clock counts, both timings, the time per due
 clock, what the sweep did, and EXPLAIN (ANALYZE, BUFFERS) of the claim's query run as
 the owner inside the function's gate, which shows the index scan on `next_check_at`
@@ -37,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import secrets
 import statistics
 import time
@@ -47,15 +55,17 @@ import _support
 import asyncpg
 
 from closeloop.config.models import Department
-from closeloop.db import create_engine, sessionmaker
+from closeloop.db import create_engine, sessionmaker, transaction
 from closeloop.identity.models import User
 from closeloop.identity.passwords import hash_password
 from closeloop.provision import Provisioned
-from closeloop.sla.sweep import sweep_due
+from closeloop.sla.calendar_service import load
+from closeloop.sla.sweep import SweepReport, sweep_due
 from closeloop.tenancy.service import TenantService
 
 DATABASE = "closeloop_bench_sla"
 LEASE_SECONDS = 120
+BATCH = 100  # clocks per claim: several sweeping processes take turns
 
 # Open cases $3 + 1 .. $3 + $2 of tenant $1, assigned to its handler, each with a running
 # resolution clock (10 working days, next check at 80 %, days ahead).
@@ -269,22 +279,38 @@ async def _find(urls: Provisioned, due: int) -> tuple[float, int]:
 
 
 async def _round(
-    urls: Provisioned, tenant_ids: list[uuid.UUID], due: int, args: argparse.Namespace
+    urls: Provisioned,
+    tenant_ids: list[uuid.UUID],
+    due: int,
+    args: argparse.Namespace,
+    pool: Any = None,
 ) -> dict[str, Any]:
     await _make_due(urls, tenant_ids, due)
     before = await _counts(urls)
     plan = await _explain(urls, due + 100)
     find_ms, claimed = await _find(urls, due)
-    engine = create_engine(urls.app_url, pool_size=args.concurrency + 2)
-    try:
-        report = await sweep_due(
-            sessionmaker(engine),
-            batch_size=200,
-            concurrency=args.concurrency,
-            budget_seconds=3600,
+    if pool is None:
+        engine = create_engine(urls.app_url, pool_size=args.concurrency + 2)
+        try:
+            report = await sweep_due(
+                sessionmaker(engine),
+                batch_size=BATCH,
+                concurrency=args.concurrency,
+                budget_seconds=3600,
+            )
+        finally:
+            await engine.dispose()
+    else:
+        begun = time.perf_counter()
+        jobs = [
+            pool.apply_async(_sweep_in_process, (urls.app_url, args.concurrency))
+            for _ in range(args.processes)
+        ]
+        parts = await asyncio.to_thread(lambda: [job.get() for job in jobs])
+        report = SweepReport(
+            *(sum(part[i] for part in parts) for i in range(4)),  # type: ignore[arg-type]
+            seconds=time.perf_counter() - begun,
         )
-    finally:
-        await engine.dispose()
     after = await _counts(urls)
     return {
         "running": before["running"],
@@ -297,6 +323,38 @@ async def _round(
         "left_due": after["due"],
         "plan": plan,
     }
+
+
+# --- several sweeping processes (as several workers would run the actor) ----------
+
+
+def _warm(app_url: str, tenant_ids: list[str]) -> None:
+    """Pool initializer: build every tenant's calendar once in this process."""
+
+    async def warm() -> None:
+        engine = create_engine(app_url, pool_size=2)
+        try:
+            for tenant_id in tenant_ids:
+                async with transaction(sessionmaker(engine), uuid.UUID(tenant_id)) as session:
+                    await load(session)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(warm())
+
+
+def _sweep_in_process(app_url: str, concurrency: int) -> tuple[int, int, int, int]:
+    async def sweep() -> SweepReport:
+        engine = create_engine(app_url, pool_size=concurrency + 2)
+        try:
+            return await sweep_due(
+                sessionmaker(engine), batch_size=BATCH, concurrency=concurrency, budget_seconds=3600
+            )
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(sweep())
+    return report.claimed, report.breached, report.fired, report.failed
 
 
 def _print(label: str, result: dict[str, Any]) -> None:
@@ -323,16 +381,28 @@ async def _main(args: argparse.Namespace) -> None:
             tenant_ids = await _create_tenants(urls, args.tenants)
             print(f"  done in {time.perf_counter() - begun:.0f} s", flush=True)
 
+            pool = None
+            if args.processes > 1:
+                print(f"starting {args.processes} sweeping processes ...", flush=True)
+                pool = multiprocessing.get_context("spawn").Pool(
+                    args.processes,
+                    initializer=_warm,
+                    initargs=(urls.app_url, [str(t) for t in tenant_ids]),
+                )
             print(f"loading {args.small} open cases per tenant ...", flush=True)
             await _load(urls, tenant_ids, 0, args.small)
-            small = await _round(urls, tenant_ids, args.due, args)
+            # The first sweep of a process also builds every tenant's calendar (public
+            # holidays) and compiles the templates: shown, but not compared.
+            cold = await _round(urls, tenant_ids, args.due, args, pool)
+            _print(f"{args.tenants * args.small:,} open cases, {args.due:,} due (cold)", cold)
+            small = await _round(urls, tenant_ids, args.due, args, pool)
             _print(f"{args.tenants * args.small:,} open cases, {args.due:,} due", small)
 
             print(f"\ngrowing to {args.cases_per_tenant} open cases per tenant ...", flush=True)
             await _load(urls, tenant_ids, args.small, args.cases_per_tenant - args.small)
-            large = await _round(urls, tenant_ids, args.due, args)
+            large = await _round(urls, tenant_ids, args.due, args, pool)
             _print(f"{args.tenants * args.cases_per_tenant:,} open cases, {args.due:,} due", large)
-            double = await _round(urls, tenant_ids, 2 * args.due, args)
+            double = await _round(urls, tenant_ids, 2 * args.due, args, pool)
             _print(
                 f"{args.tenants * args.cases_per_tenant:,} open cases, {2 * args.due:,} due",
                 double,
@@ -340,7 +410,7 @@ async def _main(args: argparse.Namespace) -> None:
 
             print("\n== summary (find = claim only; act = sweep_due, claim included)")
             print("  open clocks   due    find ms   find+act s   ms per due clock")
-            for result in (small, large, double):
+            for result in (cold, small, large, double):
                 print(
                     f"  {result['running']:>11,} {result['due']:>5,} {result['find_ms']:>9.1f}"
                     f" {result['sweep_s']:>11.2f} {result['per_clock_ms']:>15.2f}"
@@ -352,6 +422,9 @@ async def _main(args: argparse.Namespace) -> None:
                 f"{large['sweep_s'] / max(small['sweep_s'], 1e-9):.2f}; due x2: act x"
                 f"{double['sweep_s'] / max(large['sweep_s'], 1e-9):.2f}"
             )
+            if pool is not None:
+                pool.close()
+                pool.join()
         finally:
             if not args.keep:
                 await _support.drop_database(superuser, DATABASE)
@@ -364,6 +437,9 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=100, help="open cases per tenant, round 1")
     parser.add_argument("--due", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8, help="clocks checked at once")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="sweeping processes sharing the due clocks"
+    )
     parser.add_argument("--database-url", help="a superuser URL (default: DATABASE_URL)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()

@@ -161,7 +161,11 @@ EXAMPLE_BODIES["update_calendar"] = {"name": "renamed by another tenant"}
 # SLA policies: /api/v1/sla-policies/{sla_policy_id} (a case's clocks: case_id, above).
 ID_FACTORIES["sla_policy_id"] = _config_item(
     "/api/v1/sla-policies/",
-    {"code": "a-only", "name": "A's", "targets": {"first_response": {"unit": "calendar", "hours": 2}}},
+    {
+        "code": "a-only",
+        "name": "A's",
+        "targets": {"first_response": {"unit": "calendar", "hours": 2}},
+    },
 )
 EXAMPLE_BODIES["update_sla_policy"] = {"name": "renamed by another tenant"}
 

@@ -35,7 +35,6 @@ from closeloop.config.models import Department, Severity
 from closeloop.identity.models import Role, User
 from closeloop.notify import events
 from closeloop.notify.service import notify_staff
-from closeloop.sla.calendar_service import load
 from closeloop.sla.clocks import RUNNING, ClockService
 from closeloop.sla.models import SlaClock, SlaEscalationLevel
 from closeloop.sla.policies import level_key
@@ -201,13 +200,15 @@ async def _raise(session: AsyncSession, case: Case, code: str | None) -> Severit
     return chosen
 
 
-async def _not_before(session: AsyncSession, case: Case, now: dt.datetime) -> dt.datetime | None:
+async def _not_before(
+    session: AsyncSession, clocks: ClockService, case: Case, now: dt.datetime
+) -> dt.datetime | None:
     """Staff hear of it in working hours (the tenant's default calendar), unless the case
     is at the top severity."""
     top = await session.scalar(select(func.max(Severity.rank)).where(Severity.active.is_(True)))
     if top is not None and case.severity_rank >= top:
         return None
-    calendar = await load(session)
+    calendar = await clocks.calendar(None)
     moment = calendar.next_working_moment(now)
     return None if moment <= now else moment
 
@@ -264,7 +265,7 @@ async def _fire(
             event=event,
             case=case,
             context=context,
-            not_before=await _not_before(session, case, now),
+            not_before=await _not_before(session, clocks, case, now),
         )
     what = {
         "level": level.position + 1,
