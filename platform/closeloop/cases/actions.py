@@ -28,9 +28,9 @@ from closeloop.config.models import Category, Department, Severity, TenantProfil
 from closeloop.db import bound_tenant, utcnow
 from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
-from closeloop.sla import hooks as sla_hooks
 from closeloop.notify.case_hooks import notify_case_action
 from closeloop.plugins.lifecycle import after_case_event
+from closeloop.sla import hooks as sla_hooks
 from closeloop.web.errors import NotFound, UnprocessableEntity
 
 __all__ = ["DEFAULT_FOLLOWUP_WINDOW", "DEFAULT_SATISFACTION_SCALE", "CaseActionService", "snapshot"]
