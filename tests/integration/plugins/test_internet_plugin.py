@@ -1,7 +1,8 @@
 """The internet plugin through the real intake API: a tenant enables it with
 `PUT /api/v1/plugins/internet`, posts incident reports and sees the plugin's findings,
 the raised severity, the outage linked after N reports, and the security contact
-told of a data-security complaint by the worker.
+told of a data-security complaint by the worker; and the demo tenant `cloudnet`
+(tenants/internet.toml) enabling it from its tenant file.
 
 The plugin comes from its entry point (`make install` installs `plugins/internet`);
 tenants made by the tests have the default levels normal / urgent / critical, so
@@ -10,16 +11,27 @@ P1 -> critical, P2 -> urgent, P3 and P4 -> normal.
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import Any
 
 from cases.case_support import config_id, create_case
 from plugin_support import count, findings, put_plugin, run_jobs, timeline
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from closeloop.config.files import apply_tenant_file, load_tenant_file
+from closeloop.db import sessionmaker, transaction
+from closeloop.identity.models import User
+from closeloop.notify.models import Notification
 from closeloop.queue.models import OutboxMessage
-from support import Client, TenantHandle
+from closeloop.settings import Settings
+from closeloop.tenancy.models import Tenant
+from support import Client, TenantHandle, bearer, login
 
+CLOUDNET = Path(__file__).resolve().parents[3] / "tenants" / "internet.toml"
 CONTACT = "security@cloudnet.example.com"
+SUPERVISOR = "supervisor@cloudnet.example.com"  # the demo tenant's security contact
 SETTINGS = {"security_contact": CONTACT, "outage_threshold": 3, "outage_window_minutes": 10}
 
 
@@ -230,3 +242,48 @@ async def test_enabling_it_for_one_tenant_changes_nothing_for_another(
     assert by_hook(await findings(client, other_tenant, theirs["id"])) == {}
     negative = await create_case(client, other_tenant.headers, **report(affected_users=-3))
     assert negative["extra"]["affected_users"] == -3  # the plugin's rules do not apply there
+
+
+async def test_the_cloudnet_demo_tenant_runs_the_plugin_from_its_tenant_file(
+    client: Client, app_engine: AsyncEngine, settings: Settings
+) -> None:
+    file = load_tenant_file(CLOUDNET)
+    async with transaction(sessionmaker(app_engine)) as session:
+        await apply_tenant_file(session, file, settings=settings)
+    slug = file.spec.tenant.slug
+    headers = bearer(await login(client, slug, "agent@cloudnet.example.com", "closeloop-demo"))
+    outage = await create_case(
+        client, headers, **report(scope="all", service="object-storage", duration_minutes=30)
+    )
+    assert outage["severity"] == "major"  # P1 on 一般 / 重要 / 重大
+    leak = await create_case(
+        client,
+        headers,
+        channel="app",
+        title="个人信息泄露",
+        description="客服电话里说出了我的住址,怀疑数据泄露。",
+        extra={"data_exposure": True, "scope": "single_user"},
+    )
+    assert leak["severity"] == "important"  # at least the second highest
+
+    async with transaction(sessionmaker(app_engine)) as session:
+        tenant_id = (await session.scalars(select(Tenant.id).where(Tenant.slug == slug))).one()
+    async with transaction(sessionmaker(app_engine), tenant_id) as session:
+        supervisor = (await session.scalars(select(User.id).where(User.email == SUPERVISOR))).one()
+    assert await run_jobs(app_engine, tenant_id, "run_case_event_plugins") == 2
+    # the security contact is a staff member: told in the app, about the leak only
+    notices = await session_notices(app_engine, tenant_id, supervisor)
+    assert notices == {uuid.UUID(leak["id"])}
+
+
+async def session_notices(
+    engine: AsyncEngine, tenant_id: uuid.UUID, user_id: uuid.UUID
+) -> set[uuid.UUID | None]:
+    """The cases of the `plugin_notice` notifications `user_id` got."""
+    async with transaction(sessionmaker(engine), tenant_id) as session:
+        rows = await session.scalars(
+            select(Notification.case_id).where(
+                Notification.event == "plugin_notice", Notification.recipient_user_id == user_id
+            )
+        )
+        return set(rows.all())
