@@ -16,6 +16,8 @@ MODEL_MODULES = (
     "closeloop.queue.models",
     "closeloop.sla.calendar_models",
     "closeloop.notify.models",
+    "closeloop.surveys.models",
+    "closeloop.followups.models",
     "closeloop.plugins.models",
     "closeloop.sla.models",
 )

@@ -228,6 +228,30 @@ def _shared(path: str) -> bool:
     return any(name in SHARED_FACTORIES for _, name, _, _ in string.Formatter().parse(path) if name)
 
 
+async def _followup_id(client: Client, owner: TenantHandle) -> str:
+    """A follow-up on tenant A's case (scheduled by the follow-up service)."""
+    from closeloop.cases.models import Case
+    from closeloop.db import create_engine, sessionmaker, transaction
+    from closeloop.followups.service import FollowupService
+
+    case_id = uuid.UUID(await _case_via_intake(client, owner))
+    engine = create_engine(client.app.state.settings.database_url, pool_size=1)
+    try:
+        async with transaction(sessionmaker(engine), owner.id) as session:
+            case = await session.get(Case, (owner.id, case_id))
+            assert case is not None
+            task = await FollowupService(session).schedule(case)
+            assert task is not None
+    finally:
+        await engine.dispose()
+    return str(task.id)
+
+
+# Follow-ups: /api/v1/followups/{followup_id}[/assign].
+ID_FACTORIES["followup_id"] = _followup_id
+EXAMPLE_BODIES["assign_followup"] = {"assignee_id": "00000000-0000-4000-8000-000000000000"}
+
+
 def _tenant_routes() -> list[tuple[str, str, str]]:
     settings = load_settings(
         {

@@ -26,10 +26,12 @@ from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.timeline import Visibility, add_event
 from closeloop.config.models import Category, Department, Severity, TenantProfile
 from closeloop.db import bound_tenant, utcnow
+from closeloop.followups.hooks import on_case_action as followups_on_action
 from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
 from closeloop.notify.case_hooks import notify_case_action
 from closeloop.plugins.lifecycle import after_case_event
+from closeloop.surveys.hooks import on_case_action as surveys_on_action
 from closeloop.sla import hooks as sla_hooks
 from closeloop.web.errors import NotFound, UnprocessableEntity
 
@@ -144,6 +146,8 @@ class CaseActionService:
         )
         await notify_case_action(self.session, case, action.value, event)
         await after_case_event(self.session, case, event)
+        await surveys_on_action(self.session, case, action.value, event)
+        await followups_on_action(self.session, case, action.value, event)
         old, new = diff(before, snapshot(case))
         await record(
             self.session,

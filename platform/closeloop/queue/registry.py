@@ -26,6 +26,7 @@ __all__ = [
 ACTOR_MODULES: list[str] = [
     "closeloop.queue.builtin",
     "closeloop.notify.actors",
+    "closeloop.followups.actors",
     "closeloop.plugins.actors",
     "closeloop.sla.actors",
 ]

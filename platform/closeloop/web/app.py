@@ -22,6 +22,7 @@ from closeloop.cases.lifecycle_controllers import CaseActionController, CaseTime
 from closeloop.config.controllers import CONFIG_CONTROLLERS
 from closeloop.customers.controllers import CustomerController
 from closeloop.db import create_engine, sessionmaker
+from closeloop.followups.controllers import FollowupController
 from closeloop.identity.controllers import ApiKeyController, AuthController, UserController
 from closeloop.logs import get_logger
 from closeloop.models import load_all_models
@@ -34,6 +35,8 @@ from closeloop.queue.inprocess import background_work
 from closeloop.settings import Settings
 from closeloop.sla.calendar_controllers import CalendarController
 from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
+from closeloop.surveys.controllers import PublicSurveyController
+from closeloop.surveys.links import carry_settings
 from closeloop.tenancy.controllers import PlatformTenantController
 from closeloop.web.context import RequestContextMiddleware
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
@@ -64,6 +67,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     DeadLetterController,
     *NOTIFY_CONTROLLERS,
     *PLUGIN_CONTROLLERS,
+    PublicSurveyController,
+    FollowupController,
 ]
 
 
@@ -96,6 +101,7 @@ def create_app(
             await check_app_role(active)
             app.state.engine = active
             app.state.sessionmaker = sessionmaker(active)
+            carry_settings(app.state.sessionmaker, settings)
             async with background_work(settings, active, url, enabled=background):
                 log.info("closeloop ready", version=__version__)
                 yield

@@ -99,6 +99,7 @@ async def test_each_step_of_the_case_notifies_the_right_people(
         ("progress_update", "email"),
         ("info_request", "email"),
         ("result", "email"),
+        ("satisfaction_survey", "email"),  # the survey link (closeloop.surveys)
         ("followup_scheduled", "email"),
     ]
     assert all(n.case_id is not None for n in found)

@@ -1,0 +1,24 @@
+"""What the lifecycle means for surveys: called once by `CaseActionService.apply()` after
+the action's timeline event is written, in its transaction, on the locked case.
+
+* resolve → a new survey, its link sent to the customer; the case's earlier unanswered
+  surveys end (their links answer 410).
+
+While the case is not `resolved` (feedback already given, reopened, closed), a survey's
+link answers 409 `survey_not_awaited`; it is not withdrawn, so the customer is told why.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.cases.lifecycle import Action
+from closeloop.cases.models import Case, CaseEvent
+from closeloop.surveys.sending import send_survey
+
+__all__ = ["on_case_action"]
+
+
+async def on_case_action(session: AsyncSession, case: Case, action: str, event: CaseEvent) -> None:
+    if action == Action.RESOLVE:
+        await send_survey(session, case, now=event.created_at)

@@ -1,0 +1,92 @@
+"""Sending satisfaction surveys: when a case is resolved, in the resolving transaction.
+
+`send_survey()` withdraws the case's earlier unanswered surveys, stores a new one (only
+the hash of its token) in the customer's language, and sends the link with
+`notify_customer(..., event="satisfaction_survey")`. `withdraw_surveys()` ends the
+unanswered ones (their links answer 410).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.cases.models import Case, Customer
+from closeloop.config.defaults import DEFAULT_PROFILE
+from closeloop.config.models import TenantProfile
+from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.notify import events
+from closeloop.notify.service import notify_customer
+from closeloop.surveys.links import link_settings, survey_url
+from closeloop.surveys.models import Survey
+from closeloop.surveys.tokens import hash_token, new_token
+from closeloop.tenancy.models import Tenant
+
+__all__ = ["satisfaction_scale", "send_survey", "withdraw_surveys"]
+
+
+async def satisfaction_scale(session: AsyncSession) -> list[dict[str, Any]]:
+    """The bound tenant's scale (`[{code, name_zh, name_en, satisfied}]`, best first)."""
+    profile = await session.scalar(select(TenantProfile).limit(1))
+    if profile is None or not profile.satisfaction_scale:
+        scale: list[dict[str, Any]] = DEFAULT_PROFILE["satisfaction_scale"]
+        return scale
+    return profile.satisfaction_scale
+
+
+async def _customer_locale(session: AsyncSession, case: Case, tenant: Tenant) -> str:
+    customer = (
+        await session.scalar(select(Customer).where(Customer.id == case.customer_id))
+        if case.customer_id is not None
+        else None
+    )
+    tenant_locale = events.locale_of(tenant.locale)
+    return events.locale_of(customer.locale if customer else None, default=tenant_locale)
+
+
+async def withdraw_surveys(session: AsyncSession, case_id: uuid.UUID, *, at: dt.datetime) -> None:
+    """End the case's unanswered surveys now: their links answer 410 from here on."""
+    await session.execute(
+        update(Survey)
+        .where(Survey.case_id == case_id, Survey.answered_at.is_(None), Survey.expires_at > at)
+        .values(expires_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def send_survey(
+    session: AsyncSession, case: Case, *, now: dt.datetime | None = None
+) -> Survey:
+    """A new survey for `case` (just resolved), its link sent to the customer."""
+    tenant_id = bound_tenant(session)
+    assert tenant_id is not None, "send_survey needs a tenant-bound session"
+    settings = link_settings(session)
+    now = now or utcnow()
+    await withdraw_surveys(session, case.id, at=now)
+    last = await session.scalar(select(func.max(Survey.cycle)).where(Survey.case_id == case.id))
+    tenant = await session.get(Tenant, tenant_id)
+    assert tenant is not None
+    token = new_token(tenant_id)
+    survey = Survey(
+        tenant_id=tenant_id,
+        id=new_id(),
+        case_id=case.id,
+        token_hash=hash_token(token),
+        locale=await _customer_locale(session, case, tenant),
+        cycle=(last or 0) + 1,
+        sent_at=now,
+        expires_at=now + dt.timedelta(days=settings.survey_ttl_days),
+    )
+    session.add(survey)
+    await session.flush()
+    await notify_customer(
+        session,
+        case=case,
+        event=events.SATISFACTION_SURVEY,
+        context={"survey_url": survey_url(settings, token)},
+    )
+    return survey
