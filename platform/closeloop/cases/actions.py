@@ -31,8 +31,8 @@ from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
 from closeloop.notify.case_hooks import notify_case_action
 from closeloop.plugins.lifecycle import after_case_event
-from closeloop.surveys.hooks import on_case_action as surveys_on_action
 from closeloop.sla import hooks as sla_hooks
+from closeloop.surveys.hooks import on_case_action as surveys_on_action
 from closeloop.web.errors import NotFound, UnprocessableEntity
 
 __all__ = ["DEFAULT_FOLLOWUP_WINDOW", "DEFAULT_SATISFACTION_SCALE", "CaseActionService", "snapshot"]
