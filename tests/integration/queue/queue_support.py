@@ -117,6 +117,11 @@ async def processed(engine: AsyncEngine, tenant_id: uuid.UUID) -> int:
         )
 
 
+async def processed_ids(engine: AsyncEngine, tenant_id: uuid.UUID) -> set[uuid.UUID]:
+    async with transaction(sessionmaker(engine), tenant_id) as session:
+        return set((await session.scalars(select(ProcessedMessage.id))).all())
+
+
 async def outbox(engine: AsyncEngine, tenant_id: uuid.UUID) -> list[OutboxMessage]:
     async with transaction(sessionmaker(engine), tenant_id) as session:
         return list((await session.scalars(select(OutboxMessage))).all())
