@@ -29,8 +29,8 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check platform tests migrations plugins
-	$(BIN)/ruff format --check platform tests migrations plugins
+	$(BIN)/ruff check platform tests migrations plugins bench
+	$(BIN)/ruff format --check platform tests migrations plugins bench
 	$(BIN)/mypy
 
 # Benchmarks print figures (README, Benchmarks). DATABASE_URL: a superuser URL of a server,

@@ -69,7 +69,7 @@ async def superuser_url() -> AsyncIterator[str]:
     server = EmbeddedPostgres(folder)
     try:
         url = server.start()
-    except Exception as exc:  # noqa: BLE001 - any start failure means no database
+    except Exception as exc:
         _unavailable(f"the embedded PostgreSQL did not start: {exc}")
     try:
         yield url

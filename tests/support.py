@@ -59,7 +59,12 @@ async def make_tenant(client: Client, slug: str) -> TenantHandle:
     response = await client.post(
         "/platform/v1/tenants/",
         headers=OPERATOR,
-        json={"slug": slug, "name": f"{slug} Ltd", "admin_email": email, "admin_password": PASSWORD},
+        json={
+            "slug": slug,
+            "name": f"{slug} Ltd",
+            "admin_email": email,
+            "admin_password": PASSWORD,
+        },
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import secrets
@@ -170,20 +171,23 @@ async def _seed_demo(app_url: str) -> list[tuple[str, str]]:
                 await seed_defaults(session, tenant.id)  # a demo folder from before defaults
             except NotFound:
                 tenant = await tenants.create(
-                    slug=DEMO_TENANT, name="Closeloop demo", locale="zh-CN", timezone="Asia/Shanghai"
+                    slug=DEMO_TENANT,
+                    name="Closeloop demo",
+                    locale="zh-CN",
+                    timezone="Asia/Shanghai",
                 )
             users = UserService(session)
             for role, email in logins:
-                try:
+                with contextlib.suppress(Conflict):  # kept from an earlier run
                     await users.create(
                         email=email,
                         display_name=f"Demo {role}",
                         password=DEMO_PASSWORD,
                         roles=[role],
-                        permissions=[Permission.PII.value] if role in ("admin", "supervisor") else [],
+                        permissions=[Permission.PII.value]
+                        if role in ("admin", "supervisor")
+                        else [],
                     )
-                except Conflict:
-                    pass  # kept from an earlier run
     finally:
         await engine.dispose()
     return logins
@@ -288,7 +292,9 @@ def db_provision(superuser_url: str, database: str, owner_role: str, app_role: s
     from closeloop.provision import provision
 
     _settings()
-    urls = asyncio.run(provision(superuser_url, database=database, owner_role=owner_role, app_role=app_role))
+    urls = asyncio.run(
+        provision(superuser_url, database=database, owner_role=owner_role, app_role=app_role)
+    )
     click.echo(f"DATABASE_OWNER_URL={urls.owner_url}\nDATABASE_URL={urls.app_url}")
 
 
@@ -349,9 +355,7 @@ def _tenants_dir() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-async def _apply_demo_tenants(
-    app_url: str, settings: Settings
-) -> list[tuple[str, str, list[str]]]:
+async def _apply_demo_tenants(app_url: str, settings: Settings) -> list[tuple[str, str, list[str]]]:
     """Apply the shipped industry tenants; (slug, file name, user e-mails) of each."""
     from closeloop.config.files import load_tenant_file
 

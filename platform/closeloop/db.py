@@ -22,7 +22,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import DateTime, ForeignKey, MetaData, Uuid, event, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -34,9 +39,9 @@ from sqlalchemy.orm import (
 
 __all__ = [
     "Base",
-    "add_in_savepoint",
     "TenantNotBound",
     "TenantOwned",
+    "add_in_savepoint",
     "asyncpg_url",
     "bound_tenant",
     "create_engine",
@@ -115,9 +120,7 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def tenant_scope(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     """Bind `tenant_id` to the session's current transaction (and its ORM queries)."""
-    await session.execute(
-        select(func.set_config("app.tenant_id", str(tenant_id), True))  # noqa: FBT003
-    )
+    await session.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
     session.info[_TENANT_KEY] = tenant_id
 
 

@@ -72,7 +72,9 @@ async def provision(
         for role, extra in ((owner_role, ""), (app_role, " NOCREATEDB NOCREATEROLE")):
             exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
             if not exists:
-                await conn.execute(f"CREATE ROLE {_ident(role)} LOGIN NOSUPERUSER NOBYPASSRLS{extra}")
+                await conn.execute(
+                    f"CREATE ROLE {_ident(role)} LOGIN NOSUPERUSER NOBYPASSRLS{extra}"
+                )
         if drop_existing:
             await conn.execute(f"DROP DATABASE IF EXISTS {_ident(database)} WITH (FORCE)")
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
@@ -106,8 +108,10 @@ async def check_app_role(engine: AsyncEngine) -> None:
             await conn.execute(
                 text(
                     "SELECT r.rolname, r.rolsuper, r.rolbypassrls, "
-                    "  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    "    WHERE c.relowner = r.oid AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+                    "  (SELECT count(*) FROM pg_class c"
+                    "    JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    "    WHERE c.relowner = r.oid"
+                    "      AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
                     "      AND n.nspname NOT LIKE 'pg_toast%') AS owned "
                     "FROM pg_roles r WHERE r.rolname = current_user"
                 )

@@ -120,7 +120,9 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
     return raw
 
 
-def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None
+) -> Settings:
     """Build settings from `environ` (default: the process environment) over `.env`."""
     env: dict[str, str] = {}
     env.update(_read_dotenv(dotenv if dotenv is not None else Path.cwd() / ".env"))
@@ -129,11 +131,15 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     database_url = _url(env, "DATABASE_URL", _DATABASE_SCHEMES)
     database_owner_url = _url(env, "DATABASE_OWNER_URL", _DATABASE_SCHEMES)
     if database_owner_url and not database_url:
-        raise SettingsError("DATABASE_OWNER_URL is set but DATABASE_URL is not; set both or neither")
+        raise SettingsError(
+            "DATABASE_OWNER_URL is set but DATABASE_URL is not; set both or neither"
+        )
 
     log_format = (env.get("LOG_FORMAT") or "console").lower()
     if log_format not in _LOG_FORMATS:
-        raise SettingsError(f"LOG_FORMAT must be one of {', '.join(_LOG_FORMATS)}, got {log_format!r}")
+        raise SettingsError(
+            f"LOG_FORMAT must be one of {', '.join(_LOG_FORMATS)}, got {log_format!r}"
+        )
     log_level = (env.get("LOG_LEVEL") or "INFO").upper()
     if log_level not in _LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
@@ -214,8 +220,7 @@ def _public_url(env: Mapping[str, str]) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
         raise SettingsError(
-            "CLOSELOOP_PUBLIC_URL must be an http:// or https:// URL naming a host, "
-            "without a query"
+            "CLOSELOOP_PUBLIC_URL must be an http:// or https:// URL naming a host, without a query"
         )
     return raw.rstrip("/")
 

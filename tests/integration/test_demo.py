@@ -175,7 +175,8 @@ def running_demo(data_dir: Path, log_dir: Path) -> Iterator[Demo]:
     try:
         url, tenant, logins = _parse_banner(_read_banner(process, stdout, stderr))
         pid = _postmaster_pid(data_dir)
-        assert pid is not None and psutil.pid_exists(pid), "the embedded PostgreSQL is not running"
+        assert pid is not None, "the embedded PostgreSQL wrote no postmaster.pid"
+        assert psutil.pid_exists(pid), "the embedded PostgreSQL is not running"
         yield Demo(process, url, tenant, logins, pid, stderr)
     finally:
         if process.poll() is None:
@@ -273,7 +274,9 @@ def test_stale_lock_whose_pid_belongs_to_another_program_is_recovered(fresh_data
     crashed = psutil.Process(_start_and_abandon(data_dir))
     crashed.kill()  # the machine "crashes": postmaster.pid and the socket lock stay behind
     crashed.wait(STOP_TIMEOUT)
-    psutil.wait_procs([p for p in psutil.process_iter() if str(pgdata) in " ".join(_cmdline(p))], 30)
+    psutil.wait_procs(
+        [p for p in psutil.process_iter() if str(pgdata) in " ".join(_cmdline(p))], 30
+    )
     assert (pgdata / "postmaster.pid").exists()
 
     # The dead server's pid now belongs to some other program of the server's own user,

@@ -31,7 +31,9 @@ def _tenant_tables() -> list[str]:
 async def _count(engine: AsyncEngine, table: str, tenant_id: uuid.UUID | None) -> int:
     async with engine.begin() as conn:
         if tenant_id is not None:
-            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+            await conn.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
+            )
         return int((await conn.execute(text(f'SELECT count(*) FROM "{table}"'))).scalar_one())
 
 
@@ -46,7 +48,9 @@ async def test_each_tenant_sees_only_its_own_users(
     app_engine: AsyncEngine, tenant: TenantHandle, other_tenant: TenantHandle
 ) -> None:
     async with app_engine.begin() as conn:
-        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
+        await conn.execute(
+            text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)}
+        )
         rows = (await conn.execute(text("SELECT tenant_id, email FROM users"))).all()
     assert [(r.tenant_id, r.email) for r in rows] == [(tenant.id, tenant.admin_email)]
 
@@ -56,7 +60,9 @@ async def test_the_tenant_setting_ends_with_the_transaction(
 ) -> None:
     async with app_engine.connect() as conn:
         async with conn.begin():
-            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
+            await conn.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)}
+            )
             assert (await conn.execute(text("SELECT count(*) FROM users"))).scalar_one() == 1
         async with conn.begin():
             assert (await conn.execute(text("SELECT count(*) FROM users"))).scalar_one() == 0
@@ -67,7 +73,9 @@ async def test_writing_a_row_for_another_tenant_is_refused(
 ) -> None:
     with pytest.raises(DBAPIError) as caught:
         async with app_engine.begin() as conn:
-            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
+            await conn.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)}
+            )
             await conn.execute(
                 text(
                     "INSERT INTO users (tenant_id, id, email, display_name, password_hash, roles,"
@@ -84,12 +92,16 @@ async def test_updating_or_deleting_another_tenants_rows_touches_nothing(
     app_engine: AsyncEngine, tenant: TenantHandle, other_tenant: TenantHandle
 ) -> None:
     async with app_engine.begin() as conn:
-        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
+        await conn.execute(
+            text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)}
+        )
         updated = await conn.execute(
             text("UPDATE users SET display_name = 'hijacked' WHERE tenant_id = :other"),
             {"other": other_tenant.id},
         )
-        deleted = await conn.execute(text("DELETE FROM users WHERE tenant_id = :other"), {"other": other_tenant.id})
+        deleted = await conn.execute(
+            text("DELETE FROM users WHERE tenant_id = :other"), {"other": other_tenant.id}
+        )
     assert (updated.rowcount, deleted.rowcount) == (0, 0)
     assert await _count(app_engine, "users", other_tenant.id) == 1
 
@@ -99,7 +111,10 @@ async def test_moving_a_row_into_another_tenant_is_refused(
 ) -> None:
     with pytest.raises(DBAPIError):
         async with app_engine.begin() as conn:
-            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
-            await conn.execute(text("UPDATE users SET tenant_id = :other"), {"other": other_tenant.id})
+            await conn.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)}
+            )
+            await conn.execute(
+                text("UPDATE users SET tenant_id = :other"), {"other": other_tenant.id}
+            )
     assert await _count(app_engine, "users", tenant.id) == 1
-

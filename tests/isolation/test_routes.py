@@ -25,7 +25,14 @@ from support import Client, TenantHandle
 
 # Routes that belong to no tenant (operators, operations, documentation, login) or name
 # their tenant in the path (the public customer pages, tested in their own files).
-NOT_TENANT_ROUTES = ("/platform/", "/public/", "/health/", "/metrics", "/schema", "/api/v1/auth/login")
+NOT_TENANT_ROUTES = (
+    "/platform/",
+    "/public/",
+    "/health/",
+    "/metrics",
+    "/schema",
+    "/api/v1/auth/login",
+)
 
 # Tenant A's objects, by the path parameter that names them.
 IdFactory = Callable[[Client, TenantHandle], Awaitable[str]]
@@ -76,7 +83,9 @@ ID_FACTORIES: dict[str, IdFactory] = {
     "key_id": _key_id,
     "customer_id": _customer_id,
     "category_id": _config_item("/api/v1/categories/", {"code": "a-only", "name_en": "A's"}),
-    "severity_id": _config_item("/api/v1/severities/", {"code": "a-only", "name_en": "A's", "rank": 50}),
+    "severity_id": _config_item(
+        "/api/v1/severities/", {"code": "a-only", "name_en": "A's", "rank": 50}
+    ),
     "department_id": _config_item("/api/v1/departments/", {"code": "a-only", "name_en": "A's"}),
     "channel_id": _config_item("/api/v1/channels/", {"code": "a-only", "name_en": "A's"}),
     "demand_type_id": _config_item("/api/v1/demand-types/", {"code": "a-only", "name_en": "A's"}),
@@ -283,20 +292,29 @@ def test_route_table_is_not_empty() -> None:
 async def _fingerprint(owner_engine: AsyncEngine, tenant_id: uuid.UUID) -> dict[str, str]:
     """A digest of every tenant table's rows of one tenant, read as the owner."""
     load_all_models()
-    tables = sorted(m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, TenantOwned))  # type: ignore[union-attr]
+    tables = sorted(
+        m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)
+    )  # type: ignore[union-attr]
     digests = {}
     async with owner_engine.begin() as conn:
-        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+        await conn.execute(
+            text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
+        )
         for table in tables:
             digests[table] = (
                 await conn.execute(
-                    text(f'SELECT md5(coalesce(string_agg(t::text, \'|\' ORDER BY t::text), \'\')) FROM "{table}" t')
+                    text(
+                        "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
+                        f' FROM "{table}" t'
+                    )
                 )
             ).scalar_one()
     return digests
 
 
-@pytest.mark.parametrize(("method", "path", "handler"), [r for r in TENANT_ROUTES if "{" in r[1] and not _shared(r[1])])
+@pytest.mark.parametrize(
+    ("method", "path", "handler"), [r for r in TENANT_ROUTES if "{" in r[1] and not _shared(r[1])]
+)
 async def test_other_tenants_ids_answer_404(
     app: Litestar,
     client: Client,
@@ -310,7 +328,9 @@ async def test_other_tenants_ids_answer_404(
     values = {}
     for name in _path_parameters(path):
         factory = ID_FACTORIES.get(name)
-        assert factory is not None, f"add an ID_FACTORIES entry for path parameter {name!r} ({path})"
+        assert factory is not None, (
+            f"add an ID_FACTORIES entry for path parameter {name!r} ({path})"
+        )
         values[name] = await factory(client, tenant)
     url = path.format(**values)
     takes_body = method in ("POST", "PATCH", "PUT") and _has_body(app, handler)
@@ -338,7 +358,9 @@ async def test_shared_names_touch_only_the_callers_own_rows(
     values = {}
     for name in _path_parameters(path):
         factory = SHARED_FACTORIES.get(name) or ID_FACTORIES.get(name)
-        assert factory is not None, f"add an ID_FACTORIES entry for path parameter {name!r} ({path})"
+        assert factory is not None, (
+            f"add an ID_FACTORIES entry for path parameter {name!r} ({path})"
+        )
         values[name] = await factory(client, tenant)
     url = path.format(**values)
     takes_body = method in ("POST", "PATCH", "PUT") and _has_body(app, handler)
@@ -351,9 +373,16 @@ async def test_shared_names_touch_only_the_callers_own_rows(
     assert await _fingerprint(owner_engine, tenant.id) == before
 
 
-@pytest.mark.parametrize(("method", "path", "handler"), [r for r in TENANT_ROUTES if "{" not in r[1] and r[0] == "GET"])
+@pytest.mark.parametrize(
+    ("method", "path", "handler"), [r for r in TENANT_ROUTES if "{" not in r[1] and r[0] == "GET"]
+)
 async def test_listings_never_show_other_tenants_rows(
-    client: Client, tenant: TenantHandle, other_tenant: TenantHandle, method: str, path: str, handler: str
+    client: Client,
+    tenant: TenantHandle,
+    other_tenant: TenantHandle,
+    method: str,
+    path: str,
+    handler: str,
 ) -> None:
     a_ids = {str(tenant.id), str(tenant.admin_id)}
     for factory in ID_FACTORIES.values():

@@ -61,7 +61,9 @@ async def test_every_tenant_table_has_tenant_key_and_forced_rls(owner_engine: As
     tenant_tables = {name for name, info in tables.items() if info["has_tenant"]}
     assert tenant_tables, "no tenant tables found: the schema walk is broken"
     unexplained = set(tables) - tenant_tables - PLATFORM_TABLES
-    assert not unexplained, f"tables without tenant_id that are not declared platform tables: {unexplained}"
+    assert not unexplained, (
+        f"tables without tenant_id that are not declared platform tables: {unexplained}"
+    )
     problems = []
     for name in sorted(tenant_tables):
         info = tables[name]
@@ -76,7 +78,9 @@ async def test_every_tenant_table_has_tenant_key_and_forced_rls(owner_engine: As
     assert not problems, "\n".join(problems)
 
 
-async def test_foreign_keys_and_unique_constraints_include_tenant(owner_engine: AsyncEngine) -> None:
+async def test_foreign_keys_and_unique_constraints_include_tenant(
+    owner_engine: AsyncEngine,
+) -> None:
     async with owner_engine.connect() as conn:
         rows = (
             await conn.execute(

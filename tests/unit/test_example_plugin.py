@@ -52,7 +52,7 @@ DISCOVER = textwrap.dedent(
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+    done = subprocess.run(
         args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, f"{args}\n{done.stdout}\n{done.stderr}"

@@ -30,7 +30,6 @@ def test_the_source_root_has_no_package_marker() -> None:
     assert Path(closeloop.__file__).resolve().parent == ROOT / "platform" / "closeloop"
 
 
-
 def _commands_named_in(text: str) -> set[tuple[str, ...]]:
     """`closeloop db upgrade`, `closeloop serve ...` -> ("db", "upgrade"), ("serve",)."""
     found = set()

@@ -27,7 +27,7 @@ def test_without_a_broker_the_command_explains_the_in_process_default(
         "CLOSELOOP_SECRET_KEY": SECRET,
         "CLOSELOOP_MASTER_KEY": MASTER_KEY,
     }
-    result = subprocess.run(  # noqa: S603 - our own command
+    result = subprocess.run(
         [str(Path(sys.executable).parent / "closeloop"), command],
         cwd=tmp_path,
         env=env,

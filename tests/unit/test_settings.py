@@ -78,14 +78,18 @@ def test_a_full_production_environment_is_read(no_dotenv: Path, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("environ", "named"),
     [
-        pytest.param({"DATABASE_URL": "mysql://db.internal/closeloop"}, "DATABASE_URL", id="bad-scheme"),
+        pytest.param(
+            {"DATABASE_URL": "mysql://db.internal/closeloop"}, "DATABASE_URL", id="bad-scheme"
+        ),
         pytest.param({"DATABASE_URL": "postgresql:///closeloop"}, "DATABASE_URL", id="no-host"),
         pytest.param(
             {"DATABASE_URL": APP_URL, "DATABASE_OWNER_URL": "sqlite:///x"},
             "DATABASE_OWNER_URL",
             id="bad-owner-scheme",
         ),
-        pytest.param({"DATABASE_OWNER_URL": OWNER_URL}, "DATABASE_OWNER_URL", id="owner-without-app"),
+        pytest.param(
+            {"DATABASE_OWNER_URL": OWNER_URL}, "DATABASE_OWNER_URL", id="owner-without-app"
+        ),
         pytest.param({"BROKER_URL": "kafka://mq.internal"}, "BROKER_URL", id="bad-broker"),
         pytest.param({"SMTP_URL": "http://mail.internal"}, "SMTP_URL", id="bad-smtp"),
         pytest.param({"LOG_FORMAT": "xml"}, "LOG_FORMAT", id="log-format-xml"),
@@ -95,7 +99,9 @@ def test_a_full_production_environment_is_read(no_dotenv: Path, tmp_path: Path) 
         pytest.param({"CLOSELOOP_PORT": "70000"}, "CLOSELOOP_PORT", id="port-too-big"),
         pytest.param({"CLOSELOOP_JWT_TTL_SECONDS": "1.5"}, "CLOSELOOP_JWT_TTL_SECONDS", id="ttl"),
         pytest.param({"CLOSELOOP_DB_POOL_SIZE": "-1"}, "CLOSELOOP_DB_POOL_SIZE", id="pool"),
-        pytest.param({"CLOSELOOP_SECRET_KEY": "too-short"}, "CLOSELOOP_SECRET_KEY", id="short-secret"),
+        pytest.param(
+            {"CLOSELOOP_SECRET_KEY": "too-short"}, "CLOSELOOP_SECRET_KEY", id="short-secret"
+        ),
         pytest.param(
             {"DATABASE_URL": APP_URL, "CLOSELOOP_MASTER_KEY": MASTER_KEY},
             "CLOSELOOP_SECRET_KEY",
@@ -106,8 +112,12 @@ def test_a_full_production_environment_is_read(no_dotenv: Path, tmp_path: Path) 
             "CLOSELOOP_MASTER_KEY",
             id="master-key-missing",
         ),
-        pytest.param({"CLOSELOOP_MASTER_KEY": "not-32-bytes"}, "CLOSELOOP_MASTER_KEY", id="master-key"),
-        pytest.param({"CLOSELOOP_OPERATOR_TOKEN": "short"}, "CLOSELOOP_OPERATOR_TOKEN", id="operator"),
+        pytest.param(
+            {"CLOSELOOP_MASTER_KEY": "not-32-bytes"}, "CLOSELOOP_MASTER_KEY", id="master-key"
+        ),
+        pytest.param(
+            {"CLOSELOOP_OPERATOR_TOKEN": "short"}, "CLOSELOOP_OPERATOR_TOKEN", id="operator"
+        ),
     ],
 )
 def test_malformed_setting_is_named_on_one_line(
@@ -122,7 +132,13 @@ def test_malformed_setting_is_named_on_one_line(
 
 def test_empty_values_mean_the_default(no_dotenv: Path) -> None:
     settings = load_settings(
-        {"DATABASE_URL": "", "LOG_FORMAT": "", "LOG_LEVEL": "", "CLOSELOOP_PORT": "", "CLOSELOOP_HOST": ""},
+        {
+            "DATABASE_URL": "",
+            "LOG_FORMAT": "",
+            "LOG_LEVEL": "",
+            "CLOSELOOP_PORT": "",
+            "CLOSELOOP_HOST": "",
+        },
         dotenv=no_dotenv,
     )
     assert settings.embedded
@@ -200,7 +216,12 @@ def _settings_read() -> set[str]:
 
 
 def test_settings_scan_finds_the_known_names() -> None:
-    assert {"DATABASE_URL", "DATABASE_OWNER_URL", "LOG_FORMAT", "CLOSELOOP_SECRET_KEY"} <= _settings_read()
+    assert {
+        "DATABASE_URL",
+        "DATABASE_OWNER_URL",
+        "LOG_FORMAT",
+        "CLOSELOOP_SECRET_KEY",
+    } <= _settings_read()
 
 
 @pytest.mark.parametrize("document", ["README.md", "deploy/closeloop.env.example"])
@@ -212,7 +233,11 @@ def test_every_setting_is_documented(document: str) -> None:
 
 def test_db_upgrade_without_an_owner_url_names_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CLOSELOOP_"))}
-    env |= {"DATABASE_URL": APP_URL, "CLOSELOOP_SECRET_KEY": SECRET, "CLOSELOOP_MASTER_KEY": MASTER_KEY}
+    env |= {
+        "DATABASE_URL": APP_URL,
+        "CLOSELOOP_SECRET_KEY": SECRET,
+        "CLOSELOOP_MASTER_KEY": MASTER_KEY,
+    }
     result = subprocess.run(
         [str(_closeloop_command()), "db", "upgrade"],
         cwd=tmp_path,

@@ -181,7 +181,7 @@ def _content_disposition(filename: str) -> str:
 class AttachmentController(Controller):
     path = "/api/v1/cases/{case_id:uuid}/attachments"
     tags = ("cases",)
-    dependencies = {"storage": Provide(provide_storage, sync_to_thread=False)}  # noqa: RUF012
+    dependencies = {"storage": Provide(provide_storage, sync_to_thread=False)}
 
     @post("/", status_code=201, request_max_body_size=None)
     async def upload_attachment(

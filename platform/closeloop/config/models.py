@@ -15,7 +15,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from closeloop.db import Base, TenantOwned
 
-__all__ = ["CASE_KINDS", "Category", "Channel", "DemandType", "Department", "Severity", "TenantProfile"]
+__all__ = [
+    "CASE_KINDS",
+    "Category",
+    "Channel",
+    "DemandType",
+    "Department",
+    "Severity",
+    "TenantProfile",
+]
 
 CASE_KINDS = ("complaint", "service_request", "inquiry", "suggestion")
 
@@ -34,7 +42,9 @@ class Department(_Named, TenantOwned, Base):
     __tablename__ = "departments"
     __table_args__ = (
         UniqueConstraint("tenant_id", "code"),
-        ForeignKeyConstraint(["tenant_id", "parent_id"], ["departments.tenant_id", "departments.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "parent_id"], ["departments.tenant_id", "departments.id"]
+        ),
         ForeignKeyConstraint(["tenant_id", "manager_id"], ["users.tenant_id", "users.id"]),
     )
 

@@ -56,14 +56,20 @@ class AuthController(Controller):
     tags = ["identity"]
 
     @post("/login", status_code=200)
-    async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -> LoginResponse:
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
+    ) -> LoginResponse:
         """Exchange a tenant, e-mail and password for a short-lived session token."""
         settings: Settings = request.app.state.settings
         service = LoginService(request.app.state.sessionmaker, settings)
         token, expires = await service.login(
             tenant_slug=data.tenant, email=data.email, password=data.password
         )
-        return LoginResponse(access_token=token, token_type="bearer", expires_at=expires)
+        return LoginResponse(
+            access_token=token,
+            token_type="bearer",  # noqa: S106 - the OAuth token type, not a secret
+            expires_at=expires,
+        )
 
     @get("/me")
     async def me(self, db_session: DbSession, principal: Caller) -> UserRead | ApiKeyRead:
@@ -71,7 +77,9 @@ class AuthController(Controller):
         if principal.user_id is not None:
             return user_read(await UserService(db_session).get(principal.user_id))
         assert principal.api_key_id is not None
-        return key_read(await ApiKeyService(db_session, principal.tenant_id).get(principal.api_key_id))
+        return key_read(
+            await ApiKeyService(db_session, principal.tenant_id).get(principal.api_key_id)
+        )
 
 
 class UserController(Controller):
@@ -91,7 +99,9 @@ class UserController(Controller):
         return [user_read(u) for u in users]
 
     @post("/")
-    async def create_user(self, db_session: DbSession, principal: Caller, data: JSONBody[UserCreate]) -> UserRead:
+    async def create_user(
+        self, db_session: DbSession, principal: Caller, data: JSONBody[UserCreate]
+    ) -> UserRead:
         principal.require(Role.ADMIN)
         user = await UserService(db_session, actor=principal.actor).create(
             email=data.email,
@@ -104,13 +114,19 @@ class UserController(Controller):
         return user_read(user)
 
     @get("/{user_id:uuid}")
-    async def get_user(self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID]) -> UserRead:
+    async def get_user(
+        self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID]
+    ) -> UserRead:
         principal.require(Role.ADMIN, Role.SUPERVISOR)
         return user_read(await UserService(db_session).get(user_id))
 
     @patch("/{user_id:uuid}")
     async def update_user(
-        self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID], data: JSONBody[UserUpdate]
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[UserUpdate],
     ) -> UserRead:
         principal.require(Role.ADMIN)
         user = await UserService(db_session, actor=principal.actor).update(
@@ -145,17 +161,25 @@ class ApiKeyController(Controller):
             name=data.name, scopes=data.scopes, created_by=principal.user_id
         )
         return ApiKeyCreated(
-            id=key.id, name=key.name, prefix=key.prefix, scopes=list(key.scopes), key=plain,
+            id=key.id,
+            name=key.name,
+            prefix=key.prefix,
+            scopes=list(key.scopes),
+            key=plain,
             created_at=key.created_at,
         )
 
     @get("/{key_id:uuid}")
-    async def get_key(self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]) -> ApiKeyRead:
+    async def get_key(
+        self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
+    ) -> ApiKeyRead:
         principal.require(Role.ADMIN)
         return key_read(await ApiKeyService(db_session, principal.tenant_id).get(key_id))
 
     @delete("/{key_id:uuid}", status_code=200)
-    async def revoke_key(self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]) -> ApiKeyRead:
+    async def revoke_key(
+        self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
+    ) -> ApiKeyRead:
         """Revoke a key: it stops working at once; the record stays for the audit trail."""
         principal.require(Role.ADMIN)
         keys = ApiKeyService(db_session, principal.tenant_id, actor=principal.actor)

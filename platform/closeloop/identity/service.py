@@ -27,7 +27,13 @@ from closeloop.identity.tokens import (
 from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant
 from closeloop.tenancy.service import TenantService
-from closeloop.web.errors import Conflict, NotFound, TooManyRequests, Unauthorized, UnprocessableEntity
+from closeloop.web.errors import (
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableEntity,
+)
 
 __all__ = ["ApiKeyService", "LoginService", "UserService", "authenticate"]
 
@@ -208,13 +214,17 @@ class UserService:
 class ApiKeyService:
     """API keys of one tenant; changes are audited as `actor`."""
 
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID, *, actor: str = "system") -> None:
+    def __init__(
+        self, session: AsyncSession, tenant_id: uuid.UUID, *, actor: str = "system"
+    ) -> None:
         self.session = session
         self.tenant_id = tenant_id
         self.actor = actor
 
     async def list(self) -> Sequence[ApiKey]:
-        return (await self.session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))).all()
+        return (
+            await self.session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))
+        ).all()
 
     async def get(self, key_id: uuid.UUID) -> ApiKey:
         key = await self.session.get(ApiKey, (self.tenant_id, key_id))
@@ -222,10 +232,14 @@ class ApiKeyService:
             raise NotFound("no such API key")
         return key
 
-    async def create(self, *, name: str, scopes: Sequence[str], created_by: uuid.UUID | None) -> tuple[ApiKey, str]:
+    async def create(
+        self, *, name: str, scopes: Sequence[str], created_by: uuid.UUID | None
+    ) -> tuple[ApiKey, str]:
         """A new key; the plain key is returned this once and never stored."""
         if not scopes:
-            raise UnprocessableEntity("an API key needs at least one scope", details={"field": "scopes"})
+            raise UnprocessableEntity(
+                "an API key needs at least one scope", details={"field": "scopes"}
+            )
         _check_roles(scopes, field="scopes")
         plain, prefix = new_api_key(self.tenant_id)
         key = ApiKey(
@@ -278,7 +292,9 @@ class LoginService:
         self.sessions = sessions
         self.settings = settings
 
-    async def login(self, *, tenant_slug: str, email: str, password: str) -> tuple[str, dt.datetime]:
+    async def login(
+        self, *, tenant_slug: str, email: str, password: str
+    ) -> tuple[str, dt.datetime]:
         email = email.strip().lower()
         async with transaction(self.sessions) as session:
             tenant = await session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
@@ -287,7 +303,9 @@ class LoginService:
                 raise Unauthorized("wrong tenant, e-mail or password", code="invalid_credentials")
             TenantService.ensure_active(tenant)
             await tenant_scope(session, tenant.id)
-            window_start = utcnow() - dt.timedelta(seconds=self.settings.login_failure_window_seconds)
+            window_start = utcnow() - dt.timedelta(
+                seconds=self.settings.login_failure_window_seconds
+            )
             failures = await session.scalar(
                 select(func.count())
                 .select_from(LoginAttempt)
@@ -317,7 +335,9 @@ class LoginService:
         raise Unauthorized("wrong tenant, e-mail or password", code="invalid_credentials")
 
 
-async def authenticate(session: AsyncSession, authorization: str | None, settings: Settings) -> Principal:
+async def authenticate(
+    session: AsyncSession, authorization: str | None, settings: Settings
+) -> Principal:
     """Resolve `Authorization: Bearer ...` to a principal and bind its tenant to `session`."""
     if not authorization:
         raise Unauthorized("this endpoint needs `Authorization: Bearer <token or API key>`")

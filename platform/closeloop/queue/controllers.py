@@ -17,8 +17,8 @@ __all__ = ["DeadLetterController"]
 
 class DeadLetterController(Controller):
     path = "/platform/v1/dead-letters"
-    guards = [operator_guard]  # noqa: RUF012 - Litestar's declaration style
-    tags = ["platform"]  # noqa: RUF012
+    guards = [operator_guard]
+    tags = ["platform"]
 
     @get("/")
     async def list_dead_letters(

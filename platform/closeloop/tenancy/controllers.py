@@ -11,22 +11,23 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.connection import ASGIConnection
-from litestar.params import FromPath, JSONBody
 from litestar.handlers import BaseRouteHandler
+from litestar.params import FromPath, JSONBody
 
 from closeloop.identity.models import Role
 from closeloop.identity.service import UserService
 from closeloop.settings import Settings
-from closeloop.web.deps import Caller, DbSession
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.tenancy.schemas import TenantCreate, TenantCreated, TenantRead
 from closeloop.tenancy.service import TenantService
 from closeloop.web.context import bind_actor
+from closeloop.web.deps import DbSession
 from closeloop.web.errors import NotFound, Unauthorized
 
 __all__ = ["PlatformTenantController", "operator_guard"]
 
 OPERATOR = "operator"  # the audit actor of operator requests
+
 
 def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     settings: Settings = connection.app.state.settings
@@ -42,11 +43,18 @@ def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
         raise Unauthorized("operator endpoints need `Authorization: Bearer <operator token>`")
     bind_actor(tenant_id="-", actor="operator")
 
+
 def tenant_read(tenant: Tenant) -> TenantRead:
     return TenantRead(
-        id=tenant.id, slug=tenant.slug, name=tenant.name, status=tenant.status,
-        locale=tenant.locale, timezone=tenant.timezone, created_at=tenant.created_at,
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        status=tenant.status,
+        locale=tenant.locale,
+        timezone=tenant.timezone,
+        created_at=tenant.created_at,
     )
+
 
 class PlatformTenantController(Controller):
     path = "/platform/v1/tenants"
@@ -54,7 +62,9 @@ class PlatformTenantController(Controller):
     tags = ["platform"]
 
     @post("/")
-    async def create_tenant(self, db_session: DbSession, data: JSONBody[TenantCreate]) -> TenantCreated:
+    async def create_tenant(
+        self, db_session: DbSession, data: JSONBody[TenantCreate]
+    ) -> TenantCreated:
         """Create a tenant together with its first admin."""
         tenant = await TenantService(db_session, actor=OPERATOR).create(
             slug=data.slug, name=data.name, locale=data.locale, timezone=data.timezone
@@ -90,4 +100,3 @@ class PlatformTenantController(Controller):
     async def resume_tenant(self, db_session: DbSession, slug: FromPath[str]) -> TenantRead:
         tenants = TenantService(db_session, actor=OPERATOR)
         return tenant_read(await tenants.set_status(slug, TenantStatus.ACTIVE))
-

@@ -73,12 +73,19 @@ class TenantService:
                 details={"field": "timezone"},
             )
         tenant = Tenant(
-            slug=slug, name=name, locale=locale, timezone=timezone, status=TenantStatus.ACTIVE, settings={}
+            slug=slug,
+            name=name,
+            locale=locale,
+            timezone=timezone,
+            status=TenantStatus.ACTIVE,
+            settings={},
         )
         try:
             await add_in_savepoint(self.session, tenant)
         except IntegrityError:
-            raise Conflict(f"a tenant with slug {slug!r} exists already", details={"field": "slug"}) from None
+            raise Conflict(
+                f"a tenant with slug {slug!r} exists already", details={"field": "slug"}
+            ) from None
         await tenant_scope(self.session, tenant.id)
         await seed_defaults(self.session, tenant.id)
         await record(

@@ -139,4 +139,3 @@ def create_app(
         debug=False,
         logging_config=None,
     )
-

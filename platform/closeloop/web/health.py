@@ -26,7 +26,7 @@ class HealthController(Controller):
         try:
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+        except Exception as exc:
             return Response(
                 {"status": "unavailable", "database": type(exc).__name__}, status_code=503
             )

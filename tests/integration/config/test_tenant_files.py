@@ -472,7 +472,7 @@ def _cli(settings: Settings, database: Provisioned, *args: str) -> subprocess.Co
         CLOSELOOP_MASTER_KEY=settings.master_key or "",
         TINY_AGENT_PASSWORD=ENV["TINY_AGENT_PASSWORD"],
     )
-    return subprocess.run(  # noqa: S603 - our own command, from this virtualenv
+    return subprocess.run(
         [str(Path(sys.executable).parent / "closeloop"), "tenants", *args],
         env=env,
         capture_output=True,
