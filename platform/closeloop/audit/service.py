@@ -31,6 +31,7 @@ __all__ = [
     "jsonable",
     "list_entries",
     "record",
+    "record_update",
     "verify",
 ]
 
@@ -137,6 +138,36 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
+
+
+async def record_update(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | None,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    flags: dict[str, Any] | None = None,
+) -> bool:
+    """Record an update as the diff of `before` and `after`, plus `flags` (e.g.
+    `{"password_changed": True}`, never the secret itself); nothing when neither
+    changed anything. True when an entry was written."""
+    old, new = diff(before, after)
+    new.update(flags or {})
+    if not new:
+        return False
+    await record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=old,
+        after=new,
+    )
+    return True
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import diff, record
+from closeloop.audit.service import diff, record, record_update
 from closeloop.config.defaults import default_profile
 from closeloop.config.models import (
     CASE_KINDS,
@@ -366,16 +366,14 @@ class ProfileService:
         before = profile_snapshot(profile)
         for name, value in changes.items():
             setattr(profile, name, value)
-        old, new = diff(before, profile_snapshot(profile))
-        if new:
-            await self.session.flush()
-            await record(
-                self.session,
-                actor=self.actor,
-                action="profile.update",
-                entity_type="tenant_profile",
-                entity_id=profile.id,
-                before=old,
-                after=new,
-            )
+        await self.session.flush()
+        await record_update(
+            self.session,
+            actor=self.actor,
+            action="profile.update",
+            entity_type="tenant_profile",
+            entity_id=profile.id,
+            before=before,
+            after=profile_snapshot(profile),
+        )
         return profile

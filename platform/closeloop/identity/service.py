@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from closeloop.audit.service import diff, record
+from closeloop.audit.service import record, record_update
 from closeloop.db import add_in_savepoint, bound_tenant, new_id, tenant_scope, transaction, utcnow
 from closeloop.identity.models import ROLES, ApiKey, LoginAttempt, Permission, User
 from closeloop.identity.passwords import hash_password, needs_rehash, verify_password
@@ -195,19 +195,16 @@ class UserService:
             if _violates_foreign_key(exc):
                 raise _unknown_department(department_id) from None
             raise
-        old, new = diff(before, _user_shape(user))
-        if password is not None:
-            new["password_changed"] = True
-        if new:
-            await record(
-                self.session,
-                actor=self.actor,
-                action="user.update",
-                entity_type="user",
-                entity_id=user.id,
-                before=old,
-                after=new,
-            )
+        await record_update(
+            self.session,
+            actor=self.actor,
+            action="user.update",
+            entity_type="user",
+            entity_id=user.id,
+            before=before,
+            after=_user_shape(user),
+            flags={"password_changed": True} if password is not None else None,
+        )
         return user
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import diff, record
+from closeloop.audit.service import record, record_update
 from closeloop.db import add_in_savepoint, bound_tenant, new_id
 from closeloop.notify.events import CHANNELS, EVENTS, LOCALES
 from closeloop.notify.models import NotificationTemplate, WebhookDelivery, WebhookEndpoint
@@ -108,17 +108,15 @@ class TemplateService:
         self._checked(row.event, subject, body)
         row.subject, row.body = subject, body
         await self.session.flush()
-        old, new = diff(before, self._shape(row))
-        if new:
-            await record(
-                self.session,
-                actor=self.actor,
-                action="notification_template.update",
-                entity_type="notification_template",
-                entity_id=row.id,
-                before=old,
-                after=new,
-            )
+        await record_update(
+            self.session,
+            actor=self.actor,
+            action="notification_template.update",
+            entity_type="notification_template",
+            entity_id=row.id,
+            before=before,
+            after=self._shape(row),
+        )
         return row
 
     async def delete(self, template_id: uuid.UUID) -> None:
@@ -233,19 +231,16 @@ class WebhookService:
         if "secret" in values:
             row.secret_enc = await self._encrypt(_check_secret(values["secret"]))
         await self.session.flush()
-        old, new = diff(before, self._shape(row))
-        if "secret" in values:
-            new["secret_changed"] = True
-        if new:
-            await record(
-                self.session,
-                actor=self.actor,
-                action="webhook.update",
-                entity_type="webhook",
-                entity_id=row.id,
-                before=old,
-                after=new,
-            )
+        await record_update(
+            self.session,
+            actor=self.actor,
+            action="webhook.update",
+            entity_type="webhook",
+            entity_id=row.id,
+            before=before,
+            after=self._shape(row),
+            flags={"secret_changed": True} if "secret" in values else None,
+        )
         return row
 
     async def delete(self, webhook_id: uuid.UUID) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import diff, jsonable, record
+from closeloop.audit.service import jsonable, record, record_update
 from closeloop.config.models import Category, Channel, Severity
 from closeloop.db import bound_tenant, new_id
 from closeloop.sla.calendar_models import Calendar
@@ -211,17 +211,15 @@ class PolicyService:
                 setattr(row, name, value)
         saved = await self._replace_levels(row, levels) if levels is not None else old_levels
         await self.session.flush()
-        old, new = diff(before, snapshot(row, saved))
-        if new:
-            await record(
-                self.session,
-                actor=self.actor,
-                action="sla_policy.update",
-                entity_type="sla_policy",
-                entity_id=row.id,
-                before=old,
-                after=new,
-            )
+        await record_update(
+            self.session,
+            actor=self.actor,
+            action="sla_policy.update",
+            entity_type="sla_policy",
+            entity_id=row.id,
+            before=before,
+            after=snapshot(row, saved),
+        )
         return row
 
     async def delete(self, policy_id: uuid.UUID) -> None:
