@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import zoneinfo
 from collections.abc import Mapping
 from typing import Any
+
+from closeloop.plugins.helpers import field, local_date, parse_date
 
 __all__ = [
     "FAULT_CAUSES",
@@ -28,40 +29,6 @@ __all__ = [
 PROOFS = ("order", "invoice", "warranty_card", "none")
 FAULT_CAUSES = ("quality_defect", "wear", "misuse", "not_reproducible")
 PRODUCT_KINDS = ("complaint", "service_request")
-
-
-def field(obj: Any, name: str) -> Any:
-    """`obj.name` or `obj[name]`: the core hands msgspec structs, tests may hand dicts."""
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def parse_date(value: Any) -> dt.date | None:
-    """A date from a date, a datetime or ISO text; None when absent or unreadable."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def local_date(moment: Any, timezone: str | None) -> dt.date:
-    """The calendar date of `moment` in `timezone` (a naive time is taken as UTC)."""
-    zone = zoneinfo.ZoneInfo(timezone or "UTC")
-    if isinstance(moment, str):
-        moment = dt.datetime.fromisoformat(moment)
-    if not isinstance(moment, dt.datetime):
-        return dt.datetime.now(zone).date()
-    aware: dt.datetime = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(zone).date()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import zoneinfo
 from collections.abc import Mapping
 from typing import Any
+
+from closeloop.plugins.helpers import field, local_date, parse_date
 
 __all__ = [
     "CONDITIONS",
@@ -27,39 +28,6 @@ __all__ = [
 CONDITIONS = ("resaleable", "opened", "damaged")
 RETURN_DEMANDS = frozenset({"refund", "return_goods", "exchange"})
 _DEFECT_CATEGORIES = ("product_quality", "returns.defective")
-
-
-def field(obj: Any, name: str) -> Any:
-    """`obj.name` or `obj[name]`: the core hands msgspec structs, tests may hand dicts."""
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def parse_date(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def local_date(moment: Any, timezone: str | None) -> dt.date:
-    """The calendar date of `moment` in `timezone` (a naive time is taken as UTC)."""
-    zone = zoneinfo.ZoneInfo(timezone or "UTC")
-    if isinstance(moment, str):
-        moment = dt.datetime.fromisoformat(moment)
-    if not isinstance(moment, dt.datetime):
-        return dt.datetime.now(zone).date()
-    aware: dt.datetime = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(zone).date()
 
 
 def in_category(code: str | None, root: str) -> bool:
