@@ -1,18 +1,21 @@
 """Intake (登记): check a new case against the tenant's configuration, number it, store it.
 
-One intake is one savepoint inside the request's transaction, in this order:
+Reads first, writes last, in the request's transaction:
 
-1. the number (`numbering.allocate`): the counter row stays locked until the
-   transaction ends, so intakes of one counter scope queue here. Taking the counter
-   first keeps one lock order (counter, then the audit chain's lock) for every intake;
-2. the customer (`CustomerService.resolve_for_intake`), repeat detection;
-3. the case row, its first timeline event (`registered`, customer-visible) and the
-   audit entry `case.create`.
+1. the checks (the tenant's configuration, read once per request through
+   `closeloop.config.current`), the plugins, the customer (found or created) and
+   repeat detection;
+2. the SLA clocks, computed for the case before it is stored (they set its due time);
+3. the number (`numbering.allocate`) and the case row. The counter row stays locked
+   from here until the commit, so intakes of one counter scope queue on it; taking it
+   this late keeps that queue short. Then the clocks, the first timeline event
+   (`registered`, customer-visible), the audit entry `case.create`, the plugins'
+   findings and the acknowledgement.
 
 `Idempotency-Key`: a key already used answers the case it made (`created=False`).
-Concurrent requests with one key race on the unique `(tenant_id, idempotency_key)`;
-the losers roll their savepoint back, which gives their number back, and answer the
-winner's case. So numbers stay gapless and one key makes one case.
+Requests with one key take a transaction-scoped advisory lock on it first, so a
+concurrent retry waits until the first request committed and then answers its case:
+one key makes one case, and no number is ever taken and given back.
 
 `due` is the earliest due time of the SLA clocks intake starts (`closeloop.sla.hooks`):
 the promised reply time of the acknowledgement.
@@ -29,8 +32,9 @@ import zoneinfo
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import jsonable, record
@@ -40,7 +44,8 @@ from closeloop.cases.numbering import CaseNumbering, allocate, numbering_for_kin
 from closeloop.cases.schemas import CaseCreate, ProductIn
 from closeloop.cases.search import search_vector
 from closeloop.cases.timeline import add_event
-from closeloop.config.models import Category, Channel, DemandType, Severity, TenantProfile
+from closeloop.config import current
+from closeloop.config.models import Category, Channel, DemandType, Severity
 from closeloop.customers.service import CustomerService
 from closeloop.db import bound_tenant, utcnow
 from closeloop.identity.principal import Principal
@@ -49,7 +54,6 @@ from closeloop.notify.service import notify_customer
 from closeloop.plugins.intake import run_intake_plugins
 from closeloop.settings import Settings
 from closeloop.sla import hooks as sla_hooks
-from closeloop.tenancy.models import Tenant
 from closeloop.web.errors import UnprocessableEntity
 
 __all__ = [
@@ -65,6 +69,8 @@ __all__ = [
 _FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 _MAX_REPEAT_LINKS = 20
 _NUMBER_ATTEMPTS = 5
+_IDEMPOTENCY_LOCK_CLASS = 0x49444D50  # "IDMP"
+_CASE_COLUMNS = frozenset(c.key for c in sa_inspect(Case).column_attrs)
 
 
 def hash_public_token(token: str) -> bytes:
@@ -130,16 +136,6 @@ class IntakeResult:
     public_token: str | None = None  # only for the public form, shown once
 
 
-class _Replay(Exception):
-    """Another request with the same idempotency key won; undo this one."""
-
-
-def _constraint(exc: IntegrityError) -> str:
-    """The violated constraint's name (asyncpg's error under SQLAlchemy's), else the text."""
-    cause = getattr(exc.orig, "__cause__", None)
-    return str(getattr(cause, "constraint_name", None) or exc.orig)
-
-
 class IntakeService:
     """Registers cases for the session's bound tenant. `principal` is None for the
     public form (the actor is then `public`)."""
@@ -171,15 +167,23 @@ class IntakeService:
         public: bool = False,
     ) -> IntakeResult:
         """Check `data`, then store the case; nothing is written when a check fails."""
+        tenant_id = self._tenant_id()
         if idempotency_key is not None:
+            # One request per key at a time: a retry waits here until the first one
+            # committed (or failed), then finds its case.
+            await self.session.execute(
+                select(
+                    func.pg_advisory_xact_lock(
+                        _IDEMPOTENCY_LOCK_CLASS, func.hashtext(f"{tenant_id}:{idempotency_key}")
+                    )
+                )
+            )
             existing = await self.by_idempotency_key(idempotency_key)
             if existing is not None:
                 return IntakeResult(existing, created=False)
-        tenant_id = self._tenant_id()
-        tenant = await self.session.get(Tenant, tenant_id)
-        assert tenant is not None
+        tenant = await current.tenant(self.session)
         zone = zoneinfo.ZoneInfo(tenant.timezone)
-        profile = await self.session.scalar(select(TenantProfile).limit(1))
+        profile = await current.profile(self.session)
         checked = await self._check(data, zone)
         # The tenant's plugins: extra fields, refusals, severity (closeloop.plugins.intake).
         plugin_run = await run_intake_plugins(
@@ -189,113 +193,95 @@ class IntakeService:
         numbering = numbering_for_kind(profile.number_patterns if profile else None, data.kind)
         day = checked.received_at.astimezone(zone).date()
         token = secrets.token_urlsafe(24) if public else None
-        try:
-            async with self.session.begin_nested():
-                seq = await allocate(self.session, tenant_id=tenant_id, scope=numbering.scope(day))
-                if idempotency_key is not None and await self.by_idempotency_key(idempotency_key):
-                    raise _Replay  # the winner committed while this one waited for the counter
-                customer = None
-                if data.customer is not None:
-                    customers = CustomerService(self.session, self.settings, self.principal)
-                    customer = await customers.resolve_for_intake(data.customer)
-                repeat_of = await find_repeats(
-                    self.session,
-                    customer_id=customer.id if customer else None,
-                    category_id=checked.category.id if checked.category else None,
-                    received_at=checked.received_at,
-                    window_days=profile.repeat_window_days if profile else 30,
-                )
-                case = Case(
-                    tenant_id=tenant_id,
-                    id=plugin_run.case_id,
-                    kind=data.kind,
-                    status=Status.REGISTERED.value,
-                    channel=checked.channel,
-                    received_at=checked.received_at,
-                    title=checked.title,
-                    description=data.description,
-                    customer_id=customer.id if customer else None,
-                    category_id=checked.category.id if checked.category else None,
-                    category_code=checked.category.code if checked.category else None,
-                    severity_id=checked.severity.id if checked.severity else None,
-                    severity_code=checked.severity.code if checked.severity else None,
-                    severity_rank=checked.severity.rank if checked.severity else 0,
-                    escalation_level=0,
-                    product=product_dict(data.product),
-                    problem_at=checked.problem_at,
-                    problem_place=data.problem_place,
-                    demands=checked.demands,
-                    extra=data.extra,
-                    registrar_id=self.principal.user_id if self.principal else None,
-                    registrar_api_key_id=self.principal.api_key_id if self.principal else None,
-                    is_repeat=bool(repeat_of),
-                    repeat_of=repeat_of,
-                    idempotency_key=idempotency_key,
-                    public_token_hash=hash_public_token(token) if token else None,
-                    due_at=None,  # set by the SLA clocks started below
-                    version=1,
-                )
-                await self._insert(case, numbering.render(day, seq), customer, numbering, day)
-                await sla_hooks.on_intake(self.session, case, actor=self.actor)
-                await add_event(
-                    self.session,
-                    case,
-                    type="registered",
-                    actor=self.actor,
-                    from_status=None,
-                    to_status=case.status,
-                    data={"number": case.number, "channel": case.channel, "kind": case.kind},
-                    visibility="customer",
-                )
-                await record(
-                    self.session,
-                    actor=self.actor,
-                    action="case.create",
-                    entity_type="case",
-                    entity_id=case.id,
-                    after=case_audit_shape(case),
-                )
-        except _Replay:
-            assert idempotency_key is not None
-            winner = await self.by_idempotency_key(idempotency_key)
-            assert winner is not None
-            return IntakeResult(winner, created=False)
+        customer = None
+        if data.customer is not None:
+            customers = CustomerService(self.session, self.settings, self.principal)
+            customer = await customers.resolve_for_intake(data.customer)
+        repeat_of = await find_repeats(
+            self.session,
+            customer_id=customer.id if customer else None,
+            category_id=checked.category.id if checked.category else None,
+            received_at=checked.received_at,
+            window_days=profile.repeat_window_days if profile else 30,
+        )
+        draft = Case(
+            tenant_id=tenant_id,
+            id=plugin_run.case_id,
+            kind=data.kind,
+            status=Status.REGISTERED.value,
+            channel=checked.channel,
+            received_at=checked.received_at,
+            title=checked.title,
+            description=data.description,
+            customer_id=customer.id if customer else None,
+            category_id=checked.category.id if checked.category else None,
+            category_code=checked.category.code if checked.category else None,
+            severity_id=checked.severity.id if checked.severity else None,
+            severity_code=checked.severity.code if checked.severity else None,
+            severity_rank=checked.severity.rank if checked.severity else 0,
+            escalation_level=0,
+            product=product_dict(data.product),
+            problem_at=checked.problem_at,
+            problem_place=data.problem_place,
+            demands=checked.demands,
+            extra=data.extra,
+            registrar_id=self.principal.user_id if self.principal else None,
+            registrar_api_key_id=self.principal.api_key_id if self.principal else None,
+            is_repeat=bool(repeat_of),
+            repeat_of=repeat_of,
+            idempotency_key=idempotency_key,
+            public_token_hash=hash_public_token(token) if token else None,
+            due_at=None,  # the SLA clocks below set it
+            version=1,
+        )
+        # The clocks are computed before the case row exists (they set its due time)
+        # and added after it, so the number is taken as late as possible: the counter
+        # row stays locked from here until the commit.
+        clocks = await sla_hooks.on_intake(self.session, draft, actor=self.actor)
+        nickname = customer.nickname if customer else None
+        case = await self._insert(draft, numbering, day, nickname)
+        self.session.add_all(clocks)
+        await add_event(
+            self.session,
+            case,
+            type="registered",
+            actor=self.actor,
+            from_status=None,
+            to_status=case.status,
+            data={"number": case.number, "channel": case.channel, "kind": case.kind},
+            visibility="customer",
+        )
+        await record(
+            self.session,
+            actor=self.actor,
+            action="case.create",
+            entity_type="case",
+            entity_id=case.id,
+            after=case_audit_shape(case),
+        )
         await plugin_run.settle(self.session, case, actor=self.actor)
         # Last, so the acknowledgement names the reply time the SLA set on the case.
         await notify_customer(self.session, case=case, event=ACKNOWLEDGEMENT, context={})
         return IntakeResult(case, created=True, customer=customer, public_token=token)
 
     async def _insert(
-        self,
-        case: Case,
-        number: str,
-        customer: Customer | None,
-        numbering: CaseNumbering,
-        day: dt.date,
-    ) -> None:
-        """Insert `case` as `number`; a number already taken (a tenant's patterns made
-        the same text twice) moves on to the next one of the counter."""
+        self, draft: Case, numbering: CaseNumbering, day: dt.date, nickname: str | None
+    ) -> Case:
+        """Number `draft` and insert it; answers the stored case. A number already taken
+        (a tenant's patterns made the same text twice) moves on to the counter's next."""
+        scope = numbering.scope(day)
         for _ in range(_NUMBER_ATTEMPTS):
-            case.number = number
-            case.search = search_vector(
-                number, case.title, case.description, customer.nickname if customer else None
-            )
-            try:
-                async with self.session.begin_nested():
-                    self.session.add(case)
-            except IntegrityError as exc:
-                name = _constraint(exc)
-                if "idempotency_key" in name:
-                    raise _Replay from None
-                if "number" not in name:
-                    raise
-                seq = await allocate(
-                    self.session, tenant_id=case.tenant_id, scope=numbering.scope(day)
-                )
-                number = numbering.render(day, seq)
-                continue
-            return
-        raise RuntimeError(f"no free case number after {_NUMBER_ATTEMPTS} attempts ({number})")
+            seq = await allocate(self.session, tenant_id=draft.tenant_id, scope=scope)
+            draft.number = numbering.render(day, seq)
+            draft.search = search_vector(draft.number, draft.title, draft.description, nickname)
+            values = {k: v for k, v in draft.__dict__.items() if k in _CASE_COLUMNS}
+            statement = pg_insert(Case).values(values).on_conflict_do_nothing().returning(Case)
+            stored = await self.session.scalar(statement)
+            if stored is not None:
+                return stored
+        raise RuntimeError(
+            f"no free case number after {_NUMBER_ATTEMPTS} attempts ({draft.number})"
+        )
 
     async def _check(self, data: CaseCreate, zone: zoneinfo.ZoneInfo) -> _Checked:
         title = data.title.strip()
@@ -310,26 +296,18 @@ class IntakeService:
         problem_at = local_time(data.problem_at, zone) if data.problem_at else None
         if problem_at is not None and problem_at > now + _FUTURE_TOLERANCE:
             raise _invalid("problem_at", "problem_at lies in the future")
-        channel = await self.session.scalar(
-            select(Channel).where(Channel.code == data.channel, Channel.active)
-        )
+        channels = await current.channels(self.session)
+        channel = next((c for c in channels if c.code == data.channel), None)
         if channel is None:
-            codes = await self._codes(Channel)
+            codes = _codes(channels)
             raise _invalid("channel", f"unknown channel {data.channel!r}; channels are {codes}")
         demands = list(dict.fromkeys(d.strip() for d in data.demands))
         if demands:
-            known = set(
-                (
-                    await self.session.scalars(
-                        select(DemandType.code).where(
-                            DemandType.code.in_(demands), DemandType.active
-                        )
-                    )
-                ).all()
-            )
+            demand_types = await current.demand_types(self.session)
+            known = {d.code for d in demand_types}
             unknown = [d for d in demands if d not in known]
             if unknown:
-                codes = await self._codes(DemandType)
+                codes = _codes(demand_types)
                 raise _invalid(
                     "demands", f"unknown demand type {unknown[0]!r}; demand types are {codes}"
                 )
@@ -338,14 +316,13 @@ class IntakeService:
             category = await self.session.get(Category, (self._tenant_id(), data.category_id))
             if category is None or not category.active:
                 raise _invalid("category_id", "no such active category")
+        severities = await current.severities(self.session)
         if data.severity_id is not None:
-            severity = await self.session.get(Severity, (self._tenant_id(), data.severity_id))
-            if severity is None or not severity.active:
+            severity = next((s for s in severities if s.id == data.severity_id), None)
+            if severity is None:
                 raise _invalid("severity_id", "no such active severity")
         else:
-            severity = await self.session.scalar(
-                select(Severity).where(Severity.active).order_by(Severity.rank).limit(1)
-            )
+            severity = severities[0] if severities else None
         if data.customer is not None:
             await CustomerService(self.session, self.settings, self.principal).check_pii_allowed(
                 data.customer
@@ -360,14 +337,6 @@ class IntakeService:
             severity=severity,
         )
 
-    async def _codes(self, model: type[Channel] | type[DemandType]) -> str:
-        codes = (
-            await self.session.scalars(
-                select(model.code).where(model.active).order_by(model.position, model.code)
-            )
-        ).all()
-        return ", ".join(codes) or "(none configured)"
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Checked:
@@ -378,6 +347,10 @@ class _Checked:
     demands: list[str]
     category: Category | None
     severity: Severity | None
+
+
+def _codes(rows: list[Channel] | list[DemandType]) -> str:
+    return ", ".join(r.code for r in rows) or "(none configured)"
 
 
 def _invalid(field: str, message: str) -> UnprocessableEntity:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from closeloop.audit.service import record, record_update
+from closeloop.config import current
 from closeloop.db import add_in_savepoint, bound_tenant, new_id, tenant_scope, transaction, utcnow
 from closeloop.identity.models import ROLES, ApiKey, LoginAttempt, Permission, User
 from closeloop.identity.passwords import hash_password, needs_rehash, verify_password
@@ -366,6 +367,7 @@ async def _active_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
         raise Unauthorized("the bearer token is not valid", code="invalid_token")
     TenantService.ensure_active(tenant)
     await tenant_scope(session, tenant.id)
+    current.remember_tenant(session, tenant)
     return tenant
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.service import record
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.timeline import add_event
+from closeloop.config import current as config_now
 from closeloop.config.models import Severity
 from closeloop.db import new_id, utcnow
 from closeloop.identity.models import Role
@@ -254,9 +255,7 @@ def _refuse_on_errors(outcomes: list[Outcome]) -> None:
 
 async def _raise_severity(session: AsyncSession, run: IntakeRun, checked: Any) -> Any:
     """`checked` with the highest assessed severity when it is above the intake's."""
-    levels = {
-        s.code: s for s in (await session.scalars(select(Severity).where(Severity.active))).all()
-    }
+    levels = {s.code: s for s in await config_now.severities(session)}
     best: tuple[int, Severity] | None = None
     for index, outcome in enumerate(run.outcomes):
         if outcome.hook != "assess_severity" or not outcome.ok or outcome.result is None:

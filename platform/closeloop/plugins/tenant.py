@@ -24,7 +24,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.config.models import Severity
+from closeloop.config import current
 from closeloop.db import TenantNotBound, bound_tenant
 from closeloop.logs import get_logger
 from closeloop.pii.cipher import TenantCipher, cipher_for
@@ -39,7 +39,6 @@ from closeloop.plugins.manager import InstalledPlugin, PluginManager, plugin_man
 from closeloop.plugins.models import FindingStatus, TenantPlugin
 from closeloop.plugins.types import SeverityLevel, TenantInfo
 from closeloop.settings import Settings
-from closeloop.tenancy.models import Tenant
 
 __all__ = [
     "ENCRYPTED",
@@ -104,11 +103,8 @@ async def tenant_info(session: AsyncSession) -> TenantInfo:
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise TenantNotBound("plugins are called for a tenant; bind one first")
-    tenant = await session.get(Tenant, tenant_id)
-    assert tenant is not None
-    severities = (
-        await session.scalars(select(Severity).where(Severity.active).order_by(Severity.rank))
-    ).all()
+    tenant = await current.tenant(session)
+    severities = await current.severities(session)
     return TenantInfo(
         id=tenant.id,
         slug=tenant.slug,

@@ -30,7 +30,7 @@ from closeloop.db import bound_tenant, new_id
 from closeloop.sla.calendar import BusinessCalendar
 from closeloop.sla.calendar_service import load
 from closeloop.sla.models import SlaClock, SlaClockEvent, SlaEscalationLevel, SlaPolicy
-from closeloop.sla.policies import ladder, level_key, match_policy
+from closeloop.sla.policies import ladders, level_key, match_policy
 from closeloop.sla.timing import advance, due_for, measured, threshold_at
 from closeloop.web.errors import NotFound
 
@@ -53,7 +53,16 @@ class ClockService:
         assert tenant_id is not None, "ClockService needs a tenant-bound session"
         self.tenant_id: uuid.UUID = tenant_id
         self._calendars: dict[uuid.UUID | None, BusinessCalendar] = {}
-        self._ladders: dict[tuple[uuid.UUID | None, str], list[SlaEscalationLevel]] = {}
+        self._ladders: dict[uuid.UUID | None, dict[str, list[SlaEscalationLevel]]] = {}
+        # New rows go here instead of into the session while `held` is set (intake
+        # computes the clocks before the case row exists).
+        self._held: list[SlaClock | SlaClockEvent] | None = None
+
+    def _add(self, row: SlaClock | SlaClockEvent) -> None:
+        if self._held is not None:
+            self._held.append(row)
+        else:
+            self.session.add(row)
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -69,10 +78,10 @@ class ClockService:
         return found
 
     async def ladder(self, policy_id: uuid.UUID | None, target: str) -> list[SlaEscalationLevel]:
-        key = (policy_id, target)
-        if key not in self._ladders:
-            self._ladders[key] = await ladder(self.session, policy_id, target)
-        return self._ladders[key]
+        """The levels watching `target`; one read per policy for all its targets."""
+        if policy_id not in self._ladders:
+            self._ladders[policy_id] = await ladders(self.session, policy_id)
+        return self._ladders[policy_id].get(target, [])
 
     async def clocks(self, case_id: uuid.UUID) -> list[SlaClock]:
         """Every clock of the case, by cycle and start."""
@@ -119,7 +128,7 @@ class ClockService:
             reason=reason,
             data=jsonable({k: v for k, v in (data or {}).items() if v is not None}),
         )
-        self.session.add(row)
+        self._add(row)
         return row
 
     async def start(
@@ -151,7 +160,7 @@ class ClockService:
                 target=target,
                 period=1,
             )
-            self.session.add(clock)
+            self._add(clock)
         else:
             clock.period += 1
         clock.policy_id, clock.calendar_id = policy.id, policy.calendar_id
@@ -251,14 +260,25 @@ class ClockService:
 
     # ---- a case's clocks as a whole -------------------------------------------------------
 
-    async def start_case(self, case: Case, *, now: dt.datetime) -> None:
-        """Intake: the first cycle's first response and resolution, from the received time."""
+    async def start_case(self, case: Case, *, now: dt.datetime) -> list[SlaClock | SlaClockEvent]:
+        """Intake: the first cycle's first response and resolution, from the received time.
+
+        Sets `case.due_at` and returns the new clocks and their events instead of adding
+        them: intake computes them before the case row exists and adds them after."""
         policy = await match_policy(self.session, case)
         if policy is None:
-            return
-        for target in ("first_response", "resolution"):
-            await self.start(case, policy, target, cycle=1, at=case.received_at, now=now)
-        await self.refresh_due(case)
+            return []
+        self._held = held = []
+        try:
+            started = [
+                await self.start(case, policy, target, cycle=1, at=case.received_at, now=now)
+                for target in ("first_response", "resolution")
+            ]
+        finally:
+            self._held = None
+        running = [c.due_at for c in started if c is not None and c.state in RUNNING]
+        case.due_at = min(running, default=None)
+        return held
 
     async def recompute(self, case: Case, *, now: dt.datetime, reason: str) -> None:
         """The case's severity or category changed: match its policy again and recompute

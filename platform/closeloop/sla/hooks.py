@@ -35,6 +35,7 @@ from closeloop.cases.lifecycle import Action, Status
 from closeloop.cases.models import Case
 from closeloop.db import utcnow
 from closeloop.sla.clocks import OPEN, ClockService
+from closeloop.sla.models import SlaClock, SlaClockEvent
 from closeloop.sla.policies import match_policy
 
 __all__ = ["on_action", "on_edit", "on_intake"]
@@ -56,8 +57,10 @@ _RECOMPUTE_ON = ("severity_id", "category_id")
 
 async def on_intake(
     session: AsyncSession, case: Case, *, actor: str, now: dt.datetime | None = None
-) -> None:
-    await ClockService(session, actor=actor).start_case(case, now=now or utcnow())
+) -> list[SlaClock | SlaClockEvent]:
+    """The new case's clocks: sets `case.due_at` and returns the clock rows and their
+    events, which the caller adds once the case row exists."""
+    return await ClockService(session, actor=actor).start_case(case, now=now or utcnow())
 
 
 async def on_edit(

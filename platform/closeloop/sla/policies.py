@@ -96,19 +96,30 @@ async def ladder(
 ) -> list[SlaEscalationLevel]:
     """The levels of `policy_id` watching `target`, in order. A policy deleted since the
     clock started lends the default policy's ladder."""
+    return (await ladders(session, policy_id)).get(target, [])
+
+
+async def ladders(
+    session: AsyncSession, policy_id: uuid.UUID | None
+) -> dict[str, list[SlaEscalationLevel]]:
+    """Every target's levels of `policy_id`, in order, in one read (the default policy's
+    when `policy_id` is gone)."""
     if (
         policy_id is None
         or await session.get(SlaPolicy, (bound_tenant(session), policy_id)) is None
     ):
         policy_id = await session.scalar(select(SlaPolicy.id).where(SlaPolicy.is_default))
         if policy_id is None:
-            return []
+            return {}
     query = (
         select(SlaEscalationLevel)
-        .where(SlaEscalationLevel.policy_id == policy_id, SlaEscalationLevel.target == target)
+        .where(SlaEscalationLevel.policy_id == policy_id)
         .order_by(SlaEscalationLevel.position, SlaEscalationLevel.threshold)
     )
-    return list((await session.scalars(query)).all())
+    found: dict[str, list[SlaEscalationLevel]] = {}
+    for level in (await session.scalars(query)).all():
+        found.setdefault(level.target, []).append(level)
+    return found
 
 
 class PolicyService:
