@@ -1,33 +1,55 @@
-"""The bound tenant's configuration, each piece read at most once per transaction.
+"""The bound tenant's configuration, read once per transaction and cached per process.
 
 An intake used to read the tenant row twice, its profile three times and its
-severities four times, because each service asked the database on its own. The
-readers here keep what they read in the session (`session.info`) until the
-transaction ends, so every service of one request shares one read.
+severities four times, and the channels, plugins, SLA policy, calendar, ladder,
+templates and webhooks once each, on every request. Two layers keep that down:
 
-What is kept is forgotten when the top-level transaction ends and whenever the
-session flushes a change to one of the configuration models, so a request that
-changes the configuration and then reads it sees its own change.
+* **per transaction** (`memo`): what a reader returned is kept in the session
+  (`session.info`) until the top-level transaction ends, so every service of one
+  request shares one read;
+* **per process** (`shared`): configuration rows are also kept in the process,
+  stamped with the tenant's `config_version`. Triggers on every configuration table
+  (migration `0009_config_version`) bump that number in the same transaction as any
+  insert, update or delete, whoever makes it, so a cached copy is used only while the
+  tenant row (read once per request anyway, by authentication) still carries the
+  version it was read under. Several app processes stay consistent without talking
+  to each other. Each transaction gets its own ORM copies of the cached rows
+  (attached without a query), so nothing is shared between requests but values.
 
-`memo(session, key, load)` is the building block for readers elsewhere (the
-calendar, the SLA policies, the plugins' rows, the notification templates).
+What is kept is forgotten whenever the session writes one of the configuration
+models (flush or ORM statement), and such a transaction then reads from the database
+for the rest of its life, so a request that changes the configuration sees its own
+change.
 """
 
 from __future__ import annotations
 
+import collections
+import copy
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import event, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
 
-from closeloop.config.models import Category, Channel, DemandType, Severity, TenantProfile
+from closeloop.config.models import (
+    Category,
+    Channel,
+    DemandType,
+    Department,
+    Severity,
+    TenantProfile,
+)
 from closeloop.db import bound_tenant
 from closeloop.tenancy.models import Tenant
 
 __all__ = [
+    "CACHE_SIZE",
     "channels",
+    "clear_cache",
     "demand_types",
     "forget",
     "memo",
@@ -36,15 +58,30 @@ __all__ = [
     "remember",
     "remember_tenant",
     "severities",
+    "shared",
     "tenant",
     "watch",
 ]
 
 T = TypeVar("T")
 
+CACHE_SIZE = 4096  # (tenant, key) entries kept per process, least recently used dropped
+
 _MEMO_KEY = "closeloop.config_memo"
-# Flushing any of these forgets what was kept (other modules add their models).
-_CONFIG_MODELS: list[type] = [Tenant, TenantProfile, Severity, Channel, DemandType, Category]
+_CHANGED_KEY = "closeloop.config_changed"
+# Writing any of these forgets what was kept (other modules add their models).
+_CONFIG_MODELS: list[type] = [
+    Tenant,
+    TenantProfile,
+    Severity,
+    Channel,
+    DemandType,
+    Category,
+    Department,
+]
+
+_cache: collections.OrderedDict[tuple[Any, ...], tuple[int, Any]] = collections.OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def watch(*models: type) -> None:
@@ -61,11 +98,17 @@ def _kept(session: AsyncSession | Session) -> dict[Any, Any]:
 
 def remember(session: AsyncSession, key: Any, value: Any) -> None:
     """Keep `value` under `key` for the rest of the transaction."""
-    _kept(session)[key] = value
+    _kept(session)[(bound_tenant(session), key)] = value
 
 
 def forget(session: AsyncSession | Session) -> None:
     session.info.pop(_MEMO_KEY, None)
+
+
+def clear_cache() -> None:
+    """Forget the process-wide copies (tests)."""
+    with _cache_lock:
+        _cache.clear()
 
 
 async def memo(session: AsyncSession, key: Any, load: Callable[[], Awaitable[T]]) -> T:
@@ -97,13 +140,85 @@ def remember_tenant(session: AsyncSession, row: Tenant) -> None:
     _kept(session)[(row.id, "tenant")] = row
 
 
+async def shared(session: AsyncSession, key: Any, load: Callable[[], Awaitable[T]]) -> T:
+    """Configuration rows `load()` reads, cached per process under the tenant's
+    `config_version` and kept per transaction. `load` returns None, an ORM object,
+    or lists, tuples and dicts of them; the caller gets this transaction's own copies."""
+
+    async def fetch() -> T:
+        tenant_id = bound_tenant(session)
+        if session.info.get(_CHANGED_KEY):
+            return await load()
+        version = (await tenant(session)).config_version
+        with _cache_lock:
+            found = _cache.get((tenant_id, key))
+            if found is not None:
+                _cache.move_to_end((tenant_id, key))
+        if found is not None and found[0] == version:
+            return _thaw(session.sync_session, found[1])  # type: ignore[no-any-return]
+        value = await load()
+        frozen = _freeze(value)
+        with _cache_lock:
+            _cache[(tenant_id, key)] = (version, frozen)
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+        return value
+
+    return await memo(session, ("shared", key), fetch)
+
+
+class _Row:
+    """A configuration row as plain values: its class and column values."""
+
+    __slots__ = ("cls", "values")
+
+    def __init__(self, obj: Any) -> None:
+        state = sa_inspect(obj)
+        self.cls = type(obj)
+        self.values = {
+            attr.key: copy.deepcopy(state.dict[attr.key])
+            for attr in state.mapper.column_attrs
+            if attr.key in state.dict
+        }
+
+
+def _freeze(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return type(value)(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _freeze(v) for k, v in value.items()}
+    return _Row(value)
+
+
+def _thaw(session: Session, frozen: Any) -> Any:
+    if isinstance(frozen, _Row):
+        mapper = sa_inspect(frozen.cls)
+        identity = mapper.identity_key_from_primary_key(
+            [frozen.values[c.key] for c in mapper.primary_key]
+        )
+        existing = session.identity_map.get(identity)
+        if existing is not None:
+            return existing
+        obj = frozen.cls(**copy.deepcopy(frozen.values))
+        make_transient_to_detached(obj)
+        session.add(obj)
+        return obj
+    if isinstance(frozen, list | tuple):
+        return type(frozen)(_thaw(session, v) for v in frozen)
+    if isinstance(frozen, dict):
+        return {k: _thaw(session, v) for k, v in frozen.items()}
+    return frozen
+
+
 async def profile(session: AsyncSession) -> TenantProfile | None:
     """The bound tenant's profile (None only for a tenant made without defaults)."""
 
     async def load() -> TenantProfile | None:
         return await session.scalar(select(TenantProfile).limit(1))
 
-    return await memo(session, "profile", load)
+    return await shared(session, "profile", load)
 
 
 async def pii_mode(session: AsyncSession) -> str:
@@ -118,7 +233,7 @@ async def severities(session: AsyncSession) -> list[Severity]:
         query = select(Severity).where(Severity.active).order_by(Severity.rank, Severity.code)
         return list((await session.scalars(query)).all())
 
-    return await memo(session, "severities", load)
+    return await shared(session, "severities", load)
 
 
 async def channels(session: AsyncSession) -> list[Channel]:
@@ -128,7 +243,7 @@ async def channels(session: AsyncSession) -> list[Channel]:
         query = select(Channel).where(Channel.active).order_by(Channel.position, Channel.code)
         return list((await session.scalars(query)).all())
 
-    return await memo(session, "channels", load)
+    return await shared(session, "channels", load)
 
 
 async def demand_types(session: AsyncSession) -> list[DemandType]:
@@ -142,21 +257,34 @@ async def demand_types(session: AsyncSession) -> list[DemandType]:
         )
         return list((await session.scalars(query)).all())
 
-    return await memo(session, "demand_types", load)
+    return await shared(session, "demand_types", load)
+
+
+def _changed(session: Session) -> None:
+    forget(session)
+    session.info[_CHANGED_KEY] = True
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_on_end(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         forget(session)
+        session.info.pop(_CHANGED_KEY, None)
 
 
 @event.listens_for(Session, "after_flush")
 def _forget_on_change(session: Session, flush_context: Any) -> None:
-    if _MEMO_KEY not in session.info:
-        return
     models = tuple(_CONFIG_MODELS)
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, models):
-            forget(session)
+            _changed(session)
             return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_statement(state: ORMExecuteState) -> None:
+    if state.is_select:
+        return
+    mapper = state.bind_mapper
+    if mapper is not None and issubclass(mapper.class_, tuple(_CONFIG_MODELS)):
+        _changed(state.session)

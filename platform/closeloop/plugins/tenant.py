@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 log = get_logger(__name__)
+current.watch(TenantPlugin)
 
 ENCRYPTED = "$encrypted"  # a stored secret setting: {"$encrypted": "<base64>"}
 
@@ -91,12 +92,21 @@ async def enabled_plugin_names(
     """The plugins enabled for the bound tenant (implementing `hook`, when given); reads
     the tenant's rows only, no settings are decrypted."""
     manager = manager or plugin_manager()
-    rows = {row.plugin: row for row in (await session.scalars(select(TenantPlugin))).all()}
+    rows = {row.plugin: row for row in await tenant_plugin_rows(session)}
     return [
         p.name
         for p in manager.installed()
         if _is_enabled(p, rows.get(p.name)) and (hook is None or hook in p.hooks)
     ]
+
+
+async def tenant_plugin_rows(session: AsyncSession) -> list[TenantPlugin]:
+    """The bound tenant's plugin rows (cached per process by `closeloop.config.current`)."""
+
+    async def load() -> list[TenantPlugin]:
+        return list((await session.scalars(select(TenantPlugin))).all())
+
+    return await current.shared(session, "tenant_plugins", load)
 
 
 async def tenant_info(session: AsyncSession) -> TenantInfo:
@@ -170,7 +180,7 @@ class TenantPlugins:
         cls, session: AsyncSession, settings: Settings, *, manager: PluginManager | None = None
     ) -> TenantPlugins:
         manager = manager or plugin_manager()
-        rows = {row.plugin: row for row in (await session.scalars(select(TenantPlugin))).all()}
+        rows = {row.plugin: row for row in await tenant_plugin_rows(session)}
         enabled = [p for p in manager.installed() if _is_enabled(p, rows.get(p.name))]
         if not enabled:
             return cls(session, await tenant_info(session), [], manager)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import diff, jsonable, record
+from closeloop.config import current
 from closeloop.db import bound_tenant, new_id
 from closeloop.logs import get_logger
 from closeloop.sla.calendar import (
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 log = get_logger(__name__)
+current.watch(Calendar)
 
 # The columns `BusinessCalendar.build()` reads.
 SETTINGS = (
@@ -318,12 +320,15 @@ async def load(session: AsyncSession, calendar_id: uuid.UUID | None = None) -> B
     re-seeded) computes with the default settings in its time zone, unsaved."""
     tenant_id = bound_tenant(session)
     assert tenant_id is not None, "load() needs a tenant-bound session"
-    if calendar_id is None:
-        row = await session.scalar(select(Calendar).where(Calendar.is_default))
-    else:
-        row = await session.get(Calendar, (tenant_id, calendar_id))
-        if row is None:
-            raise NotFound("no such calendar")
+
+    async def read() -> Calendar | None:
+        if calendar_id is None:
+            return await session.scalar(select(Calendar).where(Calendar.is_default))
+        return await session.get(Calendar, (tenant_id, calendar_id))
+
+    row = await current.shared(session, ("calendar", calendar_id), read)
+    if row is None and calendar_id is not None:
+        raise NotFound("no such calendar")
     if row is None:
         timezone = await _tenant_timezone(session, tenant_id)
         log.warning("tenant has no calendar; using the default settings", tenant_id=tenant_id)

@@ -268,7 +268,8 @@ class ClockService:
         policy = await match_policy(self.session, case)
         if policy is None:
             return []
-        self._held = held = []
+        held: list[SlaClock | SlaClockEvent] = []
+        self._held = held
         try:
             started = [
                 await self.start(case, policy, target, cycle=1, at=case.received_at, now=now)

@@ -18,11 +18,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import jsonable, record, record_update
+from closeloop.config import current
 from closeloop.config.models import Category, Channel, Severity
 from closeloop.db import bound_tenant, new_id
 from closeloop.sla.calendar_models import Calendar
@@ -30,6 +31,8 @@ from closeloop.sla.defaults import default_policies
 from closeloop.sla.models import SlaEscalationLevel, SlaPolicy
 from closeloop.sla.timing import TARGETS
 from closeloop.web.errors import Conflict, NotFound, UnprocessableEntity
+
+current.watch(SlaPolicy, SlaEscalationLevel)
 
 __all__ = [
     "MATCH_FIELDS",
@@ -68,27 +71,30 @@ def snapshot(policy: SlaPolicy, levels: Sequence[SlaEscalationLevel]) -> dict[st
 
 async def match_policy(session: AsyncSession, case: Any) -> SlaPolicy | None:
     """The policy of a case: first active match in order, else the default."""
-    fits = [
-        or_(SlaPolicy.match_kind.is_(None), SlaPolicy.match_kind == case.kind),
-        or_(SlaPolicy.match_severity.is_(None), SlaPolicy.match_severity == case.severity_code),
-        or_(SlaPolicy.match_category.is_(None), SlaPolicy.match_category == case.category_code),
-        or_(SlaPolicy.match_channel.is_(None), SlaPolicy.match_channel == case.channel),
-    ]
-    query = (
-        select(SlaPolicy)
-        .where(or_(SlaPolicy.is_default, SlaPolicy.active.is_(True) & _all(fits)))
-        .order_by(SlaPolicy.is_default, SlaPolicy.position, SlaPolicy.code)
-        .limit(1)
-    )
-    policy: SlaPolicy | None = await session.scalar(query)
-    return policy
+
+    def fits(policy: SlaPolicy) -> bool:
+        return all(
+            wanted is None or wanted == actual
+            for wanted, actual in (
+                (policy.match_kind, case.kind),
+                (policy.match_severity, case.severity_code),
+                (policy.match_category, case.category_code),
+                (policy.match_channel, case.channel),
+            )
+        )
+
+    candidates = [p for p in await policies(session) if p.is_default or (p.active and fits(p))]
+    candidates.sort(key=lambda p: (p.is_default, p.position, p.code))
+    return candidates[0] if candidates else None
 
 
-def _all(clauses: list[Any]) -> Any:
-    combined = clauses[0]
-    for clause in clauses[1:]:
-        combined = combined & clause
-    return combined
+async def policies(session: AsyncSession) -> list[SlaPolicy]:
+    """The bound tenant's policies (cached per process by `closeloop.config.current`)."""
+
+    async def load() -> list[SlaPolicy]:
+        return list((await session.scalars(select(SlaPolicy))).all())
+
+    return await current.shared(session, "sla_policies", load)
 
 
 async def ladder(
@@ -104,22 +110,24 @@ async def ladders(
 ) -> dict[str, list[SlaEscalationLevel]]:
     """Every target's levels of `policy_id`, in order, in one read (the default policy's
     when `policy_id` is gone)."""
-    if (
-        policy_id is None
-        or await session.get(SlaPolicy, (bound_tenant(session), policy_id)) is None
-    ):
-        policy_id = await session.scalar(select(SlaPolicy.id).where(SlaPolicy.is_default))
+    known = await policies(session)
+    if policy_id is None or not any(p.id == policy_id for p in known):
+        policy_id = next((p.id for p in known if p.is_default), None)
         if policy_id is None:
             return {}
-    query = (
-        select(SlaEscalationLevel)
-        .where(SlaEscalationLevel.policy_id == policy_id)
-        .order_by(SlaEscalationLevel.position, SlaEscalationLevel.threshold)
-    )
-    found: dict[str, list[SlaEscalationLevel]] = {}
-    for level in (await session.scalars(query)).all():
-        found.setdefault(level.target, []).append(level)
-    return found
+
+    async def load() -> dict[str, list[SlaEscalationLevel]]:
+        query = (
+            select(SlaEscalationLevel)
+            .where(SlaEscalationLevel.policy_id == policy_id)
+            .order_by(SlaEscalationLevel.position, SlaEscalationLevel.threshold)
+        )
+        found: dict[str, list[SlaEscalationLevel]] = {}
+        for level in (await session.scalars(query)).all():
+            found.setdefault(level.target, []).append(level)
+        return found
+
+    return await current.shared(session, ("sla_ladders", policy_id), load)
 
 
 class PolicyService:

@@ -5,7 +5,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, String, func
+from sqlalchemy import BigInteger, CheckConstraint, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +35,8 @@ class Tenant(Base):
     locale: Mapped[str] = mapped_column(String(16), default="zh-CN")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # Bumped by triggers on every configuration table (closeloop.config.current).
+    config_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(
         default=utcnow, server_default=func.now(), onupdate=utcnow
