@@ -48,6 +48,8 @@ __all__ = [
     "bound_tenant",
     "create_engine",
     "new_id",
+    "scope_setting",
+    "scoped",
     "tenant_scope",
     "unscoped",
     "utcnow",
@@ -156,7 +158,18 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def tenant_scope(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     """Bind `tenant_id` to the session's current transaction (and its ORM queries)."""
-    await session.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
+    await session.execute(select(scope_setting(tenant_id)))
+    session.info[_TENANT_KEY] = tenant_id
+
+
+def scope_setting(tenant_id: uuid.UUID) -> Any:
+    """The SQL that binds `tenant_id` to the transaction, to select along with other
+    columns; call `scoped(session, tenant_id)` once that statement ran."""
+    return func.set_config("app.tenant_id", str(tenant_id), True)
+
+
+def scoped(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """The transaction was bound to `tenant_id` by a statement with `scope_setting`."""
     session.info[_TENANT_KEY] = tenant_id
 
 

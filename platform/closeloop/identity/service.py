@@ -12,7 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from closeloop.audit.service import record, record_update
 from closeloop.config import current
-from closeloop.db import add_in_savepoint, bound_tenant, new_id, tenant_scope, transaction, utcnow
+from closeloop.db import (
+    add_in_savepoint,
+    bound_tenant,
+    new_id,
+    scope_setting,
+    scoped,
+    tenant_scope,
+    transaction,
+    utcnow,
+)
 from closeloop.identity.models import ROLES, ApiKey, LoginAttempt, Permission, User
 from closeloop.identity.passwords import hash_password, needs_rehash, verify_password
 from closeloop.identity.principal import Principal
@@ -362,11 +371,18 @@ async def authenticate(
 
 
 async def _active_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
-    tenant = await session.get(Tenant, tenant_id)
-    if tenant is None:
+    # One round trip reads the tenant and binds it to the transaction; a missing or
+    # suspended tenant fails the request, which rolls the binding back.
+    found = (
+        await session.execute(
+            select(Tenant, scope_setting(tenant_id)).where(Tenant.id == tenant_id)
+        )
+    ).first()
+    if found is None:
         raise Unauthorized("the bearer token is not valid", code="invalid_token")
+    tenant: Tenant = found[0]
     TenantService.ensure_active(tenant)
-    await tenant_scope(session, tenant.id)
+    scoped(session, tenant.id)
     current.remember_tenant(session, tenant)
     return tenant
 
