@@ -2,10 +2,12 @@
 
 Every change to a case, configuration, user or key, and every unmasked PII read,
 calls `record()` inside the transaction that makes the change, so the entry exists
-exactly when the change does. Entries of one tenant form a chain:
-`hash = sha256(prev_hash + canonical JSON of the entry)`, numbered by `seq` without
-gaps. `verify()` recomputes the chain and reports the first entry that was altered,
-removed or moved.
+exactly when the change does: `record()` hands the entry to the session, which
+writes it when the transaction commits and drops it when the transaction (or the
+savepoint it was recorded in) rolls back; `closeloop.audit._chain` tells how.
+Entries of one tenant form a chain: `hash = sha256(prev_hash + canonical JSON of the
+entry)`, numbered by `seq` without gaps. `verify()` recomputes the chain and reports
+the first entry that was altered, removed or moved.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop.audit._chain import GENESIS, entry_hash, flush_audit, hold
 from closeloop.audit.models import AuditEntry
 from closeloop.db import TenantNotBound, bound_tenant, new_id, utcnow
 
@@ -28,15 +31,13 @@ __all__ = [
     "ChainReport",
     "diff",
     "digest_fields",
+    "flush_audit",
     "jsonable",
     "list_entries",
     "record",
     "record_update",
     "verify",
 ]
-
-GENESIS = bytes(32)
-_AUDIT_LOCK_CLASS = 0x41554454  # "AUDT": advisory lock namespace of the audit chain
 
 
 def jsonable(value: Any) -> Any:
@@ -77,27 +78,6 @@ def digest_fields(values: dict[str, Any], fields: tuple[str, ...]) -> dict[str, 
     return out
 
 
-def _entry_hash(prev_hash: bytes, entry: AuditEntry) -> bytes:
-    body = {
-        "tenant_id": str(entry.tenant_id),
-        "id": str(entry.id),
-        "seq": entry.seq,
-        "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor": entry.actor,
-        "action": entry.action,
-        "entity_type": entry.entity_type,
-        "entity_id": str(entry.entity_id) if entry.entity_id else None,
-        "before": entry.before,
-        "after": entry.after,
-    }
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(prev_hash + canonical.encode()).digest()
-
-
-def _lock_id(tenant_id: uuid.UUID) -> int:
-    return int.from_bytes(tenant_id.bytes[:4], "big", signed=True)
-
-
 async def record(
     session: AsyncSession,
     *,
@@ -108,23 +88,21 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append an entry to the bound tenant's chain, in the caller's transaction."""
+    """Append an entry to the bound tenant's chain, in the caller's transaction.
+
+    The entry is written when the transaction commits (or earlier, see `flush_audit`);
+    until then its `seq`, `prev_hash` and `hash` are None. Rolling back the transaction,
+    or the savepoint the entry was recorded in, drops it.
+    """
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise TenantNotBound("audit entries belong to a tenant; bind one first")
-    # One writer per tenant chain at a time; released when the transaction ends.
-    await session.execute(
-        select(func.pg_advisory_xact_lock(_AUDIT_LOCK_CLASS, _lock_id(tenant_id)))
-    )
-    last = (
-        await session.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        )
-    ).first()
+    # The caller's own changes are flushed here as before (their column defaults filled
+    # in, their constraint errors raised where callers expect them); the entry waits.
+    await session.flush()
     entry = AuditEntry(
         tenant_id=tenant_id,
         id=new_id(),
-        seq=(last.seq + 1) if last else 1,
         at=utcnow(),
         actor=actor,
         action=action,
@@ -132,11 +110,8 @@ async def record(
         entity_id=entity_id,
         before=jsonable(before) if before is not None else None,
         after=jsonable(after) if after is not None else None,
-        prev_hash=last.hash if last else GENESIS,
     )
-    entry.hash = _entry_hash(entry.prev_hash, entry)
-    session.add(entry)
-    await session.flush()
+    hold(session.sync_session, entry)
     return entry
 
 
@@ -153,7 +128,7 @@ async def record_update(
 ) -> bool:
     """Record an update as the diff of `before` and `after`, plus `flags` (e.g.
     `{"password_changed": True}`, never the secret itself); nothing when neither
-    changed anything. True when an entry was written."""
+    changed anything. True when an entry was recorded."""
     old, new = diff(before, after)
     new.update(flags or {})
     if not new:
@@ -181,6 +156,7 @@ class ChainReport:
 
 async def verify(session: AsyncSession, *, batch: int = 5000) -> ChainReport:
     """Walk the bound tenant's chain in `seq` order; stop at the first broken link."""
+    await flush_audit(session)  # this transaction's own entries are part of the chain
     expected_seq, prev_hash, count = 1, GENESIS, 0
     last_seq = 0
     while True:
@@ -213,7 +189,7 @@ async def verify(session: AsyncSession, *, batch: int = 5000) -> ChainReport:
                     f"entry {entry.seq} does not follow entry {entry.seq - 1}"
                     " (entries removed or reordered)",
                 )
-            if _entry_hash(prev_hash, entry) != entry.hash:
+            if entry_hash(prev_hash, entry) != entry.hash:
                 return ChainReport(
                     False,
                     count,
@@ -240,6 +216,7 @@ class AuditQuery:
 
 async def list_entries(session: AsyncSession, query: AuditQuery, *, limit: int) -> list[AuditEntry]:
     """The bound tenant's entries matching `query`, newest (highest `seq`) first."""
+    await flush_audit(session)
     statement = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
     if query.entity_type is not None:
         statement = statement.where(AuditEntry.entity_type == query.entity_type)
