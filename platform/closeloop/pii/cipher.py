@@ -11,27 +11,32 @@ key), which finds exact matches without storing plaintext.
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import hmac
 import os
 import re
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from closeloop.db import TenantNotBound, add_in_savepoint, bound_tenant, new_id
+from closeloop.db import TenantNotBound, bound_tenant, new_id
 from closeloop.pii.models import TenantKey
 from closeloop.settings import Settings
 
 __all__ = [
+    "CACHE_SIZE",
+    "KEY_VERSION",
     "TenantCipher",
     "cipher_for",
+    "clear_cache",
     "load_master_key",
     "mask_email",
     "mask_id_number",
@@ -91,53 +96,114 @@ class TenantCipher:
         return hmac.new(self._index_key, f"{kind}:{normal}".encode(), hashlib.sha256).digest()
 
 
-# Ciphers of keys known to be committed. A key made in a transaction that is still
-# open is kept in the session only: were that transaction rolled back, a cached key
-# would go on encrypting data under a key no database row holds.
-_cache: dict[tuple[bytes, uuid.UUID], TenantCipher] = {}
-_UNCOMMITTED = "closeloop.uncommitted_tenant_keys"
+# The version of every tenant's data key. Keys are made at version 1 by `cipher_for`
+# (the only writer of `tenant_keys`) and nothing rotates them, so the current version is
+# known without asking the database, and a version's key bytes never change. A rotation
+# would have to stamp each ciphertext with its key version and read the tenant's current
+# version here; the cache below is already keyed by version for that.
+KEY_VERSION = 1
+
+# Ciphers of keys known to be committed, per process, by (master key, tenant, version);
+# the least recently used go first beyond `CACHE_SIZE` tenants. A key made in a
+# transaction that is still open is kept in the session only, until that transaction
+# commits: were it rolled back, a cached key would go on encrypting data under a key no
+# database row holds.
+CACHE_SIZE = 1024
+_Key = tuple[bytes, uuid.UUID, int]
+_cache: collections.OrderedDict[_Key, TenantCipher] = collections.OrderedDict()
+_cache_lock = threading.Lock()
+_UNCOMMITTED = "closeloop.uncommitted_tenant_keys"  # cache key -> cipher
+_MADE = "closeloop.tenant_keys_made"  # tenants whose key this transaction made
+
+
+def _cached(key: _Key) -> TenantCipher | None:
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+        return found
+
+
+def _keep(key: _Key, cipher: TenantCipher) -> None:
+    with _cache_lock:
+        _cache[key] = cipher
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def clear_cache() -> None:
+    """Forget every cached cipher (as after a restart)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_keys(session: Session) -> None:
+    # Also called when a savepoint is released: only the top-level commit counts.
+    if not session.in_nested_transaction():
+        for key, cipher in session.info.pop(_UNCOMMITTED, {}).items():
+            _keep(key, cipher)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_uncommitted_keys(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_UNCOMMITTED, None)
+        session.info.pop(_MADE, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_keys(session: Session, previous_transaction: Any) -> None:
+    # A savepoint rolled back may have taken a key's row with it: look for it again.
+    session.info.pop(_UNCOMMITTED, None)
 
 
 async def cipher_for(session: AsyncSession, settings: Settings) -> TenantCipher:
-    """The bound tenant's cipher; its data key is made on first use."""
+    """The bound tenant's cipher; its data key is made on first use.
+
+    Once the key's row is known to be committed, its cipher is kept for the process and
+    later calls ask the database nothing.
+    """
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise TenantNotBound("PII keys belong to a tenant; bind one first")
     master = load_master_key(settings)
-    uncommitted: dict[uuid.UUID, TenantCipher] = session.info.setdefault(_UNCOMMITTED, {})
-    cached = _cache.get((master, tenant_id)) or uncommitted.get(tenant_id)
+    key = (master, tenant_id, KEY_VERSION)
+    uncommitted: dict[_Key, TenantCipher] = session.info.setdefault(_UNCOMMITTED, {})
+    cached = _cached(key) or uncommitted.get(key)
     if cached is not None:
         return cached
     wrapper = AESGCM(master)
-    row = await session.scalar(select(TenantKey).where(TenantKey.version == 1))
-    made_here = row is None
+    row = await session.scalar(select(TenantKey).where(TenantKey.version == KEY_VERSION))
+    made: set[uuid.UUID] = session.info.setdefault(_MADE, set())
     if row is None:
         data_key = AESGCM.generate_key(bit_length=256)
         nonce = os.urandom(_NONCE)
-        row = TenantKey(
-            tenant_id=tenant_id,
-            id=new_id(),
-            version=1,
-            wrapped_key=nonce + wrapper.encrypt(nonce, data_key, tenant_id.bytes),
+        inserted = await session.scalar(
+            insert(TenantKey)
+            .values(
+                tenant_id=tenant_id,
+                id=new_id(),
+                version=KEY_VERSION,
+                wrapped_key=nonce + wrapper.encrypt(nonce, data_key, tenant_id.bytes),
+            )
+            .on_conflict_do_nothing()
+            .returning(TenantKey)
         )
-        try:
-            await add_in_savepoint(session, row)
-        except IntegrityError:  # another request made it first (and committed it)
-            made_here = False
-            row = await session.scalar(select(TenantKey).where(TenantKey.version == 1))
-            assert row is not None
+        if inserted is not None:
+            made.add(tenant_id)
+        # Otherwise another request made it first (and committed it): use theirs.
+        row = inserted or await session.scalar(
+            select(TenantKey).where(TenantKey.version == KEY_VERSION)
+        )
+        assert row is not None
     data_key = wrapper.decrypt(row.wrapped_key[:_NONCE], row.wrapped_key[_NONCE:], tenant_id.bytes)
     cipher = TenantCipher(tenant_id, data_key)
-    if made_here:
-        uncommitted[tenant_id] = cipher
+    if tenant_id in made:  # the row is this transaction's own, not yet committed
+        uncommitted[key] = cipher
     else:
-        _cache[(master, tenant_id)] = cipher
+        _keep(key, cipher)
     return cipher
 
 
