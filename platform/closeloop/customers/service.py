@@ -14,15 +14,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import record
 from closeloop.cases.models import Customer
-from closeloop.config.models import TenantProfile
+from closeloop.config import current
 from closeloop.customers._erasure import redact_cases, redactor
 from closeloop.customers.schemas import CustomerInput, CustomerRead
-from closeloop.db import add_in_savepoint, bound_tenant, new_id, utcnow
+from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.identity.principal import Principal
 from closeloop.pii.cipher import (
     TenantCipher,
@@ -84,8 +84,7 @@ class CustomerService:
 
     async def pii_mode(self) -> str:
         """The tenant's PII mode; a tenant without a profile yet is `normal`."""
-        mode = await self.session.scalar(select(TenantProfile.pii_mode).limit(1))
-        return mode or "normal"
+        return await current.pii_mode(self.session)
 
     async def check_pii_allowed(self, data: CustomerInput) -> None:
         """422 `pii_not_allowed`, naming the fields, when a no-PII tenant is sent PII."""
@@ -109,17 +108,8 @@ class CustomerService:
         phone, email = _clean(data.phone), _clean(data.email)
         customer = await self._find_existing(external_ref=external_ref, phone=phone, email=email)
         if customer is None:
-            customer = Customer(tenant_id=self._tenant(), id=new_id(), external_ref=external_ref)
-            await self._fill(customer, data)
-            try:
-                await add_in_savepoint(self.session, customer)
-            except IntegrityError:
-                # A concurrent intake created the same external ref first.
-                found = await self._find_existing(external_ref=external_ref, phone=None, email=None)
-                if found is None:
-                    raise
-                customer = found
-            else:
+            customer = await self._insert(data)
+            if customer is not None:
                 await record(
                     self.session,
                     actor=self.actor,
@@ -129,8 +119,15 @@ class CustomerService:
                     after=self._audit_shape(customer),
                 )
                 return customer
+            # A concurrent intake created the same external ref first: theirs is the one.
+            customer = await self._find_existing(external_ref=external_ref, phone=None, email=None)
+            if customer is None:
+                raise RuntimeError("a new customer conflicted with no visible one")
         before = self._audit_shape(customer)
-        if await self._fill(customer, data):
+        missing = await self._missing(customer, data)
+        if missing:
+            for column, value in missing.items():
+                setattr(customer, column, value)
             await self.session.flush()
             await record(
                 self.session,
@@ -160,26 +157,36 @@ class CustomerService:
                 return matches[0]
         return None
 
-    async def _fill(self, customer: Customer, data: CustomerInput) -> bool:
-        """Set what `customer` lacks from `data`; True when anything changed."""
-        changed = False
+    async def _insert(self, data: CustomerInput) -> Customer | None:
+        """The new customer made from `data`, or None when its external ref was taken
+        meanwhile (the insert waits for a concurrent one to commit, then does nothing)."""
+        values = {"tenant_id": self._tenant(), "id": new_id(), **await self._missing(None, data)}
+        statement = insert(Customer).values(values).on_conflict_do_nothing().returning(Customer)
+        return await self.session.scalar(statement)
+
+    async def _missing(self, customer: Customer | None, data: CustomerInput) -> dict[str, Any]:
+        """The columns `data` gives that `customer` (None: a new one) lacks, with their
+        values: PII encrypted, phone and e-mail also as blind index."""
+
+        def lacks(column: str) -> bool:
+            return customer is None or getattr(customer, column) is None
+
+        missing: dict[str, Any] = {}
         for field in ("external_ref", "nickname", "locale"):
             value = _clean(getattr(data, field))
-            if value is not None and getattr(customer, field) is None:
-                setattr(customer, field, value)
-                changed = True
+            if value is not None and lacks(field):
+                missing[field] = value
         values = {f: _clean(getattr(data, f)) for f in PII_FIELDS}
         if not any(values.values()):
-            return changed
+            return missing
         cipher = await self._cipher()
         for field, value in values.items():
-            if value is None or getattr(customer, f"{field}_enc") is not None:
+            if value is None or not lacks(f"{field}_enc"):
                 continue
-            setattr(customer, f"{field}_enc", cipher.encrypt(value))
+            missing[f"{field}_enc"] = cipher.encrypt(value)
             if field in ("phone", "email") and _searchable(field, value):
-                setattr(customer, f"{field}_hash", cipher.blind_index(field, value))
-            changed = True
-        return changed
+                missing[f"{field}_hash"] = cipher.blind_index(field, value)
+        return missing
 
     @staticmethod
     def _audit_shape(customer: Customer) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case, Customer
+from closeloop.config import current
 from closeloop.config.models import Severity
 from closeloop.db import TenantNotBound, bound_tenant, new_id, utcnow
 from closeloop.identity.models import User
@@ -53,6 +54,10 @@ __all__ = [
     "notify_customer",
     "notify_staff",
 ]
+
+# The templates and webhooks are read once per transaction (`config.current.memo`);
+# a change to either, flushed in the same transaction, is seen by the next read.
+current.watch(NotificationTemplate, WebhookEndpoint)
 
 # The actor that delivers each channel (declared in closeloop.notify.actors).
 ACTOR_FOR_CHANNEL = {
@@ -106,8 +111,8 @@ async def _scope(
 ) -> _Scope:
     if event not in events.EVENTS:
         raise ValueError(f"unknown notification event {event!r}")
-    tenant = await session.get(Tenant, _tenant_id(session))
-    assert tenant is not None
+    _tenant_id(session)  # TenantNotBound unless a tenant is bound
+    tenant = await current.tenant(session)
     zone = zoneinfo.ZoneInfo(tenant.timezone)
     base: dict[str, Any] = {name: "" for name in events.variables(event)}
     base["tenant_name"] = tenant.name
@@ -126,7 +131,11 @@ async def _scope(
 async def _severity_name(session: AsyncSession, case: Case | None, locale: str) -> str | None:
     if case is None or case.severity_id is None:
         return None
-    severity = await session.scalar(select(Severity).where(Severity.id == case.severity_id))
+    severity = next(
+        (s for s in await current.severities(session) if s.id == case.severity_id), None
+    )
+    if severity is None:  # deactivated since: not among the active ones
+        severity = await session.scalar(select(Severity).where(Severity.id == case.severity_id))
     if severity is None:
         return None
     return severity.name_en if locale == "en" else severity.name_zh
@@ -135,16 +144,17 @@ async def _severity_name(session: AsyncSession, case: Case | None, locale: str) 
 async def _template(
     session: AsyncSession, event: str, channel: str, locale: str
 ) -> tuple[str, str]:
-    own = await session.scalar(
-        select(NotificationTemplate).where(
-            NotificationTemplate.event == event,
-            NotificationTemplate.channel == channel,
-            NotificationTemplate.locale == locale,
+    """The tenant's own `(subject, body)` for the event, channel and locale, else the
+    built-in one."""
+
+    async def load() -> dict[tuple[str, str], tuple[str, str]]:
+        rows = await session.scalars(
+            select(NotificationTemplate).where(NotificationTemplate.event == event)
         )
-    )
-    if own is not None:
-        return own.subject, own.body
-    return builtin(event, locale)
+        return {(row.channel, row.locale): (row.subject, row.body) for row in rows}
+
+    own = await current.memo(session, ("notification_templates", event), load)
+    return own.get((channel, locale)) or builtin(event, locale)
 
 
 async def _rendered(
@@ -276,13 +286,15 @@ async def _webhooks(
     context: Mapping[str, Any],
     not_before: dt.datetime | None = None,
 ) -> list[Notification]:
-    endpoints = (
-        await session.scalars(
-            select(WebhookEndpoint)
+    async def load() -> list[uuid.UUID]:
+        query = (
+            select(WebhookEndpoint.id)
             .where(WebhookEndpoint.active.is_(True), literal(event) == any_(WebhookEndpoint.events))
             .order_by(WebhookEndpoint.created_at)
         )
-    ).all()
+        return list((await session.scalars(query)).all())
+
+    endpoint_ids = await current.memo(session, ("webhook_endpoints", event), load)
     locale = events.locale_of(scope.tenant.locale)
     return [
         await _add(
@@ -293,10 +305,10 @@ async def _webhooks(
             locale=locale,
             recipient_kind="webhook",
             context=context,
-            webhook_id=endpoint.id,
+            webhook_id=endpoint_id,
             not_before=not_before,
         )
-        for endpoint in endpoints
+        for endpoint_id in endpoint_ids
     ]
 
 
@@ -370,17 +382,20 @@ async def notify_customer(
     case: Case,
     event: str,
     context: Mapping[str, Any],
+    customer: Customer | None = None,
 ) -> list[Notification]:
     """Tell the case's customer about `event` (see `events.CUSTOMER_EVENTS`) in their
     language (the customer's locale, else the tenant's): by e-mail when they have an
     address, else a `skipped` record with the reason; plus the tenant's subscribed
-    webhooks."""
+    webhooks. A caller holding the case's customer passes it as `customer` (saves a
+    read); otherwise it is read."""
     scope = await _scope(session, event, case)
-    customer = (
-        await session.scalar(select(Customer).where(Customer.id == case.customer_id))
-        if case.customer_id is not None
-        else None
-    )
+    if customer is None or customer.id != case.customer_id:
+        customer = (
+            await session.get(Customer, (case.tenant_id, case.customer_id))
+            if case.customer_id is not None
+            else None
+        )
     locale = events.locale_of(
         customer.locale if customer is not None else None,
         default=events.locale_of(scope.tenant.locale),
