@@ -13,8 +13,9 @@ templates and webhooks once each, on every request. Two layers keep that down:
   insert, update or delete, whoever makes it, so a cached copy is used only while the
   tenant row (read once per request anyway, by authentication) still carries the
   version it was read under. Several app processes stay consistent without talking
-  to each other. Each transaction gets its own ORM copies of the cached rows
-  (attached without a query), so nothing is shared between requests but values.
+  to each other. The cached rows are detached ORM objects shared by every request
+  of the process: readers only read them; configuration services change rows they
+  read themselves.
 
 What is kept is forgotten whenever the session writes one of the configuration
 models (flush or ORM statement), and such a transaction then reads from the database
@@ -25,7 +26,6 @@ change.
 from __future__ import annotations
 
 import collections
-import copy
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -143,7 +143,11 @@ def remember_tenant(session: AsyncSession, row: Tenant) -> None:
 async def shared(session: AsyncSession, key: Any, load: Callable[[], Awaitable[T]]) -> T:
     """Configuration rows `load()` reads, cached per process under the tenant's
     `config_version` and kept per transaction. `load` returns None, an ORM object,
-    or lists, tuples and dicts of them; the caller gets this transaction's own copies."""
+    or lists, tuples and dicts of them.
+
+    A cached answer is made of detached copies shared by every request of the process:
+    read them, never change them (change configuration through its service, which
+    reads its own rows)."""
 
     async def fetch() -> T:
         tenant_id = bound_tenant(session)
@@ -155,11 +159,10 @@ async def shared(session: AsyncSession, key: Any, load: Callable[[], Awaitable[T
             if found is not None:
                 _cache.move_to_end((tenant_id, key))
         if found is not None and found[0] == version:
-            return _thaw(session.sync_session, found[1])  # type: ignore[no-any-return]
+            return found[1]  # type: ignore[no-any-return]
         value = await load()
-        frozen = _freeze(value)
         with _cache_lock:
-            _cache[(tenant_id, key)] = (version, frozen)
+            _cache[(tenant_id, key)] = (version, _detached_copy(value))
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
         return value
@@ -167,49 +170,36 @@ async def shared(session: AsyncSession, key: Any, load: Callable[[], Awaitable[T
     return await memo(session, ("shared", key), fetch)
 
 
-class _Row:
-    """A configuration row as plain values: its class and column values."""
-
-    __slots__ = ("cls", "values")
-
-    def __init__(self, obj: Any) -> None:
-        state = sa_inspect(obj)
-        self.cls = type(obj)
-        self.values = {
-            attr.key: copy.deepcopy(state.dict[attr.key])
-            for attr in state.mapper.column_attrs
-            if attr.key in state.dict
-        }
-
-
-def _freeze(value: Any) -> Any:
+def _detached_copy(value: Any) -> Any:
+    """`value` with every ORM object replaced by a detached copy of its loaded columns;
+    other values must be immutable (tuples, UUIDs, times) or lists and dicts of them."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, list | tuple):
-        return type(value)(_freeze(v) for v in value)
+        return type(value)(_detached_copy(v) for v in value)
     if isinstance(value, dict):
-        return {k: _freeze(v) for k, v in value.items()}
-    return _Row(value)
+        return {k: _detached_copy(v) for k, v in value.items()}
+    state = sa_inspect(value, raiseerr=False)
+    if state is None:
+        return value  # a plain value (UUID, datetime, ...): immutable
+    mapper = state.mapper
+    # As the ORM's own loading does: the values go straight into the instance's dict
+    # as loaded, unchanged state; the instance never joins a session.
+    copy = mapper.class_manager.new_instance()
+    copy.__dict__.update(
+        {a.key: _copy(state.dict[a.key]) for a in mapper.column_attrs if a.key in state.dict}
+    )
+    make_transient_to_detached(copy)
+    return copy
 
 
-def _thaw(session: Session, frozen: Any) -> Any:
-    if isinstance(frozen, _Row):
-        mapper = sa_inspect(frozen.cls)
-        identity = mapper.identity_key_from_primary_key(
-            [frozen.values[c.key] for c in mapper.primary_key]
-        )
-        existing = session.identity_map.get(identity)
-        if existing is not None:
-            return existing
-        obj = frozen.cls(**copy.deepcopy(frozen.values))
-        make_transient_to_detached(obj)
-        session.add(obj)
-        return obj
-    if isinstance(frozen, list | tuple):
-        return type(frozen)(_thaw(session, v) for v in frozen)
-    if isinstance(frozen, dict):
-        return {k: _thaw(session, v) for k, v in frozen.items()}
-    return frozen
+def _copy(value: Any) -> Any:
+    """A copy of a column value: JSON containers are copied, everything else is immutable."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 async def profile(session: AsyncSession) -> TenantProfile | None:

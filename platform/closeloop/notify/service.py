@@ -55,7 +55,7 @@ __all__ = [
     "notify_staff",
 ]
 
-# The templates and webhooks are read once per transaction (`config.current.memo`);
+# The templates and webhooks are cached per process (`config.current.shared`);
 # a change to either, flushed in the same transaction, is seen by the next read.
 current.watch(NotificationTemplate, WebhookEndpoint)
 
@@ -153,7 +153,7 @@ async def _template(
         )
         return {(row.channel, row.locale): (row.subject, row.body) for row in rows}
 
-    own = await current.memo(session, ("notification_templates", event), load)
+    own = await current.shared(session, ("notification_templates", event), load)
     return own.get((channel, locale)) or builtin(event, locale)
 
 
@@ -294,7 +294,7 @@ async def _webhooks(
         )
         return list((await session.scalars(query)).all())
 
-    endpoint_ids = await current.memo(session, ("webhook_endpoints", event), load)
+    endpoint_ids = await current.shared(session, ("webhook_endpoints", event), load)
     locale = events.locale_of(scope.tenant.locale)
     return [
         await _add(
