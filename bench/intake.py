@@ -1,8 +1,8 @@
 """Intake throughput and latency: `POST /api/v1/cases` against a bare INSERT + COMMIT.
 
     .venv/bin/python bench/intake.py [--requests 2000] [--concurrency 32] [--tenants 1]
-                                     [--rounds 4] [--unloaded 200] [--profile] [--keep]
-                                     [--database-url postgresql://postgres@host/postgres]
+                                     [--rounds 4] [--unloaded 200] [--workers 1] [--profile]
+                                     [--keep] [--database-url postgresql://postgres@host/postgres]
 
 A fresh database (`closeloop_bench_intake`) is provisioned on the server and migrated.
 The real app (`create_app`) is served by uvicorn in a separate process on a free port,
@@ -12,11 +12,13 @@ benchmark creates as the owner role. A tenant (or `--tenants N`, the clients spr
 them) gets an agent who logs in; then `--concurrency` clients (httpx, keep-alive, in
 this process) send a warm-up and `--requests` requests to each endpoint, in `--rounds`
 alternating rounds; then a single client sends `--unloaded` requests to each (the
-latency of one request on an otherwise idle app).
+latency of one request on an otherwise idle app). `--workers N` serves the app from N
+uvicorn worker processes, as `closeloop serve --workers N` does, each with its own pools.
 
 Printed: the rate and p50/p99 latency of each endpoint, their ratio, whether the
 issue's target (ratio >= 0.5, p99 < 50 ms) is met, and the CPU time per request of
-the client, the app process and the database backends (where the server is local).
+the client, the app processes (all workers together) and the database backends (where
+the server is local).
 `--profile` also times every SQL statement inside the app and prints the top costs.
 Nothing is asserted: this is a measurement, not a test.
 """
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -57,7 +60,14 @@ PASSWORD = "bench-password-0123"  # noqa: S105 - made-up tenants of a throwaway 
 PHONES = 500  # distinct customers: some send more than one case, as in life
 
 
-# --- the app side (runs in the server process) ------------------------------------
+# --- the app side (runs in the server process, or in each of its workers) ---------
+
+# How the server process tells its uvicorn workers (spawned processes that import this
+# module as `intake` and call `bench_app`) what to build.
+SETTINGS_ENV = "CLOSELOOP_BENCH_SETTINGS"  # the app's settings, as JSON
+FOLDER_ENV = "CLOSELOOP_BENCH_FOLDER"  # where each worker says it is ready, and profiles
+PROFILE_ENV = "CLOSELOOP_BENCH_PROFILE"  # "1": time the SQL statements
+WORKERS_ENV = "CLOSELOOP_BENCH_WORKERS"
 
 
 @post("/bench/bare", status_code=201, include_in_schema=False)
@@ -75,30 +85,67 @@ async def bare_insert(data: dict[str, Any], state: State) -> dict[str, str]:
     return {"id": str(row_id)}
 
 
-def _serve(settings: Settings, port: int, profile_path: str | None) -> None:
-    import uvicorn
+def bench_app() -> Litestar:
+    """The app of one server process: `create_app` plus `POST /bench/bare` and its pool.
 
+    uvicorn's factory with `--workers N`; the settings come from the environment that
+    `_serve` set, so every worker builds the same app (the same keys sign and read the
+    agents' tokens). Without BROKER_URL `create_app` runs no background work at all
+    (that is the command line's `background=True`), so N workers run none either: the
+    outbox of this throwaway database only fills up.
+    """
     from closeloop.logs import configure_logging
     from closeloop.web.app import create_app
 
     configure_logging(log_format="json", level="WARNING")
+    raw = json.loads(os.environ[SETTINGS_ENV])
+    settings = Settings(**{**raw, "data_dir": Path(raw["data_dir"])})
+    folder = Path(os.environ[FOLDER_ENV])
+    workers = int(os.environ[WORKERS_ENV])
     app = create_app(settings, extra_route_handlers=[bare_insert])
+    # Connections open on demand up to max_size, so N workers together hold about as
+    # many as the clients keep busy.
+    min_size = max(1, settings.db_pool_size // workers)
 
     async def open_pool(app: Litestar) -> None:
         dsn = settings.database_url
         assert dsn is not None
         app.state.bare_pool = await asyncpg.create_pool(
-            dsn, min_size=settings.db_pool_size, max_size=2 * settings.db_pool_size
+            dsn, min_size=min_size, max_size=2 * settings.db_pool_size
         )
+        await asyncio.to_thread((folder / f"ready-{os.getpid()}").touch)
 
     async def close_pool(app: Litestar) -> None:
         await app.state.bare_pool.close()
 
     app.on_startup.append(open_pool)
     app.on_shutdown.append(close_pool)
-    if profile_path:
-        app.on_shutdown.append(_install_sql_timing(profile_path))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    if os.environ.get(PROFILE_ENV) == "1":
+        app.on_shutdown.append(_install_sql_timing(str(folder / f"sql-profile-{os.getpid()}.json")))
+    return app
+
+
+def _serve(settings: Settings, port: int, folder: str, profile: bool, workers: int) -> None:
+    import uvicorn
+
+    os.environ[SETTINGS_ENV] = json.dumps(dataclasses.asdict(settings), default=str)
+    os.environ[FOLDER_ENV] = folder
+    os.environ[PROFILE_ENV] = "1" if profile else ""
+    os.environ[WORKERS_ENV] = str(workers)
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+    }
+    if workers == 1:
+        uvicorn.run(bench_app(), **options)
+        return
+    # The workers are spawned: they get this process's sys.path, which must hold bench/.
+    bench = str(Path(__file__).resolve().parent)
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    uvicorn.run("intake:bench_app", factory=True, workers=workers, **options)
 
 
 def _install_sql_timing(path: str) -> Any:
@@ -147,6 +194,7 @@ class Phase:
     latencies: list[float]
     errors: collections.Counter[str]
     cpu: collections.Counter[str]
+    app_cpu: collections.Counter[int]  # by process: how evenly the workers were loaded
 
     @property
     def rate(self) -> float:
@@ -162,18 +210,45 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _wait_ready(base: str, server: multiprocessing.process.BaseProcess) -> None:
+async def _wait_ready(
+    base: str, server: multiprocessing.process.BaseProcess, folder: Path, workers: int
+) -> None:
+    """Every worker has started (a keep-alive connection stays with the worker that took
+    it: opened while only some were up, the clients would never reach the others)."""
     async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(600):
+        for _ in range(1200):
             if not server.is_alive():
                 raise SystemExit("the app process exited during start-up")
+            ready = len(await asyncio.to_thread(_files, folder, "ready-*"))
             try:
-                if (await client.get("/health/live")).status_code == 200:
-                    return
+                live = (await client.get("/health/live")).status_code == 200
             except httpx.TransportError:
-                pass
+                live = False
+            if live and ready >= workers:
+                return
             await asyncio.sleep(0.1)
-    raise SystemExit("the app did not answer /health/live within 60 s")
+    raise SystemExit(f"the app's {workers} worker(s) were not all up within 120 s")
+
+
+def _files(folder: Path, pattern: str) -> list[Path]:
+    return sorted(folder.glob(pattern))
+
+
+def _stop(server: multiprocessing.process.BaseProcess) -> None:
+    """SIGTERM (uvicorn passes it on to its workers, which shut down and write their
+    profiles); whatever is left after 30 s is killed, workers first."""
+    import psutil
+
+    try:
+        tree = psutil.Process(server.pid or 0).children(recursive=True)
+    except psutil.Error:
+        tree = []
+    server.terminate()
+    server.join(30)
+    for proc in [*tree, *([psutil.Process(server.pid)] if server.is_alive() else [])]:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    server.join()
 
 
 def _check(response: httpx.Response, expect: int = 200) -> Any:
@@ -261,8 +336,9 @@ def _bodies(count: int, texts: list[tuple[str, str]], agent: Agent, seed: int) -
 
 
 class CpuMeter:
-    """CPU seconds used by this process, the app process and the benchmark database's
-    backends (those connected when `restart()` ran; a server on another host gives none)."""
+    """CPU seconds used by this process, the app's processes (the server process and its
+    uvicorn workers, summed) and the benchmark database's backends (those connected when
+    `restart()` ran; a server on another host gives none)."""
 
     def __init__(self, server_pid: int, superuser: str) -> None:
         self._server_pid = server_pid
@@ -275,7 +351,7 @@ class CpuMeter:
 
         self._procs = {"client": [psutil.Process()], "app": [], "db": []}
         for name, pids in (
-            ("app", [self._server_pid]),
+            ("app", _process_tree(self._server_pid)),
             ("db", await _backend_pids(self._superuser)),
         ):
             for pid in pids:
@@ -298,13 +374,27 @@ class CpuMeter:
                 out[name, proc.pid] = times.user + times.system
         return out
 
-    def used(self) -> dict[str, float]:
+    def used(self) -> tuple[dict[str, float], dict[int, float]]:
+        """Seconds by kind (client, app, db), and the app's by process."""
         end = self._read()
         out: dict[str, float] = {name: 0.0 for name, procs in self._procs.items() if procs}
+        app: dict[int, float] = {}
         for key, seconds in end.items():
             if key in self._start:
                 out[key[0]] += seconds - self._start[key]
-        return out
+                if key[0] == "app":
+                    app[key[1]] = seconds - self._start[key]
+        return out, app
+
+
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (with `--workers N`, uvicorn's worker processes)."""
+    import psutil
+
+    try:
+        return [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
+    except psutil.Error:
+        return [pid]
 
 
 async def _backend_pids(superuser: str) -> list[int]:
@@ -365,7 +455,9 @@ async def _phases(
     """Intake and bare, `requests` each, in alternating rounds: a neighbour's load on a
     shared machine then falls on both alike."""
     phases = {
-        name: Phase(name, 0, 0.0, [], collections.Counter(), collections.Counter())
+        name: Phase(
+            name, 0, 0.0, [], collections.Counter(), collections.Counter(), collections.Counter()
+        )
         for name in ("intake", "bare")
     }
     for number in range(rounds):
@@ -380,7 +472,9 @@ async def _phases(
             phase.seconds += seconds
             phase.latencies += latencies
             phase.errors.update(errors)
-            phase.cpu.update(meter.used())
+            used, app_used = meter.used()
+            phase.cpu.update(used)
+            phase.app_cpu.update(app_used)
     return phases["intake"], phases["bare"]
 
 
@@ -411,9 +505,9 @@ async def _measure(
     operator = secrets.token_urlsafe(32)
     settings = _support.app_settings(urls, folder / "data", operator_token=operator)
     port = _free_port()
-    profile_path = str(folder / "sql-profile.json") if args.profile else None
+    # Not a daemon: with --workers N it has children of its own (`_stop` ends them all).
     server = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(settings, port, profile_path), daemon=True
+        target=_serve, args=(settings, port, str(folder), args.profile, args.workers)
     )
     server.start()
     base = f"http://127.0.0.1:{port}"
@@ -421,7 +515,7 @@ async def _measure(
         max_connections=args.concurrency, max_keepalive_connections=args.concurrency
     )
     try:
-        await _wait_ready(base, server)
+        await _wait_ready(base, server, folder, args.workers)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
             agents = await _make_agents(client, operator, args.tenants)
             texts = _support.complaint_texts()
@@ -443,13 +537,12 @@ async def _measure(
                 *await _phases(client, bodies, headers, args.unloaded, 1, args.rounds, meter),
             ]
     finally:
-        server.terminate()
-        server.join(30)
+        await asyncio.to_thread(_stop, server)
     _report(args, version, *phases)
-    profile = Path(profile_path) if profile_path else None
-    if profile is not None and await asyncio.to_thread(profile.is_file):
+    profiles = await asyncio.to_thread(_files, folder, "sql-profile-*.json")
+    if args.profile and profiles:
         intakes = phases[0].ok + phases[2].ok + args.warmup
-        _report_sql(json.loads(await asyncio.to_thread(profile.read_text)), intakes)
+        _report_sql(await asyncio.to_thread(_merge_profiles, profiles), intakes)
 
 
 def _report(
@@ -463,8 +556,9 @@ def _report(
     print()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"PostgreSQL {version}; {os.cpu_count()} CPUs, load average {load}; {args.tenants} "
-        f"tenant(s); {args.requests} requests per endpoint after {args.warmup} warm-up"
+        f"PostgreSQL {version}; {os.cpu_count()} CPUs, load average {load}; {args.workers} app "
+        f"worker process(es); {args.tenants} tenant(s); {args.requests} requests per endpoint "
+        f"after {args.warmup} warm-up"
     )
     print(f"{'endpoint':<22}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     rows = (
@@ -488,6 +582,16 @@ def _report(
         for phase in (intake, bare)
     )
     print(f"CPU ms per request at {args.concurrency} clients  {cpu}")
+    if args.workers > 1:
+        split = "  ".join(
+            f"{phase.name}: "
+            + " / ".join(
+                f"{100 * v / max(sum(phase.app_cpu.values()), 1e-9):.0f}%"
+                for _, v in phase.app_cpu.most_common()
+            )
+            for phase in (intake, bare)
+        )
+        print(f"app CPU by process (workers and their parent)  {split}")
     ratio_ok = ratio >= TARGET_RATIO
     p99_ok = intake.p(99) < TARGET_P99_MS
     print(
@@ -495,6 +599,16 @@ def _report(
         f"target intake p99 < {TARGET_P99_MS:.0f} ms at {args.concurrency} clients: "
         f"{'met' if p99_ok else 'NOT met'}"
     )
+
+
+def _merge_profiles(paths: list[Path]) -> dict[str, list[float]]:
+    """The statement timings of all workers, added up."""
+    totals: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
+    for path in paths:
+        for statement, (count, seconds) in json.loads(path.read_text()).items():
+            totals[statement][0] += count
+            totals[statement][1] += seconds
+    return totals
 
 
 def _report_sql(totals: dict[str, list[float]], intakes: int) -> None:
@@ -519,10 +633,15 @@ def main() -> None:
         "--unloaded", type=int, default=200, help="requests per endpoint from a single client"
     )
     parser.add_argument("--tenants", type=int, default=1, help="tenants the clients spread over")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes serving the app"
+    )
     parser.add_argument("--database-url", help="superuser URL of a server (default DATABASE_URL)")
     parser.add_argument("--keep", action="store_true", help=f"keep the database {DATABASE}")
     parser.add_argument("--profile", action="store_true", help="time the app's SQL statements")
     args = parser.parse_args()
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     asyncio.run(run(args))
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from closeloop.logs import configure_logging, get_logger
-from closeloop.settings import Settings, SettingsError, load_settings
+from closeloop.settings import MAX_WORKERS, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from closeloop.audit.service import ChainReport
@@ -80,7 +80,7 @@ async def _check_role(app_url: str) -> None:
         await engine.dispose()
 
 
-def _serve(settings: Settings, app_url: str, host: str, port: int) -> None:
+def _serve(settings: Settings, app_url: str, host: str, port: int, *, workers: int = 1) -> None:
     import uvicorn
 
     from closeloop.provision import UnsafeAppRole
@@ -95,9 +95,42 @@ def _serve(settings: Settings, app_url: str, host: str, port: int) -> None:
     except OSError as exc:
         click.echo(f"closeloop: cannot reach the database (DATABASE_URL): {exc}", err=True)
         sys.exit(2)
+    if workers > 1:
+        # uvicorn binds the port here and spawns the processes; each one builds the app
+        # from the same environment (`_require_shared_services` made sure it has a broker
+        # and a database server, so the app URL is DATABASE_URL).
+        uvicorn.run(
+            "closeloop.web.app:create_app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+        )
+        return
     # Without BROKER_URL the app process runs the worker, relay and scheduler itself.
     app = create_app(settings, database_url=app_url, background=settings.broker_url is None)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+def _require_shared_services(settings: Settings, workers: int) -> None:
+    """Several app processes share a database server and leave background work to a broker."""
+    missing = []
+    if settings.database_url is None:
+        missing.append("DATABASE_URL (the embedded PostgreSQL serves one app process)")
+    if settings.broker_url is None:
+        missing.append(
+            "BROKER_URL (without it every app process would run the worker, relay and "
+            "scheduler itself)"
+        )
+    if missing:
+        click.echo(
+            f"closeloop: setting error: serving with {workers} workers (--workers, "
+            f"CLOSELOOP_WORKERS) needs {' and '.join(missing)}",
+            err=True,
+        )
+        sys.exit(2)
 
 
 @click.group()
@@ -109,11 +142,21 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="interface to listen on (default CLOSELOOP_HOST)")
 @click.option("--port", default=None, type=int, help="port (default CLOSELOOP_PORT)")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, MAX_WORKERS),
+    help="app processes (default CLOSELOOP_WORKERS); more than one needs DATABASE_URL "
+    "and BROKER_URL",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the API. Without DATABASE_URL, on the embedded PostgreSQL."""
     settings = _settings()
+    workers = workers or settings.workers
+    if workers > 1:
+        _require_shared_services(settings, workers)
     with _database(settings) as app_url:
-        _serve(settings, app_url, host or settings.host, port or settings.port)
+        _serve(settings, app_url, host or settings.host, port or settings.port, workers=workers)
 
 
 @main.command()

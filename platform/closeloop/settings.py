@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-__all__ = ["Settings", "SettingsError", "get_settings", "load_settings"]
+__all__ = ["MAX_WORKERS", "Settings", "SettingsError", "get_settings", "load_settings"]
+
+MAX_WORKERS = 256  # app processes of `closeloop serve`
 
 _LOG_FORMATS = ("console", "json")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -65,6 +67,7 @@ class Settings:
     survey_ttl_days: int = 14
     plugin_time_budget_ms: int = 2000
     plugin_failure_threshold: int = 5
+    workers: int = 1
 
     @property
     def embedded(self) -> bool:
@@ -211,6 +214,7 @@ def load_settings(
             env, "CLOSELOOP_PLUGIN_TIME_BUDGET_MS", 2000, minimum=10, maximum=60_000
         ),
         plugin_failure_threshold=_int(env, "CLOSELOOP_PLUGIN_FAILURE_THRESHOLD", 5, maximum=1000),
+        workers=_int(env, "CLOSELOOP_WORKERS", 1, maximum=MAX_WORKERS),
     )
 
 

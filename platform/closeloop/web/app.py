@@ -24,7 +24,7 @@ from closeloop.customers.controllers import CustomerController
 from closeloop.db import create_engine, sessionmaker
 from closeloop.followups.controllers import FollowupController
 from closeloop.identity.controllers import ApiKeyController, AuthController, UserController
-from closeloop.logs import get_logger
+from closeloop.logs import configure_logging, get_logger
 from closeloop.models import load_all_models
 from closeloop.notify.controllers import NOTIFY_CONTROLLERS
 from closeloop.plugins.controllers import PLUGIN_CONTROLLERS
@@ -32,7 +32,7 @@ from closeloop.provision import check_app_role
 from closeloop.public import PublicCaseController
 from closeloop.queue.controllers import DeadLetterController
 from closeloop.queue.inprocess import background_work
-from closeloop.settings import Settings
+from closeloop.settings import Settings, load_settings
 from closeloop.sla.calendar_controllers import CalendarController
 from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
 from closeloop.surveys.controllers import PublicSurveyController
@@ -43,7 +43,7 @@ from closeloop.web.deps import provide_db_session, provide_principal, provide_se
 from closeloop.web.errors import exception_handlers
 from closeloop.web.health import HealthController
 
-__all__ = ["ROUTE_HANDLERS", "create_app"]
+__all__ = ["ROUTE_HANDLERS", "create_app", "create_app_from_env"]
 
 log = get_logger(__name__)
 
@@ -139,3 +139,19 @@ def create_app(
         debug=False,
         logging_config=None,
     )
+
+
+def create_app_from_env() -> Litestar:
+    """The app of each process of `closeloop serve --workers N`; uvicorn calls this factory.
+
+    Every process reads the same environment (and `.env`) the way the command line does,
+    so each builds the same app. The parent process has already migrated the schema and
+    checked the database role; background work runs in `closeloop worker` and `closeloop
+    scheduler`, never in these processes, which is why they need BROKER_URL (and a
+    DATABASE_URL server rather than the embedded one).
+    """
+    settings = load_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    if settings.database_url is None or settings.broker_url is None:
+        raise RuntimeError("several app processes need DATABASE_URL and BROKER_URL")
+    return create_app(settings)
