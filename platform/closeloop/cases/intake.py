@@ -43,7 +43,7 @@ from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, Customer
 from closeloop.cases.numbering import CaseNumbering, allocate, numbering_for_kind
 from closeloop.cases.schemas import CaseCreate, ProductIn
-from closeloop.cases.search import search_vector
+from closeloop.cases.search import document_tokens, search_sql
 from closeloop.cases.timeline import add_event
 from closeloop.config import current
 from closeloop.config.models import Category, Channel, DemandType, Severity
@@ -72,8 +72,18 @@ _MAX_REPEAT_LINKS = 20
 _NUMBER_ATTEMPTS = 5
 _IDEMPOTENCY_LOCK_CLASS = 0x49444D50  # "IDMP"
 _CASES: Table = Case.__table__  # type: ignore[assignment]
-# Attribute name -> column name of every mapped column of a case.
-_CASE_COLUMNS = {a.key: a.columns[0].name for a in sa_inspect(Case).column_attrs}
+# Attribute name -> column name of every mapped column of a case but its search
+# vector, which `_INSERT_CASE` computes from the tokens bound as `_SEARCH_TOKENS`.
+_CASE_COLUMNS = {
+    a.key: a.columns[0].name for a in sa_inspect(Case).column_attrs if a.key != "search"
+}
+_SEARCH_TOKENS = "search_tokens"
+_INSERT_CASE = (
+    pg_insert(_CASES)
+    .values(search=search_sql(_SEARCH_TOKENS))
+    .on_conflict_do_nothing()
+    .returning(*_CASES.c)
+)
 
 
 def hash_public_token(token: str) -> bytes:
@@ -282,12 +292,12 @@ class IntakeService:
                 for key, column in _CASE_COLUMNS.items()
                 if key in draft.__dict__
             }
-            values["search"] = search_vector(draft.number, draft.title, draft.description, nickname)
-            # A Core INSERT: the ORM's own INSERT ... RETURNING costs several times the CPU.
-            statement = (
-                pg_insert(_CASES).values(values).on_conflict_do_nothing().returning(*_CASES.c)
+            values[_SEARCH_TOKENS] = document_tokens(
+                draft.number, draft.title, draft.description, nickname
             )
-            stored = (await self.session.execute(statement)).first()
+            # A prepared Core INSERT: the ORM's own INSERT ... RETURNING, or building the
+            # statement anew, costs several times the CPU.
+            stored = (await self.session.execute(_INSERT_CASE, values)).first()
             if stored is not None:
                 # The row as stored becomes the draft's loaded state, and the draft joins
                 # the session as that row, without another read.

@@ -23,6 +23,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
+from sqlalchemy import Table, bindparam, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,15 +76,28 @@ def numbering_for_kind(patterns: dict[str, str] | None, kind: str) -> CaseNumber
     return CaseNumbering(pattern)
 
 
+_COUNTERS: Table = NumberCounter.__table__  # type: ignore[assignment]
+# Built once: a Core statement with bound parameters, compiled once per process.
+_ALLOCATE = (
+    insert(_COUNTERS)
+    .values(
+        tenant_id=bindparam("tenant_id"),
+        id=bindparam("id"),
+        scope=bindparam("scope"),
+        value=1,
+        created_at=func.now(),
+    )
+    .on_conflict_do_update(
+        index_elements=[_COUNTERS.c.tenant_id, _COUNTERS.c.scope],
+        set_={"value": _COUNTERS.c.value + 1},
+    )
+    .returning(_COUNTERS.c.value)
+)
+
+
 async def allocate(session: AsyncSession, *, tenant_id: uuid.UUID, scope: str) -> int:
     """The next value of the counter `scope`, counted in the session's transaction."""
-    statement = (
-        insert(NumberCounter)
-        .values(tenant_id=tenant_id, id=new_id(), scope=scope, value=1)
-        .on_conflict_do_update(
-            index_elements=[NumberCounter.tenant_id, NumberCounter.scope],
-            set_={"value": NumberCounter.value + 1},
-        )
-        .returning(NumberCounter.value)
+    found = await session.execute(
+        _ALLOCATE, {"tenant_id": tenant_id, "id": new_id(), "scope": scope}
     )
-    return int((await session.execute(statement)).scalar_one())
+    return int(found.scalar_one())

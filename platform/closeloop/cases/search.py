@@ -92,8 +92,13 @@ def query_tokens(query: str) -> list[str]:
 
 def search_vector(*texts: str | None) -> ColumnElement[object]:
     """SQL for the `cases.search` value of these texts."""
-    tokens = document_tokens(*texts)
-    return func.array_to_tsvector(bindparam(None, tokens, type_=ARRAY(Text)))
+    return func.array_to_tsvector(bindparam(None, document_tokens(*texts), type_=ARRAY(Text)))
+
+
+def search_sql(name: str) -> ColumnElement[object]:
+    """SQL for the `cases.search` value of the tokens (`document_tokens`) bound as `name`,
+    for statements built once and executed with parameters."""
+    return func.array_to_tsvector(bindparam(name, type_=ARRAY(Text)))
 
 
 def _quote(token: str) -> str:
