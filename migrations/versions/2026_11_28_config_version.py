@@ -32,6 +32,7 @@ CONFIG_TABLES = (
     "sla_policies",
     "sla_escalation_levels",
     "tenant_plugins",
+    "users",  # who may do what: authentication caches the user too
 )
 
 

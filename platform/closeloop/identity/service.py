@@ -51,6 +51,8 @@ _LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
 PERMISSIONS = tuple(p.value for p in Permission)
 MIN_PASSWORD = 10
 
+current.watch(User)
+
 
 def _check_roles(
     roles: Sequence[str], permissions: Sequence[str] = (), *, field: str = "roles"
@@ -359,7 +361,13 @@ async def authenticate(
     except InvalidToken as exc:
         raise Unauthorized(str(exc), code="invalid_token") from None
     tenant = await _active_tenant(session, claims.tenant_id)
-    user = await session.get(User, (tenant.id, claims.user_id))
+
+    async def load_user() -> User | None:
+        return await session.get(User, (tenant.id, claims.user_id))
+
+    # Cached per process under the tenant's config version, which any change to a
+    # user (roles, permissions, deactivation) bumps (closeloop.config.current).
+    user = await current.shared(session, ("user", claims.user_id), load_user)
     if user is None or not user.active:
         raise Unauthorized("this account is no longer active", code="invalid_token")
     return Principal(

@@ -134,3 +134,21 @@ async def test_a_transaction_sees_its_own_change(
         row = await session.get(Channel, (tenant.id, phone_id))
         assert row is not None
         assert row.active
+
+
+async def test_a_user_deactivated_behind_the_apps_back_is_refused_at_once(
+    client: Client, tenant: TenantHandle, owner_engine: AsyncEngine
+) -> None:
+    """Authentication caches the user under the same version: a deactivation made
+    elsewhere takes effect on the very next request."""
+    user_id, agent = await make_user(client, tenant, "agent")
+    assert (await client.get("/api/v1/cases", headers=agent)).status_code == 200
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)}
+        )
+        await conn.execute(
+            text("UPDATE users SET active = false WHERE id = :u"), {"u": str(user_id)}
+        )
+    refused = await client.get("/api/v1/cases", headers=agent)
+    assert refused.status_code == 401, refused.text
