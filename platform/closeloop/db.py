@@ -158,14 +158,15 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def tenant_scope(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     """Bind `tenant_id` to the session's current transaction (and its ORM queries)."""
-    await session.execute(select(scope_setting(tenant_id)))
+    await session.execute(select(scope_setting(str(tenant_id))))
     session.info[_TENANT_KEY] = tenant_id
 
 
-def scope_setting(tenant_id: uuid.UUID) -> Any:
-    """The SQL that binds `tenant_id` to the transaction, to select along with other
-    columns; call `scoped(session, tenant_id)` once that statement ran."""
-    return func.set_config("app.tenant_id", str(tenant_id), True)
+def scope_setting(value: Any) -> Any:
+    """The SQL that binds a tenant (its id as text, or a bound parameter giving it) to
+    the transaction, to select along with other columns; call `scoped(session,
+    tenant_id)` once that statement ran."""
+    return func.set_config("app.tenant_id", value, True)
 
 
 def scoped(session: AsyncSession, tenant_id: uuid.UUID) -> None:

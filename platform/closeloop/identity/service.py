@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -378,13 +378,17 @@ async def authenticate(
     )
 
 
+# Built once (executed with parameters): the tenant row, binding it to the transaction.
+_TENANT_AND_SCOPE = select(Tenant, scope_setting(bindparam("scope"))).where(
+    Tenant.id == bindparam("tenant_id")
+)
+
+
 async def _active_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
     # One round trip reads the tenant and binds it to the transaction; a missing or
     # suspended tenant fails the request, which rolls the binding back.
     found = (
-        await session.execute(
-            select(Tenant, scope_setting(tenant_id)).where(Tenant.id == tenant_id)
-        )
+        await session.execute(_TENANT_AND_SCOPE, {"tenant_id": tenant_id, "scope": str(tenant_id)})
     ).first()
     if found is None:
         raise Unauthorized("the bearer token is not valid", code="invalid_token")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import hashlib
 import secrets
+import threading
 import uuid
 
 import jwt
@@ -56,7 +58,32 @@ def issue_session_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires
 
 
+# Tokens whose signature and claims were checked, by (secret, token): checking the
+# HMAC again on every request of a session costs more than the rest of authentication.
+# Only the expiry is checked again. Least recently used dropped past the size.
+_VERIFIED_SIZE = 4096
+_verified: collections.OrderedDict[tuple[str, str], SessionClaims] = collections.OrderedDict()
+_verified_lock = threading.Lock()
+
+
 def decode_session_token(token: str, *, secret: str) -> SessionClaims:
+    with _verified_lock:
+        known = _verified.get((secret, token))
+        if known is not None:
+            _verified.move_to_end((secret, token))
+    if known is not None:
+        if known.expires_at <= dt.datetime.now(dt.UTC):
+            raise InvalidToken("the session token has expired; log in again")
+        return known
+    claims = _decode(token, secret=secret)
+    with _verified_lock:
+        _verified[(secret, token)] = claims
+        while len(_verified) > _VERIFIED_SIZE:
+            _verified.popitem(last=False)
+    return claims
+
+
+def _decode(token: str, *, secret: str) -> SessionClaims:
     try:
         claims = jwt.decode(
             token,
