@@ -32,7 +32,7 @@ import zoneinfo
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -113,6 +113,23 @@ def case_audit_shape(case: Case) -> dict[str, Any]:
     }
 
 
+# Built once (executed with parameters): earlier cases of a customer and category
+# within a window, oldest first.
+_REPEATS = (
+    select(Case.id)
+    .where(
+        Case.customer_id == bindparam("customer_id"),
+        Case.category_id == bindparam("category_id"),
+        Case.received_at >= bindparam("since"),
+        Case.received_at <= bindparam("until"),
+        Case.id != bindparam("exclude"),
+    )
+    .order_by(Case.received_at, Case.id)
+    .limit(_MAX_REPEAT_LINKS)
+)
+_NO_CASE = uuid.UUID(int=0)
+
+
 async def find_repeats(
     session: AsyncSession,
     *,
@@ -125,20 +142,17 @@ async def find_repeats(
     """Earlier cases of the same customer and category within the window, oldest first."""
     if customer_id is None or category_id is None or window_days <= 0:
         return []
-    query = (
-        select(Case.id)
-        .where(
-            Case.customer_id == customer_id,
-            Case.category_id == category_id,
-            Case.received_at >= received_at - dt.timedelta(days=window_days),
-            Case.received_at <= received_at,
-        )
-        .order_by(Case.received_at, Case.id)
-        .limit(_MAX_REPEAT_LINKS)
+    found = await session.scalars(
+        _REPEATS,
+        {
+            "customer_id": customer_id,
+            "category_id": category_id,
+            "since": received_at - dt.timedelta(days=window_days),
+            "until": received_at,
+            "exclude": exclude or _NO_CASE,
+        },
     )
-    if exclude is not None:
-        query = query.where(Case.id != exclude)
-    return list((await session.scalars(query)).all())
+    return list(found.all())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
