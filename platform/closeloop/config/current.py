@@ -61,6 +61,7 @@ __all__ = [
     "shared",
     "tenant",
     "watch",
+    "watched",
 ]
 
 T = TypeVar("T")
@@ -82,6 +83,12 @@ _CONFIG_MODELS: list[type] = [
 
 _cache: collections.OrderedDict[tuple[Any, ...], tuple[int, Any]] = collections.OrderedDict()
 _cache_lock = threading.Lock()
+
+
+def watched() -> tuple[type, ...]:
+    """The configuration models: a write to any of them forgets what was kept, and
+    each of their tables (the tenants table aside) bumps the config version."""
+    return tuple(_CONFIG_MODELS)
 
 
 def watch(*models: type) -> None:
