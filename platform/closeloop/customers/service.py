@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +55,23 @@ def _clean(value: str | None) -> str | None:
 def _searchable(kind: str, value: str) -> bool:
     """A phone without digits or an e-mail that is only blanks has no blind index."""
     return bool(normalize_phone(value) if kind == "phone" else normalize_email(value))
+
+
+def _by_contact(phone: bool, email: bool) -> Select[Customer]:
+    query = select(Customer).order_by(Customer.created_at, Customer.id)
+    if phone:
+        query = query.where(Customer.phone_hash == bindparam("phone_hash"))
+    if email:
+        query = query.where(Customer.email_hash == bindparam("email_hash"))
+    return query
+
+
+# Built once (executed with parameters): customers by phone, e-mail or both.
+_BY_CONTACT = {
+    (True, False): _by_contact(phone=True, email=False),
+    (False, True): _by_contact(phone=False, email=True),
+    (True, True): _by_contact(phone=True, email=True),
+}
 
 
 class CustomerService:
@@ -252,12 +269,13 @@ class CustomerService:
         ):
             return []
         cipher = await self._cipher()
-        query = select(Customer).order_by(Customer.created_at, Customer.id)
+        params = {}
         if phone is not None:
-            query = query.where(Customer.phone_hash == cipher.blind_index("phone", phone))
+            params["phone_hash"] = cipher.blind_index("phone", phone)
         if email is not None:
-            query = query.where(Customer.email_hash == cipher.blind_index("email", email))
-        return list((await self.session.scalars(query)).all())
+            params["email_hash"] = cipher.blind_index("email", email)
+        query = _BY_CONTACT[(phone is not None, email is not None)]
+        return list((await self.session.scalars(query, params)).all())
 
     async def search(
         self,
