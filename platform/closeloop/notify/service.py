@@ -382,20 +382,18 @@ async def notify_customer(
     case: Case,
     event: str,
     context: Mapping[str, Any],
-    customer: Customer | None = None,
 ) -> list[Notification]:
     """Tell the case's customer about `event` (see `events.CUSTOMER_EVENTS`) in their
     language (the customer's locale, else the tenant's): by e-mail when they have an
     address, else a `skipped` record with the reason; plus the tenant's subscribed
-    webhooks. A caller holding the case's customer passes it as `customer` (saves a
-    read); otherwise it is read."""
+    webhooks. The customer is read by primary key, so a caller that holds it (intake)
+    costs no query."""
     scope = await _scope(session, event, case)
-    if customer is None or customer.id != case.customer_id:
-        customer = (
-            await session.get(Customer, (case.tenant_id, case.customer_id))
-            if case.customer_id is not None
-            else None
-        )
+    customer = (
+        await session.get(Customer, (case.tenant_id, case.customer_id))
+        if case.customer_id is not None
+        else None
+    )
     locale = events.locale_of(
         customer.locale if customer is not None else None,
         default=events.locale_of(scope.tenant.locale),
