@@ -55,7 +55,6 @@ __all__ = [
     "memo",
     "pii_mode",
     "profile",
-    "remember",
     "remember_tenant",
     "severities",
     "shared",
@@ -101,11 +100,6 @@ def _kept(session: AsyncSession | Session) -> dict[Any, Any]:
     if kept is None:
         kept = session.info[_MEMO_KEY] = {}
     return kept
-
-
-def remember(session: AsyncSession, key: Any, value: Any) -> None:
-    """Keep `value` under `key` for the rest of the transaction."""
-    _kept(session)[(bound_tenant(session), key)] = value
 
 
 def forget(session: AsyncSession | Session) -> None:

@@ -53,7 +53,6 @@ class ClockService:
         assert tenant_id is not None, "ClockService needs a tenant-bound session"
         self.tenant_id: uuid.UUID = tenant_id
         self._calendars: dict[uuid.UUID | None, BusinessCalendar] = {}
-        self._ladders: dict[uuid.UUID | None, dict[str, list[SlaEscalationLevel]]] = {}
         # New rows go here instead of into the session while `held` is set (intake
         # computes the clocks before the case row exists).
         self._held: list[SlaClock | SlaClockEvent] | None = None
@@ -78,10 +77,8 @@ class ClockService:
         return found
 
     async def ladder(self, policy_id: uuid.UUID | None, target: str) -> list[SlaEscalationLevel]:
-        """The levels watching `target`; one read per policy for all its targets."""
-        if policy_id not in self._ladders:
-            self._ladders[policy_id] = await ladders(self.session, policy_id)
-        return self._ladders[policy_id].get(target, [])
+        """The levels watching `target` (the policy's ladder is cached by `ladders`)."""
+        return (await ladders(self.session, policy_id)).get(target, [])
 
     async def clocks(self, case_id: uuid.UUID) -> list[SlaClock]:
         """Every clock of the case, by cycle and start."""

@@ -38,9 +38,10 @@ __all__ = [
     "MATCH_FIELDS",
     "POLICY_FIELDS",
     "PolicyService",
-    "ladder",
+    "ladders",
     "level_key",
     "match_policy",
+    "policies",
     "seed_default_policies",
 ]
 
@@ -95,14 +96,6 @@ async def policies(session: AsyncSession) -> list[SlaPolicy]:
         return list((await session.scalars(select(SlaPolicy))).all())
 
     return await current.shared(session, "sla_policies", load)
-
-
-async def ladder(
-    session: AsyncSession, policy_id: uuid.UUID | None, target: str
-) -> list[SlaEscalationLevel]:
-    """The levels of `policy_id` watching `target`, in order. A policy deleted since the
-    clock started lends the default policy's ladder."""
-    return (await ladders(session, policy_id)).get(target, [])
 
 
 async def ladders(
