@@ -18,7 +18,7 @@ import collections
 import threading
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,7 @@ from closeloop.sla.calendar import (
     CalendarError,
 )
 from closeloop.sla.calendar_models import Calendar
+from closeloop.sla.models import SlaPolicy
 from closeloop.tenancy.models import Tenant
 from closeloop.web.errors import Conflict, NotFound, UnprocessableEntity
 
@@ -44,6 +45,7 @@ __all__ = [
     "CalendarService",
     "business_calendar",
     "clear_cache",
+    "clear_default_flag",
     "load",
     "seed_default_calendar",
     "snapshot",
@@ -248,21 +250,7 @@ class CalendarService:
         )
 
     async def _take_default_from_others(self) -> None:
-        """Clear the flag on the current default (flushed first, for the unique index)."""
-        current = await self.session.scalar(select(Calendar).where(Calendar.is_default))
-        if current is None:
-            return
-        current.is_default = False
-        await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="calendar.update",
-            entity_type="calendar",
-            entity_id=current.id,
-            before={"is_default": True},
-            after={"is_default": False},
-        )
+        await clear_default_flag(self.session, Calendar, actor=self.actor, entity_type="calendar")
 
 
 def _conflict(exc: IntegrityError, values: dict[str, Any]) -> Conflict:
@@ -291,6 +279,34 @@ async def seed_default_calendar(session: AsyncSession, tenant_id: uuid.UUID) -> 
     values["timezone"] = await _tenant_timezone(session, tenant_id)
     session.add(Calendar(tenant_id=tenant_id, id=new_id(), is_default=True, **values))
     await session.flush()
+
+
+_Defaultable = TypeVar("_Defaultable", Calendar, SlaPolicy)
+
+
+async def clear_default_flag(
+    session: AsyncSession,
+    model: type[_Defaultable],
+    *,
+    actor: str,
+    entity_type: str,
+) -> None:
+    """Clear `is_default` on the bound tenant's current default row of `model` (flushed
+    at once, for the unique index), audited as `<entity_type>.update`."""
+    default = await session.scalar(select(model).where(model.is_default))
+    if default is None:
+        return
+    default.is_default = False
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action=f"{entity_type}.update",
+        entity_type=entity_type,
+        entity_id=default.id,
+        before={"is_default": True},
+        after={"is_default": False},
+    )
 
 
 # ---- loading for computation --------------------------------------------------------------

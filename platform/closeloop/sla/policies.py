@@ -27,6 +27,7 @@ from closeloop.config import current
 from closeloop.config.models import Category, Channel, Severity
 from closeloop.db import bound_tenant, new_id
 from closeloop.sla.calendar_models import Calendar
+from closeloop.sla.calendar_service import clear_default_flag
 from closeloop.sla.defaults import default_policies
 from closeloop.sla.models import SlaEscalationLevel, SlaPolicy
 from closeloop.sla.timing import TARGETS
@@ -335,19 +336,8 @@ class PolicyService:
         return saved
 
     async def _take_default_from_others(self) -> None:
-        current = await self.session.scalar(select(SlaPolicy).where(SlaPolicy.is_default))
-        if current is None:
-            return
-        current.is_default = False
-        await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="sla_policy.update",
-            entity_type="sla_policy",
-            entity_id=current.id,
-            before={"is_default": True},
-            after={"is_default": False},
+        await clear_default_flag(
+            self.session, SlaPolicy, actor=self.actor, entity_type="sla_policy"
         )
 
 
