@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 OPERATOR_TOKEN = "test-operator-token-0123456789abcdef"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -75,3 +81,39 @@ async def make_tenant(client: Client, slug: str) -> TenantHandle:
         admin_id=uuid.UUID(body["admin_user_id"]),
         token=await login(client, slug, email),
     )
+
+
+@contextlib.contextmanager
+def sql_statements() -> Iterator[list[str]]:
+    """Every SQL statement this process sends inside the block, whitespace folded: those
+    SQLAlchemy runs (engine events) and those sent straight through the driver
+    (`closeloop.rows`: asyncpg's query logger, on every connection checked out inside
+    the block)."""
+    seen: list[str] = []
+
+    def fold(statement: str) -> None:
+        seen.append(re.sub(r"\s+", " ", statement).strip())
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        fold(statement)
+
+    def logged(query: Any) -> None:
+        if query.query.rstrip(";") not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            fold(query.query)
+
+    def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(logged)
+
+    def checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.driver_connection.remove_query_logger(logged)
+
+    listeners = ((Engine, "before_cursor_execute", before), (Pool, "checkout", checkout))
+    listeners += ((Pool, "checkin", checkin),)
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+    try:
+        yield seen
+    finally:
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)

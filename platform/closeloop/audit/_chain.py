@@ -47,17 +47,19 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Table, event, func, insert, select
+from sqlalchemy import Table, event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.util import find_tables
+from sqlalchemy.util import await_
 
 from closeloop.audit.models import AuditEntry
 from closeloop.db import bound_tenant, utcnow
 from closeloop.logs import get_logger
+from closeloop.rows import insert_sync, sync_driver
 
 __all__ = ["GENESIS", "entry_hash", "flush_audit", "hold"]
 
@@ -65,6 +67,9 @@ GENESIS = bytes(32)
 _AUDIT_LOCK_CLASS = 0x41554454  # "AUDT": advisory lock namespace of the audit chain
 _HELD_KEY = "closeloop.audit.held"
 _TABLE = cast(Table, AuditEntry.__table__)
+_SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
+_LOCK = "SELECT pg_advisory_xact_lock($1, $2)"
+_LAST = "SELECT seq, hash FROM audit_entries WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1"
 
 log = get_logger(__name__)
 
@@ -166,27 +171,23 @@ def _append_all(session: Session, entries: list[AuditEntry]) -> None:
 
 
 def _set_rls_tenant(session: Session, value: str) -> None:
-    session.execute(select(func.set_config("app.tenant_id", value, True)))
+    await_(sync_driver(session).execute(_SET_TENANT, value))
 
 
 def _append(session: Session, tenant_id: uuid.UUID, entries: list[AuditEntry]) -> None:
+    # Straight through the driver (`closeloop.rows`): this runs in every writing
+    # transaction, under the chain's lock.
+    conn = sync_driver(session)
     # One writer per tenant chain at a time; released when the transaction ends.
-    session.execute(select(func.pg_advisory_xact_lock(_AUDIT_LOCK_CLASS, _lock_id(tenant_id))))
-    last = session.execute(
-        select(_TABLE.c.seq, _TABLE.c.hash)
-        .where(_TABLE.c.tenant_id == tenant_id)
-        .order_by(_TABLE.c.seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev_hash = (int(last.seq), bytes(last.hash)) if last else (0, GENESIS)
+    await_(conn.execute(_LOCK, _AUDIT_LOCK_CLASS, _lock_id(tenant_id)))
+    last = await_(conn.fetchrow(_LAST, tenant_id))
+    seq, prev_hash = (int(last["seq"]), bytes(last["hash"])) if last else (0, GENESIS)
     now = utcnow()
-    rows: list[dict[str, Any]] = []
     for entry in entries:
         seq += 1
         entry.seq, entry.prev_hash, entry.created_at = seq, prev_hash, now
         entry.hash = prev_hash = entry_hash(prev_hash, entry)
-        rows.append({column.key: getattr(entry, column.key) for column in _TABLE.columns})
-    session.execute(insert(_TABLE), rows)
+    insert_sync(session, *entries, attach=False)  # as before: held, not in the session
 
 
 def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:

@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from closeloop import rows
 from closeloop.audit.service import jsonable, record
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, Customer
@@ -78,11 +79,18 @@ _CASE_COLUMNS = {
     a.key: a.columns[0].name for a in sa_inspect(Case).column_attrs if a.key != "search"
 }
 _SEARCH_TOKENS = "search_tokens"
-_INSERT_CASE = (
+# Built once, run through the driver (`rows.Query`): the ORM's own INSERT ... RETURNING,
+# or even a Core statement through the session, costs several times the CPU.
+_INSERT_CASE = rows.Query(
     pg_insert(_CASES)
-    .values(search=search_sql(_SEARCH_TOKENS))
+    .values(
+        {
+            **{column: bindparam(f"p_{column}") for column in _CASE_COLUMNS.values()},
+            "search": search_sql(_SEARCH_TOKENS),
+        }
+    )
     .on_conflict_do_nothing()
-    .returning(*_CASES.c)
+    .returning(*(_CASES.c[column] for column in _CASE_COLUMNS.values()))
 )
 
 
@@ -115,16 +123,17 @@ def case_audit_shape(case: Case) -> dict[str, Any]:
 
 # Built once (executed with parameters): earlier cases of a customer and category
 # within a window, oldest first.
-_REPEATS = (
-    select(Case.id)
+_REPEATS = rows.Query(
+    select(_CASES.c.id)
     .where(
-        Case.customer_id == bindparam("customer_id"),
-        Case.category_id == bindparam("category_id"),
-        Case.received_at >= bindparam("since"),
-        Case.received_at <= bindparam("until"),
-        Case.id != bindparam("exclude"),
+        _CASES.c.tenant_id == bindparam("tenant_id"),
+        _CASES.c.customer_id == bindparam("customer_id"),
+        _CASES.c.category_id == bindparam("category_id"),
+        _CASES.c.received_at >= bindparam("since"),
+        _CASES.c.received_at <= bindparam("until"),
+        _CASES.c.id != bindparam("exclude"),
     )
-    .order_by(Case.received_at, Case.id)
+    .order_by(_CASES.c.received_at, _CASES.c.id)
     .limit(_MAX_REPEAT_LINKS)
 )
 _NO_CASE = uuid.UUID(int=0)
@@ -142,17 +151,18 @@ async def find_repeats(
     """Earlier cases of the same customer and category within the window, oldest first."""
     if customer_id is None or category_id is None or window_days <= 0:
         return []
-    found = await session.scalars(
-        _REPEATS,
-        {
-            "customer_id": customer_id,
-            "category_id": category_id,
-            "since": received_at - dt.timedelta(days=window_days),
-            "until": received_at,
-            "exclude": exclude or _NO_CASE,
-        },
+    tenant_id = bound_tenant(session)
+    assert tenant_id is not None, "find_repeats needs a tenant-bound session"
+    found = await _REPEATS.fetch(
+        session,
+        tenant_id=tenant_id,
+        customer_id=customer_id,
+        category_id=category_id,
+        since=received_at - dt.timedelta(days=window_days),
+        until=received_at,
+        exclude=exclude or _NO_CASE,
     )
-    return list(found.all())
+    return [row[0] for row in found]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -267,28 +277,30 @@ class IntakeService:
         clocks = await sla_hooks.on_intake(self.session, draft, actor=self.actor)
         nickname = customer.nickname if customer else None
         case = await self._insert(draft, numbering, day, nickname)
-        self.session.add_all(clocks)
-        await add_event(
-            self.session,
-            case,
-            type="registered",
-            actor=self.actor,
-            from_status=None,
-            to_status=case.status,
-            data={"number": case.number, "channel": case.channel, "kind": case.kind},
-            visibility="customer",
-        )
-        await record(
-            self.session,
-            actor=self.actor,
-            action="case.create",
-            entity_type="case",
-            entity_id=case.id,
-            after=case_audit_shape(case),
-        )
-        await plugin_run.settle(self.session, case, actor=self.actor)
-        # Last, so the acknowledgement names the reply time the SLA set on the case.
-        await notify_customer(self.session, case=case, event=ACKNOWLEDGEMENT, context={})
+        # The case's other new rows go in together, in one statement.
+        async with rows.together(self.session):
+            await rows.insert(self.session, *clocks)
+            registered = await add_event(
+                self.session,
+                case,
+                type="registered",
+                actor=self.actor,
+                from_status=None,
+                to_status=case.status,
+                data={"number": case.number, "channel": case.channel, "kind": case.kind},
+                visibility="customer",
+            )
+            await record(
+                self.session,
+                actor=self.actor,
+                action="case.create",
+                entity_type="case",
+                entity_id=case.id,
+                after=case_audit_shape(case),
+            )
+            await plugin_run.settle(self.session, case, registered, actor=self.actor)
+            # Last, so the acknowledgement names the reply time the SLA set on the case.
+            await notify_customer(self.session, case=case, event=ACKNOWLEDGEMENT, context={})
         return IntakeResult(case, created=True, customer=customer, public_token=token)
 
     async def _insert(
@@ -298,24 +310,21 @@ class IntakeService:
         (a tenant's patterns made the same text twice) moves on to the counter's next."""
         scope = numbering.scope(day)
         draft.created_at = draft.updated_at = utcnow()
+        rows.fill_defaults(self.session, draft)
+        del draft.__dict__["search"]  # computed by the INSERT, left unloaded as before
         for _ in range(_NUMBER_ATTEMPTS):
             seq = await allocate(self.session, tenant_id=draft.tenant_id, scope=scope)
             draft.number = numbering.render(day, seq)
             values = {
-                column: draft.__dict__[key]
-                for key, column in _CASE_COLUMNS.items()
-                if key in draft.__dict__
+                f"p_{column}": draft.__dict__.get(key) for key, column in _CASE_COLUMNS.items()
             }
             values[_SEARCH_TOKENS] = document_tokens(
                 draft.number, draft.title, draft.description, nickname
             )
-            # A prepared Core INSERT: the ORM's own INSERT ... RETURNING, or building the
-            # statement anew, costs several times the CPU.
-            stored = (await self.session.execute(_INSERT_CASE, values)).first()
-            if stored is not None:
+            row = await _INSERT_CASE.fetchrow(self.session, **values)
+            if row is not None:
                 # The row as stored becomes the draft's loaded state, and the draft joins
                 # the session as that row, without another read.
-                row = stored._mapping
                 draft.__dict__.update({key: row[column] for key, column in _CASE_COLUMNS.items()})
                 make_transient_to_detached(draft)
                 self.session.add(draft)
@@ -354,7 +363,7 @@ class IntakeService:
                 )
         category = None
         if data.category_id is not None:
-            category = await self.session.get(Category, (self._tenant_id(), data.category_id))
+            category = await current.category(self.session, data.category_id)
             if category is None or not category.active:
                 raise _invalid("category_id", "no such active category")
         severities = await current.severities(self.session)

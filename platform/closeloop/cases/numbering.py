@@ -27,6 +27,7 @@ from sqlalchemy import Table, bindparam, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop import rows
 from closeloop.cases.models import NumberCounter
 from closeloop.config.patterns import parse_pattern, render_number, validate_pattern
 from closeloop.db import new_id
@@ -77,8 +78,8 @@ def numbering_for_kind(patterns: dict[str, str] | None, kind: str) -> CaseNumber
 
 
 _COUNTERS: Table = NumberCounter.__table__  # type: ignore[assignment]
-# Built once: a Core statement with bound parameters, compiled once per process.
-_ALLOCATE = (
+# Built once, run through the driver (`rows.Query`).
+_ALLOCATE = rows.Query(
     insert(_COUNTERS)
     .values(
         tenant_id=bindparam("tenant_id"),
@@ -97,7 +98,5 @@ _ALLOCATE = (
 
 async def allocate(session: AsyncSession, *, tenant_id: uuid.UUID, scope: str) -> int:
     """The next value of the counter `scope`, counted in the session's transaction."""
-    found = await session.execute(
-        _ALLOCATE, {"tenant_id": tenant_id, "id": new_id(), "scope": scope}
-    )
-    return int(found.scalar_one())
+    value = await _ALLOCATE.fetchval(session, tenant_id=tenant_id, id=new_id(), scope=scope)
+    return int(value)

@@ -16,6 +16,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.db import bound_tenant, new_id, utcnow
@@ -77,8 +78,7 @@ async def add_event(
         data=jsonable({k: v for k, v in (data or {}).items() if v is not None}),
         created_at=at or utcnow(),
     )
-    session.add(event)
-    await session.flush()
+    await rows.insert(session, event)
     return event
 
 

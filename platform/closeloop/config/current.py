@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -215,6 +216,15 @@ async def profile(session: AsyncSession) -> TenantProfile | None:
 async def pii_mode(session: AsyncSession) -> str:
     found = await profile(session)
     return found.pii_mode if found is not None else "normal"
+
+
+async def category(session: AsyncSession, category_id: uuid.UUID) -> Category | None:
+    """The bound tenant's category `category_id`, active or not (None when it has none)."""
+
+    async def load() -> Category | None:
+        return await session.scalar(select(Category).where(Category.id == category_id))
+
+    return await shared(session, ("category", category_id), load)
 
 
 async def severities(session: AsyncSession) -> list[Severity]:

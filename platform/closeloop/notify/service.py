@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import any_, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case, Customer
 from closeloop.config import current
@@ -264,8 +265,7 @@ async def _add(
         not_before=not_before if deferred else None,
         sent_at=now if status == NotificationStatus.SENT else None,
     )
-    session.add(notification)
-    await session.flush()
+    await rows.insert(session, notification)
     if status == NotificationStatus.PENDING:
         delay_ms = int((not_before - now).total_seconds() * 1000) if deferred else None  # type: ignore[operator]
         await enqueue(

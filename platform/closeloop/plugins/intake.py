@@ -10,7 +10,7 @@ entitlement, resolution options and correlation.
    and `correlate_case`. Any `validate_intake` error answers 422 naming the field and
    nothing is stored. The highest assessed severity above the intake's replaces it
    (a severity is raised, never lowered).
-2. `IntakeRun.settle(case, actor=...)` once the case row exists: findings, timeline,
+2. `IntakeRun.settle(case, registered, actor=...)` once the case row exists: findings, timeline,
    audit, failure counting, and correlation: the tenant's cases with the same key
    within the window are linked in the finding's notes, and at the threshold a
    `correlation_alert` event is added and the supervisors (else the admins) told,
@@ -121,21 +121,17 @@ class IntakeRun:
     outcomes: list[Outcome] = dataclasses.field(default_factory=list)
     notes: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
-    async def settle(self, session: AsyncSession, case: Case, *, actor: str) -> None:
+    async def settle(
+        self, session: AsyncSession, case: Case, registered: CaseEvent, *, actor: str
+    ) -> None:
         """Store the findings on `case` (in the intake's transaction), correlate, and
-        hand the `registered` event to the `on_case_event` plugins (through a worker)."""
+        hand its `registered` event to the `on_case_event` plugins (through a worker)."""
         if self.plugins is None:
             return
         if self.outcomes:
             await self._store(session, case, actor=actor)
         if self.plugins.implementing("on_case_event"):
-            registered = await session.scalar(
-                select(CaseEvent)
-                .where(CaseEvent.case_id == case.id, CaseEvent.type == "registered")
-                .limit(1)
-            )
-            if registered is not None:
-                await after_case_event(session, case, registered)
+            await after_case_event(session, case, registered)
 
     async def _store(self, session: AsyncSession, case: Case, *, actor: str) -> None:
         assert self.plugins is not None

@@ -1,8 +1,10 @@
 """The transactional outbox: jobs are rows written in the transaction of the change.
 
-`enqueue()` adds a pending row to `outbox_messages` and `pg_notify`s the relay in the
-caller's transaction: PostgreSQL delivers the notification only on commit, and a rolled
-back change leaves neither row nor notification, so it never sends anything. The relay
+`enqueue()` adds a pending row to `outbox_messages` in the caller's transaction; a
+statement-level trigger on the table (migration 0010) `pg_notify`s the relay in that
+transaction. PostgreSQL delivers the notification only on commit (one per transaction
+and channel, however many rows), and a rolled back change leaves neither row nor
+notification, so it never sends anything. The relay
 (`closeloop.queue.relay`) moves committed rows to the broker.
 """
 
@@ -13,9 +15,9 @@ import uuid
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.db import TenantNotBound, bound_tenant, new_id, utcnow
 from closeloop.queue.models import OutboxMessage, OutboxStatus
@@ -61,7 +63,5 @@ async def enqueue(
         attempts=0,
         request_id=str(request_id)[:64] if request_id else None,
     )
-    session.add(message)
-    await session.flush()
-    await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+    await rows.insert(session, message)
     return message

@@ -20,8 +20,9 @@ functions are owned by the migration role, return only queue columns (actors rec
 ids, not data), are executable by the application role alone, and pass RLS through a
 policy that holds only while they run; the tables keep FORCE ROW LEVEL SECURITY.
 
-The relay sleeps on PostgreSQL `LISTEN closeloop_outbox` (`enqueue()` notifies in the
-producer's transaction, so only commits wake it) with a polling fallback.
+The relay sleeps on PostgreSQL `LISTEN closeloop_outbox` (a trigger on the outbox table
+notifies in the producer's transaction, so only commits wake it) with a polling
+fallback.
 """
 
 from __future__ import annotations

@@ -6,15 +6,14 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from closeloop import rows
 from closeloop.audit.models import AuditEntry
 from closeloop.audit.service import AuditQuery, flush_audit, list_entries, record, verify
 from closeloop.db import sessionmaker, tenant_scope, transaction
@@ -46,30 +45,30 @@ def _ours(entries: list[AuditEntry]) -> list[str]:
     return [e.action for e in entries if e.actor == "test"]
 
 
-@contextmanager
-def _audit_statements() -> Iterator[list[str]]:
-    """The statements sent to the database that touch the audit chain."""
-    seen: list[str] = []
+async def _audit_statements(session: AsyncSession, seen: list[str]) -> Callable[[], None]:
+    """Collect in `seen` the statements the session's connection sends that touch the
+    audit chain (the chain is written through the driver, `closeloop.rows`); the
+    answer stops collecting."""
+    conn = await rows.driver(session)
 
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if re.search(r"audit_entries|pg_advisory_xact_lock", statement):
-            seen.append(statement[:80])
+    def logged(query: Any) -> None:
+        if re.search(r"audit_entries|pg_advisory_xact_lock", query.query):
+            seen.append(query.query[:80])
 
-    event.listen(Engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", before)
+    conn.add_query_logger(logged)
+    return lambda: conn.remove_query_logger(logged)
 
 
 async def test_entries_of_one_transaction_get_consecutive_seq_and_a_valid_chain(
     app_engine: AsyncEngine, tenant: TenantHandle
 ) -> None:
     before = len(await _chain(app_engine, tenant.id))
-    with _audit_statements() as statements:
-        async with transaction(sessionmaker(app_engine), tenant.id) as session:
-            recorded = [await _record(session, f"test.{n}", n=n) for n in range(5)]
-            assert all(e.seq is None and e.hash is None for e in recorded)  # not yet written
+    statements: list[str] = []
+    async with transaction(sessionmaker(app_engine), tenant.id) as session:
+        stop = await _audit_statements(session, statements)
+        recorded = [await _record(session, f"test.{n}", n=n) for n in range(5)]
+        assert all(e.seq is None and e.hash is None for e in recorded)  # not yet written
+    stop()
     # One lock, one read of the chain's end, one INSERT for the five entries.
     assert len(statements) == 3, statements
     assert [e.seq for e in recorded] == list(range(before + 1, before + 6))

@@ -3,20 +3,14 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 from case_support import intake_body, make_user
-from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.config import current
 from closeloop.config.models import Channel
 from closeloop.db import sessionmaker, tenant_scope, transaction
-from support import Client, TenantHandle
+from support import Client, TenantHandle, sql_statements
 
 CONFIG_TABLES = (
     "tenant_profiles",
@@ -31,21 +25,6 @@ CONFIG_TABLES = (
     "webhook_endpoints",
     "tenant_keys",
 )
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement any engine of this process runs inside the block."""
-    seen: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(re.sub(r"\s+", " ", statement))
-
-    event.listen(Engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", before)
 
 
 def config_reads(seen: list[str]) -> list[str]:
@@ -69,7 +48,7 @@ async def test_a_warm_intake_reads_no_configuration(client: Client, tenant: Tena
     for title in ("一", "二"):  # the first one also creates the tenant's data key
         response = await client.post("/api/v1/cases", headers=agent, json=intake_body(title=title))
         assert response.status_code == 201, response.text
-    with statements() as seen:
+    with sql_statements() as seen:
         response = await client.post("/api/v1/cases", headers=agent, json=intake_body(title="三"))
     assert response.status_code == 201, response.text
     assert config_reads(seen) == []
