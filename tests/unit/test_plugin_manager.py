@@ -166,3 +166,19 @@ def test_run_hook_and_the_server_agree_on_failures() -> None:
     )
     assert outcome.error is not None
     assert outcome.error.startswith("timeout")
+
+
+def test_a_hung_call_holds_up_no_other_and_idle_threads_are_reused() -> None:
+    import threading
+
+    from closeloop.plugins.calling import call_sync
+
+    release = threading.Event()
+    names: list[int] = []
+    with pytest.raises(PluginFailure):  # keeps its thread until released
+        call_sync(lambda: release.wait(10), "classify_case", {}, time_budget=0.05)
+    for _ in range(5):  # one after another: each may take the thread the last one left
+        call_sync(lambda: names.append(threading.get_ident()), "classify_case", {})
+    release.set()
+    assert len(names) == 5
+    assert len(set(names)) == 1  # a call ends with its thread idle again

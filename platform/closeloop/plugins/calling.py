@@ -3,8 +3,9 @@ manager and `closeloop.testing`, so a plugin's own tests see exactly what the se
 
 - the arguments handed over are those the implementation names (positional and
   keyword parameters alike) among the hook's arguments;
-- the call runs in its own daemon thread with a time budget; an overrun is a failure
-  (the thread cannot be killed and is left to finish; its result is dropped);
+- the call runs on a daemon thread of its own (an idle one kept from an earlier call,
+  else a new one) with a time budget; an overrun is a failure (the thread cannot be
+  killed and is left to finish; its result is dropped);
 - the result is converted to the hook's declared return type (`hookspecs`), so a
   dict of the right shape is accepted and anything else is a failure;
 - a plugin's `Settings` Struct turns the stored settings into an instance.
@@ -17,6 +18,7 @@ import contextlib
 import contextvars
 import functools
 import inspect
+import queue
 import threading
 import types
 import typing
@@ -187,9 +189,47 @@ def convert_result(hook_name: str, value: Any) -> Any:
         raise PluginFailure("invalid_result", f"{hook_name} returned {shown}: {exc}") from None
 
 
+class _Worker:
+    """A daemon thread that runs plugin calls one at a time, kept idle between them.
+
+    Starting a thread per call cost more than many hooks themselves. A call takes an
+    idle worker, or starts a new one when none is idle, so a call never waits behind
+    another: a hung plugin keeps only its own worker, which rejoins the idle ones
+    (up to `_MAX_IDLE`) if the call ever returns.
+    """
+
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[tuple[Callable[[], None], Callable[[], None]]]
+        self._calls = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="closeloop-plugin", daemon=True).start()
+
+    def submit(self, call: Callable[[], None], done: Callable[[], None]) -> None:
+        """Run `call()` (which must not raise), then `done()`, the worker idle again."""
+        self._calls.put((call, done))
+
+    def _loop(self) -> None:
+        while True:
+            call, done = self._calls.get()
+            call()
+            with _idle_lock:
+                keep = len(_idle) < _MAX_IDLE
+                if keep:
+                    _idle.append(self)
+            done()
+            if not keep:
+                return
+
+
+_MAX_IDLE = 16
+_idle: list[_Worker] = []
+_idle_lock = threading.Lock()
+
+
 def _start(
     function: Callable[..., Any], kwargs: Mapping[str, Any], done: Callable[[], None]
-) -> tuple[threading.Thread, dict[str, Any]]:
+) -> dict[str, Any]:
+    """Run `function(**kwargs)` on a worker thread; `done()` when it ended (the worker
+    idle again). The answer gets `value` or `error` then."""
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()
 
@@ -198,12 +238,11 @@ def _start(
             outcome["value"] = context.run(function, **kwargs)
         except BaseException as exc:
             outcome["error"] = exc
-        finally:
-            done()
 
-    thread = threading.Thread(target=run, name="closeloop-plugin", daemon=True)
-    thread.start()
-    return thread, outcome
+    with _idle_lock:
+        worker = _idle.pop() if _idle else None
+    (worker or _Worker()).submit(run, done)
+    return outcome
 
 
 def _outcome(hook_name: str, outcome: dict[str, Any]) -> Any:
@@ -223,7 +262,7 @@ def call_sync(
     """Call one implementation in a thread within `time_budget` seconds; the converted
     result, or `PluginFailure`."""
     finished = threading.Event()
-    _, outcome = _start(function, kwargs, finished.set)
+    outcome = _start(function, kwargs, finished.set)
     if not finished.wait(time_budget):
         raise PluginFailure("timeout", f"{hook_name} took longer than {time_budget:g} s")
     return _outcome(hook_name, outcome)
@@ -245,7 +284,7 @@ async def call_async(
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(finished.set)
 
-    _, outcome = _start(function, kwargs, done)
+    outcome = _start(function, kwargs, done)
     try:
         await asyncio.wait_for(finished.wait(), time_budget)
     except TimeoutError:
