@@ -5,10 +5,11 @@ the session (`session.info`), tagged with the transaction or savepoint it was re
 in. It stays there until one of:
 
 * the transaction commits: `before_commit` first flushes the transaction's other
-  changes, then writes every held entry with three statements per tenant, however
-  many entries there are: the chain's advisory lock, one read of the chain's last
-  entry, one INSERT of all the entries (executemany, one round trip). The hashes are
-  computed in between, in recording order;
+  changes, then writes every held entry with one statement per tenant, however many
+  entries there are: `audit_append()` (migration 0011) takes the chain's advisory
+  lock, reads the chain's last entry, and numbers, hashes and inserts the entries in
+  recording order. The application passes each entry's canonical JSON around its
+  `seq` (`canonical_around_seq`), so the hash is the same as ever;
 * the transaction reads the audit table (any ORM query that names `audit_entries`)
   or calls `flush_audit()`: the entries are written then, so a transaction still reads
   its own entries, as when `record()` wrote at once;
@@ -18,7 +19,7 @@ in. It stays there until one of:
 
 Before, each `record()` took the lock and wrote at once (three statements per entry),
 and the lock serialised a tenant's writers from their first entry to their commit.
-Now it is held for one read, one INSERT and the COMMIT.
+Now it is held for that one statement and the COMMIT.
 
 The chain is as strong as before: the lock still lets one writer at a time read the
 chain's end and append after it, so `seq` stays gapless and every `prev_hash` names the
@@ -59,27 +60,38 @@ from sqlalchemy.util import await_
 from closeloop.audit.models import AuditEntry
 from closeloop.db import bound_tenant, utcnow
 from closeloop.logs import get_logger
-from closeloop.rows import insert_sync, sync_driver
+from closeloop.rows import sync_driver
 
-__all__ = ["GENESIS", "entry_hash", "flush_audit", "hold"]
+__all__ = ["GENESIS", "canonical_around_seq", "entry_hash", "flush_audit", "hold"]
 
 GENESIS = bytes(32)
-_AUDIT_LOCK_CLASS = 0x41554454  # "AUDT": advisory lock namespace of the audit chain
 _HELD_KEY = "closeloop.audit.held"
 _TABLE = cast(Table, AuditEntry.__table__)
 _SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
-_LOCK = "SELECT pg_advisory_xact_lock($1, $2)"
-_LAST = "SELECT seq, hash FROM audit_entries WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1"
+# Its lock is in the advisory namespace 0x41554454 ("AUDT"), keyed by `_lock_id`.
+_APPEND = "SELECT seq, prev_hash, hash FROM audit_append($1, $2, $3, $4)"
 
 log = get_logger(__name__)
 
 
 def entry_hash(prev_hash: bytes, entry: AuditEntry) -> bytes:
-    """`sha256(prev_hash + canonical JSON of the entry)`; never change it, rows keep it."""
+    """`sha256(prev_hash + canonical JSON of the entry)`; never change it, rows keep it.
+
+    The canonical JSON is `json.dumps` of the entry's fields (tenant_id, id, seq, at in
+    UTC with microseconds, actor, action, entity_type, entity_id, before, after) with
+    sorted keys, no spaces and no ASCII escaping."""
+    head, tail = canonical_around_seq(entry)
+    return hashlib.sha256(prev_hash + (head + str(entry.seq) + tail).encode()).digest()
+
+
+def canonical_around_seq(entry: AuditEntry) -> tuple[str, str]:
+    """The entry's canonical JSON before and after the value of `seq`.
+
+    In sorted order `seq` and `tenant_id` are the last keys, so the text is the other
+    fields' canonical JSON, then `"seq":<n>`, then `"tenant_id":...`: the database can
+    put in the number when it takes it (`audit_append()`, migration 0011)."""
     body = {
-        "tenant_id": str(entry.tenant_id),
         "id": str(entry.id),
-        "seq": entry.seq,
         "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "actor": entry.actor,
         "action": entry.action,
@@ -88,8 +100,9 @@ def entry_hash(prev_hash: bytes, entry: AuditEntry) -> bytes:
         "before": entry.before,
         "after": entry.after,
     }
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(prev_hash + canonical.encode()).digest()
+    rest = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    tenant = json.dumps(str(entry.tenant_id))
+    return rest[:-1] + ',"seq":', ',"tenant_id":' + tenant + "}"
 
 
 def _lock_id(tenant_id: uuid.UUID) -> int:
@@ -175,19 +188,32 @@ def _set_rls_tenant(session: Session, value: str) -> None:
 
 
 def _append(session: Session, tenant_id: uuid.UUID, entries: list[AuditEntry]) -> None:
-    # Straight through the driver (`closeloop.rows`): this runs in every writing
-    # transaction, under the chain's lock.
-    conn = sync_driver(session)
-    # One writer per tenant chain at a time; released when the transaction ends.
-    await_(conn.execute(_LOCK, _AUDIT_LOCK_CLASS, _lock_id(tenant_id)))
-    last = await_(conn.fetchrow(_LAST, tenant_id))
-    seq, prev_hash = (int(last["seq"]), bytes(last["hash"])) if last else (0, GENESIS)
+    """One statement, straight through the driver (`closeloop.rows`): `audit_append()`
+    takes the chain's lock (held until the transaction ends), reads the chain's end,
+    numbers, hashes and inserts the entries."""
     now = utcnow()
+    payload = []
     for entry in entries:
-        seq += 1
-        entry.seq, entry.prev_hash, entry.created_at = seq, prev_hash, now
-        entry.hash = prev_hash = entry_hash(prev_hash, entry)
-    insert_sync(session, *entries, attach=False)  # as before: held, not in the session
+        head, tail = canonical_around_seq(entry)
+        payload.append(
+            {
+                "id": str(entry.id),
+                "at": entry.at.isoformat(),
+                "actor": entry.actor,
+                "action": entry.action,
+                "entity_type": entry.entity_type,
+                "entity_id": str(entry.entity_id) if entry.entity_id else None,
+                "before": entry.before,
+                "after": entry.after,
+                "head": head,
+                "tail": tail,
+            }
+        )
+    conn = sync_driver(session)
+    written = await_(conn.fetch(_APPEND, tenant_id, _lock_id(tenant_id), now, json.dumps(payload)))
+    for entry, row in zip(entries, written, strict=True):
+        entry.seq, entry.prev_hash, entry.hash = row["seq"], bytes(row["prev_hash"]), row["hash"]
+        entry.created_at = now
 
 
 def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:

@@ -52,7 +52,7 @@ async def _audit_statements(session: AsyncSession, seen: list[str]) -> Callable[
     conn = await rows.driver(session)
 
     def logged(query: Any) -> None:
-        if re.search(r"audit_entries|pg_advisory_xact_lock", query.query):
+        if re.search(r"audit_entries|audit_append|pg_advisory_xact_lock", query.query):
             seen.append(query.query[:80])
 
     conn.add_query_logger(logged)
@@ -69,8 +69,9 @@ async def test_entries_of_one_transaction_get_consecutive_seq_and_a_valid_chain(
         recorded = [await _record(session, f"test.{n}", n=n) for n in range(5)]
         assert all(e.seq is None and e.hash is None for e in recorded)  # not yet written
     stop()
-    # One lock, one read of the chain's end, one INSERT for the five entries.
-    assert len(statements) == 3, statements
+    # One statement appends the five entries: audit_append() locks, reads the chain's
+    # end, numbers, hashes and inserts.
+    assert len(statements) == 1, statements
     assert [e.seq for e in recorded] == list(range(before + 1, before + 6))
     entries = await _chain(app_engine, tenant.id)
     assert _ours(entries) == [f"test.{n}" for n in range(5)]
