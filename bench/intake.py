@@ -149,17 +149,23 @@ def _serve(settings: Settings, port: int, folder: str, profile: bool, workers: i
 
 
 def _install_sql_timing(path: str) -> Any:
-    """Time every statement the app's engine runs (wall time, waits included)."""
+    """Time every statement the app sends (wall time, waits included): those SQLAlchemy
+    runs (engine events) and those sent straight through the driver (`closeloop.rows`,
+    and the BEGIN and COMMIT of every transaction: asyncpg's query logger on each
+    connection the pool hands out)."""
     import re
 
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import Pool
 
     totals: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
     started: dict[int, float] = {}
 
-    def shape(statement: str) -> str:
-        return re.sub(r"\s+", " ", statement).strip()[:110]
+    def add(statement: str, seconds: float) -> None:
+        entry = totals[re.sub(r"\s+", " ", statement).strip()[:110]]
+        entry[0] += 1
+        entry[1] += seconds
 
     @event.listens_for(Engine, "before_cursor_execute")
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -169,13 +175,16 @@ def _install_sql_timing(path: str) -> Any:
     def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         begun = started.pop(id(cursor), None)
         if begun is not None:
-            entry = totals[shape(statement)]
-            entry[0] += 1
-            entry[1] += time.perf_counter() - begun
+            add(statement, time.perf_counter() - begun)
 
-    @event.listens_for(Engine, "commit")
-    def commit(conn: Any) -> None:
-        totals["COMMIT (calls only)"][0] += 1
+    def logged(query: Any) -> None:
+        add(query.query, query.elapsed)
+
+    @event.listens_for(Pool, "checkout")
+    def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if not record.info.get("bench_logged"):
+            dbapi_connection.driver_connection.add_query_logger(logged)
+            record.info["bench_logged"] = True
 
     async def dump(app: Litestar) -> None:
         await asyncio.to_thread(Path(path).write_text, json.dumps(totals))
@@ -615,8 +624,11 @@ def _report_sql(totals: dict[str, list[float]], intakes: int) -> None:
     print()
     print(f"SQL inside the app (wall time incl. lock waits), per intake over {intakes} intakes:")
     rows = sorted(totals.items(), key=lambda kv: -kv[1][1])
-    statements = sum(count for text, (count, _) in rows if not text.startswith("COMMIT"))
-    print(f"  {statements / intakes:.1f} statements per intake; the most expensive:")
+    statements = sum(
+        count for text, (count, _) in rows if text.rstrip(";") not in ("BEGIN", "COMMIT")
+    )
+    print(f"  {statements / intakes:.1f} statements per intake besides BEGIN and COMMIT;")
+    print("  the most expensive (counts are per intake; bare requests send no statement here):")
     for statement, (count, seconds) in rows[:12]:
         print(f"  {count / intakes:5.2f} x {1000 * seconds / intakes:7.2f} ms  {statement}")
 

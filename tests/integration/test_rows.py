@@ -153,3 +153,29 @@ async def test_a_column_only_the_server_fills_is_refused(
     async with transaction(sessionmaker(app_engine), tenant.id) as session:
         with pytest.raises(TypeError, match=r"_ServerFilled\.label: a server-only default"):
             await rows.insert(session, _ServerFilled(id=1))
+
+
+def test_new_takes_column_attributes_only() -> None:
+    event = rows.new(CaseEvent, type="t", actor="a")
+    assert (event.type, event.actor, sa_inspect(event).transient) == ("t", "a", True)
+    with pytest.raises(TypeError, match="no column attribute 'case'"):
+        rows.new(CaseEvent, case=None)
+
+
+async def test_loaded_attaches_a_row_read_through_a_query(
+    tenant: TenantHandle, app_engine: AsyncEngine
+) -> None:
+    from closeloop.tenancy.models import Tenant
+
+    tenants = Tenant.__table__
+    query = rows.Query(select(*tenants.c).where(tenants.c.id == tenant.id))  # type: ignore[attr-defined]
+    async with transaction(sessionmaker(app_engine), tenant.id) as session:
+        record = await query.fetchrow(session)
+        assert record is not None
+        row = rows.loaded(session, Tenant, record)
+        state = sa_inspect(row)
+        assert state.persistent
+        assert not state.modified
+        assert (row.id, row.slug) == (tenant.id, tenant.slug)
+        assert await session.get(Tenant, tenant.id) is row  # from the identity map
+        assert rows.loaded(session, Tenant, record) is row

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop import rows
 from closeloop.audit._chain import GENESIS, entry_hash, flush_audit, hold
 from closeloop.audit.models import AuditEntry
 from closeloop.db import TenantNotBound, bound_tenant, new_id, utcnow
@@ -99,8 +100,10 @@ async def record(
         raise TenantNotBound("audit entries belong to a tenant; bind one first")
     # The caller's own changes are flushed here as before (their column defaults filled
     # in, their constraint errors raised where callers expect them); the entry waits.
-    await session.flush()
-    entry = AuditEntry(
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    entry = rows.new(
+        AuditEntry,
         tenant_id=tenant_id,
         id=new_id(),
         at=utcnow(),

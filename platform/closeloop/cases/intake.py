@@ -241,7 +241,8 @@ class IntakeService:
             received_at=checked.received_at,
             window_days=profile.repeat_window_days if profile else 30,
         )
-        draft = Case(
+        draft = rows.new(
+            Case,
             tenant_id=tenant_id,
             id=plugin_run.case_id,
             kind=data.kind,

@@ -66,7 +66,8 @@ async def add_event(
     at: dt.datetime | None = None,
 ) -> CaseEvent:
     """Append an event to `case`'s timeline in the caller's transaction."""
-    event = CaseEvent(
+    event = rows.new(
+        CaseEvent,
         tenant_id=case.tenant_id,
         id=new_id(),
         case_id=case.id,

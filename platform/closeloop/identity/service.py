@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from closeloop import rows
 from closeloop.audit.service import record, record_update
 from closeloop.config import current
 from closeloop.db import (
@@ -378,21 +379,23 @@ async def authenticate(
     )
 
 
-# Built once (executed with parameters): the tenant row, binding it to the transaction.
-_TENANT_AND_SCOPE = select(Tenant, scope_setting(bindparam("scope"))).where(
-    Tenant.id == bindparam("tenant_id")
+# Built once, run through the driver (`rows.Query`): the tenant row, binding it to the
+# transaction. Every authenticated request runs it first.
+_TENANTS: Table = Tenant.__table__  # type: ignore[assignment]
+_TENANT_AND_SCOPE = rows.Query(
+    select(*_TENANTS.c, scope_setting(bindparam("scope"))).where(
+        _TENANTS.c.id == bindparam("tenant_id")
+    )
 )
 
 
 async def _active_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
     # One round trip reads the tenant and binds it to the transaction; a missing or
     # suspended tenant fails the request, which rolls the binding back.
-    found = (
-        await session.execute(_TENANT_AND_SCOPE, {"tenant_id": tenant_id, "scope": str(tenant_id)})
-    ).first()
+    found = await _TENANT_AND_SCOPE.fetchrow(session, tenant_id=tenant_id, scope=str(tenant_id))
     if found is None:
         raise Unauthorized("the bearer token is not valid", code="invalid_token")
-    tenant: Tenant = found[0]
+    tenant = rows.loaded(session, Tenant, found)
     TenantService.ensure_active(tenant)
     scoped(session, tenant.id)
     current.remember_tenant(session, tenant)

@@ -245,7 +245,8 @@ async def _add(
         status = NotificationStatus.FAILED
     elif channel == "inbox" and not deferred:
         status = NotificationStatus.SENT
-    notification = Notification(
+    notification = rows.new(
+        Notification,
         tenant_id=tenant_id,
         id=new_id(),
         recipient_kind=recipient_kind,

@@ -52,7 +52,8 @@ async def enqueue(
     if delay_ms is not None and delay_ms < 0:
         raise ValueError("delay_ms must not be negative")
     request_id = structlog.contextvars.get_contextvars().get("request_id")
-    message = OutboxMessage(
+    message = rows.new(
+        OutboxMessage,
         tenant_id=tenant_id,
         id=new_id(),
         actor_name=actor_name,

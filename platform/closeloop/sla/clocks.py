@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case
 from closeloop.db import bound_tenant, new_id
@@ -112,7 +113,8 @@ class ClockService:
         reason: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> SlaClockEvent:
-        row = SlaClockEvent(
+        row = rows.new(
+            SlaClockEvent,
             tenant_id=self.tenant_id,
             id=new_id(),
             case_id=case_id,
