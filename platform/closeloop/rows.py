@@ -40,7 +40,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import Table
+from sqlalchemy import Table, event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,6 +63,7 @@ __all__ = [
 _MISSING = object()
 T = TypeVar("T")
 _HELD_KEY = "closeloop.rows.held"
+_DRIVER_KEY = "closeloop.rows.driver"
 _MAX_PARAMETERS = 32767  # of one statement, in PostgreSQL's protocol
 _MAX_STATEMENTS = 512  # shapes kept built; a path with varying row counts builds anew
 
@@ -206,10 +207,20 @@ def loaded(session: AsyncSession, model: type[T], record: Mapping[str, Any]) -> 
 
 
 async def driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection of the session's transaction, the transaction begun."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return await _begun(raw.dbapi_connection)
+    """The asyncpg connection of the session's transaction, the transaction begun (kept
+    in the session until the transaction ends)."""
+    conn: asyncpg.Connection | None = session.info.get(_DRIVER_KEY)
+    if conn is None:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        conn = session.info[_DRIVER_KEY] = await _begun(raw.dbapi_connection)
+    return conn
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_DRIVER_KEY, None)
 
 
 def sync_driver(session: Session) -> asyncpg.Connection:

@@ -179,3 +179,22 @@ async def test_loaded_attaches_a_row_read_through_a_query(
         assert (row.id, row.slug) == (tenant.id, tenant.slug)
         assert await session.get(Tenant, tenant.id) is row  # from the identity map
         assert rows.loaded(session, Tenant, record) is row
+
+
+async def test_the_driver_connection_is_kept_per_transaction(
+    tenant: TenantHandle, app_engine: AsyncEngine
+) -> None:
+    from closeloop.db import tenant_scope
+
+    async with sessionmaker(app_engine)() as session:
+        await tenant_scope(session, tenant.id)
+        first = await rows.driver(session)
+        assert await rows.driver(session) is first
+        await session.commit()
+        # A new transaction of the same session: begun again before the driver is used.
+        await tenant_scope(session, tenant.id)
+        await rows.insert(session, _outbox(tenant.id))
+        await session.rollback()
+        await tenant_scope(session, tenant.id)
+        count = await session.scalar(select(func.count()).select_from(OutboxMessage))
+        assert count == 0  # the INSERT was in the rolled back transaction

@@ -13,10 +13,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop import rows
 from closeloop.audit.service import record
 from closeloop.cases.models import Customer
 from closeloop.config import current
@@ -57,16 +58,22 @@ def _searchable(kind: str, value: str) -> bool:
     return bool(normalize_phone(value) if kind == "phone" else normalize_email(value))
 
 
-def _by_contact(phone: bool, email: bool) -> Select[Customer]:
-    query = select(Customer).order_by(Customer.created_at, Customer.id)
+def _by_contact(phone: bool, email: bool) -> rows.Query:
+    table: Table = Customer.__table__  # type: ignore[assignment]
+    query = (
+        select(*table.c)
+        .where(table.c.tenant_id == bindparam("tenant_id"))
+        .order_by(table.c.created_at, table.c.id)
+    )
     if phone:
-        query = query.where(Customer.phone_hash == bindparam("phone_hash"))
+        query = query.where(table.c.phone_hash == bindparam("phone_hash"))
     if email:
-        query = query.where(Customer.email_hash == bindparam("email_hash"))
-    return query
+        query = query.where(table.c.email_hash == bindparam("email_hash"))
+    return rows.Query(query)
 
 
-# Built once (executed with parameters): customers by phone, e-mail or both.
+# Built once, run through the driver (`rows.Query`; every intake with a customer
+# looks one up): customers by phone, e-mail or both.
 _BY_CONTACT = {
     (True, False): _by_contact(phone=True, email=False),
     (False, True): _by_contact(phone=False, email=True),
@@ -269,13 +276,14 @@ class CustomerService:
         ):
             return []
         cipher = await self._cipher()
-        params = {}
+        params: dict[str, Any] = {"tenant_id": self._tenant()}
         if phone is not None:
             params["phone_hash"] = cipher.blind_index("phone", phone)
         if email is not None:
             params["email_hash"] = cipher.blind_index("email", email)
         query = _BY_CONTACT[(phone is not None, email is not None)]
-        return list((await self.session.scalars(query, params)).all())
+        found = await query.fetch(self.session, **params)
+        return [rows.loaded(self.session, Customer, record) for record in found]
 
     async def search(
         self,
