@@ -42,7 +42,9 @@ _CJK_RANGES = (
     "\U00020000-\U0003134f"  # CJK extensions B-G
 )
 _CJK_RUN = re.compile(f"[{_CJK_RANGES}]+")
-_WORD = f"(?:(?![{_CJK_RANGES}])[^\\W_])+"
+# Words are looked for only in the text left once the CJK runs are blanked out, so a
+# plain class does (no CJK character is left for it to take).
+_WORD = "[^\\W_]+"
 _COMPOUND = re.compile(f"{_WORD}(?:[-_./@+]{_WORD})*")
 _PART = re.compile(_WORD)
 _MAX_TOKEN = 100  # characters; longer "words" (hashes, URLs) are left out
@@ -70,7 +72,8 @@ def _tokens(text: str, *, document: bool) -> list[str]:
     if document:
         for compound in _COMPOUND.findall(latin):
             out.append(compound)
-            out.extend(_PART.findall(compound))
+            if not compound.isalnum():  # joined by separators: its parts too
+                out.extend(_PART.findall(compound))
     else:
         out.extend(_PART.findall(latin))
     return [t for t in out if len(t) <= _MAX_TOKEN]
