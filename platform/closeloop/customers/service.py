@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,6 +71,18 @@ def _by_contact(phone: bool, email: bool) -> rows.Query:
     if email:
         query = query.where(table.c.email_hash == bindparam("email_hash"))
     return rows.Query(query)
+
+
+_CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+_CUSTOMER_COLUMNS = {a.key: a.columns[0].name for a in sa_inspect(Customer).column_attrs}
+# Built once, run through the driver (`rows.Query`): a new customer, unless one with
+# the same external ref was stored first (then nothing, and no row back).
+_INSERT_CUSTOMER = rows.Query(
+    insert(_CUSTOMERS)
+    .values({column: bindparam(f"p_{column}") for column in _CUSTOMER_COLUMNS.values()})
+    .on_conflict_do_nothing()
+    .returning(*_CUSTOMERS.c)
+)
 
 
 # Built once, run through the driver (`rows.Query`; every intake with a customer
@@ -184,9 +197,13 @@ class CustomerService:
     async def _insert(self, data: CustomerInput) -> Customer | None:
         """The new customer made from `data`, or None when its external ref was taken
         meanwhile (the insert waits for a concurrent one to commit, then does nothing)."""
-        values = {"tenant_id": self._tenant(), "id": new_id(), **await self._missing(None, data)}
-        statement = insert(Customer).values(values).on_conflict_do_nothing().returning(Customer)
-        return await self.session.scalar(statement)
+        draft = rows.new(
+            Customer, tenant_id=self._tenant(), id=new_id(), **await self._missing(None, data)
+        )
+        rows.fill_defaults(self.session, draft)
+        values = {f"p_{column}": draft.__dict__[key] for key, column in _CUSTOMER_COLUMNS.items()}
+        stored = await _INSERT_CUSTOMER.fetchrow(self.session, **values)
+        return rows.loaded(self.session, Customer, stored) if stored is not None else None
 
     async def _missing(self, customer: Customer | None, data: CustomerInput) -> dict[str, Any]:
         """The columns `data` gives that `customer` (None: a new one) lacks, with their

@@ -277,16 +277,22 @@ async def call_async(
 ) -> Any:
     """`call_sync` without blocking the event loop."""
     loop = asyncio.get_running_loop()
-    finished = asyncio.Event()
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def settle() -> None:
+        if not finished.done():
+            finished.set_result(None)
 
     def done() -> None:
         # the loop may have closed while the plugin was still running
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(finished.set)
+            loop.call_soon_threadsafe(settle)
 
     outcome = _start(function, kwargs, done)
     try:
-        await asyncio.wait_for(finished.wait(), time_budget)
+        # A timeout around a future, not `wait_for`, which starts a task per call.
+        async with asyncio.timeout(time_budget):
+            await finished
     except TimeoutError:
         raise PluginFailure("timeout", f"{hook_name} took longer than {time_budget:g} s") from None
     return _outcome(hook_name, outcome)
