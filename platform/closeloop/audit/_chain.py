@@ -48,7 +48,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,7 +90,13 @@ def canonical_around_seq(entry: AuditEntry) -> tuple[str, str]:
     In sorted order `seq` and `tenant_id` are the last keys, so the text is the other
     fields' canonical JSON, then `"seq":<n>`, then `"tenant_id":...`: the database can
     put in the number when it takes it (`audit_append()`, migration 0011)."""
-    body = {
+    return _around_seq(_fields(entry), entry.tenant_id)
+
+
+def _fields(entry: AuditEntry) -> dict[str, Any]:
+    """The hashed fields but `seq` and `tenant_id`, as they are hashed (and as
+    `audit_append()` stores them: `at` is exact to the microsecond)."""
+    return {
         "id": str(entry.id),
         "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "actor": entry.actor,
@@ -100,9 +106,11 @@ def canonical_around_seq(entry: AuditEntry) -> tuple[str, str]:
         "before": entry.before,
         "after": entry.after,
     }
-    rest = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    tenant = json.dumps(str(entry.tenant_id))
-    return rest[:-1] + ',"seq":', ',"tenant_id":' + tenant + "}"
+
+
+def _around_seq(fields: dict[str, Any], tenant_id: uuid.UUID) -> tuple[str, str]:
+    rest = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return rest[:-1] + ',"seq":', ',"tenant_id":' + json.dumps(str(tenant_id)) + "}"
 
 
 def _lock_id(tenant_id: uuid.UUID) -> int:
@@ -194,21 +202,9 @@ def _append(session: Session, tenant_id: uuid.UUID, entries: list[AuditEntry]) -
     now = utcnow()
     payload = []
     for entry in entries:
-        head, tail = canonical_around_seq(entry)
-        payload.append(
-            {
-                "id": str(entry.id),
-                "at": entry.at.isoformat(),
-                "actor": entry.actor,
-                "action": entry.action,
-                "entity_type": entry.entity_type,
-                "entity_id": str(entry.entity_id) if entry.entity_id else None,
-                "before": entry.before,
-                "after": entry.after,
-                "head": head,
-                "tail": tail,
-            }
-        )
+        fields = _fields(entry)
+        head, tail = _around_seq(fields, entry.tenant_id)
+        payload.append({**fields, "head": head, "tail": tail})
     conn = sync_driver(session)
     written = await_(conn.fetch(_APPEND, tenant_id, _lock_id(tenant_id), now, json.dumps(payload)))
     for entry, row in zip(entries, written, strict=True):
