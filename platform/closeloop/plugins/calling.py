@@ -140,6 +140,7 @@ def load_settings(meta: PluginMeta, raw: Mapping[str, Any] | msgspec.Struct | No
 
 
 @functools.cache
+@functools.cache
 def hook_argnames(hook_name: str) -> tuple[str, ...]:
     """The arguments the hook offers (from its spec)."""
     spec = getattr(hookspecs, hook_name)
@@ -159,10 +160,20 @@ def result_type(hook_name: str) -> Any:
 def select_kwargs(function: Callable[..., Any], offered: Mapping[str, Any]) -> dict[str, Any]:
     """The offered arguments the implementation names (pluggy passes only parameters
     without defaults; Closeloop passes the ones with defaults too)."""
+    names = _parameter_names(function)
+    if names is None:
+        return dict(offered)
+    return {name: offered[name] for name in names if name in offered}
+
+
+@functools.lru_cache(maxsize=1024)
+def _parameter_names(function: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The function's parameter names; None when it takes `**kwargs`. Remembered: a
+    signature costs more to read than many hooks take to run."""
     params = inspect.signature(function).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return dict(offered)
-    return {name: offered[name] for name in params if name in offered}
+        return None
+    return tuple(params)
 
 
 def implementation(pm: pluggy.PluginManager, hook_name: str, plugin: object) -> Any | None:

@@ -149,24 +149,39 @@ class ClockService:
             return None
         calendar = await self.calendar(policy.calendar_id)
         due, span, opens_at = due_for(calendar, spec, at)
+        running: dict[str, Any] = {
+            "policy_id": policy.id,
+            "calendar_id": policy.calendar_id,
+            "unit": spec["unit"],
+            "spec": dict(spec),
+            "state": "running",
+            "started_at": at,
+            "opens_at": opens_at,
+            "due_at": due,
+            "span_seconds": _seconds(span),
+            "paused_at": None,
+            "paused_seconds": 0,
+            "stopped_at": None,
+            "breached_at": None,
+            "fired": [],
+        }
         clock = existing
         if clock is None:
-            clock = SlaClock(
+            clock = rows.new(
+                SlaClock,
                 tenant_id=self.tenant_id,
                 id=new_id(),
                 case_id=case.id,
                 cycle=cycle,
                 target=target,
                 period=1,
+                **running,
             )
             self._add(clock)
         else:
             clock.period += 1
-        clock.policy_id, clock.calendar_id = policy.id, policy.calendar_id
-        clock.unit, clock.spec = spec["unit"], dict(spec)
-        clock.state, clock.started_at, clock.opens_at, clock.due_at = "running", at, opens_at, due
-        clock.span_seconds, clock.paused_at, clock.paused_seconds = _seconds(span), None, 0
-        clock.stopped_at, clock.breached_at, clock.fired = None, None, []
+            for name, value in running.items():
+                setattr(clock, name, value)
         await self.event(
             case.id,
             clock,
