@@ -40,8 +40,9 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import Table, event
+from sqlalchemy import Table, bindparam, event
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
@@ -49,11 +50,10 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.util import await_
 
 __all__ = [
+    "InsertNew",
     "Query",
     "driver",
-    "fill_defaults",
     "insert",
-    "insert_sync",
     "loaded",
     "new",
     "sync_driver",
@@ -165,9 +165,9 @@ def _dialect(session: AsyncSession) -> Dialect:
     return bind.dialect
 
 
-def fill_defaults(session: AsyncSession, obj: object) -> None:
+def _fill_defaults(session: AsyncSession, obj: object) -> None:
     """Give the attributes of new `obj` left unset their Python-side defaults (else
-    None), as `insert()` and a flush do; for a row written by a `Query`."""
+    None), as `insert()` and a flush do."""
     _values(_shape(type(obj), _dialect(session)), obj)
 
 
@@ -217,16 +217,20 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     return conn
 
 
+def sync_driver(session: Session) -> asyncpg.Connection:
+    """`driver()` for code running in SQLAlchemy's greenlet (`run_sync`, session events);
+    the same connection, kept the same way."""
+    conn: asyncpg.Connection | None = session.info.get(_DRIVER_KEY)
+    if conn is None:
+        raw = session.connection().connection
+        conn = session.info[_DRIVER_KEY] = await_(_begun(raw.dbapi_connection))
+    return conn
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_driver(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_DRIVER_KEY, None)
-
-
-def sync_driver(session: Session) -> asyncpg.Connection:
-    """`driver()` for code running in SQLAlchemy's greenlet (`run_sync`, session events)."""
-    raw = session.connection().connection
-    return await_(_begun(raw.dbapi_connection))
 
 
 async def _begun(adapted: Any) -> asyncpg.Connection:
@@ -277,24 +281,6 @@ async def _write(session: AsyncSession, objects: list[object]) -> None:
         else:
             await conn.execute(sql, *args)
     _attach(session.sync_session, objects)
-
-
-def insert_sync(session: Session, *objects: object, attach: bool = True) -> None:
-    """`insert()` for code running in SQLAlchemy's greenlet (`run_sync`, session events);
-    there is no `together()` for it. `attach=False` writes the rows and leaves the
-    objects out of the session (later changes to them are not flushed)."""
-    if not objects:
-        return
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    conn = sync_driver(session)
-    for sql, args, many in _statements_for(session.get_bind().dialect, list(objects)):
-        if many:
-            await_(conn.executemany(sql, args))
-        else:
-            await_(conn.execute(sql, *args))
-    if attach:
-        _attach(session, objects)
 
 
 def _statements_for(dialect: Dialect, objects: Sequence[object]) -> list[tuple[str, Any, bool]]:
@@ -383,3 +369,47 @@ class Query:
     async def fetchval(self, session: AsyncSession, **params: Any) -> Any:
         conn, sql, args = await self._run(session, params)
         return await conn.fetchval(sql, *args)
+
+
+class InsertNew:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING` of one new `model` object, built
+    once and run through the driver (a `Query`), for rows a unique key may refuse.
+
+    `computed` gives SQL for some columns instead of the object's value (its bound
+    parameters are passed to `insert()`); those attributes stay unloaded, as after an
+    ORM insert of a server-computed column.
+    """
+
+    __slots__ = ("_columns", "_computed", "_query")
+
+    def __init__(self, model: type, computed: Mapping[str, Any] | None = None) -> None:
+        mapper: Mapper[Any] = sa_inspect(model)
+        table = mapper.local_table
+        assert isinstance(table, Table), f"{model.__name__}: a single-table model"
+        computed = dict(computed or {})
+        attrs = {a.key: a.columns[0].name for a in mapper.column_attrs}
+        self._columns = {key: name for key, name in attrs.items() if name not in computed}
+        self._computed = tuple(key for key, name in attrs.items() if name in computed)
+        values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in self._columns.values()}
+        self._query = Query(
+            pg_insert(table)
+            .values({**values, **computed})
+            .on_conflict_do_nothing()
+            .returning(*(table.c[name] for name in self._columns.values()))
+        )
+
+    async def insert(self, session: AsyncSession, obj: object, **params: Any) -> bool:
+        """Insert `obj` (its unset attributes given their defaults first). True: the row
+        is stored and `obj`, loaded with it, is in the session; False: a unique key was
+        taken, nothing was written and `obj` stays new."""
+        _fill_defaults(session, obj)
+        state = obj.__dict__
+        for key in self._computed:
+            state.pop(key, None)
+        values = {f"p_{name}": state[key] for key, name in self._columns.items()}
+        row = await self._query.fetchrow(session, **values, **params)
+        if row is None:
+            return False
+        state.update({key: row[name] for key, name in self._columns.items()})
+        _attach(session.sync_session, [obj])
+        return True

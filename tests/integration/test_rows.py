@@ -198,3 +198,25 @@ async def test_the_driver_connection_is_kept_per_transaction(
         await tenant_scope(session, tenant.id)
         count = await session.scalar(select(func.count()).select_from(OutboxMessage))
         assert count == 0  # the INSERT was in the rolled back transaction
+
+
+async def test_insert_new_stores_once_and_reports_a_taken_key(
+    tenant: TenantHandle, app_engine: AsyncEngine
+) -> None:
+    from closeloop.cases.models import Customer
+
+    insert_new = rows.InsertNew(Customer)
+    async with transaction(sessionmaker(app_engine), tenant.id) as session:
+        first = rows.new(Customer, tenant_id=tenant.id, id=new_id(), external_ref="ext-1")
+        assert await insert_new.insert(session, first)
+        state = sa_inspect(first)
+        assert state.persistent
+        assert not state.modified
+        assert first.created_at is not None  # the model's default, as stored
+        again = rows.new(Customer, tenant_id=tenant.id, id=new_id(), external_ref="ext-1")
+        assert not await insert_new.insert(session, again)
+        assert sa_inspect(again).transient
+        found = await session.scalar(
+            select(func.count()).select_from(Customer).where(Customer.external_ref == "ext-1")
+        )
+        assert found == 1

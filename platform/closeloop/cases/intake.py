@@ -33,10 +33,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import Table, bindparam, func, select
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 
 from closeloop import rows
 from closeloop.audit.service import jsonable, record
@@ -73,25 +70,11 @@ _MAX_REPEAT_LINKS = 20
 _NUMBER_ATTEMPTS = 5
 _IDEMPOTENCY_LOCK_CLASS = 0x49444D50  # "IDMP"
 _CASES: Table = Case.__table__  # type: ignore[assignment]
-# Attribute name -> column name of every mapped column of a case but its search
-# vector, which `_INSERT_CASE` computes from the tokens bound as `_SEARCH_TOKENS`.
-_CASE_COLUMNS = {
-    a.key: a.columns[0].name for a in sa_inspect(Case).column_attrs if a.key != "search"
-}
 _SEARCH_TOKENS = "search_tokens"
-# Built once, run through the driver (`rows.Query`): the ORM's own INSERT ... RETURNING,
-# or even a Core statement through the session, costs several times the CPU.
-_INSERT_CASE = rows.Query(
-    pg_insert(_CASES)
-    .values(
-        {
-            **{column: bindparam(f"p_{column}") for column in _CASE_COLUMNS.values()},
-            "search": search_sql(_SEARCH_TOKENS),
-        }
-    )
-    .on_conflict_do_nothing()
-    .returning(*(_CASES.c[column] for column in _CASE_COLUMNS.values()))
-)
+# Built once, run through the driver: the ORM's own INSERT ... RETURNING, or even a
+# Core statement through the session, costs several times the CPU. The search vector
+# is computed from the tokens bound as `_SEARCH_TOKENS`.
+_INSERT_CASE = rows.InsertNew(Case, computed={"search": search_sql(_SEARCH_TOKENS)})
 
 
 def hash_public_token(token: str) -> bytes:
@@ -311,24 +294,13 @@ class IntakeService:
         (a tenant's patterns made the same text twice) moves on to the counter's next."""
         scope = numbering.scope(day)
         draft.created_at = draft.updated_at = utcnow()
-        rows.fill_defaults(self.session, draft)
-        del draft.__dict__["search"]  # computed by the INSERT, left unloaded as before
         for _ in range(_NUMBER_ATTEMPTS):
             seq = await allocate(self.session, tenant_id=draft.tenant_id, scope=scope)
             draft.number = numbering.render(day, seq)
-            values = {
-                f"p_{column}": draft.__dict__.get(key) for key, column in _CASE_COLUMNS.items()
-            }
-            values[_SEARCH_TOKENS] = document_tokens(
-                draft.number, draft.title, draft.description, nickname
-            )
-            row = await _INSERT_CASE.fetchrow(self.session, **values)
-            if row is not None:
-                # The row as stored becomes the draft's loaded state, and the draft joins
-                # the session as that row, without another read.
-                draft.__dict__.update({key: row[column] for key, column in _CASE_COLUMNS.items()})
-                make_transient_to_detached(draft)
-                self.session.add(draft)
+            tokens = document_tokens(draft.number, draft.title, draft.description, nickname)
+            # Stored: the row becomes the draft's loaded state, and the draft joins the
+            # session as that row, without another read.
+            if await _INSERT_CASE.insert(self.session, draft, **{_SEARCH_TOKENS: tokens}):
                 return draft
         raise RuntimeError(
             f"no free case number after {_NUMBER_ATTEMPTS} attempts ({draft.number})"

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
@@ -73,16 +71,9 @@ def _by_contact(phone: bool, email: bool) -> rows.Query:
     return rows.Query(query)
 
 
-_CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
-_CUSTOMER_COLUMNS = {a.key: a.columns[0].name for a in sa_inspect(Customer).column_attrs}
-# Built once, run through the driver (`rows.Query`): a new customer, unless one with
-# the same external ref was stored first (then nothing, and no row back).
-_INSERT_CUSTOMER = rows.Query(
-    insert(_CUSTOMERS)
-    .values({column: bindparam(f"p_{column}") for column in _CUSTOMER_COLUMNS.values()})
-    .on_conflict_do_nothing()
-    .returning(*_CUSTOMERS.c)
-)
+# Built once, run through the driver: a new customer, unless one with the same
+# external ref was stored first (then nothing).
+_INSERT_CUSTOMER = rows.InsertNew(Customer)
 
 
 # Built once, run through the driver (`rows.Query`; every intake with a customer
@@ -200,10 +191,7 @@ class CustomerService:
         draft = rows.new(
             Customer, tenant_id=self._tenant(), id=new_id(), **await self._missing(None, data)
         )
-        rows.fill_defaults(self.session, draft)
-        values = {f"p_{column}": draft.__dict__[key] for key, column in _CUSTOMER_COLUMNS.items()}
-        stored = await _INSERT_CUSTOMER.fetchrow(self.session, **values)
-        return rows.loaded(self.session, Customer, stored) if stored is not None else None
+        return draft if await _INSERT_CUSTOMER.insert(self.session, draft) else None
 
     async def _missing(self, customer: Customer | None, data: CustomerInput) -> dict[str, Any]:
         """The columns `data` gives that `customer` (None: a new one) lacks, with their
