@@ -6,18 +6,16 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from closeloop import rows
 from closeloop.audit.models import AuditEntry
 from closeloop.audit.service import AuditQuery, flush_audit, list_entries, record, verify
 from closeloop.db import sessionmaker, tenant_scope, transaction
-from support import TenantHandle
+from support import TenantHandle, sql_statements
 
 
 class _Undo(Exception):
@@ -45,30 +43,17 @@ def _ours(entries: list[AuditEntry]) -> list[str]:
     return [e.action for e in entries if e.actor == "test"]
 
 
-async def _audit_statements(session: AsyncSession, seen: list[str]) -> Callable[[], None]:
-    """Collect in `seen` the statements the session's connection sends that touch the
-    audit chain (the chain is written through the driver, `closeloop.rows`); the
-    answer stops collecting."""
-    conn = await rows.driver(session)
-
-    def logged(query: Any) -> None:
-        if re.search(r"audit_entries|audit_append|pg_advisory_xact_lock", query.query):
-            seen.append(query.query[:80])
-
-    conn.add_query_logger(logged)
-    return lambda: conn.remove_query_logger(logged)
-
-
 async def test_entries_of_one_transaction_get_consecutive_seq_and_a_valid_chain(
     app_engine: AsyncEngine, tenant: TenantHandle
 ) -> None:
     before = len(await _chain(app_engine, tenant.id))
-    statements: list[str] = []
-    async with transaction(sessionmaker(app_engine), tenant.id) as session:
-        stop = await _audit_statements(session, statements)
-        recorded = [await _record(session, f"test.{n}", n=n) for n in range(5)]
-        assert all(e.seq is None and e.hash is None for e in recorded)  # not yet written
-    stop()
+    with sql_statements() as seen:
+        async with transaction(sessionmaker(app_engine), tenant.id) as session:
+            recorded = [await _record(session, f"test.{n}", n=n) for n in range(5)]
+            assert all(e.seq is None and e.hash is None for e in recorded)  # not yet written
+    statements = [
+        s for s in seen if re.search(r"audit_entries|audit_append|pg_advisory_xact_lock", s)
+    ]
     # One statement appends the five entries: audit_append() locks, reads the chain's
     # end, numbers, hashes and inserts.
     assert len(statements) == 1, statements
