@@ -42,6 +42,7 @@ from closeloop.web.context import RequestContextMiddleware
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
 from closeloop.web.errors import exception_handlers
 from closeloop.web.health import HealthController
+from closeloop.web.sessions import RequestSessionsMiddleware
 
 __all__ = ["ROUTE_HANDLERS", "create_app", "create_app_from_env"]
 
@@ -120,7 +121,7 @@ def create_app(
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
-        middleware=[RequestContextMiddleware, prometheus.middleware],
+        middleware=[RequestContextMiddleware, RequestSessionsMiddleware, prometheus.middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Closeloop",
