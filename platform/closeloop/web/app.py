@@ -38,7 +38,7 @@ from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
 from closeloop.surveys.controllers import PublicSurveyController
 from closeloop.surveys.links import carry_settings
 from closeloop.tenancy.controllers import PlatformTenantController
-from closeloop.web.context import RequestContextMiddleware
+from closeloop.web.context import RequestContextMiddleware, echo_request_id
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
 from closeloop.web.errors import exception_handlers
 from closeloop.web.health import HealthController
@@ -121,6 +121,7 @@ def create_app(
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
+        before_send=[echo_request_id],
         middleware=[RequestContextMiddleware, RequestSessionsMiddleware, prometheus.middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -2,7 +2,7 @@
 
 Services raise `ApiError` subclasses; Litestar's own errors (validation, unknown
 route, oversize body) are translated to the same shape; anything unexpected is a 500
-carrying the request id and nothing of the stack.
+carrying the request id and nothing of the stack, and logged with its traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -168,9 +169,15 @@ def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Respons
     return _unexpected(request, exc)
 
 
+def _request_id(request: Request[Any, Any, Any]) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    request_id = request.scope.get("state", {}).get("request_id")
-    log.exception("unexpected error", path=request.url.path)
+    request_id = _request_id(request)
+    # The request id is named here too: past the middleware that binds it (an error in
+    # the middleware itself), the log context no longer holds it.
+    log.exception("unexpected error", path=request.url.path, request_id=request_id)
     return error_response(
         HTTP_500_INTERNAL_SERVER_ERROR,
         "internal_error",
@@ -179,10 +186,33 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
     )
 
 
+# Litestar names a body field's error by the field's bare name and, when a dependency
+# has that name too (the app's `settings`), takes the client's mistake for a failed
+# dependency: a bare 500 with the validation error as its cause. The cause says where
+# the value was, and `$.data` is the request body.
+_BODY_ERROR = re.compile(r"^(?P<message>.+) - at `\$\.data(?:\.(?P<field>[^`]+))?`$", re.DOTALL)
+
+
+def _internal_error(
+    request: Request[Any, Any, Any], exc: HTTPException
+) -> Response[dict[str, Any]]:
+    """An `HTTPException` with status 500: the body mistake above is the client's (4xx),
+    anything else is unexpected (logged, with the request id)."""
+    cause = exc.__cause__
+    found = _BODY_ERROR.match(str(cause)) if isinstance(cause, msgspec.ValidationError) else None
+    if found is None:
+        return _unexpected(request, exc)
+    problem = {"message": found["message"], "key": found["field"] or "data", "source": "body"}
+    mistaken = ValidationException(detail="the request body is not valid", extra=[problem])
+    handler = exception_handlers[ValidationException]
+    return handler(request, mistaken)  # type: ignore[no-any-return]
+
+
 exception_handlers: dict[type[Exception] | int, Any] = {
     ApiError: _api_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
     DBAPIError: _database_error,
+    HTTP_500_INTERNAL_SERVER_ERROR: _internal_error,
     Exception: _unexpected,
 }
