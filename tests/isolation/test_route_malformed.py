@@ -37,7 +37,8 @@ BAD_TOKEN = "not.a.token"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, db_pool_size=2)
+    # A generous wait for a connection: this is about connections kept, not about overload.
+    return dataclasses.replace(settings, db_pool_size=2, db_pool_timeout_ms=30_000)
 
 
 @pytest.fixture

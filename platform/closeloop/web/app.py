@@ -95,7 +95,11 @@ def create_app(
         if engine is not None:
             active = engine
         elif url is not None:
-            active = create_engine(url, pool_size=settings.db_pool_size)
+            active = create_engine(
+                url,
+                pool_size=settings.db_pool_size,
+                pool_timeout=settings.db_pool_timeout_ms / 1000,
+            )
         else:
             raise RuntimeError("no database: pass database_url, or run `closeloop demo`")
         try:
