@@ -7,10 +7,12 @@ import contextlib
 import dataclasses
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -59,14 +61,36 @@ def _database(settings: Settings) -> Iterator[str]:
 
     server = EmbeddedPostgres(settings.data_dir)
     click.echo(f"Starting the embedded PostgreSQL in {server.pgdata} ...", err=True)
-    superuser_url = server.start()
+    with _sigterm_as_ctrl_c():
+        superuser_url = server.start()
+        try:
+            urls = asyncio.run(provision(superuser_url, app_role=APP_ROLE))
+            migrate.upgrade(urls.owner_url, APP_ROLE)
+            yield urls.app_url
+        finally:
+            click.echo("Stopping the embedded PostgreSQL ...", err=True)
+            server.stop()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the embedded server runs, SIGTERM stops everything the way Ctrl-C does.
+
+    Python's default SIGTERM action ends the process at once, skipping the `finally`
+    that stops PostgreSQL. uvicorn handles SIGTERM itself while serving (a graceful
+    shutdown, the in-process worker included), then raises the signal again for the
+    handler it found; this one turns it into the KeyboardInterrupt that uvicorn and
+    the `finally` above expect from Ctrl-C.
+    """
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        urls = asyncio.run(provision(superuser_url, app_role=APP_ROLE))
-        migrate.upgrade(urls.owner_url, APP_ROLE)
-        yield urls.app_url
+        yield
     finally:
-        click.echo("Stopping the embedded PostgreSQL ...", err=True)
-        server.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 async def _check_role(app_url: str) -> None:

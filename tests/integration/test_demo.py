@@ -172,6 +172,7 @@ def running_demo(data_dir: Path, log_dir: Path) -> Iterator[Demo]:
             stdout=out,
             stderr=err,
         )
+    pid = None
     try:
         url, tenant, logins = _parse_banner(_read_banner(process, stdout, stderr))
         pid = _postmaster_pid(data_dir)
@@ -186,6 +187,12 @@ def running_demo(data_dir: Path, log_dir: Path) -> Iterator[Demo]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if pid is not None:  # a server the demo failed to stop would outlive the test
+            with contextlib.suppress(psutil.NoSuchProcess):
+                leftover = psutil.Process(pid)
+                if leftover.name().startswith("postgres"):
+                    leftover.terminate()
+                    leftover.wait(STOP_TIMEOUT)
 
 
 def _stop(demo: Demo) -> int:
@@ -223,6 +230,22 @@ def test_demo_starts_prints_a_working_login_and_stops_on_ctrl_c(
 
         assert _stop(demo) == 0, demo.output.read_text()[-4000:]
         assert _server_stopped(data_dir, demo.postmaster_pid)
+
+
+def test_sigterm_stops_the_web_server_worker_and_embedded_postgres(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """systemd, containers and process managers stop a process with SIGTERM, not Ctrl-C."""
+    with running_demo(data_dir, tmp_path) as demo:
+        _log_in_and_check(demo)
+        demo.process.send_signal(signal.SIGTERM)
+        try:
+            status = demo.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"closeloop demo did not stop within {STOP_TIMEOUT}s of SIGTERM")
+        assert status == 0, demo.output.read_text()[-4000:]
+        assert _server_stopped(data_dir, demo.postmaster_pid), "PostgreSQL outlived the demo"
+        assert "Stopping the embedded PostgreSQL" in demo.output.read_text()
 
 
 def test_second_demo_reuses_the_data_folder(data_dir: Path, tmp_path: Path) -> None:
