@@ -19,9 +19,10 @@ from closeloop.identity.passwords import hash_password
 from closeloop.identity.tokens import hash_api_key, new_api_key
 from closeloop.web.errors import Conflict, NotFound, UnprocessableEntity
 
-__all__ = ["ApiKeyService", "LoginService", "UserService", "authenticate"]
+__all__ = ["ADMIN_PERMISSIONS", "ApiKeyService", "LoginService", "UserService", "authenticate"]
 
 PERMISSIONS = tuple(p.value for p in Permission)
+ADMIN_PERMISSIONS = (Permission.PII.value,)  # what a tenant's first admin is made with
 _ADMIN_LOCK_CLASS = 0x41444D4E  # "ADMN": advisory lock namespace of a tenant's admin set
 MIN_PASSWORD = 10
 
@@ -147,6 +148,18 @@ class UserService:
             after=_user_shape(user),
         )
         return user
+
+    async def create_admin(self, *, email: str, display_name: str, password: str) -> User:
+        """A tenant's first admin, made by the operator API or the demo: the admin role
+        with the `pii` permission (`ADMIN_PERMISSIONS`), so that someone in a new tenant
+        sees customers' details unmasked and can grant that to others."""
+        return await self.create(
+            email=email,
+            display_name=display_name,
+            password=password,
+            roles=[Role.ADMIN.value],
+            permissions=ADMIN_PERMISSIONS,
+        )
 
     async def update(
         self,
