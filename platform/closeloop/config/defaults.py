@@ -29,8 +29,8 @@ from closeloop.db import bound_tenant, new_id, tenant_scope
 __all__ = [
     "DEFAULT_CATEGORIES",
     "DEFAULT_CHANNELS",
-    "DEFAULT_DEPARTMENTS",
     "DEFAULT_DEMAND_TYPES",
+    "DEFAULT_DEPARTMENTS",
     "DEFAULT_PROFILE",
     "DEFAULT_SEVERITIES",
     "default_profile",

@@ -38,6 +38,7 @@ from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
 from closeloop.surveys.controllers import PublicSurveyController
 from closeloop.surveys.links import carry_settings
 from closeloop.tenancy.controllers import PlatformTenantController
+from closeloop.times import TYPE_DECODERS, TimeSchemaPlugin
 from closeloop.web.context import RequestContextMiddleware
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
 from closeloop.web.errors import exception_handlers
@@ -122,6 +123,8 @@ def create_app(
         exception_handlers=exception_handlers,
         middleware=[RequestContextMiddleware, prometheus.middleware],
         request_max_body_size=settings.max_body_bytes,
+        type_decoders=TYPE_DECODERS,  # dates and times as clients type them
+        plugins=[TimeSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Closeloop",
             version=__version__,
