@@ -86,12 +86,14 @@ class CaseController(Controller):
                 name="Idempotency-Key",
                 min_length=1,
                 max_length=200,
-                description="a retry with the same key answers the case it made (200)",
+                description="the same request again by the same caller answers the case "
+                "it made (200); the key with another body or caller is 422 "
+                "`idempotency_key_reused`",
             ),
         ] = None,
     ) -> Response[CaseRead]:
-        """Register a case (intake). 201 with the new case; with an `Idempotency-Key` that
-        was used before, 200 with that case (`Idempotent-Replayed: true`)."""
+        """Register a case (intake). 201 with the new case; the same request again with
+        its `Idempotency-Key`, 200 with that case (`Idempotent-Replayed: true`)."""
         principal.require(*INTAKE_ROLES)
         result = await IntakeService(db_session, settings, principal).register(
             data, idempotency_key=idempotency_key
