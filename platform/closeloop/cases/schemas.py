@@ -151,11 +151,15 @@ class CaseSummary(msgspec.Struct):
     version: int
 
 
-class CasePage(msgspec.Struct):
-    """A page of cases, newest received first; pass `next_cursor` as `cursor` for more."""
+class CasePage(msgspec.Struct, omit_defaults=True):
+    """A page of cases, newest received first; pass `next_cursor` as `cursor` for more.
+    With `?count=true`, `total` (the cases the filters match, exact up to a cap) and
+    `total_capped` (true when more match than the cap); without it, neither is sent."""
 
     items: list[CaseSummary]
     next_cursor: str | None
+    total: int | None = None
+    total_capped: bool | None = None
 
 
 class AttachmentRead(msgspec.Struct):
