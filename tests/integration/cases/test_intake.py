@@ -66,8 +66,8 @@ async def test_intake_registers_a_numbered_case_with_defaults(
     assert response.headers["location"] == f"/api/v1/cases/{case['id']}"
 
     timeline = await client.get(f"/api/v1/cases/{case['id']}/timeline", headers=agent)
-    assert [e["type"] for e in timeline.json()] == ["registered"]
-    assert timeline.json()[0]["visibility"] == "customer"
+    assert [e["type"] for e in timeline.json()["items"]] == ["registered"]
+    assert timeline.json()["items"][0]["visibility"] == "customer"
     actions = [e["action"] for e in await _audit(client, tenant)]
     assert "case.create" in actions
 

@@ -195,7 +195,7 @@ async def test_a_complaint_goes_from_intake_to_the_archive(
 
     timeline = await client.get(f"/api/v1/cases/{case_id}/timeline", headers=viewer)
     assert timeline.status_code == 200, timeline.text
-    events = timeline.json()
+    events = timeline.json()["items"]
     assert [e["type"] for e in events] == [
         "registered", "verify", "assign", "start", "progress", "resolve", "feedback",
         "assign", "start", "resolve", "feedback", "schedule_followup", "followup",
