@@ -15,7 +15,9 @@ from closeloop.config.files import apply_tenant_file, load_tenant_file
 from closeloop.db import sessionmaker, transaction
 from closeloop.identity.models import User
 from closeloop.identity.service import UserService
+from closeloop.settings import Settings
 from closeloop.web.errors import Conflict
+from integration.cases.case_support import concurrent_client
 from support import PASSWORD, Client, TenantHandle, bearer
 
 USERS = "/api/v1/users/"
@@ -122,6 +124,30 @@ async def test_demoting_both_of_the_last_two_admins_leaves_one(
     assert first.status_code == 200, first.text
     assert then.status_code == 409, then.text
     assert await _active_admins(app_engine, tenant.id) == [tenant.admin_email]
+
+
+async def test_two_requests_at_once_taking_away_the_last_two_admins_leave_one(
+    client: Client, tenant: TenantHandle, app_engine: AsyncEngine, settings: Settings
+) -> None:
+    second = await _second_admin(client, tenant)
+    key = await client.post(
+        "/api/v1/api-keys/", headers=tenant.headers, json={"name": "ops", "scopes": ["admin"]}
+    )
+    assert key.status_code == 201, key.text
+    admin_key = bearer(key.json()["key"])
+
+    async with concurrent_client(settings) as concurrent:  # the requests really overlap
+        answers = await asyncio.gather(
+            concurrent.patch(f"{USERS}{second}", headers=admin_key, json={"roles": ["agent"]}),
+            concurrent.patch(
+                f"{USERS}{tenant.admin_id}", headers=admin_key, json={"active": False}
+            ),
+        )
+
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 409)
+    assert refused.json()["error"]["code"] == "last_admin"
+    assert len(await _active_admins(app_engine, tenant.id)) == 1
 
 
 async def _waiting_on_a_lock(app_engine: AsyncEngine, task: asyncio.Task[object]) -> None:
