@@ -45,7 +45,8 @@ _TIME = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ]"
     r"(?P<hour>\d{2}):(?P<minute>\d{2})"
     r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?"
-    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<off_h>\d{2})(?::?(?P<off_m>\d{2}))?)?"
+    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<off_h>\d{2})(?::?(?P<off_m>\d{2}))?)?",
+    re.ASCII,  # digits 0-9 only
 )
 
 

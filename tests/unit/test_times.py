@@ -56,6 +56,7 @@ def test_accepted_forms(text: str, expected: dt.datetime) -> None:
         "2026-02-13T17:30 +08:00",
         "2026-02-13T17:30:00.Z",
         "next tuesday",
+        "２０２６-02-13T17:30Z",  # full-width digits
     ],
 )
 def test_refused_forms_name_what_is_accepted(text: str) -> None:
