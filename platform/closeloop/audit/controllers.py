@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from closeloop.audit.models import AuditEntry
 from closeloop.audit.schemas import AuditEntryRead, AuditPage, ChainReportRead
 from closeloop.audit.service import AuditQuery, list_entries, verify
 from closeloop.identity.models import Role
+from closeloop.times import ClientTime
 from closeloop.web.deps import Caller, DbSession
 from closeloop.web.errors import UnprocessableEntity
 
@@ -57,9 +57,9 @@ class AuditController(Controller):
         actor: FromQuery[str | None] = None,
         action: FromQuery[str | None] = None,
         from_: Annotated[
-            dt.datetime | None, QueryParameter(name="from", description="at or after")
+            ClientTime | None, QueryParameter(name="from", description="at or after")
         ] = None,
-        to: Annotated[dt.datetime | None, QueryParameter(description="before")] = None,
+        to: Annotated[ClientTime | None, QueryParameter(description="before")] = None,
         cursor: Annotated[
             str | None, QueryParameter(description="`next_cursor` of the last page")
         ] = None,

@@ -13,6 +13,7 @@ from closeloop.cases.lifecycle import Status
 from closeloop.cases.listing import CaseFilters
 from closeloop.config.models import CASE_KINDS
 from closeloop.tenancy.models import Tenant
+from closeloop.times import TIME_FORMS, parse_time
 from closeloop.web.deps import Caller, DbSession
 from closeloop.web.errors import ApiError
 
@@ -35,12 +36,9 @@ def _bound(
             day = dt.date.fromisoformat(value)
             start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
             return start + dt.timedelta(days=1) if end else start
-        moment = dt.datetime.fromisoformat(value)
+        moment = parse_time(value)
     except ValueError:
-        raise _bad_filter(
-            field,
-            f"{field} must be a date (2026-11-25) or a date and time (2026-11-25T08:30:00+08:00)",
-        ) from None
+        raise _bad_filter(field, f"{field} must be a date (2026-11-25) or {TIME_FORMS}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 

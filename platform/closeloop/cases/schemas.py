@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from closeloop.customers.schemas import CustomerInput, CustomerRead
+from closeloop.times import ClientTime
 
 __all__ = [
     "AttachmentRead",
@@ -54,10 +55,10 @@ class CaseCreate(msgspec.Struct, forbid_unknown_fields=True):
     channel: Code
     title: Title
     description: Description
-    received_at: dt.datetime | None = None
+    received_at: ClientTime | None = None
     customer: CustomerInput | None = None
     product: ProductIn | None = None
-    problem_at: dt.datetime | None = None
+    problem_at: ClientTime | None = None
     problem_place: Place | None = None
     demands: Demands = []
     category_id: uuid.UUID | None = None
@@ -75,7 +76,7 @@ class CaseUpdate(msgspec.Struct, forbid_unknown_fields=True):
     category_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
     severity_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
     product: ProductIn | msgspec.UnsetType = msgspec.UNSET
-    problem_at: dt.datetime | msgspec.UnsetType | None = msgspec.UNSET
+    problem_at: ClientTime | msgspec.UnsetType | None = msgspec.UNSET
     problem_place: Place | msgspec.UnsetType | None = msgspec.UNSET
     demands: Demands | msgspec.UnsetType = msgspec.UNSET
     extra: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
@@ -150,11 +151,15 @@ class CaseSummary(msgspec.Struct):
     version: int
 
 
-class CasePage(msgspec.Struct):
-    """A page of cases, newest received first; pass `next_cursor` as `cursor` for more."""
+class CasePage(msgspec.Struct, omit_defaults=True):
+    """A page of cases, newest received first; pass `next_cursor` as `cursor` for more.
+    With `?count=true`, `total` (the cases the filters match, exact up to a cap) and
+    `total_capped` (true when more match than the cap); without it, neither is sent."""
 
     items: list[CaseSummary]
     next_cursor: str | None
+    total: int | None = None
+    total_capped: bool | None = None
 
 
 class AttachmentRead(msgspec.Struct):
@@ -180,7 +185,7 @@ class PublicCaseCreate(msgspec.Struct, forbid_unknown_fields=True):
     phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
     product: ProductIn | None = None
-    problem_at: dt.datetime | None = None
+    problem_at: ClientTime | None = None
     problem_place: Place | None = None
     demands: Demands = []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, get
@@ -10,6 +9,7 @@ from litestar.params import FromQuery, QueryParameter
 
 from closeloop.queue.dead_letters import MAX_LIMIT, DeadLetterRead, list_dead_letters
 from closeloop.tenancy.controllers import operator_guard
+from closeloop.times import ClientTime
 from closeloop.web.deps import DbSession
 
 __all__ = ["DeadLetterController"]
@@ -25,7 +25,7 @@ class DeadLetterController(Controller):
         self,
         db_session: DbSession,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100,
-        before: FromQuery[dt.datetime | None] = None,
+        before: FromQuery[ClientTime | None] = None,
     ) -> list[DeadLetterRead]:
         """Messages that failed for good, newest first, across tenants; `before` pages on."""
         return await list_dead_letters(db_session, limit=limit, before=before)

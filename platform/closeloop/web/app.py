@@ -38,6 +38,7 @@ from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
 from closeloop.surveys.controllers import PublicSurveyController
 from closeloop.surveys.links import carry_settings
 from closeloop.tenancy.controllers import PlatformTenantController
+from closeloop.times import TYPE_DECODERS, TimeSchemaPlugin
 from closeloop.web.context import RequestContextMiddleware, echo_request_id
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
 from closeloop.web.errors import exception_handlers
@@ -128,6 +129,8 @@ def create_app(
         before_send=[echo_request_id],
         middleware=[RequestContextMiddleware, RequestSessionsMiddleware, prometheus.middleware],
         request_max_body_size=settings.max_body_bytes,
+        type_decoders=TYPE_DECODERS,  # dates and times as clients type them
+        plugins=[TimeSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Closeloop",
             version=__version__,
