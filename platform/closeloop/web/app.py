@@ -20,6 +20,7 @@ from closeloop.audit.controllers import AuditController
 from closeloop.cases.controllers import AttachmentController, CaseController
 from closeloop.cases.lifecycle_controllers import CaseActionController, CaseTimelineController
 from closeloop.config.controllers import CONFIG_CONTROLLERS
+from closeloop.console import ConsolePlugin
 from closeloop.customers.controllers import CustomerController
 from closeloop.db import create_engine, sessionmaker
 from closeloop.followups.controllers import FollowupController
@@ -120,6 +121,7 @@ def create_app(
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
+        plugins=[ConsolePlugin(settings)],  # the staff console under /console/
         middleware=[RequestContextMiddleware, prometheus.middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
