@@ -68,8 +68,7 @@ def safe_next(value: str | None) -> str:
     site (`//evil.example`, `/\\evil.example`)."""
     if (
         value
-        and value.startswith(COOKIE_PATH)
-        and not value.startswith("//")
+        and (value == COOKIE_PATH or value.startswith(COOKIE_PATH + "/"))
         and "\\" not in value
         and all(ch.isprintable() for ch in value)
     ):
