@@ -121,9 +121,10 @@ class ConsoleController(Controller):
             if exc.code not in SIGN_IN_ERRORS:
                 raise
             return self._refused(request, data, exc.code)
-        cookie = await ConsoleSessionService(db_session, settings).open(
-            tenant_id=tenant_id, user_id=user_id
-        )
+        sessions = ConsoleSessionService(db_session, settings)
+        # A session the browser held already ends here: sign-in always starts a new one.
+        await sessions.close(request.cookies.get(SESSION_COOKIE))
+        cookie = await sessions.open(tenant_id=tenant_id, user_id=user_id)
         return Redirect(
             safe_next(data.next),
             status_code=303,

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from litestar import Litestar
+from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -130,6 +130,17 @@ async def test_sign_in_opens_a_server_side_session_and_the_landing_page_names_th
     assert tenant.admin_email in home.text
     assert f"{tenant.slug} Ltd" in home.text
     assert "退出登录" in home.text
+
+
+async def test_signing_in_again_replaces_the_browsers_session(
+    client: Client, tenant: TenantHandle, owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, tenant.slug, tenant.admin_email)
+    first = client.cookies.get("closeloop_session", path="/console")
+    await sign_in(client, tenant.slug, tenant.admin_email)
+    second = client.cookies.get("closeloop_session", path="/console")
+    assert first != second
+    assert len(await sessions_of(owner_engine, tenant.id)) == 1
 
 
 async def test_next_brings_the_user_back_to_the_console_page_asked_for(
@@ -293,9 +304,26 @@ async def test_a_deactivated_users_session_is_refused(client: Client, tenant: Te
 async def test_an_htmx_request_without_a_session_is_told_where_to_sign_in(client: Client) -> None:
     response = await client.get("/console/", headers={"HX-Request": "true"})
     assert response.status_code == 401
-    assert response.headers["hx-redirect"] == "/console/login?ended=1" or response.headers[
-        "hx-redirect"
-    ].startswith("/console/login")
+    assert response.headers["hx-redirect"] == "/console/login"
+
+
+@get("/console/test-boom")
+async def console_boom() -> None:
+    raise RuntimeError("the frobnicator exploded at 0xDEADBEEF")
+
+
+async def test_an_unexpected_error_is_the_console_500_page_with_the_request_id(
+    settings: Settings,
+) -> None:
+    app = create_app(settings, extra_route_handlers=[console_boom])
+    async with AsyncTestClient(app=app) as failing:
+        response = await failing.get("/console/test-boom", headers={"Accept-Language": "en"})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Something went wrong" in response.text
+    assert response.headers["x-request-id"] in response.text
+    assert "frobnicator" not in response.text
+    assert "Traceback" not in response.text
 
 
 async def test_unknown_console_paths_get_the_console_404_page(client: Client) -> None:
