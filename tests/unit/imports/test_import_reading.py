@@ -215,7 +215,7 @@ def test_rows_come_one_at_a_time(tmp_path: Path) -> None:
 
 def test_the_import_package_imports_first_in_a_fresh_interpreter() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "import closeloop.imports"],
+        [sys.executable, "-c", "import closeloop.imports, closeloop.imports.template"],
         env={"PYTHONPATH": str(PLATFORM)},
         capture_output=True,
         text=True,
