@@ -3,6 +3,7 @@ company, it comes back through the shipped mapping with everything in its place.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 from typing import Any
@@ -162,6 +163,41 @@ def test_a_filled_in_template_round_trips_with_its_chinese_text() -> None:
         "store",
         "service_attitude",
         "registered",
+    )
+
+
+def test_the_form_saved_as_a_gbk_csv_maps_the_same() -> None:
+    # What Excel on a Chinese system writes for "CSV (逗号分隔)": GBK, CRLF.
+    rows = [
+        {
+            "投诉编号": "202611001",
+            "投诉日期": "2026/11/3 14:30",
+            "投诉渠道": "电话",
+            "客户姓名*": "张三",
+            "联系方式*": "13800138000",
+            "投诉类型": "产品质量",
+            "紧急程度": "特急",
+            "投诉内容详情": "电水壶漏水，\n要求退货退款。",
+            "客户诉求": "退款、道歉",
+            "回访结果": "未解决",
+        }
+    ]
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(HEADERS)
+    writer.writerows([[row.get(h, "") for h in HEADERS] for row in rows])
+    from_csv = _mapped(out.getvalue().encode("gbk"))
+    from_xlsx = _mapped(_filled(rows))
+    assert from_csv == from_xlsx
+    [case] = from_csv
+    assert isinstance(case, ImportedCase)
+    assert case.customer is not None
+    assert case.customer.name == "张三"
+    assert case.description == "电水壶漏水，\n要求退货退款。"
+    assert (case.severity, case.followup_outcome, case.status) == (
+        "critical",
+        "unresolved",
+        "reopened",
     )
 
 
