@@ -34,6 +34,7 @@ from closeloop.imports.values import (
 __all__ = ["Bad", "Entry"]
 
 _MISS: Any = object()
+PHONE_LENGTH = 40  # CustomerInput.phone
 
 
 class Bad(Exception):
@@ -60,6 +61,8 @@ class Entry:
     map_exact: dict[str, Any] = dataclasses.field(default_factory=dict)
     map_folded: dict[str, Any] = dataclasses.field(default_factory=dict)
     fixed: dict[str, str] = dataclasses.field(default_factory=dict)
+    # While a constant or default is parsed, an unknown value is an error of the mapping.
+    parsing: bool = False
 
     @property
     def label(self) -> str:
@@ -105,7 +108,7 @@ class Entry:
             type=entry_type(section, name, spec),
             positions=positions,
             formats=spec.formats or formats or DEFAULT_DATE_FORMATS,
-            zone=zone_named(spec.time_zone) or zone if spec.time_zone else zone,
+            zone=(zone_named(spec.time_zone) if spec.time_zone else None) or zone,
             resolver=resolvers[vocabulary] if vocabulary else None,
             required=spec.required or (section == "fields" and name in REQUIRED),
             fixed={match_key(c): c for c in (definition.fixed or ())} if definition else {},
@@ -121,12 +124,15 @@ class Entry:
 
     def parse(self, key: str, value: Any) -> Any:
         """A constant or default of the mapping, parsed like a cell."""
+        self.parsing = True
         try:
             if self.type == "codes" and isinstance(value, list):
                 return self._codes([str(v) for v in value])
             return self._typed(value, cell_text(value))
         except Bad as bad:
             raise Bad(f"{key} {value!r}: {bad.reason}", str(value)) from None
+        finally:
+            self.parsing = False
 
     # ---- a row ------------------------------------------------------------------------
 
@@ -134,6 +140,11 @@ class Entry:
         """This entry's value in a row: typed, or None when empty and not required."""
         if self.constant is not _MISS:
             return self.constant
+        if len(self.positions) == 1:  # most cells of a wide sheet are empty: no work for them
+            position = self.positions[0]
+            cell = cells[position] if position < len(cells) else None
+            if cell is None or cell == "":
+                return self._empty()
         texts = [cell_text(cells[p]) if p < len(cells) else "" for p in self.positions]
         for text in texts:
             bad = undecodable(text)
@@ -214,6 +225,11 @@ class Entry:
             raise Bad(str(exc), text) from None
         if kind == "person":
             return Person(email=text.lower()) if "@" in text else Person(name=text)
+        if "@" not in text and self.name == "customer_email":
+            raise Bad("not an e-mail address (no @)", text)
+        if "@" not in text and kind == "contact" and len(text) > PHONE_LENGTH:
+            reason = f"not an e-mail address and too long for a phone ({PHONE_LENGTH} at most)"
+            raise Bad(reason, text)
         return self._text(text)
 
     def _text(self, text: str) -> str:
@@ -313,7 +329,7 @@ class Entry:
 
     def _unknown(self, text: str, levels: list[str]) -> Any:
         choice = self.on_unknown
-        if choice == "default":
+        if choice == "default" and not self.parsing:
             return None if self.default is _MISS else self.default
         if choice == "create" and self.resolver is not None:
             return self.resolver.create_path(levels)

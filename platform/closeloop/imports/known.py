@@ -14,13 +14,17 @@ What does not resolve is unknown, and the field's `on_unknown` decides.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Sequence
 
+from closeloop.config.schemas import CODE_PATTERN
 from closeloop.imports.fields import Vocabulary
 from closeloop.imports.records import Creation, CreationKind
 from closeloop.imports.values import make_code, match_key
 
 __all__ = ["Known", "KnownItem", "Resolver"]
+
+CODE = re.compile(CODE_PATTERN)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -106,6 +110,8 @@ class Resolver:
     def find(self, text: str, parent: str | None = None, *, anywhere: bool = True) -> str | None:
         """The known code whose code or name is `text` (under `parent` for a tree level;
         `anywhere`: at any level when it is a single value)."""
+        if not self.checked and CODE.fullmatch(text):
+            return text
         key = match_key(text)
         found = self._names.get((parent, key))
         if found is None and anywhere and parent is None:

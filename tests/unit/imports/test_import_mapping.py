@@ -238,7 +238,7 @@ def _problems(text: str, header: list[str] | None = None) -> list[tuple[int | No
     with pytest.raises(MappingError) as caught:
         loaded = parse_mapping(text, source="m.toml")
         if header is not None:
-            Mapper(loaded, header)
+            Mapper(loaded, header, known=Known.defaults())
     return [(p.line, p.field, p.message) for p in caught.value.problems]
 
 
@@ -299,11 +299,30 @@ def test_shape_and_syntax_errors_name_their_line() -> None:
     ]
 
 
-def test_a_constant_that_does_not_resolve_is_a_mapping_error() -> None:
+def test_a_constant_or_default_that_does_not_resolve_is_a_mapping_error() -> None:
     text = '[fields]\ndescription = "详情"\nchannel = { value = "carrier-pigeon" }\n'
     [(line, field, message)] = _problems(text, ["详情"])
     assert (line, field) == (3, "fields.channel.value")
     assert "unknown channel 'carrier-pigeon'" in message
+    text = (
+        '[fields]\ndescription = "详情"\nchannel = "渠道"\n'
+        '[fields.category]\ncolumn = "类型"\non_unknown = "default"\ndefault = "misc"\n'
+    )
+    [(line, field, message)] = _problems(text, ["详情", "渠道", "类型"])
+    assert (line, field) == (7, "fields.category.default")
+    assert "unknown category 'misc'" in message
+
+
+def test_without_the_tenants_lists_codes_are_taken_as_written() -> None:
+    loaded = parse_mapping(
+        '[fields]\ndescription = "详情"\nchannel = { value = "web" }\ncategory = "类型"\n'
+    )
+    with open_table("详情,类型\n漏水,product_quality\n漏水,产品质量\n".encode()) as table:
+        good, bad = Mapper(loaded, table.header).map_rows(table.rows())
+    assert isinstance(good, ImportedCase)
+    assert (good.channel, good.category) == ("web", "product_quality")
+    assert isinstance(bad, RowErrors)  # a name is not a code, and there are no names to match
+    assert bad.errors[0].field == "category"
 
 
 @pytest.mark.parametrize("name", SHIPPED)
