@@ -5,7 +5,7 @@ The browser's cookie carries the tenant id and a random secret; the row keeps on
 secret's SHA-256, the user, when it was last used and when it ends for good.
 
 Revision ID: 0014_console_sessions
-Revises: 0011_audit_append
+Revises: 0013_idempotency_fingerprint
 Create Date: 2026-12-05
 """
 
