@@ -6,7 +6,7 @@ instead of answering the first case. Cases made before this column have none and
 replaying as before.
 
 Revision ID: 0013_idempotency_fingerprint
-Revises: 0011_audit_append
+Revises: 0012_intake_growth
 Create Date: 2026-12-05
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_idempotency_fingerprint"
-down_revision = "0011_audit_append"
+down_revision = "0012_intake_growth"
 branch_labels = None
 depends_on = None
 

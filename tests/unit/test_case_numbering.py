@@ -27,6 +27,9 @@ def test_patterns_render_and_scope_by_period(
     numbering = numbering_for_kind({"complaint": pattern}, "complaint")
     assert numbering.render(DAY, seq) == number
     assert numbering.scope(DAY) == scope
+    # What the database renders the number from (numbering.take_number)
+    before, width, after = numbering.around_seq(DAY)
+    assert before + str(seq).zfill(width) + after == number
 
 
 def test_padding_does_not_change_the_counter() -> None:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from closeloop.cases.editing import CaseService
     from closeloop.cases.intake import IntakeResult, IntakeService, find_repeats
     from closeloop.cases.listing import CaseFilters, list_cases
-    from closeloop.cases.numbering import CaseNumbering, allocate, numbering_for_kind
+    from closeloop.cases.numbering import CaseNumbering, numbering_for_kind, take_number
     from closeloop.cases.schemas import CaseCreate, CasePage, CaseRead, CaseSummary, CaseUpdate
     from closeloop.cases.search import document_tokens, matches, query_tokens, search_vector
     from closeloop.cases.views import case_read, case_summaries
@@ -34,7 +34,6 @@ __all__ = [
     "CaseUpdate",
     "IntakeResult",
     "IntakeService",
-    "allocate",
     "case_read",
     "case_summaries",
     "document_tokens",
@@ -44,6 +43,7 @@ __all__ = [
     "numbering_for_kind",
     "query_tokens",
     "search_vector",
+    "take_number",
 ]
 
 _HOMES = {
@@ -55,8 +55,8 @@ _HOMES = {
     "CaseFilters": "listing",
     "list_cases": "listing",
     "CaseNumbering": "numbering",
-    "allocate": "numbering",
     "numbering_for_kind": "numbering",
+    "take_number": "numbering",
     "CaseCreate": "schemas",
     "CasePage": "schemas",
     "CaseRead": "schemas",

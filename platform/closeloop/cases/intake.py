@@ -6,11 +6,14 @@ Reads first, writes last, in the request's transaction:
    `closeloop.config.current`), the plugins, the customer (found or created) and
    repeat detection;
 2. the SLA clocks, computed for the case before it is stored (they set its due time);
-3. the number (`numbering.allocate`) and the case row. The counter row stays locked
-   from here until the commit, so intakes of one counter scope queue on it; taking it
-   this late keeps that queue short. Then the clocks, the first timeline event
-   (`registered`, customer-visible), the audit entry `case.create`, the plugins'
-   findings and the acknowledgement.
+3. the number (`numbering.take_number`), last: the counter row stays locked from
+   there until the commit, so intakes of one counter scope queue on it, and what
+   follows is only the writing. The case row, its clocks, the first timeline event
+   (`registered`, customer-visible) and the acknowledgement with its outbox message go
+   in as one statement; the audit entry `case.create` is written with the commit.
+   Nothing in between waits on the database: the configuration and templates are
+   cached, the customer is in the session. A tenant with plugins then has their
+   findings stored and correlated (`closeloop.plugins.intake`).
 
 `Idempotency-Key`: a key already used answers the case it made (`created=False`), when
 the same caller sends the same body again; a key reused with another body, or by
@@ -35,7 +38,7 @@ import zoneinfo
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import DateTime, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
@@ -43,9 +46,9 @@ from closeloop.audit.service import jsonable, record
 from closeloop.cases.idempotency import check_same_request, idempotency_fingerprint
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, Customer
-from closeloop.cases.numbering import CaseNumbering, allocate, numbering_for_kind
+from closeloop.cases.numbering import numbering_for_kind, take_number
 from closeloop.cases.schemas import CaseCreate, ProductIn
-from closeloop.cases.search import document_tokens, search_sql
+from closeloop.cases.search import document_tokens, vector_text
 from closeloop.cases.timeline import add_event
 from closeloop.config import current
 from closeloop.config.models import Category, Channel, DemandType, Severity
@@ -71,14 +74,10 @@ __all__ = [
 
 _FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 _MAX_REPEAT_LINKS = 20
-_NUMBER_ATTEMPTS = 5
 _IDEMPOTENCY_LOCK_CLASS = 0x49444D50  # "IDMP"
 _CASES: Table = Case.__table__  # type: ignore[assignment]
-_SEARCH_TOKENS = "search_tokens"
-# Built once, run through the driver: the ORM's own INSERT ... RETURNING, or even a
-# Core statement through the session, costs several times the CPU. The search vector
-# is computed from the tokens bound as `_SEARCH_TOKENS`.
-_INSERT_CASE = rows.InsertNew(Case, computed={"search": search_sql(_SEARCH_TOKENS)})
+# Written as given and kept in the session as such: in UTC, as the database answers them.
+_TIMES = tuple(c.name for c in _CASES.columns if isinstance(c.type, DateTime))
 
 
 def hash_public_token(token: str) -> bytes:
@@ -263,15 +262,26 @@ class IntakeService:
             due_at=None,  # the SLA clocks below set it
             version=1,
         )
-        # The clocks are computed before the case row exists (they set its due time)
-        # and added after it, so the number is taken as late as possible: the counter
-        # row stays locked from here until the commit.
+        # The clocks are computed before the case row exists (they set its due time).
         clocks = await sla_hooks.on_intake(self.session, draft, actor=self.actor)
+        # The number, as late as possible: the counter row stays locked from here until
+        # the commit, and all that is left is the one INSERT below and the commit.
+        case = draft
+        case.number = await take_number(
+            self.session, tenant_id=tenant_id, numbering=numbering, day=day
+        )
         nickname = customer.nickname if customer else None
-        case = await self._insert(draft, numbering, day, nickname)
-        # The case's other new rows go in together, in one statement.
+        case.search = vector_text(
+            document_tokens(case.number, case.title, case.description, nickname)
+        )
+        case.created_at = case.updated_at = utcnow()
+        for name in _TIMES:
+            value = getattr(case, name)
+            if value is not None:
+                setattr(case, name, value.astimezone(dt.UTC))
+        # The case and its other new rows go in together, in one statement.
         async with rows.together(self.session):
-            await rows.insert(self.session, *clocks)
+            await rows.insert(self.session, case, *clocks)
             registered = await add_event(
                 self.session,
                 case,
@@ -290,29 +300,11 @@ class IntakeService:
                 entity_id=case.id,
                 after=case_audit_shape(case),
             )
-            await plugin_run.settle(self.session, case, registered, actor=self.actor)
             # Last, so the acknowledgement names the reply time the SLA set on the case.
             await notify_customer(self.session, case=case, event=ACKNOWLEDGEMENT, context={})
+        # The plugins' findings refer to the stored case (tenants with plugins only).
+        await plugin_run.settle(self.session, case, registered, actor=self.actor)
         return IntakeResult(case, created=True, customer=customer, public_token=token)
-
-    async def _insert(
-        self, draft: Case, numbering: CaseNumbering, day: dt.date, nickname: str | None
-    ) -> Case:
-        """Number `draft` and insert it; answers the stored case. A number already taken
-        (a tenant's patterns made the same text twice) moves on to the counter's next."""
-        scope = numbering.scope(day)
-        draft.created_at = draft.updated_at = utcnow()
-        for _ in range(_NUMBER_ATTEMPTS):
-            seq = await allocate(self.session, tenant_id=draft.tenant_id, scope=scope)
-            draft.number = numbering.render(day, seq)
-            tokens = document_tokens(draft.number, draft.title, draft.description, nickname)
-            # Stored: the row becomes the draft's loaded state, and the draft joins the
-            # session as that row, without another read.
-            if await _INSERT_CASE.insert(self.session, draft, **{_SEARCH_TOKENS: tokens}):
-                return draft
-        raise RuntimeError(
-            f"no free case number after {_NUMBER_ATTEMPTS} attempts ({draft.number})"
-        )
 
     async def _check(self, data: CaseCreate, zone: zoneinfo.ZoneInfo) -> _Checked:
         title = data.title.strip()

@@ -80,7 +80,7 @@ class Case(TenantOwned, Base):
         _fk(["registrar_id"], "users"),
         Index(None, "tenant_id", "status", "due_at"),
         Index(None, "tenant_id", "received_at", "id"),
-        Index(None, "tenant_id", "customer_id", "category_id", "received_at"),
+        Index(None, "tenant_id", "customer_id", "category_id", "received_at", "id"),
         Index(None, "search", postgresql_using="gin"),
     )
 

@@ -31,7 +31,14 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 
 from closeloop.cases.models import Case
 
-__all__ = ["document_tokens", "matches", "query_tokens", "search_vector", "tsquery_text"]
+__all__ = [
+    "document_tokens",
+    "matches",
+    "query_tokens",
+    "search_vector",
+    "tsquery_text",
+    "vector_text",
+]
 
 _CJK_RANGES = (
     "\u3040-\u30ff"  # hiragana, katakana
@@ -98,14 +105,14 @@ def search_vector(*texts: str | None) -> ColumnElement[object]:
     return func.array_to_tsvector(bindparam(None, document_tokens(*texts), type_=ARRAY(Text)))
 
 
-def search_sql(name: str) -> ColumnElement[object]:
-    """SQL for the `cases.search` value of the tokens (`document_tokens`) bound as `name`,
-    for statements built once and executed with parameters."""
-    return func.array_to_tsvector(bindparam(name, type_=ARRAY(Text)))
-
-
 def _quote(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def vector_text(tokens: Iterable[str]) -> str:
+    """`'a' 'b'`: the `cases.search` value of these tokens (`document_tokens`) as text,
+    which PostgreSQL reads as is (the same vector as `array_to_tsvector` makes)."""
+    return " ".join(_quote(t) for t in tokens)
 
 
 def tsquery_text(tokens: Iterable[str]) -> str:

@@ -5,8 +5,18 @@ only while it is `pending`, so a redelivered message does nothing twice. An atte
 is counted on the record (`attempts`, `last_error`); a failure that may pass later
 raises, and Dramatiq retries with backoff (`CLOSELOOP_RETRY_MIN_BACKOFF_MS` ...); at
 `MAX_ATTEMPTS`, or on a refusal no retry can fix (SMTP 5xx, webhook 4xx), the record
-ends `failed` with the error and the message is done. A message is sent before its
-record is marked, so a worker killed in between sends it again: at least once.
+ends `failed` with the error and the message is done.
+
+E-mail is sent once: the record is read, locked (`SELECT ... FOR UPDATE`), sent and
+marked in one transaction around the SMTP conversation. A second delivery of the same
+job (a relay that crashed after handing a message over hands it over again; a broker
+redelivers) waits on the lock, then finds the record `sent`; a worker killed before the
+commit leaves it `pending`, and the redelivered job sends it. One moment cannot be
+covered: a worker killed after the mail server accepted the message and before that
+commit. SMTP gives no way to ask whether a message arrived, so the redelivered job sends
+it again; the copy has the same `Message-ID` (`<notification id@closeloop>`), by which
+mail systems may drop it. Webhooks are delivered at least once: receivers tell a repeat
+by `X-Closeloop-Delivery`.
 """
 
 from __future__ import annotations
@@ -63,30 +73,33 @@ def _settle(notification: Notification, status: str, error: str | None = None) -
         notification.sent_at = utcnow()
 
 
+def _attempted(notification: Notification, *, error: str | None, retry: bool) -> str | None:
+    """Count one attempt on the (locked, pending) record; the reason to retry, if due."""
+    notification.attempts += 1
+    if error is None:
+        _settle(notification, "sent")
+        log.info("notification sent", notification_id=str(notification.id))
+        return None
+    if retry and notification.attempts < MAX_ATTEMPTS:
+        notification.last_error = error
+        return f"attempt {notification.attempts} of {MAX_ATTEMPTS} failed: {error}"
+    _settle(notification, "failed", error)
+    log.warning(
+        "notification failed",
+        notification_id=str(notification.id),
+        attempts=notification.attempts,
+        error=error,
+    )
+    return None
+
+
 async def _count_attempt(notification_id: str, *, error: str | None, retry: bool) -> None:
     """Record the outcome of one attempt; raise `RetryLater` when another is due."""
     async with tenant_transaction() as session:
         notification = await _pending(session, notification_id)
-        if notification is None:
-            return
-        notification.attempts += 1
-        if error is None:
-            _settle(notification, "sent")
-            log.info("notification sent", notification_id=notification_id)
-            return
-        if retry and notification.attempts < MAX_ATTEMPTS:
-            notification.last_error = error
-            final = False
-        else:
-            _settle(notification, "failed", error)
-            final = True
-        attempts = notification.attempts
-    if final:
-        log.warning(
-            "notification failed", notification_id=notification_id, attempts=attempts, error=error
-        )
-        return
-    raise RetryLater(f"attempt {attempts} of {MAX_ATTEMPTS} failed: {error}")
+        again = _attempted(notification, error=error, retry=retry) if notification else None
+    if again is not None:
+        raise RetryLater(again)
 
 
 async def _address(session: AsyncSession, notification: Notification) -> tuple[str | None, str]:
@@ -112,7 +125,8 @@ async def _address(session: AsyncSession, notification: Notification) -> tuple[s
     time_limit=90_000,
 )
 async def send_email_notification(*, tenant_id: str, message_id: str, notification_id: str) -> None:
-    """Send a pending e-mail notification through `SMTP_URL`."""
+    """Send a pending e-mail notification through `SMTP_URL`, in one transaction that
+    holds the record locked from reading it to marking it (see the module's docstring)."""
     smtp_url = runtime.settings().smtp_url
     async with tenant_transaction() as session:
         notification = await _pending(session, notification_id)
@@ -126,22 +140,22 @@ async def send_email_notification(*, tenant_id: str, message_id: str, notificati
             _settle(notification, "skipped", why_not)
             return
         tenant = await session.get(Tenant, uuid.UUID(tenant_id))
-        sender_name = tenant.name if tenant is not None else None
-        subject, body, locale = notification.subject, notification.body, notification.locale
-    try:
-        await send_email(
-            smtp_target(smtp_url),
-            to=address,
-            subject=subject,
-            body=body,
-            locale=locale,
-            sender_name=sender_name,
-            message_id=f"<{notification_id}@closeloop>",
-        )
-    except DeliveryFailed as exc:
-        await _count_attempt(notification_id, error=str(exc), retry=exc.retry)
-        return
-    await _count_attempt(notification_id, error=None, retry=False)
+        try:
+            await send_email(
+                smtp_target(smtp_url),
+                to=address,
+                subject=notification.subject,
+                body=notification.body,
+                locale=notification.locale,
+                sender_name=tenant.name if tenant is not None else None,
+                message_id=f"<{notification_id}@closeloop>",
+            )
+        except DeliveryFailed as exc:
+            again = _attempted(notification, error=str(exc), retry=exc.retry)
+        else:
+            again = _attempted(notification, error=None, retry=False)
+    if again is not None:
+        raise RetryLater(again)
 
 
 def webhook_body(notification: Notification) -> bytes:

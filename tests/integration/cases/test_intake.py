@@ -269,3 +269,22 @@ async def test_one_key_racing_across_number_counters_still_makes_one_case(
     }
     for kind, number in expected.items():
         assert (await create_case(client, tenant.headers, kind=kind))["number"] == number
+
+
+async def test_a_number_another_pattern_already_gave_is_skipped(
+    client: Client, tenant: TenantHandle
+) -> None:
+    """A changed pattern starts a new counter whose numbers may print like old ones:
+    the one already given is passed over, never given twice."""
+    first = await create_case(client, tenant.headers, kind="complaint")
+    assert first["number"] == f"CT-{YEAR}-00001"
+    changed = await client.patch(
+        "/api/v1/profile",
+        headers=tenant.headers,
+        json={
+            "number_patterns": {"default": "{yyyy}{mm}{seq:04}", "complaint": "CT-{yyyy}-0{seq:04}"}
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    numbers = [(await create_case(client, tenant.headers))["number"] for _ in range(2)]
+    assert numbers == [f"CT-{YEAR}-00002", f"CT-{YEAR}-00003"]

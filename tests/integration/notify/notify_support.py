@@ -38,12 +38,15 @@ def free_port() -> int:
 
 
 class Mailbox:
-    """aiosmtpd handler: keeps every message it accepts."""
+    """aiosmtpd handler: keeps every message it accepts (after `delay` seconds, as a
+    slow mail server does)."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.delay = delay
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append((list(envelope.rcpt_tos), parsed))
@@ -51,9 +54,9 @@ class Mailbox:
 
 
 @contextlib.contextmanager
-def smtp_server() -> Iterator[tuple[str, Mailbox]]:
+def smtp_server(delay: float = 0.0) -> Iterator[tuple[str, Mailbox]]:
     """A real SMTP server on a free local port; yields its `smtp://` URL and mailbox."""
-    mailbox = Mailbox()
+    mailbox = Mailbox(delay)
     port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()

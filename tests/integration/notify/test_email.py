@@ -4,14 +4,31 @@ notification, with the error, after the retry budget, visible through the API.""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import dramatiq
 import notify_support as ns
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from closeloop.db import sessionmaker
+from closeloop.notify import runtime as notify_runtime
 from closeloop.notify.actors import MAX_ATTEMPTS
+from closeloop.queue.registry import actor_spec
+from closeloop.settings import Settings
 from support import Client, TenantHandle
+
+
+@pytest.fixture
+def slow_mail(settings: Settings) -> Iterator[ns.Mailbox]:
+    """An SMTP server that takes half a second to accept each message."""
+    with ns.smtp_server(delay=0.5) as (url, mailbox):
+        notify_runtime.configure(dataclasses.replace(settings, smtp_url=url))
+        yield mailbox
 
 
 def _intake(**customer: Any) -> dict[str, Any]:
@@ -126,3 +143,23 @@ async def test_a_customer_without_an_email_address_is_recorded_as_skipped(
     assert (note.recipient_kind, note.status) == ("customer", "skipped")
     assert "no e-mail address" in (note.last_error or "")
     assert "SMS" in (note.last_error or "")
+
+
+async def test_two_deliveries_of_one_email_job_at_once_send_one_email(
+    client: Client, app_engine: AsyncEngine, tenant: TenantHandle, slow_mail: ns.Mailbox
+) -> None:
+    """A relay that crashed after handing a job to the broker hands it over again, and
+    two workers may run the copies at once: the customer still gets one e-mail."""
+    await _case(client, tenant, email="sam@example.net", locale="en")
+    [pending] = [n for n in await ns.notifications(app_engine, tenant.id) if n.channel == "email"]
+    spec = actor_spec("send_email_notification")
+    message_id = str(uuid.uuid4())
+    kwargs = {"tenant_id": str(tenant.id), "notification_id": str(pending.id)}
+    factory = sessionmaker(app_engine)
+    handled = await asyncio.gather(
+        *(spec.handle(message_id=message_id, kwargs=kwargs, sessionmaker=factory) for _ in "ab")
+    )
+    assert sorted(handled) == [False, True]  # the second found the job done
+    assert [rcpt for rcpt, _ in slow_mail.messages] == [["sam@example.net"]]
+    [sent] = [n for n in await ns.notifications(app_engine, tenant.id) if n.channel == "email"]
+    assert (sent.status, sent.attempts) == ("sent", 1)
