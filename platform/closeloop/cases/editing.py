@@ -62,14 +62,14 @@ def parse_if_match(header: str | None) -> int:
     if header is None or not header.strip():
         raise PreconditionRequired(
             "editing a case needs `If-Match: <version>` (the ETag of the case you read)",
-            details={"field": "If-Match"},
+            field="If-Match",
         )
     value = header.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
         raise ApiError(
             f"If-Match must be the case's version (its ETag), got {header!r}",
             code="invalid_if_match",
-            details={"field": "If-Match"},
+            field="If-Match",
         )
     return int(value)
 
@@ -237,4 +237,4 @@ class CaseService:
 
 
 def _invalid(field: str, message: str) -> UnprocessableEntity:
-    return UnprocessableEntity(message, details={"field": field})
+    return UnprocessableEntity(message, field=field)

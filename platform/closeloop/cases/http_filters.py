@@ -20,7 +20,7 @@ __all__ = ["provide_case_filters"]
 
 
 def _bad_filter(field: str, message: str) -> ApiError:
-    return ApiError(message, code="invalid_request", details={"field": field})
+    return ApiError(message, code="invalid_request", field=field)
 
 
 def _bound(

@@ -82,7 +82,7 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         raise ApiError(
             "cursor is not one this API gave out; pass next_cursor unchanged",
             code="invalid_cursor",
-            details={"field": "cursor"},
+            field="cursor",
         ) from None
 
 

@@ -3,11 +3,17 @@
 Services raise `ApiError` subclasses; Litestar's own errors (validation, unknown
 route, oversize body) are translated to the same shape; anything unexpected is a 500
 carrying the request id and nothing of the stack.
+
+One shape for every 4xx: `details` is null or an object. An error about particular
+fields (a 400 from decoding, a 422 from a service rule) names them in
+`details.fields`, a list of `{"field", "message"}`; other keys of `details` add facts
+(`allowed`, `limit_bytes`, `retry_after_seconds`, ...).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -20,6 +26,7 @@ from closeloop.logs import get_logger
 __all__ = [
     "ApiError",
     "Conflict",
+    "FieldProblem",
     "Forbidden",
     "NotFound",
     "TooManyRequests",
@@ -31,16 +38,42 @@ __all__ = [
 log = get_logger(__name__)
 
 
+FieldProblem = dict[str, str | None]
+"""One entry of `details.fields`: `{"field": "email", "message": "..."}`; `field` is a
+dotted path into the body (`product.purchase_date`), a parameter or header name, or
+null for the body as a whole."""
+
+
 class ApiError(Exception):
+    """A refusal the caller can act on. `field` names the field (or fields) at fault:
+    each gets `message` in `details.fields`; `details` adds other facts."""
+
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | Iterable[str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.details = details
+        self.details: dict[str, Any] | None = dict(details) if details else None
+        if field is not None:
+            names = [field] if isinstance(field, str) else list(field)
+            problems = [{"field": name, "message": message} for name in names]
+            self.details = {"fields": problems, **(self.details or {})}
         if code is not None:
             self.code = code
+
+    @property
+    def fields(self) -> list[str]:
+        """The names in `details.fields` (empty when the error names no field)."""
+        problems = (self.details or {}).get("fields") or []
+        return [str(p["field"]) for p in problems if p.get("field") is not None]
 
 
 class Unauthorized(ApiError):
@@ -106,25 +139,26 @@ def _field_of(item: dict[str, Any]) -> str | None:
     return key or None
 
 
-def _problem(item: dict[str, Any]) -> dict[str, Any]:
+def _problem(item: dict[str, Any]) -> FieldProblem:
     message = item.get("message")
     if item.get("source") == "body" and item.get("key") == "data" and message == "'data'":
         message = "a JSON body is required"  # Litestar's KeyError text for an empty body
-    return {"field": _field_of(item), "source": item.get("source"), "message": message}
+    return {"field": _field_of(item), "message": str(message or "is not valid")}
 
 
 def _validation_error(
     _: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
-    problems = exc.extra if isinstance(exc.extra, list) else []
-    details = [_problem(p) for p in problems if isinstance(p, dict)]
-    if details:
-        first = details[0]
+    items = exc.extra if isinstance(exc.extra, list) else []
+    problems = [_problem(p) for p in items if isinstance(p, dict)]
+    if problems:
+        first = problems[0]
         where = f"`{first['field']}`" if first["field"] else "the request body"
         message = f"invalid {where}: {first['message']}"
     else:
         message = exc.detail or "the request is not valid"
-    return error_response(400, "invalid_request", message, details or None)
+    details = {"fields": problems} if problems else None
+    return error_response(400, "invalid_request", message, details)
 
 
 # What msgspec says when the body is not JSON at all (Litestar passes it on as a 400).
@@ -152,7 +186,8 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
     elif status == 400 and any(hint in message for hint in _DECODE_HINTS):
         code = "malformed_json"
         message = f"the request body is not valid JSON: {message}"
-    return error_response(status, code, message, exc.extra or None, exc.headers)
+    extra = exc.extra if isinstance(exc.extra, dict) and exc.extra else None
+    return error_response(status, code, message, extra, exc.headers)
 
 
 # PostgreSQL cannot store NUL in text and answers character_not_in_repertoire (22021);
