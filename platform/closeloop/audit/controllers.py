@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from closeloop.audit.service import AuditQuery, list_entries, verify
 from closeloop.identity.models import Role
 from closeloop.web.deps import Caller, DbSession
 from closeloop.web.errors import UnprocessableEntity
+from closeloop.web.params import TimeQuery, time_query
 
 __all__ = ["AuditController", "entry_read"]
 
@@ -56,10 +56,8 @@ class AuditController(Controller):
         entity_id: FromQuery[uuid.UUID | None] = None,
         actor: FromQuery[str | None] = None,
         action: FromQuery[str | None] = None,
-        from_: Annotated[
-            dt.datetime | None, QueryParameter(name="from", description="at or after")
-        ] = None,
-        to: Annotated[dt.datetime | None, QueryParameter(description="before")] = None,
+        from_: Annotated[str | None, TimeQuery("at or after", name="from")] = None,
+        to: Annotated[str | None, TimeQuery("before")] = None,
         cursor: Annotated[
             str | None, QueryParameter(description="`next_cursor` of the last page")
         ] = None,
@@ -72,8 +70,8 @@ class AuditController(Controller):
             entity_id=entity_id,
             actor=actor,
             action=action,
-            at_from=from_,
-            at_to=to,
+            at_from=time_query(from_, "from"),
+            at_to=time_query(to, "to"),
             before_seq=_cursor(cursor),
         )
         entries = await list_entries(db_session, query, limit=limit + 1)

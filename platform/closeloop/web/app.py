@@ -38,6 +38,7 @@ from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
 from closeloop.surveys.controllers import PublicSurveyController
 from closeloop.surveys.links import carry_settings
 from closeloop.tenancy.controllers import PlatformTenantController
+from closeloop.web.bodies import StrictRequest
 from closeloop.web.context import RequestContextMiddleware
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
 from closeloop.web.errors import exception_handlers
@@ -135,6 +136,7 @@ def create_app(
             ),
             security=[{"bearer": []}],
         ),
+        request_class=StrictRequest,
         cors_config=CORSConfig(allow_origins=[]),
         debug=False,
         logging_config=None,
