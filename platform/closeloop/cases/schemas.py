@@ -32,6 +32,16 @@ Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 Place = Annotated[str, msgspec.Meta(max_length=500)]
 Demands = Annotated[list[Code], msgspec.Meta(max_length=20)]
+# An RFC 3339 time; one without an offset is read in the tenant's time zone.
+LocalTime = Annotated[
+    dt.datetime,
+    msgspec.Meta(
+        extra_json_schema={
+            "format": "date-time",
+            "description": "RFC 3339; without an offset, the tenant's local time",
+        }
+    ),
+]
 
 
 class ProductIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -54,10 +64,10 @@ class CaseCreate(msgspec.Struct, forbid_unknown_fields=True):
     channel: Code
     title: Title
     description: Description
-    received_at: dt.datetime | None = None
+    received_at: LocalTime | None = None
     customer: CustomerInput | None = None
     product: ProductIn | None = None
-    problem_at: dt.datetime | None = None
+    problem_at: LocalTime | None = None
     problem_place: Place | None = None
     demands: Demands = []
     category_id: uuid.UUID | None = None
@@ -75,7 +85,7 @@ class CaseUpdate(msgspec.Struct, forbid_unknown_fields=True):
     category_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
     severity_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
     product: ProductIn | msgspec.UnsetType = msgspec.UNSET
-    problem_at: dt.datetime | msgspec.UnsetType | None = msgspec.UNSET
+    problem_at: LocalTime | msgspec.UnsetType | None = msgspec.UNSET
     problem_place: Place | msgspec.UnsetType | None = msgspec.UNSET
     demands: Demands | msgspec.UnsetType = msgspec.UNSET
     extra: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
@@ -180,7 +190,7 @@ class PublicCaseCreate(msgspec.Struct, forbid_unknown_fields=True):
     phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
     product: ProductIn | None = None
-    problem_at: dt.datetime | None = None
+    problem_at: LocalTime | None = None
     problem_place: Place | None = None
     demands: Demands = []
 

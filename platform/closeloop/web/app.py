@@ -10,7 +10,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,11 +37,13 @@ from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
 from closeloop.surveys.controllers import PublicSurveyController
 from closeloop.surveys.links import carry_settings
 from closeloop.tenancy.controllers import PlatformTenantController
+from closeloop.web.allow import answer_options
 from closeloop.web.bodies import StrictRequest
 from closeloop.web.context import RequestContextMiddleware
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
 from closeloop.web.errors import exception_handlers
 from closeloop.web.health import HealthController
+from closeloop.web.openapi import components, document_api
 
 __all__ = ["ROUTE_HANDLERS", "create_app", "create_app_from_env"]
 
@@ -111,7 +112,7 @@ def create_app(
                 await active.dispose()
 
     prometheus = PrometheusConfig(app_name="closeloop", prefix="closeloop", group_path=True)
-    return Litestar(
+    app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, PrometheusController, *(extra_route_handlers or [])],
         lifespan=[lifespan],
         state=State({"settings": settings}),
@@ -121,19 +122,14 @@ def create_app(
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
+        before_request=answer_options,
         middleware=[RequestContextMiddleware, prometheus.middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Closeloop",
             version=__version__,
             path="/schema",
-            components=Components(
-                security_schemes={
-                    "bearer": SecurityScheme(
-                        type="http", scheme="bearer", description="session token or `clk_` API key"
-                    )
-                }
-            ),
+            components=components(),
             security=[{"bearer": []}],
         ),
         request_class=StrictRequest,
@@ -141,6 +137,8 @@ def create_app(
         debug=False,
         logging_config=None,
     )
+    document_api(app)
+    return app
 
 
 def create_app_from_env() -> Litestar:
