@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -44,6 +45,7 @@ from closeloop.web.deps import provide_db_session, provide_principal, provide_se
 from closeloop.web.errors import exception_handlers
 from closeloop.web.health import HealthController
 from closeloop.web.openapi import components, document_api
+from closeloop.web.params import refuse_loose_booleans
 
 __all__ = ["ROUTE_HANDLERS", "create_app", "create_app_from_env"]
 
@@ -72,6 +74,11 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PublicSurveyController,
     FollowupController,
 ]
+
+
+def _before_request(request: Request[Any, Any, Any]) -> Response[None] | None:
+    refuse_loose_booleans(request)
+    return answer_options(request)
 
 
 def create_app(
@@ -122,7 +129,7 @@ def create_app(
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
-        before_request=answer_options,
+        before_request=_before_request,
         middleware=[RequestContextMiddleware, prometheus.middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

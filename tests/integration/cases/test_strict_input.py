@@ -80,6 +80,10 @@ async def test_a_nested_value_of_the_wrong_type_names_its_path(
         ("/api/v1/cases?received_to=2026-W47-3", "received_to"),
         ("/api/v1/cases?status=", "status"),
         ("/api/v1/cases?status=assigned,%20resolved", "status"),
+        ("/api/v1/cases?breached=1", "breached"),
+        ("/api/v1/cases/export?breached=True", "breached"),
+        ("/api/v1/inbox?unread=0", "unread"),
+        ("/api/v1/categories?active=TRUE", "active"),
     ],
 )
 async def test_a_query_value_that_is_not_what_the_document_says_is_400(
@@ -88,6 +92,12 @@ async def test_a_query_value_that_is_not_what_the_document_says_is_400(
     response = await client.get(url, headers=tenant.headers)
     assert response.status_code == 400, response.text
     assert fields_of(response.json()) == [field]
+
+
+async def test_query_booleans_are_true_or_false(client: Client, tenant: TenantHandle) -> None:
+    for url in ("/api/v1/cases?breached=true", "/api/v1/categories?active=false"):
+        response = await client.get(url, headers=tenant.headers)
+        assert response.status_code == 200, (url, response.text)
 
 
 async def test_a_number_is_not_a_time_for_the_operator_api(client: Client) -> None:
