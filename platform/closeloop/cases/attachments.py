@@ -228,20 +228,24 @@ async def read_upload(
                     raise too_large(max_bytes)
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
+                        if event.name != "file":
+                            raise UnprocessableEntity(
+                                f"send one part, named `file`; not {event.name!r}",
+                                field=event.name,
+                            )
                         segment, data = event, bytearray()
                     elif event:
                         data.extend(event)
                         if len(data) > max_bytes:
                             raise too_large(max_bytes)
                     elif segment is not None:
-                        if segment.name == "file":
-                            if found is not None:
-                                raise UnprocessableEntity("send one file per request", field="file")
-                            found = Upload(
-                                filename=clean_filename(segment.filename),
-                                content_type=segment.content_type or "",
-                                data=bytes(data),
-                            )
+                        if found is not None:
+                            raise UnprocessableEntity("send one file per request", field="file")
+                        found = Upload(
+                            filename=clean_filename(segment.filename),
+                            content_type=segment.content_type or "",
+                            data=bytes(data),
+                        )
                         segment = None
                 if parser.closed:
                     break

@@ -230,6 +230,9 @@ def finish(openapi: OpenAPI, routes: dict[str, HTTPRoute]) -> None:
         for parameter in operation.parameters or []:
             if isinstance(parameter, Parameter) and parameter.name.lower() == "if-match":
                 parameter.required = True  # an edit without it answers 428
+                if isinstance(parameter.schema, Schema):
+                    parameter.schema.one_of = None  # a header is text, never null
+                    parameter.schema.type = OpenAPIType.STRING
         extra_media = openapi_routes.ERROR_MEDIA_TYPES.get(key, ())
         responses = operation.responses or {}
         for status in statuses_of(key, handler, operation):

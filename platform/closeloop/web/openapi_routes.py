@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 from litestar.openapi.spec import (
+    Encoding,
     OpenAPI,
     OpenAPIHeader,
     OpenAPIMediaType,
@@ -120,9 +121,16 @@ def describe(key: str, operation: Operation, schemas: MsgspecSchemas) -> None:
         answer.content = {t: OpenAPIMediaType(schema=_BINARY) for t in sorted(ALLOWED_TYPES)}
         answer.headers = dict(_DOWNLOAD)
     elif key == "POST /api/v1/cases/{case_id}/attachments":
-        form = Schema(type=OpenAPIType.OBJECT, required=["file"], properties={"file": _BINARY})
+        form = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["file"],
+            properties={"file": _BINARY},
+            additional_properties=False,
+        )
+        file_types = {"file": Encoding(content_type=", ".join(sorted(ALLOWED_TYPES)))}
         operation.request_body = RequestBody(
-            required=True, content={"multipart/form-data": OpenAPIMediaType(schema=form)}
+            required=True,
+            content={"multipart/form-data": OpenAPIMediaType(schema=form, encoding=file_types)},
         )
     elif key == "GET /metrics":
         _success(operation).content = {"text/plain": OpenAPIMediaType(schema=_TEXT)}
