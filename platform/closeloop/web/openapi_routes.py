@@ -55,7 +55,7 @@ EXTRA_STATUSES: dict[str, frozenset[int]] = {
     "POST /public/{tenant}/cases": frozenset({429}),
     "GET /public/{tenant}/cases/{number}": frozenset({429}),
     "GET /public/surveys/{token}": frozenset({410, 429}),
-    "POST /public/surveys/{token}": frozenset({409, 410, 413, 415, 422, 429}),
+    "POST /public/surveys/{token}": frozenset({409, 410, 413, 422, 429}),
     **{
         f"{method} /api/v1/{kind}{suffix}": frozenset({409})
         for kind, item in _CONFIG_KINDS
