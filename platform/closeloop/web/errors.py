@@ -118,8 +118,12 @@ def error_response(
 
 
 def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+    headers: dict[str, str] = {}
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if (wait := (exc.details or {}).get("retry_after_seconds")) is not None:
+        headers["Retry-After"] = str(wait)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers or None)
 
 
 # msgspec names an unknown or missing key in its message, not in the error's path, so

@@ -107,6 +107,9 @@ async def test_filing_is_rate_limited_per_address_and_tenant(
     assert refused.status_code == 429, refused.text
     assert refused.json()["error"]["code"] == "rate_limited"
     assert refused.json()["error"]["details"]["retry_after_seconds"] > 0
+    assert refused.headers["retry-after"] == str(
+        refused.json()["error"]["details"]["retry_after_seconds"]
+    )
     # another tenant's form is counted on its own
     assert (await _file(client, other_tenant.slug)).status_code == 201
     listed = (await client.get("/api/v1/cases", headers=tenant.headers)).json()["items"]
