@@ -47,7 +47,7 @@ from litestar.routes import HTTPRoute
 
 from closeloop.tenancy.controllers import operator_guard
 from closeloop.web import openapi_routes
-from closeloop.web.openapi_routes import MsgspecSchemas
+from closeloop.web.msgspec_schemas import MsgspecSchemas
 
 __all__ = ["components", "document_api", "statuses_of"]
 
@@ -222,17 +222,22 @@ def _request_body(handler: HTTPRouteHandler, operation: Operation, schemas: Msgs
         media.schema = schemas.of(field.annotation)
 
 
+def _require_if_match(operation: Operation) -> None:
+    """`If-Match` is required text: an edit without it answers 428."""
+    for parameter in operation.parameters or []:
+        if isinstance(parameter, Parameter) and parameter.name.lower() == "if-match":
+            parameter.required = True
+            if isinstance(parameter.schema, Schema):
+                parameter.schema.one_of = None  # declared `str | None`; a header is never null
+                parameter.schema.type = OpenAPIType.STRING
+
+
 def finish(openapi: OpenAPI, routes: dict[str, HTTPRoute]) -> None:
     """Add to the document what the handlers do not show (the module's docstring)."""
     schemas = MsgspecSchemas()
     for key, handler, operation in _operations(openapi, routes):
         _request_body(handler, operation, schemas)
-        for parameter in operation.parameters or []:
-            if isinstance(parameter, Parameter) and parameter.name.lower() == "if-match":
-                parameter.required = True  # an edit without it answers 428
-                if isinstance(parameter.schema, Schema):
-                    parameter.schema.one_of = None  # a header is text, never null
-                    parameter.schema.type = OpenAPIType.STRING
+        _require_if_match(operation)
         extra_media = openapi_routes.ERROR_MEDIA_TYPES.get(key, ())
         responses = operation.responses or {}
         for status in statuses_of(key, handler, operation):

@@ -10,12 +10,12 @@ a test checks that every key names an operation.
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import msgspec
 from litestar.openapi.spec import (
     Encoding,
     OpenAPI,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -29,8 +29,9 @@ from litestar.openapi.spec import (
 from closeloop.cases.action_schemas import ACTION_BODIES
 from closeloop.cases.attachments import ALLOWED_TYPES
 from closeloop.surveys.schemas import SurveyAnswer, SurveyAnswered, SurveyRead
+from closeloop.web.msgspec_schemas import MsgspecSchemas
 
-__all__ = ["ERROR_MEDIA_TYPES", "EXTRA_STATUSES", "MsgspecSchemas", "describe", "expand_actions"]
+__all__ = ["ERROR_MEDIA_TYPES", "EXTRA_STATUSES", "describe", "expand_actions"]
 
 _CONFIG_KINDS = (
     ("categories", "category_id"),
@@ -74,32 +75,11 @@ ERROR_MEDIA_TYPES: dict[str, tuple[str, ...]] = {
 ACTIONS_PATH = "/api/v1/cases/{case_id}/actions/{action}"
 
 _TEXT = Schema(type=OpenAPIType.STRING)
-_BINARY = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
+_BINARY = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _DOWNLOAD = {
     "Content-Disposition": OpenAPIHeader(schema=_TEXT, description="`attachment; filename=...`")
 }
-
-
-class MsgspecSchemas:
-    """JSON Schemas of types as msgspec, which validates them, states them; the structs
-    they name become components (`#/components/schemas/Name`)."""
-
-    def __init__(self) -> None:
-        self._types: list[Any] = []
-
-    def of(self, annotation: Any) -> Any:
-        """The schema of `annotation` (a dict: the document takes JSON Schema as is)."""
-        self._types.append(annotation)
-        (schema,), _ = msgspec.json.schema_components([annotation], ref_template=_REF)
-        return schema
-
-    def components(self) -> dict[str, Any]:
-        _, found = msgspec.json.schema_components(self._types, ref_template=_REF)
-        return found
-
-
-_REF = "#/components/schemas/{name}"
 
 
 def _success(operation: Operation) -> OpenAPIResponse:
