@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import event
@@ -52,7 +54,7 @@ class TenantHandle:
         return bearer(self.token)
 
 
-async def login(client: Client, slug: str, email: str, password: str = PASSWORD) -> str:
+async def login(client: httpx.AsyncClient, slug: str, email: str, password: str = PASSWORD) -> str:
     response = await client.post(
         "/api/v1/auth/login", json={"tenant": slug, "email": email, "password": password}
     )
@@ -60,7 +62,7 @@ async def login(client: Client, slug: str, email: str, password: str = PASSWORD)
     return str(response.json()["access_token"])
 
 
-async def make_tenant(client: Client, slug: str) -> TenantHandle:
+async def make_tenant(client: httpx.AsyncClient, slug: str) -> TenantHandle:
     email = f"admin@{slug}.example.com"
     response = await client.post(
         "/platform/v1/tenants/",
@@ -126,3 +128,31 @@ def fields_of(error: dict[str, Any]) -> list[str | None]:
     details = error.get("details") or {}
     assert isinstance(details, dict), error
     return [problem["field"] for problem in details.get("fields", [])]
+
+
+@contextlib.asynccontextmanager
+async def served(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """The app started on the calling test's event loop, with a client whose requests run
+    really at once (Litestar's test client runs one request at a time, on a thread of its
+    own): for tests about concurrency, such as a pool shared by many requests."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def run() -> None:  # the lifespan starts and ends in one task, as a server's does
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    running, waiting = asyncio.create_task(run()), asyncio.create_task(started.wait())
+    await asyncio.wait({running, waiting}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if running.done():
+        running.result()  # start-up failed: raise its error
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver.local"
+        ) as client:
+            yield client
+    finally:
+        stop.set()
+        await running

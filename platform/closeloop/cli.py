@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -21,14 +22,13 @@ from closeloop.settings import MAX_WORKERS, Settings, SettingsError, load_settin
 if TYPE_CHECKING:
     from closeloop.audit.service import ChainReport
     from closeloop.config.files import ChangeSet, TenantFile
+    from closeloop.demo import DemoLogins
 
 __all__ = ["main"]
 
 log = get_logger(__name__)
 
 APP_ROLE = "closeloop_app"
-DEMO_TENANT = "demo"
-DEMO_PASSWORD = "closeloop-demo"  # noqa: S105 - printed on purpose for the local demo
 
 
 def _settings() -> Settings:
@@ -59,14 +59,36 @@ def _database(settings: Settings) -> Iterator[str]:
 
     server = EmbeddedPostgres(settings.data_dir)
     click.echo(f"Starting the embedded PostgreSQL in {server.pgdata} ...", err=True)
-    superuser_url = server.start()
+    with _sigterm_as_ctrl_c():
+        superuser_url = server.start()
+        try:
+            urls = asyncio.run(provision(superuser_url, app_role=APP_ROLE))
+            migrate.upgrade(urls.owner_url, APP_ROLE)
+            yield urls.app_url
+        finally:
+            click.echo("Stopping the embedded PostgreSQL ...", err=True)
+            server.stop()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the embedded server runs, SIGTERM stops everything the way Ctrl-C does.
+
+    Python's default SIGTERM action ends the process at once, skipping the `finally`
+    that stops PostgreSQL. uvicorn handles SIGTERM itself while serving (a graceful
+    shutdown, the in-process worker included), then raises the signal again for the
+    handler it found; this one turns it into the KeyboardInterrupt that uvicorn and
+    the `finally` above expect from Ctrl-C.
+    """
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        urls = asyncio.run(provision(superuser_url, app_role=APP_ROLE))
-        migrate.upgrade(urls.owner_url, APP_ROLE)
-        yield urls.app_url
+        yield
     finally:
-        click.echo("Stopping the embedded PostgreSQL ...", err=True)
-        server.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 async def _check_role(app_url: str) -> None:
@@ -176,6 +198,8 @@ def demo(host: str | None, port: int | None) -> None:
     host = host or settings.host
     port = port or settings.port
     with _database(settings) as app_url:
+        from closeloop.demo import DEMO_PASSWORD, DEMO_TENANT
+
         logins = asyncio.run(_seed_demo(app_url))
         industries = asyncio.run(_apply_demo_tenants(app_url, settings))
         url = f"http://{host}:{port}"
@@ -184,7 +208,11 @@ def demo(host: str | None, port: int | None) -> None:
             f"Closeloop is running at {url}",
             f"  API schema:   {url}/schema",
             f"  Tenant:       {DEMO_TENANT}",
-            *(f"  Login:        {email} / {DEMO_PASSWORD}   ({role})" for role, email in logins),
+            *(
+                f"  Login:        {email} / {DEMO_PASSWORD}   ({role})"
+                for role, email in logins.roles
+            ),
+            *_manager_lines(logins),
             *_industry_lines(industries),
             f"  Operator:     Bearer {settings.operator_token}",
             "Press Ctrl-C to stop.",
@@ -195,45 +223,16 @@ def demo(host: str | None, port: int | None) -> None:
         _serve(settings, app_url, host, port)
 
 
-async def _seed_demo(app_url: str) -> list[tuple[str, str]]:
-    from closeloop.config.defaults import seed_defaults
-    from closeloop.db import create_engine, sessionmaker, tenant_scope, transaction
-    from closeloop.identity.models import ROLES, Permission
-    from closeloop.identity.service import UserService
-    from closeloop.tenancy.service import TenantService
-    from closeloop.web.errors import Conflict, NotFound
+async def _seed_demo(app_url: str) -> DemoLogins:
+    from closeloop.db import create_engine, sessionmaker, transaction
+    from closeloop.demo import seed_demo
 
-    logins = [(role, f"{role}@{DEMO_TENANT}.example.com") for role in ROLES]
     engine = create_engine(app_url, pool_size=1)
     try:
         async with transaction(sessionmaker(engine)) as session:
-            tenants = TenantService(session)
-            try:
-                tenant = await tenants.by_slug(DEMO_TENANT)
-                await tenant_scope(session, tenant.id)
-                await seed_defaults(session, tenant.id)  # a demo folder from before defaults
-            except NotFound:
-                tenant = await tenants.create(
-                    slug=DEMO_TENANT,
-                    name="Closeloop demo",
-                    locale="zh-CN",
-                    timezone="Asia/Shanghai",
-                )
-            users = UserService(session)
-            for role, email in logins:
-                with contextlib.suppress(Conflict):  # kept from an earlier run
-                    await users.create(
-                        email=email,
-                        display_name=f"Demo {role}",
-                        password=DEMO_PASSWORD,
-                        roles=[role],
-                        permissions=[Permission.PII.value]
-                        if role in ("admin", "supervisor")
-                        else [],
-                    )
+            return await seed_demo(session)
     finally:
         await engine.dispose()
-    return logins
 
 
 # ---- background work -------------------------------------------------------------------
@@ -417,9 +416,19 @@ async def _apply_demo_tenants(app_url: str, settings: Settings) -> list[tuple[st
     return applied
 
 
+def _manager_lines(logins: DemoLogins) -> list[str]:
+    if not logins.managers:
+        return []
+    lines = ["  Department managers (supervisor and handler; same password):"]
+    lines.extend(f"    {department}: {email}" for department, email in logins.managers)
+    return lines
+
+
 def _industry_lines(industries: list[tuple[str, str, list[str]]]) -> list[str]:
     if not industries:
         return []
+    from closeloop.demo import DEMO_PASSWORD
+
     lines = [f"  Industry tenants (tenants/*.toml; every password {DEMO_PASSWORD}):"]
     for slug, name, emails in industries:
         lines.append(f"    {slug} ({name}):")

@@ -41,6 +41,7 @@ from sqlalchemy.orm import (
 
 __all__ = [
     "Base",
+    "DatabaseUnavailable",
     "TenantNotBound",
     "TenantOwned",
     "add_in_savepoint",
@@ -69,6 +70,11 @@ _UNSCOPED_KEY = "closeloop.unscoped"
 
 class TenantNotBound(RuntimeError):
     """A tenant-owned model was queried in a session with no tenant bound."""
+
+
+class DatabaseUnavailable(ConnectionError):
+    """No new connection to the database could be made: refused, unreachable, timed out.
+    (An `OSError`, as asyncpg's own error was, so callers catching that still do.)"""
 
 
 def new_id() -> uuid.UUID:
@@ -111,10 +117,17 @@ def asyncpg_url(url: str) -> str:
 # A pooled connection idle for longer than this is pinged before it is handed out.
 PING_AFTER_IDLE_SECONDS = 5.0
 _IDLE_SINCE = "closeloop.idle_since"
+# How long opening a new connection may take (asyncpg would wait 60 s).
+CONNECT_TIMEOUT_SECONDS = 10.0
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0) -> AsyncEngine:
     """The engine over a pool of asyncpg connections.
+
+    A checkout waits at most `pool_timeout` seconds for a connection when all
+    `2 × pool_size` are in use, then raises SQLAlchemy's `TimeoutError`; a new
+    connection that cannot be made raises `DatabaseUnavailable`. The web app answers
+    both with 503 and `Retry-After`.
 
     Instead of SQLAlchemy's `pool_pre_ping`, which costs three round trips (BEGIN,
     a ping, ROLLBACK) on every checkout, a connection is pinged only when it sat idle
@@ -126,12 +139,26 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        connect_args={"server_settings": {"application_name": "closeloop"}},
+        pool_timeout=pool_timeout,
+        connect_args={
+            "timeout": CONNECT_TIMEOUT_SECONDS,
+            "server_settings": {"application_name": "closeloop"},
+        },
     )
+    event.listen(engine.sync_engine, "do_connect", _connect)
     event.listen(engine.sync_engine, "connect", _mark_idle)
     event.listen(engine.sync_engine, "checkin", _mark_idle)
     event.listen(engine.sync_engine, "checkout", _ping_if_idle)
     return engine
+
+
+def _connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+    # asyncpg raises OSError (refused, unreachable, name not found, timed out) as it is,
+    # which SQLAlchemy passes on unwrapped; give it one name callers can tell apart.
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as exc:
+        raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
 
 
 def _mark_idle(dbapi_connection: Any, record: Any) -> None:

@@ -57,6 +57,7 @@ class Settings:
     login_failure_window_seconds: int
     max_body_bytes: int
     db_pool_size: int
+    db_pool_timeout_ms: int = 5000
     attachment_max_bytes: int = 10 * 1024 * 1024
     public_intake_per_minute: int = 10
     queue_prefix: str = ""
@@ -202,6 +203,7 @@ def load_settings(
         login_failure_window_seconds=_int(env, "CLOSELOOP_LOGIN_FAILURE_WINDOW_SECONDS", 60),
         max_body_bytes=_int(env, "CLOSELOOP_MAX_BODY_BYTES", 1_048_576),
         db_pool_size=_int(env, "CLOSELOOP_DB_POOL_SIZE", 10),
+        db_pool_timeout_ms=_int(env, "CLOSELOOP_DB_POOL_TIMEOUT_MS", 5000, maximum=300_000),
         attachment_max_bytes=_int(env, "CLOSELOOP_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
         public_intake_per_minute=_int(env, "CLOSELOOP_PUBLIC_INTAKE_PER_MINUTE", 10),
         queue_prefix=_queue_prefix(env),

@@ -172,6 +172,7 @@ def running_demo(data_dir: Path, log_dir: Path) -> Iterator[Demo]:
             stdout=out,
             stderr=err,
         )
+    pid = None
     try:
         url, tenant, logins = _parse_banner(_read_banner(process, stdout, stderr))
         pid = _postmaster_pid(data_dir)
@@ -186,6 +187,12 @@ def running_demo(data_dir: Path, log_dir: Path) -> Iterator[Demo]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if pid is not None:  # a server the demo failed to stop would outlive the test
+            with contextlib.suppress(psutil.NoSuchProcess):
+                leftover = psutil.Process(pid)
+                if leftover.name().startswith("postgres"):
+                    leftover.terminate()
+                    leftover.wait(STOP_TIMEOUT)
 
 
 def _stop(demo: Demo) -> int:
@@ -223,6 +230,83 @@ def test_demo_starts_prints_a_working_login_and_stops_on_ctrl_c(
 
         assert _stop(demo) == 0, demo.output.read_text()[-4000:]
         assert _server_stopped(data_dir, demo.postmaster_pid)
+
+
+def test_sigterm_stops_the_web_server_worker_and_embedded_postgres(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """systemd, containers and process managers stop a process with SIGTERM, not Ctrl-C."""
+    with running_demo(data_dir, tmp_path) as demo:
+        _log_in_and_check(demo)
+        demo.process.send_signal(signal.SIGTERM)
+        try:
+            status = demo.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"closeloop demo did not stop within {STOP_TIMEOUT}s of SIGTERM")
+        assert status == 0, demo.output.read_text()[-4000:]
+        assert _server_stopped(data_dir, demo.postmaster_pid), "PostgreSQL outlived the demo"
+        assert "Stopping the embedded PostgreSQL" in demo.output.read_text()
+
+
+def test_the_demo_tenant_can_assign_at_once_to_a_department_manager(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """The defaults give the demo tenant the practice's departments, the demo gives each
+    one a manager, and the demo admin is made like every first admin (with `pii`)."""
+    with running_demo(data_dir, tmp_path) as demo:
+        _wait_ready(demo.url, demo.process)
+        banner = (tmp_path / "stdout.txt").read_text(encoding="utf-8")
+        email, password = demo.logins["admin"]
+        with httpx.Client(base_url=demo.url, timeout=30) as client:
+            login = client.post(
+                "/api/v1/auth/login",
+                json={"tenant": demo.tenant, "email": email, "password": password},
+            )
+            admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            assert client.get("/api/v1/auth/me", headers=admin).json()["permissions"] == ["pii"]
+            departments = client.get("/api/v1/departments/", headers=admin).json()
+            users = {u["id"]: u for u in client.get("/api/v1/users/", headers=admin).json()}
+            codes = ["customer_service", "after_sales", "product", "logistics", "technical"]
+            assert [d["code"] for d in departments] == codes
+            assert {d["name_zh"] for d in departments} == {
+                "客服部",
+                "售后部",
+                "产品部",
+                "物流部",
+                "技术部",
+            }
+            for department in departments:
+                manager = users[department["manager_id"]]
+                assert manager["department_id"] == department["id"]
+                assert {"handler", "supervisor"} <= set(manager["roles"])
+                assert manager["email"] in banner
+
+            logistics = next(d for d in departments if d["code"] == "logistics")
+            case = client.post(
+                "/api/v1/cases/",
+                headers=admin,
+                json={
+                    "kind": "complaint",
+                    "channel": "phone",
+                    "title": "快递延误",
+                    "description": "订单一周未到",
+                },
+            ).json()
+            verified = client.post(
+                f"/api/v1/cases/{case['id']}/actions/verify", headers=admin, json={"valid": True}
+            )
+            assert verified.status_code == 200, verified.text
+            assigned = client.post(
+                f"/api/v1/cases/{case['id']}/actions/assign",
+                headers=admin,
+                json={
+                    "lead_department_id": logistics["id"],
+                    "handler_id": logistics["manager_id"],
+                },
+            )
+            assert assigned.status_code == 200, assigned.text
+            assert assigned.json()["status"] == "assigned"
+        assert _stop(demo) == 0, demo.output.read_text()[-4000:]
 
 
 def test_second_demo_reuses_the_data_folder(data_dir: Path, tmp_path: Path) -> None:

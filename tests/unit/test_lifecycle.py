@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from closeloop.cases.action_schemas import ACTION_BODIES, Assign, Progress, Verify, decode_body
-from closeloop.cases.actions import _APPLIERS, add_working_days
+from closeloop.cases.actions import _APPLIERS
 from closeloop.cases.lifecycle import (
     ALLOWED,
     RULES,
@@ -183,9 +183,3 @@ def test_deadlines_keep_their_offset() -> None:
     assert isinstance(body, Assign)
     assert body.deadline is not None
     assert body.deadline.utcoffset() == dt.timedelta(hours=8)
-
-
-def test_working_days_skip_the_weekend() -> None:
-    friday = dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.UTC)
-    assert add_working_days(friday, 1).weekday() == 0
-    assert add_working_days(friday, 3) == dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.UTC)

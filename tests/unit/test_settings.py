@@ -100,6 +100,9 @@ def test_a_full_production_environment_is_read(no_dotenv: Path, tmp_path: Path) 
         pytest.param({"CLOSELOOP_JWT_TTL_SECONDS": "1.5"}, "CLOSELOOP_JWT_TTL_SECONDS", id="ttl"),
         pytest.param({"CLOSELOOP_DB_POOL_SIZE": "-1"}, "CLOSELOOP_DB_POOL_SIZE", id="pool"),
         pytest.param(
+            {"CLOSELOOP_DB_POOL_TIMEOUT_MS": "0"}, "CLOSELOOP_DB_POOL_TIMEOUT_MS", id="pool-wait"
+        ),
+        pytest.param(
             {"CLOSELOOP_SECRET_KEY": "too-short"}, "CLOSELOOP_SECRET_KEY", id="short-secret"
         ),
         pytest.param(

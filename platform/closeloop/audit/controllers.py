@@ -12,9 +12,9 @@ from closeloop.audit.models import AuditEntry
 from closeloop.audit.schemas import AuditEntryRead, AuditPage, ChainReportRead
 from closeloop.audit.service import AuditQuery, list_entries, verify
 from closeloop.identity.models import Role
+from closeloop.times import ClientTime
 from closeloop.web.deps import Caller, DbSession
 from closeloop.web.errors import UnprocessableEntity
-from closeloop.web.params import TimeQuery, time_query
 
 __all__ = ["AuditController", "entry_read"]
 
@@ -39,7 +39,7 @@ def _cursor(value: str | None) -> int | None:
     if value is None:
         return None
     if not value.isdigit():
-        raise UnprocessableEntity("cursor is not one this API gave", field="cursor")
+        raise UnprocessableEntity("cursor is not one this API gave", details={"field": "cursor"})
     return int(value)
 
 
@@ -56,8 +56,10 @@ class AuditController(Controller):
         entity_id: FromQuery[uuid.UUID | None] = None,
         actor: FromQuery[str | None] = None,
         action: FromQuery[str | None] = None,
-        from_: Annotated[str | None, TimeQuery("at or after", name="from")] = None,
-        to: Annotated[str | None, TimeQuery("before")] = None,
+        from_: Annotated[
+            ClientTime | None, QueryParameter(name="from", description="at or after")
+        ] = None,
+        to: Annotated[ClientTime | None, QueryParameter(description="before")] = None,
         cursor: Annotated[
             str | None, QueryParameter(description="`next_cursor` of the last page")
         ] = None,
@@ -70,8 +72,8 @@ class AuditController(Controller):
             entity_id=entity_id,
             actor=actor,
             action=action,
-            at_from=time_query(from_, "from"),
-            at_to=time_query(to, "to"),
+            at_from=from_,
+            at_to=to,
             before_seq=_cursor(cursor),
         )
         entries = await list_entries(db_session, query, limit=limit + 1)

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from closeloop.cases.lifecycle import Action
+from closeloop.times import ZonedTime, dec_hook
 from closeloop.web.errors import ApiError
 
 __all__ = [
@@ -43,8 +44,8 @@ Text = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 Visibility = Literal["internal", "customer"]
-# A moment in time: with its offset (`2026-12-01T10:00:00+08:00`), never a bare local time.
-Moment = Annotated[dt.datetime, msgspec.Meta(tz=True)]
+# A moment in time: with its offset (`2026-12-01T10:00+08:00`), never a bare local time.
+Moment = ZonedTime
 
 
 class ActionBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -166,7 +167,7 @@ def decode_body(action: Action, raw: Any) -> ActionBody:
             details={"fields": [{"field": None, "message": "expected an object"}]},
         )
     try:
-        return msgspec.convert(raw, type=ACTION_BODIES[action])
+        return msgspec.convert(raw, type=ACTION_BODIES[action], dec_hook=dec_hook)
     except msgspec.ValidationError as exc:
         message = str(exc)
         field = _field_of(message)

@@ -27,6 +27,7 @@ from closeloop.cases.timeline import Visibility, add_event
 from closeloop.config.models import Category, Department, Severity, TenantProfile
 from closeloop.db import bound_tenant, utcnow
 from closeloop.followups.hooks import on_case_action as followups_on_action
+from closeloop.followups.service import due_window
 from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
 from closeloop.notify.case_hooks import notify_case_action
@@ -35,7 +36,7 @@ from closeloop.sla import hooks as sla_hooks
 from closeloop.surveys.hooks import on_case_action as surveys_on_action
 from closeloop.web.errors import NotFound, UnprocessableEntity
 
-__all__ = ["DEFAULT_FOLLOWUP_WINDOW", "DEFAULT_SATISFACTION_SCALE", "CaseActionService", "snapshot"]
+__all__ = ["DEFAULT_SATISFACTION_SCALE", "CaseActionService", "snapshot"]
 
 DEFAULT_SATISFACTION_SCALE: list[dict[str, Any]] = [
     {"code": "satisfied", "name_zh": "满意", "name_en": "Satisfied", "satisfied": True},
@@ -47,7 +48,6 @@ DEFAULT_SATISFACTION_SCALE: list[dict[str, Any]] = [
     },
     {"code": "unsatisfied", "name_zh": "不满意", "name_en": "Unsatisfied", "satisfied": False},
 ]
-DEFAULT_FOLLOWUP_WINDOW = (3, 5)
 HANDLER_ROLES = (Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
 
 # The case fields the lifecycle changes; the audit entry holds their diff.
@@ -62,16 +62,6 @@ SNAPSHOT_FIELDS = (
 
 def snapshot(case: Case) -> dict[str, Any]:
     return {name: getattr(case, name) for name in SNAPSHOT_FIELDS}
-
-
-def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
-    """`start` plus `days` working days (Monday to Friday; tenant calendars are the SLA's)."""
-    current = start
-    while days > 0:
-        current += dt.timedelta(days=1)
-        if current.weekday() < 5:  # Monday to Friday
-            days -= 1
-    return current
 
 
 class _Change:
@@ -298,10 +288,8 @@ class CaseActionService:
 
     async def _schedule_followup(self, case: Case, data: body.ScheduleFollowup) -> _Change:
         after = data.after
-        if after is None:
-            profile = await self.session.scalar(select(TenantProfile).limit(1))
-            window = (profile.followup_window_days if profile else None) or DEFAULT_FOLLOWUP_WINDOW
-            after = add_working_days(case.resolved_at or utcnow(), int(window[0]))
+        if after is None:  # the start of the follow-up window, on the tenant's calendar
+            after, _ = await due_window(self.session, case.resolved_at or utcnow())
         case.followup_after = after
         case.status = Status.FOLLOWUP_SCHEDULED
         return _Change({"after": after})

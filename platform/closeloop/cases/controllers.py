@@ -23,7 +23,7 @@ from closeloop.cases.editing import IF_MATCH, CaseService, parse_if_match
 from closeloop.cases.export import EXPORT_ROLES, export_cases
 from closeloop.cases.http_filters import provide_case_filters
 from closeloop.cases.intake import IntakeService
-from closeloop.cases.listing import MAX_LIMIT, CaseFilters, list_cases
+from closeloop.cases.listing import COUNT_CAP, MAX_LIMIT, CaseFilters, count_cases, list_cases
 from closeloop.cases.models import Attachment
 from closeloop.cases.schemas import AttachmentRead, CaseCreate, CasePage, CaseRead, CaseUpdate
 from closeloop.cases.views import case_read, case_summaries
@@ -86,12 +86,14 @@ class CaseController(Controller):
                 name="Idempotency-Key",
                 min_length=1,
                 max_length=200,
-                description="a retry with the same key answers the case it made (200)",
+                description="the same request again by the same caller answers the case "
+                "it made (200); the key with another body or caller is 422 "
+                "`idempotency_key_reused`",
             ),
         ] = None,
     ) -> Response[CaseRead]:
-        """Register a case (intake). 201 with the new case; with an `Idempotency-Key` that
-        was used before, 200 with that case (`Idempotent-Replayed: true`)."""
+        """Register a case (intake). 201 with the new case; the same request again with
+        its `Idempotency-Key`, 200 with that case (`Idempotent-Replayed: true`)."""
         principal.require(*INTAKE_ROLES)
         result = await IntakeService(db_session, settings, principal).register(
             data, idempotency_key=idempotency_key
@@ -111,11 +113,22 @@ class CaseController(Controller):
         filters: NamedDependency[CaseFilters],
         cursor: Annotated[str | None, QueryParameter(description="next_cursor of a page")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 50,
+        count: Annotated[
+            bool,
+            QueryParameter(
+                description=f"also answer `total`, the number of cases the filters match "
+                f"(exact up to {COUNT_CAP}; past it `total` is {COUNT_CAP} and "
+                "`total_capped` true)"
+            ),
+        ] = False,
     ) -> CasePage:
         """Cases, newest received first, filtered; customer data masked as for one case."""
         cases, next_cursor = await list_cases(db_session, filters, limit=limit, cursor=cursor)
         items = await case_summaries(db_session, settings, principal, cases)
-        return CasePage(items=items, next_cursor=next_cursor)
+        if not count:
+            return CasePage(items=items, next_cursor=next_cursor)
+        total, capped = await count_cases(db_session, filters)
+        return CasePage(items=items, next_cursor=next_cursor, total=total, total_capped=capped)
 
     @get("/export")
     async def export_cases(

@@ -15,6 +15,7 @@ from closeloop.cases.listing import CaseFilters
 from closeloop.cases.schemas import Kind
 from closeloop.config.models import CASE_KINDS
 from closeloop.tenancy.models import Tenant
+from closeloop.times import TIME_FORMS, parse_time
 from closeloop.web.deps import Caller, DbSession
 from closeloop.web.errors import ApiError
 
@@ -29,7 +30,7 @@ def _bound(
     value: str | None, field: str, zone: zoneinfo.ZoneInfo, *, end: bool
 ) -> dt.datetime | None:
     """A `received_from`/`received_to` value: an RFC 3339 date (that whole day in the
-    tenant's time) or time (without an offset: the tenant's time)."""
+    tenant's time) or time (`times.parse_time`; without a zone: the tenant's time)."""
     if value is None:
         return None
     try:
@@ -37,12 +38,9 @@ def _bound(
             day = msgspec.convert(value, dt.date)
             start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
             return start + dt.timedelta(days=1) if end else start
-        moment = msgspec.convert(value, dt.datetime)
-    except msgspec.ValidationError:
-        raise _bad_filter(
-            field,
-            f"{field} must be a date (2026-11-25) or a date and time (2026-11-25T08:30:00+08:00)",
-        ) from None
+        moment = parse_time(value)
+    except (msgspec.ValidationError, ValueError):
+        raise _bad_filter(field, f"{field} must be a date (2026-11-25) or {TIME_FORMS}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 

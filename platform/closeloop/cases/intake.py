@@ -12,10 +12,13 @@ Reads first, writes last, in the request's transaction:
    (`registered`, customer-visible), the audit entry `case.create`, the plugins'
    findings and the acknowledgement.
 
-`Idempotency-Key`: a key already used answers the case it made (`created=False`).
-Requests with one key take a transaction-scoped advisory lock on it first, so a
-concurrent retry waits until the first request committed and then answers its case:
-one key makes one case, and no number is ever taken and given back.
+`Idempotency-Key`: a key already used answers the case it made (`created=False`), when
+the same caller sends the same body again; a key reused with another body, or by
+another user or API key of the tenant, is refused (422 `idempotency_key_reused`): the
+case keeps a fingerprint of both (`idempotency_fingerprint`). Requests with one key
+take a transaction-scoped advisory lock on it first, so a concurrent retry waits until
+the first request committed and then answers its case: one key makes one case, and no
+number is ever taken and given back.
 
 `due` is the earliest due time of the SLA clocks intake starts (`closeloop.sla.hooks`):
 the promised reply time of the acknowledgement.
@@ -37,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
 from closeloop.audit.service import jsonable, record
+from closeloop.cases.idempotency import check_same_request, idempotency_fingerprint
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, Customer
 from closeloop.cases.numbering import CaseNumbering, allocate, numbering_for_kind
@@ -188,6 +192,7 @@ class IntakeService:
     ) -> IntakeResult:
         """Check `data`, then store the case; nothing is written when a check fails."""
         tenant_id = self._tenant_id()
+        fingerprint = None
         if idempotency_key is not None:
             # One request per key at a time: a retry waits here until the first one
             # committed (or failed), then finds its case.
@@ -198,8 +203,10 @@ class IntakeService:
                     )
                 )
             )
+            fingerprint = idempotency_fingerprint(data, self.actor)
             existing = await self.by_idempotency_key(idempotency_key)
             if existing is not None:
+                check_same_request(existing, fingerprint)
                 return IntakeResult(existing, created=False)
         tenant = await current.tenant(self.session)
         zone = zoneinfo.ZoneInfo(tenant.timezone)
@@ -251,6 +258,7 @@ class IntakeService:
             is_repeat=bool(repeat_of),
             repeat_of=repeat_of,
             idempotency_key=idempotency_key,
+            idempotency_fingerprint=fingerprint,
             public_token_hash=hash_public_token(token) if token else None,
             due_at=None,  # the SLA clocks below set it
             version=1,

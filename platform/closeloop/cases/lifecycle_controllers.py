@@ -12,7 +12,13 @@ from closeloop.cases.action_schemas import CaseState, decode_body
 from closeloop.cases.actions import CaseActionService
 from closeloop.cases.lifecycle import Action, allowed_actions
 from closeloop.cases.models import Case
-from closeloop.cases.timeline import EventRead, TimelineService, Visibility, event_read
+from closeloop.cases.timeline import (
+    MAX_TIMELINE_LIMIT,
+    TimelinePage,
+    TimelineService,
+    Visibility,
+    event_read,
+)
 from closeloop.identity.principal import Principal
 from closeloop.web.deps import Caller, DbSession
 from closeloop.web.errors import NotFound
@@ -107,7 +113,12 @@ class CaseTimelineController(Controller):
             Visibility | None,
             QueryParameter(description="`customer`: only what the customer may be shown"),
         ] = None,
-    ) -> list[EventRead]:
-        """The case's events, oldest first. Every event is shown to the tenant's staff."""
-        events = await TimelineService(db_session).events(case_id, visibility=visibility)
-        return [event_read(e) for e in events]
+        cursor: Annotated[str | None, QueryParameter(description="next_cursor of a page")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_TIMELINE_LIMIT)] = 100,
+    ) -> TimelinePage:
+        """The case's events, oldest first, a page at a time like every list. Every event
+        is shown to the tenant's staff."""
+        events, next_cursor = await TimelineService(db_session).events(
+            case_id, visibility=visibility, limit=limit, cursor=cursor
+        )
+        return TimelinePage(items=[event_read(e) for e in events], next_cursor=next_cursor)

@@ -4,6 +4,10 @@ Order is `received_at` descending, then `id` descending, so a page boundary neve
 skips or repeats a case, whatever is inserted meanwhile. The cursor is the last
 row's `(received_at, id)`, encoded opaquely; the query continues strictly after it
 on the `(tenant_id, received_at, id)` index.
+
+`count_cases` tells how many cases match the same filters (not only the rest after a
+cursor), exactly up to `COUNT_CAP`; past it the count stops there and says so, so a
+count never costs more than reading `COUNT_CAP` index entries.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, false, or_, select, tuple_
+from sqlalchemy import Select, false, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -28,15 +32,18 @@ from closeloop.db import utcnow
 from closeloop.web.errors import UnprocessableEntity
 
 __all__ = [
+    "COUNT_CAP",
     "MAX_LIMIT",
     "OPEN_STATUSES",
     "CaseFilters",
+    "count_cases",
     "decode_cursor",
     "encode_cursor",
     "list_cases",
 ]
 
 MAX_LIMIT = 200
+COUNT_CAP = 10_000  # `?count=true` counts exactly up to here
 # Not yet resolved: where a passed `due` means a breach.
 OPEN_STATUSES = tuple(
     s.value
@@ -142,3 +149,13 @@ async def list_cases(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None
+
+
+async def count_cases(
+    session: AsyncSession, filters: CaseFilters, *, cap: int = COUNT_CAP
+) -> tuple[int, bool]:
+    """How many of the bound tenant's cases match `filters`: `(count, False)` when exact,
+    `(cap, True)` when more than `cap` match."""
+    matching = _filtered(select(literal(1)).select_from(Case), filters).limit(cap + 1)
+    found = int(await session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+    return (cap, True) if found > cap else (found, False)

@@ -120,6 +120,8 @@ class Case(TenantOwned, Base):
     repeat_of: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list)
     is_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # SHA-256 of the caller and the canonical body the key was first used with.
+    idempotency_fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     public_token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     search: Mapped[Any] = mapped_column(TSVECTOR)
     version: Mapped[int] = mapped_column(Integer, default=1)

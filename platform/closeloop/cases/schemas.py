@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from closeloop.customers.schemas import CustomerInput, CustomerRead
+from closeloop.times import ClientTime
 
 __all__ = [
     "AttachmentRead",
@@ -32,16 +33,6 @@ Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 Place = Annotated[str, msgspec.Meta(max_length=500)]
 Demands = Annotated[list[Code], msgspec.Meta(max_length=20)]
-# An RFC 3339 time; one without an offset is read in the tenant's time zone.
-LocalTime = Annotated[
-    dt.datetime,
-    msgspec.Meta(
-        extra_json_schema={
-            "format": "date-time",
-            "description": "RFC 3339; without an offset, the tenant's local time",
-        }
-    ),
-]
 
 
 class ProductIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -64,10 +55,10 @@ class CaseCreate(msgspec.Struct, forbid_unknown_fields=True):
     channel: Code
     title: Title
     description: Description
-    received_at: LocalTime | None = None
+    received_at: ClientTime | None = None
     customer: CustomerInput | None = None
     product: ProductIn | None = None
-    problem_at: LocalTime | None = None
+    problem_at: ClientTime | None = None
     problem_place: Place | None = None
     demands: Demands = []
     category_id: uuid.UUID | None = None
@@ -85,7 +76,7 @@ class CaseUpdate(msgspec.Struct, forbid_unknown_fields=True):
     category_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
     severity_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
     product: ProductIn | msgspec.UnsetType = msgspec.UNSET
-    problem_at: LocalTime | msgspec.UnsetType | None = msgspec.UNSET
+    problem_at: ClientTime | msgspec.UnsetType | None = msgspec.UNSET
     problem_place: Place | msgspec.UnsetType | None = msgspec.UNSET
     demands: Demands | msgspec.UnsetType = msgspec.UNSET
     extra: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
@@ -160,11 +151,15 @@ class CaseSummary(msgspec.Struct):
     version: int
 
 
-class CasePage(msgspec.Struct):
-    """A page of cases, newest received first; pass `next_cursor` as `cursor` for more."""
+class CasePage(msgspec.Struct, omit_defaults=True):
+    """A page of cases, newest received first; pass `next_cursor` as `cursor` for more.
+    With `?count=true`, `total` (the cases the filters match, exact up to a cap) and
+    `total_capped` (true when more match than the cap); without it, neither is sent."""
 
     items: list[CaseSummary]
     next_cursor: str | None
+    total: int | None = None
+    total_capped: bool | None = None
 
 
 class AttachmentRead(msgspec.Struct):
@@ -190,7 +185,7 @@ class PublicCaseCreate(msgspec.Struct, forbid_unknown_fields=True):
     phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
     product: ProductIn | None = None
-    problem_at: LocalTime | None = None
+    problem_at: ClientTime | None = None
     problem_place: Place | None = None
     demands: Demands = []
 

@@ -3,26 +3,42 @@
 Every event is shown to staff (any role of the tenant, viewers included). Events marked
 `customer` are also what the customer may be shown (a progress note meant for them, the
 explanation of an invalid case, the resolution); `?visibility=customer` lists only those.
+
+It pages like every other list: `{items, next_cursor}`, oldest first, `limit` events a
+page; the cursor is the last event's `(created_at, id)` and the next page continues
+strictly after it, so an event written meanwhile is never skipped or shown twice.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import json
 import uuid
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.db import bound_tenant, new_id, utcnow
-from closeloop.web.errors import NotFound
+from closeloop.web.errors import ApiError, NotFound
 
-__all__ = ["EventRead", "TimelineService", "Visibility", "add_event", "event_read"]
+__all__ = [
+    "MAX_TIMELINE_LIMIT",
+    "EventRead",
+    "TimelinePage",
+    "TimelineService",
+    "Visibility",
+    "add_event",
+    "event_read",
+]
+
+MAX_TIMELINE_LIMIT = 500
 
 Visibility = Literal["internal", "customer"]
 
@@ -37,6 +53,13 @@ class EventRead(msgspec.Struct):
     to_status: str | None
     data: dict[str, Any]
     created_at: dt.datetime
+
+
+class TimelinePage(msgspec.Struct):
+    """A page of a case's events, oldest first; pass `next_cursor` as `cursor` for more."""
+
+    items: list[EventRead]
+    next_cursor: str | None
 
 
 def event_read(event: CaseEvent) -> EventRead:
@@ -88,18 +111,45 @@ class TimelineService:
         self.session = session
 
     async def events(
-        self, case_id: uuid.UUID, *, visibility: Visibility | None = None
-    ) -> Sequence[CaseEvent]:
-        """The case's events, oldest first; 404 when the case is not the tenant's."""
+        self,
+        case_id: uuid.UUID,
+        *,
+        visibility: Visibility | None = None,
+        limit: int = MAX_TIMELINE_LIMIT,
+        cursor: str | None = None,
+    ) -> tuple[list[CaseEvent], str | None]:
+        """A page of the case's events, oldest first, and the cursor of the next page
+        (None at the end); 404 when the case is not the tenant's."""
         tenant_id = bound_tenant(self.session)
         assert tenant_id is not None, "TimelineService needs a tenant-bound session"
+        limit = max(1, min(limit, MAX_TIMELINE_LIMIT))
+        after = _decode_cursor(cursor) if cursor else None
         if await self.session.get(Case, (tenant_id, case_id)) is None:
             raise NotFound("no such case")
-        query = (
-            select(CaseEvent)
-            .where(CaseEvent.case_id == case_id)
-            .order_by(CaseEvent.created_at, CaseEvent.id)
-        )
+        query = select(CaseEvent).where(CaseEvent.case_id == case_id)
         if visibility is not None:
             query = query.where(CaseEvent.visibility == visibility)
-        return (await self.session.scalars(query)).all()
+        if after is not None:
+            query = query.where(tuple_(CaseEvent.created_at, CaseEvent.id) > tuple_(*after))
+        query = query.order_by(CaseEvent.created_at, CaseEvent.id).limit(limit + 1)
+        found = list((await self.session.scalars(query)).all())
+        page = found[:limit]
+        return page, _encode_cursor(page[-1]) if len(found) > limit else None
+
+
+def _encode_cursor(event: CaseEvent) -> str:
+    raw = json.dumps([event.created_at.isoformat(), str(event.id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, event_id = json.loads(raw)
+        return dt.datetime.fromisoformat(at), uuid.UUID(event_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise ApiError(
+            "cursor is not one this API gave out; pass next_cursor unchanged",
+            code="invalid_cursor",
+            details={"field": "cursor"},
+        ) from None

@@ -58,6 +58,10 @@ def parents_first(desired: dict[str, dict[str, Any]]) -> list[str]:
     return order
 
 
+def _ends_active_admin(view: dict[str, Any]) -> bool:
+    return bool(view["active"]) and "admin" in view["roles"]
+
+
 class Writer:
     def __init__(
         self, session: AsyncSession, tenant_id: uuid.UUID, actor: str, state: State
@@ -134,7 +138,11 @@ class Writer:
 
     async def users(self, desired: dict[str, dict[str, Any]], passwords: dict[str, str]) -> None:
         service = UserService(self.session, actor=self.actor)
-        for email, view in desired.items():
+        # Users who end as active admins are written first, so a file that hands the
+        # admin role from one user to another never passes through a state without one
+        # (UserService refuses to take the tenant's last active admin away).
+        for email in sorted(desired, key=lambda email: not _ends_active_admin(desired[email])):
+            view = desired[email]
             department_id = self._id("departments", view["department"])
             user = self.state.users.get(email)
             if user is None:

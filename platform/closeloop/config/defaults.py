@@ -1,5 +1,6 @@
-"""What a new tenant starts with: the practice's severities, categories, channels, demand
-types, satisfaction scale and follow-up script (DESIGN §1; source practice 004).
+"""What a new tenant starts with: the practice's severities, categories, departments,
+channels, demand types, satisfaction scale and follow-up script (DESIGN §1; source
+practice 004).
 
 `seed_defaults()` runs when a tenant is created. It fills only what is empty (a kind
 of item with no rows, a missing profile), so it can run again on an older tenant
@@ -15,13 +16,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.config.models import Category, Channel, DemandType, Severity, TenantProfile
+from closeloop.config.models import (
+    Category,
+    Channel,
+    DemandType,
+    Department,
+    Severity,
+    TenantProfile,
+)
 from closeloop.db import bound_tenant, new_id, tenant_scope
 
 __all__ = [
     "DEFAULT_CATEGORIES",
     "DEFAULT_CHANNELS",
     "DEFAULT_DEMAND_TYPES",
+    "DEFAULT_DEPARTMENTS",
     "DEFAULT_PROFILE",
     "DEFAULT_SEVERITIES",
     "default_profile",
@@ -46,6 +55,16 @@ DEFAULT_CATEGORIES: tuple[tuple[str, str, str], ...] = (
     ("after_sales_response", "售后响应", "After-sales response"),
     ("process_efficiency", "流程效率", "Process efficiency"),
     ("other", "其他", "Other"),
+)
+
+# (code, name_zh, name_en): the departments cases are assigned to; no managers (a
+# tenant's admins name them; the demo gives each one).
+DEFAULT_DEPARTMENTS: tuple[tuple[str, str, str], ...] = (
+    ("customer_service", "客服部", "Customer service"),
+    ("after_sales", "售后部", "After-sales"),
+    ("product", "产品部", "Product"),
+    ("logistics", "物流部", "Logistics"),
+    ("technical", "技术部", "Technical"),
 )
 
 DEFAULT_CHANNELS: tuple[tuple[str, str, str], ...] = (
@@ -170,6 +189,7 @@ async def seed_defaults(session: AsyncSession, tenant_id: uuid.UUID) -> None:
         ]
     for model, items in (
         (Category, DEFAULT_CATEGORIES),
+        (Department, DEFAULT_DEPARTMENTS),
         (Channel, DEFAULT_CHANNELS),
         (DemandType, DEFAULT_DEMAND_TYPES),
     ):

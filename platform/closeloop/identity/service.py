@@ -1,55 +1,29 @@
-"""Identity rules: users, API keys, login with throttling, and resolving a bearer token."""
+"""Identity rules: users and API keys (signing in is `closeloop.identity.auth`, re-exported
+here)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Table, bindparam, delete, func, select
+from sqlalchemy import any_, func, literal, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop import rows
 from closeloop.audit.service import record, record_update
 from closeloop.config import current
-from closeloop.db import (
-    add_in_savepoint,
-    bound_tenant,
-    new_id,
-    scope_setting,
-    scoped,
-    tenant_scope,
-    transaction,
-    utcnow,
-)
-from closeloop.identity.models import ROLES, ApiKey, LoginAttempt, Permission, User
-from closeloop.identity.passwords import hash_password, needs_rehash, verify_password
-from closeloop.identity.principal import Principal
-from closeloop.identity.tokens import (
-    API_KEY_PREFIX,
-    InvalidToken,
-    decode_session_token,
-    hash_api_key,
-    issue_session_token,
-    new_api_key,
-    tenant_of_api_key,
-)
-from closeloop.settings import Settings
-from closeloop.tenancy.models import Tenant
-from closeloop.tenancy.service import TenantService
-from closeloop.web.errors import (
-    Conflict,
-    NotFound,
-    TooManyRequests,
-    Unauthorized,
-    UnprocessableEntity,
-)
+from closeloop.db import add_in_savepoint, bound_tenant, new_id, utcnow
+from closeloop.identity.auth import LoginService, authenticate
+from closeloop.identity.models import ROLES, ApiKey, Permission, Role, User
+from closeloop.identity.passwords import hash_password
+from closeloop.identity.tokens import hash_api_key, new_api_key
+from closeloop.web.errors import Conflict, NotFound, UnprocessableEntity
 
-__all__ = ["ApiKeyService", "LoginService", "UserService", "authenticate"]
+__all__ = ["ADMIN_PERMISSIONS", "ApiKeyService", "LoginService", "UserService", "authenticate"]
 
-_LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
 PERMISSIONS = tuple(p.value for p in Permission)
+ADMIN_PERMISSIONS = (Permission.PII.value,)  # what a tenant's first admin is made with
+_ADMIN_LOCK_CLASS = 0x41444D4E  # "ADMN": advisory lock namespace of a tenant's admin set
 MIN_PASSWORD = 10
 
 current.watch(User)
@@ -173,6 +147,18 @@ class UserService:
         )
         return user
 
+    async def create_admin(self, *, email: str, display_name: str, password: str) -> User:
+        """A tenant's first admin, made by the operator API or the demo: the admin role
+        with the `pii` permission (`ADMIN_PERMISSIONS`), so that someone in a new tenant
+        sees customers' details unmasked and can grant that to others."""
+        return await self.create(
+            email=email,
+            display_name=display_name,
+            password=password,
+            roles=[Role.ADMIN.value],
+            permissions=ADMIN_PERMISSIONS,
+        )
+
     async def update(
         self,
         user_id: uuid.UUID,
@@ -186,6 +172,8 @@ class UserService:
     ) -> User:
         user = await self.get(user_id)
         _check_roles(roles or (), permissions or ())
+        if _removes_an_admin(user, roles=roles, active=active):
+            await self._keep_an_active_admin(user, field="active" if active is False else "roles")
         before = _user_shape(user)
         if display_name is not None:
             user.display_name = display_name
@@ -217,6 +205,34 @@ class UserService:
             flags={"password_changed": True} if password is not None else None,
         )
         return user
+
+    async def _keep_an_active_admin(self, user: User, *, field: str) -> None:
+        """Refuse to take the tenant's last active admin away (409 `last_admin`).
+
+        Every change that takes an admin away waits for the tenant's admin lock first,
+        then counts the others in a fresh snapshot: of two requests demoting the last
+        two admins at once, the second sees the first's committed change and is refused.
+        """
+        lock = func.pg_advisory_xact_lock(_ADMIN_LOCK_CLASS, func.hashtext(str(self._tenant())))
+        await self.session.execute(select(lock))
+        others = await self.session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.active, literal(Role.ADMIN.value) == any_(User.roles), User.id != user.id)
+        )
+        if not others:
+            raise Conflict(
+                f"{user.email} is the tenant's last active admin; make another user an "
+                "active admin first",
+                code="last_admin",
+                details={"field": field},
+            )
+
+
+def _removes_an_admin(user: User, *, roles: Sequence[str] | None, active: bool | None) -> bool:
+    if not (user.active and Role.ADMIN.value in user.roles):
+        return False
+    return active is False or (roles is not None and Role.ADMIN.value not in roles)
 
 
 class ApiKeyService:
@@ -284,131 +300,3 @@ class ApiKeyService:
                 after={"revoked_at": key.revoked_at},
             )
         return key
-
-
-class LoginService:
-    """Password login with a per-account failure budget shared by every app process.
-
-    Failures are recorded in their own committed transaction, so a refused login
-    still counts; past `login_max_failures` in the window the account answers 429
-    without checking the password.
-    """
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-        self.sessions = sessions
-        self.settings = settings
-
-    async def login(
-        self, *, tenant_slug: str, email: str, password: str
-    ) -> tuple[str, dt.datetime]:
-        email = email.strip().lower()
-        async with transaction(self.sessions) as session:
-            tenant = await session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
-            if tenant is None:
-                await verify_password(None, password)
-                raise Unauthorized("wrong tenant, e-mail or password", code="invalid_credentials")
-            TenantService.ensure_active(tenant)
-            await tenant_scope(session, tenant.id)
-            window_start = utcnow() - dt.timedelta(
-                seconds=self.settings.login_failure_window_seconds
-            )
-            failures = await session.scalar(
-                select(func.count())
-                .select_from(LoginAttempt)
-                .where(LoginAttempt.email == email, LoginAttempt.created_at >= window_start)
-            )
-            if (failures or 0) >= self.settings.login_max_failures:
-                raise TooManyRequests(
-                    "too many failed logins for this account; wait a minute and try again",
-                    code="login_throttled",
-                    details={"retry_after_seconds": self.settings.login_failure_window_seconds},
-                )
-            user = await session.scalar(select(User).where(User.email == email))
-            ok = await verify_password(user.password_hash if user else None, password)
-            if ok and user is not None and user.active:
-                if needs_rehash(user.password_hash):
-                    user.password_hash = await hash_password(password)
-                await session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
-                return issue_session_token(
-                    secret=self.settings.secret_key,
-                    tenant_id=tenant.id,
-                    user_id=user.id,
-                    ttl_seconds=self.settings.jwt_ttl_seconds,
-                )
-            tenant_id = tenant.id
-        async with transaction(self.sessions, tenant_id) as session:
-            session.add(LoginAttempt(tenant_id=tenant_id, id=new_id(), email=email))
-        raise Unauthorized("wrong tenant, e-mail or password", code="invalid_credentials")
-
-
-async def authenticate(
-    session: AsyncSession, authorization: str | None, settings: Settings
-) -> Principal:
-    """Resolve `Authorization: Bearer ...` to a principal and bind its tenant to `session`."""
-    if not authorization:
-        raise Unauthorized("this endpoint needs `Authorization: Bearer <token or API key>`")
-    scheme, _, token = authorization.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("the Authorization header must be `Bearer <token or API key>`")
-    try:
-        if token.startswith(API_KEY_PREFIX):
-            return await _authenticate_api_key(session, token)
-        claims = decode_session_token(token, secret=settings.secret_key)
-    except InvalidToken as exc:
-        raise Unauthorized(str(exc), code="invalid_token") from None
-    tenant = await _active_tenant(session, claims.tenant_id)
-
-    async def load_user() -> User | None:
-        return await session.get(User, (tenant.id, claims.user_id))
-
-    # Cached per process under the tenant's config version, which any change to a
-    # user (roles, permissions, deactivation) bumps (closeloop.config.current).
-    user = await current.shared(session, ("user", claims.user_id), load_user)
-    if user is None or not user.active:
-        raise Unauthorized("this account is no longer active", code="invalid_token")
-    return Principal(
-        tenant_id=tenant.id,
-        user_id=user.id,
-        roles=frozenset(user.roles),
-        permissions=frozenset(user.permissions),
-    )
-
-
-# Built once, run through the driver (`rows.Query`): the tenant row, binding it to the
-# transaction. Every authenticated request runs it first.
-_TENANTS: Table = Tenant.__table__  # type: ignore[assignment]
-_TENANT_AND_SCOPE = rows.Query(
-    select(*_TENANTS.c, scope_setting(bindparam("scope"))).where(
-        _TENANTS.c.id == bindparam("tenant_id")
-    )
-)
-
-
-async def _active_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
-    # One round trip reads the tenant and binds it to the transaction; a missing or
-    # suspended tenant fails the request, which rolls the binding back.
-    found = await _TENANT_AND_SCOPE.fetchrow(session, tenant_id=tenant_id, scope=str(tenant_id))
-    if found is None:
-        raise Unauthorized("the bearer token is not valid", code="invalid_token")
-    tenant = rows.loaded(session, Tenant, found)
-    TenantService.ensure_active(tenant)
-    scoped(session, tenant.id)
-    current.remember_tenant(session, tenant)
-    return tenant
-
-
-async def _authenticate_api_key(session: AsyncSession, token: str) -> Principal:
-    tenant = await _active_tenant(session, tenant_of_api_key(token))
-    key = await session.scalar(select(ApiKey).where(ApiKey.secret_hash == hash_api_key(token)))
-    if key is None or key.revoked_at is not None:
-        raise InvalidToken("the API key is not valid or has been revoked")
-    now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_GRANULARITY:
-        key.last_used_at = now
-    return Principal(
-        tenant_id=tenant.id,
-        api_key_id=key.id,
-        roles=frozenset(key.scopes),
-        permissions=frozenset(),
-    )

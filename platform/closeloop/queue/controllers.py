@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import QueryParameter
+from litestar.params import FromQuery, QueryParameter
 
 from closeloop.queue.dead_letters import MAX_LIMIT, DeadLetterRead, list_dead_letters
 from closeloop.tenancy.controllers import operator_guard
+from closeloop.times import ClientTime
 from closeloop.web.deps import DbSession
-from closeloop.web.params import TimeQuery, time_query
 
 __all__ = ["DeadLetterController"]
 
@@ -25,8 +25,7 @@ class DeadLetterController(Controller):
         self,
         db_session: DbSession,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100,
-        before: Annotated[str | None, TimeQuery("only messages that failed before")] = None,
+        before: FromQuery[ClientTime | None] = None,
     ) -> list[DeadLetterRead]:
         """Messages that failed for good, newest first, across tenants; `before` pages on."""
-        moment = time_query(before, "before")
-        return await list_dead_letters(db_session, limit=limit, before=moment)
+        return await list_dead_letters(db_session, limit=limit, before=before)

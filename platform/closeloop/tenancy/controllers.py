@@ -14,7 +14,6 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
-from closeloop.identity.models import Role
 from closeloop.identity.service import UserService
 from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant, TenantStatus
@@ -65,15 +64,12 @@ class PlatformTenantController(Controller):
     async def create_tenant(
         self, db_session: DbSession, data: JSONBody[TenantCreate]
     ) -> TenantCreated:
-        """Create a tenant together with its first admin."""
+        """Create a tenant together with its first admin (role `admin`, permission `pii`)."""
         tenant = await TenantService(db_session, actor=OPERATOR).create(
             slug=data.slug, name=data.name, locale=data.locale, timezone=data.timezone
         )
-        admin = await UserService(db_session, actor=OPERATOR).create(
-            email=data.admin_email,
-            display_name=data.admin_name,
-            password=data.admin_password,
-            roles=[Role.ADMIN.value],
+        admin = await UserService(db_session, actor=OPERATOR).create_admin(
+            email=data.admin_email, display_name=data.admin_name, password=data.admin_password
         )
         read = tenant_read(tenant)
         return TenantCreated(

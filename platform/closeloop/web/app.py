@@ -38,14 +38,16 @@ from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
 from closeloop.surveys.controllers import PublicSurveyController
 from closeloop.surveys.links import carry_settings
 from closeloop.tenancy.controllers import PlatformTenantController
+from closeloop.times import TYPE_DECODERS, TimeSchemaPlugin
 from closeloop.web.allow import answer_options
 from closeloop.web.bodies import StrictRequest
-from closeloop.web.context import RequestContextMiddleware
+from closeloop.web.context import RequestContextMiddleware, echo_request_id
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
 from closeloop.web.errors import exception_handlers
 from closeloop.web.health import HealthController
 from closeloop.web.openapi import components, document_api
 from closeloop.web.params import refuse_loose_booleans
+from closeloop.web.sessions import RequestSessionsMiddleware
 
 __all__ = ["ROUTE_HANDLERS", "create_app", "create_app_from_env"]
 
@@ -103,7 +105,11 @@ def create_app(
         if engine is not None:
             active = engine
         elif url is not None:
-            active = create_engine(url, pool_size=settings.db_pool_size)
+            active = create_engine(
+                url,
+                pool_size=settings.db_pool_size,
+                pool_timeout=settings.db_pool_timeout_ms / 1000,
+            )
         else:
             raise RuntimeError("no database: pass database_url, or run `closeloop demo`")
         try:
@@ -130,8 +136,11 @@ def create_app(
         },
         exception_handlers=exception_handlers,
         before_request=_before_request,
-        middleware=[RequestContextMiddleware, prometheus.middleware],
+        before_send=[echo_request_id],
+        middleware=[RequestContextMiddleware, RequestSessionsMiddleware, prometheus.middleware],
         request_max_body_size=settings.max_body_bytes,
+        type_decoders=TYPE_DECODERS,  # dates and times as clients type them
+        plugins=[TimeSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Closeloop",
             version=__version__,

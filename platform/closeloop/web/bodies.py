@@ -10,11 +10,13 @@ body of the wrong type answers 400 naming the field and the handler never sees i
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
+from litestar.types import TypeDecodersSequence
 
 __all__ = ["StrictRequest"]
 
@@ -42,6 +44,14 @@ def _problem(error: msgspec.ValidationError) -> dict[str, Any]:
     return {"message": found.group("message"), "key": path or "data", "source": "body"}
 
 
+def _decode(decoders: TypeDecodersSequence, target: Any, value: Any) -> Any:
+    """The app's own type decoders (`times.ClientTime`...), as Litestar applies them."""
+    for accepts, decode in decoders:
+        if accepts(target):
+            return decode(target, value)
+    raise NotImplementedError(f"no decoder for {target!r}")
+
+
 class StrictRequest(Request[Any, Any, Any]):
     """A request whose JSON body must fit the handler's `data` type under msgspec's
     strict rules before Litestar converts it."""
@@ -52,8 +62,14 @@ class StrictRequest(Request[Any, Any, Any]):
         field = handler.parsed_fn_signature.parameters.get("data") if handler else None
         # No body at all is left to Litestar, which says that a body is required.
         if value is not None and field is not None and field.annotation is not Any:
+            decoders = handler.resolve_type_decoders()
             try:
-                msgspec.convert(_integral(value), type=field.annotation, strict=True)
+                msgspec.convert(
+                    _integral(value),
+                    type=field.annotation,
+                    strict=True,
+                    dec_hook=partial(_decode, decoders),
+                )
             except msgspec.ValidationError as error:
                 problem = _problem(error)
                 raise ValidationException(

@@ -1,4 +1,9 @@
-"""Request context: a request id on every request, bound to the log with tenant and actor."""
+"""Request context: a request id on every request, bound to the log with tenant and actor.
+
+The id is echoed in `X-Request-ID` by a `before_send` hook of the app, which sees every
+response, including those Litestar's outermost exception handler sends for an error
+raised in a middleware, past `RequestContextMiddleware`'s reach.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,11 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RequestContextMiddleware", "bind_actor"]
+from closeloop.logs import get_logger
+
+__all__ = ["RequestContextMiddleware", "bind_actor", "echo_request_id"]
+
+log = get_logger(__name__)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -20,8 +29,19 @@ def bind_actor(*, tenant_id: Any, actor: str) -> None:
     structlog.contextvars.bind_contextvars(tenant_id=str(tenant_id), actor=actor)
 
 
+async def echo_request_id(message: Message, scope: Scope) -> None:
+    """`before_send` hook: the request's id in the response's `X-Request-ID`."""
+    request_id = scope.get("state", {}).get("request_id")
+    if message["type"] == "http.response.start" and request_id:
+        MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
+
+
 class RequestContextMiddleware:
-    """Give each request an id (kept from `X-Request-ID` when sane), echo it back, log with it."""
+    """Give each request an id (kept from `X-Request-ID` when sane) and log with it.
+
+    An error after the response started cannot be answered any more; it is logged here,
+    with its traceback and the request id, before the server sees it.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -35,13 +55,18 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = False
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
+        async def send_watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_watched)
+        except Exception:
+            if started:
+                log.exception("unexpected error after the response started", path=scope["path"])
+            raise
         finally:
             structlog.contextvars.clear_contextvars()

@@ -3,7 +3,9 @@
 One transaction per request: `db_session` opens it, the handler works in it,
 and it commits after the handler returned and before the response is sent, so a
 failed commit is a 500, never a lost write behind a 2xx. An exception anywhere
-rolls it back.
+rolls it back: in the handler, here; in a dependency or parameter that fails after
+the session was opened, `RequestSessionsMiddleware` (web/sessions.py), which owns the
+request's sessions and closes any still open before the response starts.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.identity.principal import Principal
 from closeloop.identity.service import authenticate
 from closeloop.settings import Settings
 from closeloop.web.context import bind_actor
+from closeloop.web.sessions import RequestSessions
 
 __all__ = ["Caller", "DbSession", "provide_db_session", "provide_principal", "provide_settings"]
 
@@ -28,29 +31,22 @@ DbSession = NamedDependency[AsyncSession]
 Caller = NamedDependency[Principal]
 
 
-async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
-    factory: async_sessionmaker[AsyncSession] = state.sessionmaker
-    async with factory() as session:
+async def provide_db_session(
+    request: Request[Any, Any, Any],
+) -> AsyncGenerator[AsyncSession, None]:
+    sessions = RequestSessions.of(request.scope)
+    session = sessions.open()
+    try:
         await session.begin()
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+        yield session
+        await session.commit()
+    finally:
+        await sessions.close(session)  # rolls back unless committed; no-op if released
 
 
 async def provide_principal(request: Request[Any, Any, Any], db_session: DbSession) -> Principal:
     settings: Settings = request.app.state.settings
-    try:
-        principal = await authenticate(db_session, request.headers.get("authorization"), settings)
-    except BaseException:
-        # Litestar does not unwind dependencies resolved before a failing one, so give
-        # the connection back now rather than when the session is garbage-collected.
-        await db_session.rollback()
-        await db_session.close()
-        raise
+    principal = await authenticate(db_session, request.headers.get("authorization"), settings)
     bind_actor(tenant_id=principal.tenant_id, actor=principal.actor)
     return principal
 

@@ -2,7 +2,9 @@
 
 Services raise `ApiError` subclasses; Litestar's own errors (validation, unknown
 route, oversize body) are translated to the same shape; anything unexpected is a 500
-carrying the request id and nothing of the stack.
+carrying the request id and nothing of the stack, and logged with its traceback.
+A database that is busy (no pooled connection came free in time) or out of reach is
+a 503 with `Retry-After`, never a 500.
 
 One shape for every 4xx: `details` is null or an object. An error about particular
 fields (a 400 from decoding, a 422 from a service rule) names them in
@@ -16,12 +18,17 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.handlers import HTTPRouteHandler
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from closeloop.db import DatabaseUnavailable
 from closeloop.logs import get_logger
+from closeloop.web.signature import handler_fields, wire_name
 
 __all__ = [
     "ApiError",
@@ -143,18 +150,30 @@ def _field_of(item: dict[str, Any]) -> str | None:
     return key or None
 
 
-def _problem(item: dict[str, Any]) -> FieldProblem:
+def _problem(item: dict[str, Any], wire_names: dict[str, str]) -> FieldProblem:
     message = item.get("message")
     if item.get("source") == "body" and item.get("key") == "data" and message == "'data'":
         message = "a JSON body is required"  # Litestar's KeyError text for an empty body
-    return {"field": _field_of(item), "message": str(message or "is not valid")}
+    field = _field_of(item)
+    if field is not None and item.get("source") != "body":
+        field = wire_names.get(field, field)  # a parameter as the client names it
+    return {"field": field, "message": str(message or "is not valid")}
+
+
+def _wire_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """Parameter names as the client sends them, by the handler's names (`from_`: `from`)."""
+    handler = request.scope.get("route_handler")
+    if not isinstance(handler, HTTPRouteHandler):
+        return {}
+    return {name: wire_name(name, field) for name, field in handler_fields(handler)}
 
 
 def _validation_error(
-    _: Request[Any, Any, Any], exc: ValidationException
+    request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
     items = exc.extra if isinstance(exc.extra, list) else []
-    problems = [_problem(p) for p in items if isinstance(p, dict)]
+    names = _wire_names(request)
+    problems = [_problem(p, names) for p in items if isinstance(p, dict)]
     if problems:
         first = problems[0]
         where = f"`{first['field']}`" if first["field"] else "the request body"
@@ -200,16 +219,25 @@ _BAD_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
 
 
 def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
-    if getattr(exc.orig, "sqlstate", None) in _BAD_TEXT_SQLSTATES:
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    if sqlstate in _BAD_TEXT_SQLSTATES:
         return error_response(
             400, "invalid_request", "text must not contain NUL (\\u0000) characters"
         )
+    if exc.connection_invalidated or sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return _unavailable(request, exc)
     return _unexpected(request, exc)
 
 
+def _request_id(request: Request[Any, Any, Any]) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    request_id = request.scope.get("state", {}).get("request_id")
-    log.exception("unexpected error", path=request.url.path)
+    request_id = _request_id(request)
+    # The request id is named here too: past the middleware that binds it (an error in
+    # the middleware itself), the log context no longer holds it.
+    log.exception("unexpected error", path=request.url.path, request_id=request_id)
     return error_response(
         HTTP_500_INTERNAL_SERVER_ERROR,
         "internal_error",
@@ -218,10 +246,66 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
     )
 
 
+# Litestar names a body field's error by the field's bare name and, when a dependency
+# has that name too (the app's `settings`), takes the client's mistake for a failed
+# dependency: a bare 500 with the validation error as its cause. The cause says where
+# the value was, and `$.data` is the request body.
+_BODY_ERROR = re.compile(r"^(?P<message>.+) - at `\$\.data(?:\.(?P<field>[^`]+))?`$", re.DOTALL)
+
+
+def _internal_error(
+    request: Request[Any, Any, Any], exc: HTTPException
+) -> Response[dict[str, Any]]:
+    """An `HTTPException` with status 500: the body mistake above is the client's (4xx),
+    anything else is unexpected (logged, with the request id)."""
+    cause = exc.__cause__
+    found = _BODY_ERROR.match(str(cause)) if isinstance(cause, msgspec.ValidationError) else None
+    if found is None:
+        return _unexpected(request, exc)
+    problem = {"message": found["message"], "key": found["field"] or "data", "source": "body"}
+    mistaken = ValidationException(detail="the request body is not valid", extra=[problem])
+    handler = exception_handlers[ValidationException]
+    return handler(request, mistaken)  # type: ignore[no-any-return]
+
+
+# The database refuses or lost the connection: connection_exception (08), insufficient
+# resources such as too_many_connections (53), shutting down or starting up (57P).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+RETRY_AFTER_BUSY_SECONDS = 1
+RETRY_AFTER_UNAVAILABLE_SECONDS = 5
+
+
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """The database is busy (every pooled connection stayed in use for the whole pool
+    timeout) or out of reach: 503 with `Retry-After`. The request's transaction, if one
+    began, was rolled back, so nothing of it was written (but for a connection lost
+    while committing, which PostgreSQL may or may not have applied: an intake retried
+    with its `Idempotency-Key` is safe either way)."""
+    request_id = _request_id(request)
+    if isinstance(exc, PoolTimeout):
+        code, retry_after = "overloaded", RETRY_AFTER_BUSY_SECONDS
+        message = "the service is busy; retry after the time in Retry-After"
+    else:
+        code, retry_after = "database_unavailable", RETRY_AFTER_UNAVAILABLE_SECONDS
+        message = "the database is unavailable; retry after the time in Retry-After"
+    cause = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    log.warning(code, path=request.url.path, request_id=request_id, error=cause)
+    return error_response(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        code,
+        message,
+        {"request_id": request_id, "retry_after_seconds": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 exception_handlers: dict[type[Exception] | int, Any] = {
     ApiError: _api_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
     DBAPIError: _database_error,
+    HTTP_500_INTERNAL_SERVER_ERROR: _internal_error,
+    PoolTimeout: _unavailable,
+    DatabaseUnavailable: _unavailable,
     Exception: _unexpected,
 }

@@ -12,6 +12,8 @@ from typing import Any
 
 import msgspec
 
+from closeloop.times import ClientTime
+
 __all__ = ["MsgspecSchemas"]
 
 _REF = "#/components/schemas/{name}"
@@ -27,9 +29,25 @@ class MsgspecSchemas:
     def of(self, annotation: Any) -> Any:
         """The schema of `annotation` (a dict: the document takes JSON Schema as is)."""
         self._types.append(annotation)
-        (schema,), _ = msgspec.json.schema_components([annotation], ref_template=_REF)
+        (schema,), _ = msgspec.json.schema_components(
+            [annotation], schema_hook=_app_types, ref_template=_REF
+        )
         return schema
 
     def components(self) -> dict[str, Any]:
-        _, found = msgspec.json.schema_components(self._types, ref_template=_REF)
+        _, found = msgspec.json.schema_components(
+            self._types, schema_hook=_app_types, ref_template=_REF
+        )
         return found
+
+
+def _app_types(target: Any) -> dict[str, Any]:
+    """The schemas of the app's own field types (decoded by `times.TYPE_DECODERS`)."""
+    if isinstance(target, type) and issubclass(target, ClientTime):
+        zoned = "; a time zone is required" if getattr(target, "zone_required", False) else ""
+        return {
+            "type": "string",
+            "format": "date-time",
+            "description": f"RFC 3339; seconds optional{zoned}",
+        }
+    raise NotImplementedError(f"no schema for {target!r}")

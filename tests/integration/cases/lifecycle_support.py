@@ -39,7 +39,12 @@ async def make_user(
 
 
 async def make_department(engine: AsyncEngine, tenant_id: uuid.UUID, code: str) -> uuid.UUID:
+    """The tenant's department `code`: one of a new tenant's defaults (`logistics`, ...)
+    or else a new one."""
     async with transaction(sessionmaker(engine), tenant_id) as session:
+        found = await session.scalar(select(Department.id).where(Department.code == code))
+        if found is not None:
+            return found
         department = Department(
             tenant_id=tenant_id, id=new_id(), code=code, name_zh=code, name_en=code, active=True
         )

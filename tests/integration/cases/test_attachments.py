@@ -66,7 +66,7 @@ async def test_upload_list_and_download(
     assert any(e["action"] == "attachment.create" for e in audit)
     timeline = (
         await client.get(f"/api/v1/cases/{case['id']}/timeline", headers=tenant.headers)
-    ).json()
+    ).json()["items"]
     assert timeline[-1]["type"] == "attachment_added"
 
 

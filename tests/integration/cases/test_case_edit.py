@@ -108,7 +108,7 @@ async def test_patch_edits_bumps_the_version_and_records_the_change(
 
     timeline = (
         await client.get(f"/api/v1/cases/{case['id']}/timeline", headers=tenant.headers)
-    ).json()
+    ).json()["items"]
     assert [e["type"] for e in timeline] == ["registered", "edited"]
     assert timeline[1]["visibility"] == "internal"
     audit = (await client.get("/api/v1/audit", headers=tenant.headers)).json()["items"]

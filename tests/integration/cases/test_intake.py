@@ -66,8 +66,8 @@ async def test_intake_registers_a_numbered_case_with_defaults(
     assert response.headers["location"] == f"/api/v1/cases/{case['id']}"
 
     timeline = await client.get(f"/api/v1/cases/{case['id']}/timeline", headers=agent)
-    assert [e["type"] for e in timeline.json()] == ["registered"]
-    assert timeline.json()[0]["visibility"] == "customer"
+    assert [e["type"] for e in timeline.json()["items"]] == ["registered"]
+    assert timeline.json()["items"][0]["visibility"] == "customer"
     actions = [e["action"] for e in await _audit(client, tenant)]
     assert "case.create" in actions
 
@@ -239,7 +239,8 @@ async def test_one_key_racing_across_number_counters_still_makes_one_case(
     client: Client, settings: Settings, tenant: TenantHandle, owner_engine: AsyncEngine
 ) -> None:
     """Requests of different kinds queue on different counters, so they meet at the
-    unique key instead: the losers roll back (numbers included) and answer the winner."""
+    unique key instead: the losers roll back (numbers included); a retry of the winner's
+    body answers its case, the other bodies reused the key and are refused."""
     headers = {**tenant.headers, "Idempotency-Key": "retry-across-kinds"}
     kinds = ["complaint", "inquiry", "service_request", "suggestion"] * 3
     async with concurrent_client(settings) as concurrent:
@@ -249,8 +250,10 @@ async def test_one_key_racing_across_number_counters_still_makes_one_case(
                 for kind in kinds
             )
         )
-    assert sorted(r.status_code for r in responses) == [200] * 11 + [201]
-    assert len({r.json()["id"] for r in responses}) == 1
+    assert sorted(r.status_code for r in responses) == [200] * 2 + [201] + [422] * 9
+    assert len({r.json()["id"] for r in responses if r.status_code < 300}) == 1
+    refused = [r.json()["error"]["code"] for r in responses if r.status_code == 422]
+    assert set(refused) == {"idempotency_key_reused"}
     assert await _count(owner_engine, tenant, "cases") == 1
     winner = next(r.json() for r in responses if r.status_code == 201)["kind"]
     # only the winner's number was kept: every counter continues right after it

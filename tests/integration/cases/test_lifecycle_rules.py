@@ -165,7 +165,7 @@ async def test_an_api_key_acts_with_its_scopes(
     response = await client.post(action_url(case_id, "verify"), headers=key, json={"valid": True})
     assert response.status_code == 200, response.text
     timeline = await client.get(f"/api/v1/cases/{case_id}/timeline", headers=tenant.headers)
-    assert timeline.json()[0]["actor"] == f"api_key:{created.json()['id']}"
+    assert timeline.json()["items"][0]["actor"] == f"api_key:{created.json()['id']}"
 
 
 async def test_an_unknown_action_is_404_naming_it(
@@ -327,5 +327,5 @@ async def test_concurrent_actions_on_one_case_are_all_kept(
     assert sorted(r.json()["version"] for r in responses) == list(range(2, 2 + len(notes)))
     assert (await read_case(app_engine, tenant.id, case_id)).version == 1 + len(notes)
     timeline = await client.get(f"/api/v1/cases/{case_id}/timeline", headers=tenant.headers)
-    assert sorted(e["data"]["note"] for e in timeline.json()) == notes
+    assert sorted(e["data"]["note"] for e in timeline.json()["items"]) == notes
     assert await _counts(app_engine, tenant.id, case_id) == (len(notes), len(notes))

@@ -39,7 +39,7 @@ async def test_events_come_in_order_with_actor_statuses_and_visibility(
 
     response = await client.get(f"/api/v1/cases/{case_id}/timeline", headers=tenant.headers)
     assert response.status_code == 200, response.text
-    events = response.json()
+    events = response.json()["items"]
     assert [e["type"] for e in events] == [action for action, _ in steps]
     assert {e["actor"] for e in events} == {f"user:{handler_id}"}
     assert [(e["from_status"], e["to_status"]) for e in events] == [
@@ -65,13 +65,13 @@ async def test_events_come_in_order_with_actor_statuses_and_visibility(
         params={"visibility": "customer"},
     )
     assert customer.status_code == 200, customer.text
-    assert [e["type"] for e in customer.json()] == ["progress", "request_info", "resolve"]
+    assert [e["type"] for e in customer.json()["items"]] == ["progress", "request_info", "resolve"]
     internal = await client.get(
         f"/api/v1/cases/{case_id}/timeline",
         headers=tenant.headers,
         params={"visibility": "internal"},
     )
-    assert [e["type"] for e in internal.json()] == ["progress", "resume", "annotate"]
+    assert [e["type"] for e in internal.json()["items"]] == ["progress", "resume", "annotate"]
 
 
 async def test_an_invalid_case_tells_the_customer_why(
@@ -91,7 +91,7 @@ async def test_an_invalid_case_tells_the_customer_why(
         headers=tenant.headers,
         params={"visibility": "customer"},
     )
-    (event,) = customer.json()
+    (event,) = customer.json()["items"]
     assert event["type"] == "verify"
     assert event["data"] == {"valid": False, "explanation": "This product is not sold by us."}
 
@@ -108,7 +108,8 @@ async def test_every_role_of_the_tenant_reads_every_event(
         _, headers = await make_user(client, tenant, role)
         timeline = await client.get(f"/api/v1/cases/{case_id}/timeline", headers=headers)
         assert timeline.status_code == 200, timeline.text
-        assert [(e["type"], e["visibility"]) for e in timeline.json()] == [("annotate", "internal")]
+        events = timeline.json()["items"]
+        assert [(e["type"], e["visibility"]) for e in events] == [("annotate", "internal")]
 
 
 async def test_a_timeline_needs_a_login_and_a_known_visibility(
@@ -131,3 +132,44 @@ async def test_another_tenants_timeline_is_not_found(
     response = await client.get(f"/api/v1/cases/{case_id}/timeline", headers=other_tenant.headers)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_the_timeline_pages_like_every_list(
+    client: Client, tenant: TenantHandle, app_engine: AsyncEngine
+) -> None:
+    case_id = await insert_case(app_engine, tenant.id, status="assigned")
+    notes = [f"note {i}" for i in range(5)]
+    for note in notes:
+        response = await client.post(
+            action_url(case_id, "annotate"), headers=tenant.headers, json={"note": note}
+        )
+        assert response.status_code == 200, response.text
+
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = await client.get(
+            f"/api/v1/cases/{case_id}/timeline", headers=tenant.headers, params=params
+        )
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert set(page) == {"items", "next_cursor"}
+        assert len(page["items"]) <= 2
+        seen += [e["data"]["note"] for e in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == notes  # oldest first, none twice, none missed
+    assert pages == 3
+
+    whole = await client.get(f"/api/v1/cases/{case_id}/timeline", headers=tenant.headers)
+    assert [e["data"]["note"] for e in whole.json()["items"]] == notes
+    assert whole.json()["next_cursor"] is None
+    bad = await client.get(
+        f"/api/v1/cases/{case_id}/timeline", headers=tenant.headers, params={"cursor": "nope"}
+    )
+    assert bad.status_code == 400, bad.text
+    assert bad.json()["error"]["code"] == "invalid_cursor"

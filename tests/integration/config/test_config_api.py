@@ -14,6 +14,7 @@ from closeloop.config.defaults import (
     DEFAULT_CATEGORIES,
     DEFAULT_CHANNELS,
     DEFAULT_DEMAND_TYPES,
+    DEFAULT_DEPARTMENTS,
     DEFAULT_PROFILE,
 )
 from support import PASSWORD, Client, TenantHandle, bearer, fields_of, login
@@ -90,7 +91,16 @@ async def test_a_new_tenant_starts_with_the_default_configuration(
     assert [c["code"] for c in channels] == [code for code, _, _ in DEFAULT_CHANNELS]
     demands = await _list(client, tenant, "demand-types")
     assert [d["code"] for d in demands] == [code for code, _, _ in DEFAULT_DEMAND_TYPES]
-    assert await _list(client, tenant, "departments") == []
+    departments = await _list(client, tenant, "departments")
+    assert [(d["code"], d["name_zh"], d["name_en"]) for d in departments] == [
+        ("customer_service", "客服部", "Customer service"),
+        ("after_sales", "售后部", "After-sales"),
+        ("product", "产品部", "Product"),
+        ("logistics", "物流部", "Logistics"),
+        ("technical", "技术部", "Technical"),
+    ]
+    assert all(d["active"] and d["parent_id"] is None for d in departments)
+    assert all(d["manager_id"] is None for d in departments)
 
     profile = (await client.get(f"{API}/profile", headers=tenant.headers)).json()
     assert profile == DEFAULT_PROFILE
@@ -297,7 +307,8 @@ async def test_a_department_manager_must_be_a_user_of_the_tenant(
             json={"code": "cs", "name_en": "Customer service", "manager_id": manager_id},
         )
         assert fields_of(_error(response, 422)) == ["manager_id"]
-    assert await _list(client, tenant, "departments") == []
+    codes = [d["code"] for d in await _list(client, tenant, "departments")]
+    assert codes == [code for code, _, _ in DEFAULT_DEPARTMENTS]  # nothing added
 
     made = await _create(
         client, tenant, "departments", code="cs", name_en="CS", manager_id=str(tenant.admin_id)

@@ -166,7 +166,7 @@ async def timeline(client: Client, tenant: TenantHandle, case_id: str) -> list[d
     response = await client.get(f"/api/v1/cases/{case_id}/timeline", headers=tenant.headers)
     assert response.status_code == 200, response.text
     body = response.json()
-    events: list[dict[str, Any]] = body["items"] if isinstance(body, dict) else body
+    events: list[dict[str, Any]] = body["items"]
     return events
 
 

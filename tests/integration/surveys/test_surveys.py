@@ -48,7 +48,7 @@ async def _case(client: Client, tenant: TenantHandle, case_id: str) -> dict[str,
 async def _timeline(client: Client, tenant: TenantHandle, case_id: str) -> list[dict[str, object]]:
     response = await client.get(f"/api/v1/cases/{case_id}/timeline", headers=tenant.headers)
     assert response.status_code == 200, response.text
-    events: list[dict[str, object]] = response.json()
+    events: list[dict[str, object]] = response.json()["items"]
     return events
 
 

@@ -54,6 +54,19 @@ async def test_operator_creates_a_tenant_whose_admin_can_log_in(client: Client) 
     assert me.json()["display_name"] == "Administrator"
 
 
+async def test_a_tenants_first_admin_is_made_with_the_pii_permission(client: Client) -> None:
+    """The one rule for a tenant's first admin, here and in `closeloop demo`: role
+    `admin`, permission `pii` (someone in a new tenant must see customers' details
+    and be able to grant that)."""
+    response = await client.post(TENANTS, headers=OPERATOR, json=_new_tenant())
+    assert response.status_code == 201, response.text
+
+    token = await login(client, "initech", "boss@initech.example.com")
+    me = (await client.get("/api/v1/auth/me", headers=bearer(token))).json()
+
+    assert (me["roles"], me["permissions"]) == (["admin"], ["pii"])
+
+
 async def test_defaults_are_chinese_locale_and_shanghai_time(client: Client) -> None:
     body = _new_tenant()
     del body["locale"], body["timezone"]
