@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "closeloop.followups.models",
     "closeloop.plugins.models",
     "closeloop.sla.models",
+    "closeloop.console.models",
 )
 
 

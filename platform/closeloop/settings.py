@@ -69,6 +69,8 @@ class Settings:
     plugin_time_budget_ms: int = 2000
     plugin_failure_threshold: int = 5
     workers: int = 1
+    console_idle_seconds: int = 1800
+    console_session_seconds: int = 43_200
 
     @property
     def embedded(self) -> bool:
@@ -217,6 +219,10 @@ def load_settings(
         ),
         plugin_failure_threshold=_int(env, "CLOSELOOP_PLUGIN_FAILURE_THRESHOLD", 5, maximum=1000),
         workers=_int(env, "CLOSELOOP_WORKERS", 1, maximum=MAX_WORKERS),
+        console_idle_seconds=_int(env, "CLOSELOOP_CONSOLE_IDLE_SECONDS", 1800, minimum=60),
+        console_session_seconds=_int(
+            env, "CLOSELOOP_CONSOLE_SESSION_SECONDS", 43_200, minimum=60, maximum=30 * 86_400
+        ),
     )
 
 

@@ -134,6 +134,8 @@ def probes(app: Litestar, tenant: TenantHandle) -> list[Probe]:
             continue
         path_types = {name: p.type for name, p in route.path_parameters.items()}
         for handler in route.route_handlers:
+            if not handler.resolve_include_in_schema():
+                continue  # pages (the console, its files) are not the API
             for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
                 # The document shows the one lifecycle route as one operation per action
                 # (`.../actions/verify`...); its own path then has no entry there.

@@ -32,6 +32,10 @@ NOT_TENANT_ROUTES = (
     "/metrics",
     "/schema",
     "/api/v1/auth/login",
+    # The staff console's pages: cookie sessions, not bearer tokens; their own tests
+    # (tests/integration/console, tests/browser) check that another tenant's session
+    # opens nothing.
+    "/console",
 )
 
 # Tenant A's objects, by the path parameter that names them.

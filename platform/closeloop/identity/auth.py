@@ -49,6 +49,22 @@ class LoginService:
     async def login(
         self, *, tenant_slug: str, email: str, password: str
     ) -> tuple[str, dt.datetime]:
+        """A session token for the API (`Authorization: Bearer ...`) and its expiry."""
+        tenant_id, user_id = await self.verify(
+            tenant_slug=tenant_slug, email=email, password=password
+        )
+        return issue_session_token(
+            secret=self.settings.secret_key,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            ttl_seconds=self.settings.jwt_ttl_seconds,
+        )
+
+    async def verify(
+        self, *, tenant_slug: str, email: str, password: str
+    ) -> tuple[uuid.UUID, uuid.UUID]:
+        """The tenant and user ids the password opens, under the throttling and
+        suspended-tenant rules; the API's login and the console's sign-in both use it."""
         email = email.strip().lower()
         async with transaction(self.sessions) as session:
             tenant = await session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
@@ -77,12 +93,7 @@ class LoginService:
                 if needs_rehash(user.password_hash):
                     user.password_hash = await hash_password(password)
                 await session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
-                return issue_session_token(
-                    secret=self.settings.secret_key,
-                    tenant_id=tenant.id,
-                    user_id=user.id,
-                    ttl_seconds=self.settings.jwt_ttl_seconds,
-                )
+                return tenant.id, user.id
             tenant_id = tenant.id
         async with transaction(self.sessions, tenant_id) as session:
             session.add(LoginAttempt(tenant_id=tenant_id, id=new_id(), email=email))

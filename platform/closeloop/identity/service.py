@@ -225,7 +225,7 @@ class UserService:
                 f"{user.email} is the tenant's last active admin; make another user an "
                 "active admin first",
                 code="last_admin",
-                details={"field": field},
+                field=field,
             )
 
 

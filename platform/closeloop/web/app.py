@@ -20,6 +20,7 @@ from closeloop.audit.controllers import AuditController
 from closeloop.cases.controllers import AttachmentController, CaseController
 from closeloop.cases.lifecycle_controllers import CaseActionController, CaseTimelineController
 from closeloop.config.controllers import CONFIG_CONTROLLERS
+from closeloop.console import ConsolePlugin
 from closeloop.customers.controllers import CustomerController
 from closeloop.db import create_engine, sessionmaker
 from closeloop.followups.controllers import FollowupController
@@ -140,7 +141,8 @@ def create_app(
         middleware=[RequestContextMiddleware, RequestSessionsMiddleware, prometheus.middleware],
         request_max_body_size=settings.max_body_bytes,
         type_decoders=TYPE_DECODERS,  # dates and times as clients type them
-        plugins=[TimeSchemaPlugin()],
+        # dates and times in the schema; the staff console under /console/
+        plugins=[TimeSchemaPlugin(), ConsolePlugin(settings)],
         openapi_config=OpenAPIConfig(
             title="Closeloop",
             version=__version__,

@@ -2,8 +2,8 @@
 
 Litestar converts query strings with msgspec's lax rules, under which `1`, `0`, `True`
 and `TRUE` are booleans too; the document says `true` or `false`, and so does
-`refuse_loose_booleans`, before each request. (Times are `times.ClientTime`: never a
-number.)
+`refuse_loose_booleans`, before each request to an operation of the document. (Times
+are `times.ClientTime`: never a number.)
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def refuse_loose_booleans(request: Request[Any, Any, Any]) -> None:
     handler = request.scope.get("route_handler")
     if not isinstance(handler, HTTPRouteHandler) or not request.query_params:
         return
+    if not handler.resolve_include_in_schema():
+        return  # pages (the console) are not the documented API: `?ended=1` stays theirs
     known: dict[int, tuple[str, ...]] = request.app.state.setdefault("boolean_queries", {})
     names = known.get(id(handler))
     if names is None:

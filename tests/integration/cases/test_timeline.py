@@ -171,5 +171,5 @@ async def test_the_timeline_pages_like_every_list(
     bad = await client.get(
         f"/api/v1/cases/{case_id}/timeline", headers=tenant.headers, params={"cursor": "nope"}
     )
-    assert bad.status_code == 400, bad.text
+    assert bad.status_code == 422, bad.text  # like every list's unknown cursor
     assert bad.json()["error"]["code"] == "invalid_cursor"

@@ -1,0 +1,60 @@
+"""Reading an XLSX sheet row by row with openpyxl's read-only mode.
+
+The sheet's XML is parsed as it is read, so memory does not grow with the number of
+rows; what does grow is the workbook's shared-string table, which the format keeps in
+one part and openpyxl loads whole (bench/import_read.py measures both, and python-calamine
+for comparison). The stored dimension of a sheet is ignored (`reset_dimensions`): some
+programs write a wrong one, and openpyxl would stop reading where it says.
+
+Cells come as Python values: text, numbers, `datetime` for cells formatted as dates,
+booleans, None. A date typed into a cell formatted as a number arrives as its Excel
+serial number; the mapping's date parsers take both.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from closeloop.imports.reading import ReadError, SourceRow, Table, header_from
+
+__all__ = ["open_xlsx"]
+
+
+def open_xlsx(stream: BinaryIO, *, sheet: str | None, header_row: int, owned: bool) -> Table:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(stream, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ReadError(f"not a readable XLSX file: {exc}") from None
+    names = list(book.sheetnames)
+
+    def close() -> None:
+        book.close()
+        if owned:
+            stream.close()
+
+    if sheet is None:
+        chosen = names[0]
+    elif sheet in names:
+        chosen = sheet
+    else:
+        close()
+        raise ReadError(f"the workbook has no sheet {sheet!r}; its sheets: {', '.join(names)}")
+    worksheet = book[chosen]
+    worksheet.reset_dimensions()
+    records = _records(worksheet)
+    header = header_from(records, header_row)
+    if not any(header):
+        close()
+        raise ReadError(f"sheet {chosen!r} has no header in row {header_row}")
+    table = Table(format="xlsx", header=header, header_row=header_row, records=records, close=close)
+    table.sheet, table.sheets = chosen, names
+    return table
+
+
+def _records(worksheet: Any) -> Iterator[SourceRow]:
+    for number, values in enumerate(worksheet.iter_rows(min_row=1, values_only=True), start=1):
+        yield SourceRow(number, tuple(values))
