@@ -121,6 +121,15 @@ def sql_statements() -> Iterator[list[str]]:
             event.remove(target, name, listener)
 
 
+def fields_of(error: dict[str, Any]) -> list[str | None]:
+    """The fields an error names, in order: `details.fields[*].field` of an error
+    (`body["error"]`) or of a whole error body."""
+    error = error.get("error", error)
+    details = error.get("details") or {}
+    assert isinstance(details, dict), error
+    return [problem["field"] for problem in details.get("fields", [])]
+
+
 @contextlib.asynccontextmanager
 async def served(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """The app started on the calling test's event loop, with a client whose requests run

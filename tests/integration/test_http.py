@@ -60,8 +60,9 @@ def _error(response_json: dict[str, object]) -> dict[str, object]:
 
 def _fields(error: dict[str, object]) -> list[object]:
     details = error["details"]
-    assert isinstance(details, list), error
-    return [d["field"] for d in details]
+    assert isinstance(details, dict), error
+    assert isinstance(details["fields"], list), error
+    return [d["field"] for d in details["fields"]]
 
 
 # -- bodies that are refused ---------------------------------------------------------------

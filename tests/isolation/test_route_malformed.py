@@ -134,8 +134,12 @@ def probes(app: Litestar, tenant: TenantHandle) -> list[Probe]:
             continue
         path_types = {name: p.type for name, p in route.path_parameters.items()}
         for handler in route.route_handlers:
+            if not handler.resolve_include_in_schema():
+                continue  # pages (the console, its files) are not the API
             for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
-                operation = spec["paths"][route.path_format][method.lower()]
+                # The document shows the one lifecycle route as one operation per action
+                # (`.../actions/verify`...); its own path then has no entry there.
+                operation = spec["paths"].get(route.path_format, {}).get(method.lower(), {})
                 parameters = operation.get("parameters", [])
                 well_formed = {name: _path_value(kind) for name, kind in path_types.items()}
                 caller = _caller(route.path, tenant)

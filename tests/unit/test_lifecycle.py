@@ -167,7 +167,7 @@ def test_bodies_are_checked_per_action() -> None:
         with pytest.raises(ApiError) as refused:
             decode_body(action, raw)
         assert refused.value.status_code == 400
-        assert refused.value.details[0]["field"] == field, refused.value.message
+        assert refused.value.details["fields"][0]["field"] == field, refused.value.message
         assert f"`{field}`" in refused.value.message
 
 

@@ -39,7 +39,7 @@ def _cursor(value: str | None) -> int | None:
     if value is None:
         return None
     if not value.isdigit():
-        raise UnprocessableEntity("cursor is not one this API gave", details={"field": "cursor"})
+        raise UnprocessableEntity("cursor is not one this API gave", field="cursor")
     return int(value)
 
 

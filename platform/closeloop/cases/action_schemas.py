@@ -164,7 +164,7 @@ def decode_body(action: Action, raw: Any) -> ActionBody:
         raise ApiError(
             f"the body of {action} must be a JSON object",
             code="invalid_request",
-            details=[{"field": None, "source": "body", "message": "expected an object"}],
+            details={"fields": [{"field": None, "message": "expected an object"}]},
         )
     try:
         return msgspec.convert(raw, type=ACTION_BODIES[action], dec_hook=dec_hook)
@@ -175,7 +175,7 @@ def decode_body(action: Action, raw: Any) -> ActionBody:
         raise ApiError(
             f"invalid {where} for {action}: {message}",
             code="invalid_request",
-            details=[{"field": field, "source": "body", "message": message}],
+            details={"fields": [{"field": field, "message": message}]},
         ) from None
 
 

@@ -157,22 +157,18 @@ class CaseActionService:
             if data.explanation is None:
                 raise UnprocessableEntity(
                     "an invalid case needs an explanation for the customer",
-                    details={"field": "explanation"},
+                    field="explanation",
                 )
             return self._close_invalid(case, data.explanation)
         if data.category_id is not None:
             category = await self.session.get(Category, (self.tenant_id, data.category_id))
             if category is None or not category.active:
-                raise UnprocessableEntity(
-                    "no such active category", details={"field": "category_id"}
-                )
+                raise UnprocessableEntity("no such active category", field="category_id")
             case.category_id, case.category_code = category.id, category.code
         if data.severity_id is not None:
             severity = await self.session.get(Severity, (self.tenant_id, data.severity_id))
             if severity is None or not severity.active:
-                raise UnprocessableEntity(
-                    "no such active severity", details={"field": "severity_id"}
-                )
+                raise UnprocessableEntity("no such active severity", field="severity_id")
             _set_severity(case, severity)
         case.status = Status.VERIFIED
         return _Change(
@@ -211,11 +207,11 @@ class CaseActionService:
                 collaborating.append(department_id)
         handler = await self.session.get(User, (self.tenant_id, data.handler_id))
         if handler is None or not handler.active:
-            raise UnprocessableEntity("no such active user", details={"field": "handler_id"})
+            raise UnprocessableEntity("no such active user", field="handler_id")
         if not set(handler.roles) & {r.value for r in HANDLER_ROLES}:
             raise UnprocessableEntity(
                 "the handler needs the handler, supervisor or admin role",
-                details={"field": "handler_id"},
+                field="handler_id",
             )
         previous = case.handler_id
         case.lead_department_id = data.lead_department_id
@@ -240,7 +236,7 @@ class CaseActionService:
     async def _department(self, department_id: uuid.UUID, field: str) -> Department:
         department = await self.session.get(Department, (self.tenant_id, department_id))
         if department is None or not department.active:
-            raise UnprocessableEntity("no such active department", details={"field": field})
+            raise UnprocessableEntity("no such active department", field=field)
         return department
 
     async def _start(self, case: Case, data: body.Start) -> _Change:
@@ -252,9 +248,7 @@ class CaseActionService:
 
     async def _resolve(self, case: Case, data: body.Resolve) -> _Change:
         if data.responsible_party == "third_party" and not data.third_party:
-            raise UnprocessableEntity(
-                "name the third party responsible", details={"field": "third_party"}
-            )
+            raise UnprocessableEntity("name the third party responsible", field="third_party")
         case.resolution = {
             "root_cause": data.root_cause,
             "responsible_party": data.responsible_party,
@@ -273,13 +267,11 @@ class CaseActionService:
             codes = ", ".join(str(item.get("code")) for item in scale)
             raise UnprocessableEntity(
                 f"unknown satisfaction {data.satisfaction!r}; the scale is {codes}",
-                details={"field": "satisfaction"},
+                field="satisfaction",
             )
         satisfied = bool(level.get("satisfied"))
         if not satisfied and data.reason is None:
-            raise UnprocessableEntity(
-                "an unsatisfied answer needs a reason", details={"field": "reason"}
-            )
+            raise UnprocessableEntity("an unsatisfied answer needs a reason", field="reason")
         case.first_satisfaction = data.satisfaction
         change = {"satisfaction": data.satisfaction, "satisfied": satisfied, "reason": data.reason}
         if satisfied:

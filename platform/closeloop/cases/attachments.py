@@ -137,7 +137,8 @@ def _mebibytes(size: int) -> str:
 def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
         f"an attachment may have at most {_mebibytes(limit)}",
-        details={"field": "file", "limit_bytes": limit},
+        field="file",
+        details={"limit_bytes": limit},
     )
 
 
@@ -165,8 +166,8 @@ def check_type(upload: Upload) -> str:
         raise UnsupportedMediaType(
             f"attachments may be images, PDF, plain text, audio or office documents, "
             f"not {content_type or 'an unknown type'!r}",
+            field="file",
             details={
-                "field": "file",
                 "content_type": content_type,
                 "allowed": sorted(ALLOWED_TYPES),
             },
@@ -183,7 +184,8 @@ def check_type(upload: Upload) -> str:
     if not plausible:
         raise UnsupportedMediaType(
             f"the file's content is not {content_type}",
-            details={"field": "file", "content_type": content_type},
+            field="file",
+            details={"content_type": content_type},
         )
     return content_type
 
@@ -212,7 +214,7 @@ async def read_upload(
     if media.strip().lower() != "multipart/form-data" or not boundary:
         raise UnsupportedMediaType(
             "upload the file as multipart/form-data with one part named `file`",
-            details={"field": "file"},
+            field="file",
         )
     found: Upload | None = None
     segment: MultipartSegment | None = None
@@ -226,35 +228,35 @@ async def read_upload(
                     raise too_large(max_bytes)
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
+                        if event.name != "file":
+                            raise UnprocessableEntity(
+                                f"send one part, named `file`; not {event.name!r}",
+                                field=event.name,
+                            )
                         segment, data = event, bytearray()
                     elif event:
                         data.extend(event)
                         if len(data) > max_bytes:
                             raise too_large(max_bytes)
                     elif segment is not None:
-                        if segment.name == "file":
-                            if found is not None:
-                                raise UnprocessableEntity(
-                                    "send one file per request", details={"field": "file"}
-                                )
-                            found = Upload(
-                                filename=clean_filename(segment.filename),
-                                content_type=segment.content_type or "",
-                                data=bytes(data),
-                            )
+                        if found is not None:
+                            raise UnprocessableEntity("send one file per request", field="file")
+                        found = Upload(
+                            filename=clean_filename(segment.filename),
+                            content_type=segment.content_type or "",
+                            data=bytes(data),
+                        )
                         segment = None
                 if parser.closed:
                     break
     except (ParserError, ParserLimitReached):
         raise ApiError(
-            "the multipart body is malformed", code="invalid_multipart", details={"field": "file"}
+            "the multipart body is malformed", code="invalid_multipart", field="file"
         ) from None
     if found is None:
-        raise UnprocessableEntity(
-            "the multipart body has no part named `file`", details={"field": "file"}
-        )
+        raise UnprocessableEntity("the multipart body has no part named `file`", field="file")
     if not found.data:
-        raise UnprocessableEntity("the file is empty", details={"field": "file"})
+        raise UnprocessableEntity("the file is empty", field="file")
     return found
 
 

@@ -19,7 +19,7 @@ from litestar.params import (
 )
 
 from closeloop.cases.attachments import AttachmentService, read_upload
-from closeloop.cases.editing import CaseService, parse_if_match
+from closeloop.cases.editing import IF_MATCH, CaseService, parse_if_match
 from closeloop.cases.export import EXPORT_ROLES, export_cases
 from closeloop.cases.http_filters import provide_case_filters
 from closeloop.cases.intake import IntakeService
@@ -173,7 +173,12 @@ class CaseController(Controller):
         case_id: FromPath[uuid.UUID],
         data: JSONBody[CaseUpdate],
         if_match: Annotated[
-            str | None, HeaderParameter(name="If-Match", description="the version read (ETag)")
+            str | None,
+            HeaderParameter(
+                name="If-Match",
+                description="the version read (ETag)",
+                schema_extra={"pattern": IF_MATCH},
+            ),
         ] = None,
     ) -> Response[CaseRead]:
         """Edit fields. 428 without `If-Match`, 409 `version_conflict` (with the current

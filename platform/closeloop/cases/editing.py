@@ -10,6 +10,7 @@ event and a `case.update` audit entry with the diff, in the request's transactio
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 import zoneinfo
 from typing import Any
@@ -33,7 +34,7 @@ from closeloop.sla import hooks as sla_hooks
 from closeloop.tenancy.models import Tenant
 from closeloop.web.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 
-__all__ = ["EDITABLE", "CaseService", "PreconditionRequired", "parse_if_match"]
+__all__ = ["EDITABLE", "IF_MATCH", "CaseService", "PreconditionRequired", "parse_if_match"]
 
 EDITABLE = (
     "title",
@@ -57,21 +58,26 @@ class PreconditionRequired(ApiError):
     code = "precondition_required"
 
 
+# `3`, `"3"` or `W/"3"` (ASCII digits: `str.isdigit` also takes `²`, which `int` refuses).
+IF_MATCH = r'^\s*(?:W/)?"?([0-9]{1,18})"?\s*$'
+_IF_MATCH = re.compile(IF_MATCH)
+
+
 def parse_if_match(header: str | None) -> int:
     """The version an `If-Match` header names: `3`, `"3"` or `W/"3"`."""
     if header is None or not header.strip():
         raise PreconditionRequired(
             "editing a case needs `If-Match: <version>` (the ETag of the case you read)",
-            details={"field": "If-Match"},
+            field="If-Match",
         )
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    found = _IF_MATCH.match(header)
+    if found is None:
         raise ApiError(
             f"If-Match must be the case's version (its ETag), got {header!r}",
             code="invalid_if_match",
-            details={"field": "If-Match"},
+            field="If-Match",
         )
-    return int(value)
+    return int(found.group(1))
 
 
 def _snapshot(case: Case) -> dict[str, Any]:
@@ -237,4 +243,4 @@ class CaseService:
 
 
 def _invalid(field: str, message: str) -> UnprocessableEntity:
-    return UnprocessableEntity(message, details={"field": field})
+    return UnprocessableEntity(message, field=field)

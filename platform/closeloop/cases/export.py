@@ -108,4 +108,4 @@ async def export_cases(
     if fmt == "xlsx":
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return _xlsx(rows), media
-    return _csv(rows), "text/csv; charset=utf-8"
+    return _csv(rows), "text/csv"  # the response adds `; charset=utf-8` to text types

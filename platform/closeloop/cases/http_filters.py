@@ -7,10 +7,12 @@ import uuid
 import zoneinfo
 from typing import Annotated
 
-from litestar.params import FromQuery, QueryParameter
+import msgspec
+from litestar.params import QueryParameter
 
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.listing import CaseFilters
+from closeloop.cases.schemas import Kind
 from closeloop.config.models import CASE_KINDS
 from closeloop.tenancy.models import Tenant
 from closeloop.times import TIME_FORMS, parse_time
@@ -21,34 +23,42 @@ __all__ = ["provide_case_filters"]
 
 
 def _bad_filter(field: str, message: str) -> ApiError:
-    return ApiError(message, code="invalid_request", details={"field": field})
+    return ApiError(message, code="invalid_request", field=field)
 
 
 def _bound(
     value: str | None, field: str, zone: zoneinfo.ZoneInfo, *, end: bool
 ) -> dt.datetime | None:
-    """A `received_from`/`received_to` value: a date (the whole day, tenant time) or a time."""
-    if value is None or not value.strip():
+    """A `received_from`/`received_to` value: an RFC 3339 date (that whole day in the
+    tenant's time) or time (`times.parse_time`; without a zone: the tenant's time)."""
+    if value is None:
         return None
-    value = value.strip()
     try:
         if len(value) == 10:
-            day = dt.date.fromisoformat(value)
+            day = msgspec.convert(value, dt.date)
             start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
             return start + dt.timedelta(days=1) if end else start
         moment = parse_time(value)
-    except ValueError:
+    except (msgspec.ValidationError, ValueError):
         raise _bad_filter(field, f"{field} must be a date (2026-11-25) or {TIME_FORMS}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+# The document says what `_bound` reads.
+_DATE_OR_TIME = {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
+# One status, or several comma-separated, as `status` takes them.
+_STATUSES = "|".join(s.value for s in Status)
+_STATUS_LIST = {"items": {"type": "string", "pattern": f"^(?:{_STATUSES})(?:,(?:{_STATUSES}))*$"}}
 
 
 async def provide_case_filters(
     db_session: DbSession,
     principal: Caller,
     status: Annotated[
-        list[str] | None, QueryParameter(description="status; repeat or comma-separate")
+        list[str] | None,
+        QueryParameter(description="status; repeat or comma-separate", schema_extra=_STATUS_LIST),
     ] = None,
-    kind: FromQuery[str | None] = None,
+    kind: Annotated[Kind | None, QueryParameter(description="case kind")] = None,
     severity: Annotated[str | None, QueryParameter(description="severity code")] = None,
     category: Annotated[str | None, QueryParameter(description="category id or code")] = None,
     assignee: Annotated[uuid.UUID | None, QueryParameter(description="handler's user id")] = None,
@@ -67,16 +77,20 @@ async def provide_case_filters(
         ),
     ] = None,
     received_from: Annotated[
-        str | None, QueryParameter(description="date or time, inclusive")
+        str | None,
+        QueryParameter(description="date or time, inclusive", schema_extra=_DATE_OR_TIME),
     ] = None,
     received_to: Annotated[
-        str | None, QueryParameter(description="date (that whole day) or time, exclusive")
+        str | None,
+        QueryParameter(
+            description="date (that whole day) or time, exclusive", schema_extra=_DATE_OR_TIME
+        ),
     ] = None,
 ) -> CaseFilters:
     """The filters of `GET /api/v1/cases` (DESIGN §4); dates are read in the tenant's zone."""
     tenant = await db_session.get(Tenant, principal.tenant_id)
     zone = zoneinfo.ZoneInfo(tenant.timezone if tenant else "UTC")
-    statuses = [s.strip() for value in status or [] for s in value.split(",") if s.strip()]
+    statuses = [s for value in status or [] for s in value.split(",")]
     unknown = sorted(set(statuses) - {s.value for s in Status})
     if unknown:
         raise _bad_filter("status", f"unknown status {unknown[0]!r}")

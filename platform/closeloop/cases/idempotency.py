@@ -48,5 +48,5 @@ def check_same_request(case: Case, fingerprint: bytes) -> None:
             f"another user or API key); it answers case {case.number} only to the same "
             "request from the same caller. Use a new key for a new case",
             code="idempotency_key_reused",
-            details={"field": "Idempotency-Key", "source": "header"},
+            field="Idempotency-Key",
         )

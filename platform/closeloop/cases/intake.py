@@ -377,7 +377,7 @@ def _codes(rows: list[Channel] | list[DemandType]) -> str:
 
 
 def _invalid(field: str, message: str) -> UnprocessableEntity:
-    return UnprocessableEntity(message, details={"field": field})
+    return UnprocessableEntity(message, field=field)
 
 
 def product_dict(product: ProductIn | None) -> dict[str, Any]:

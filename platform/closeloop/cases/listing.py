@@ -29,7 +29,7 @@ from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case
 from closeloop.cases.search import matches
 from closeloop.db import utcnow
-from closeloop.web.errors import ApiError
+from closeloop.web.errors import UnprocessableEntity
 
 __all__ = [
     "COUNT_CAP",
@@ -86,10 +86,10 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         at, case_id = json.loads(raw)
         return dt.datetime.fromisoformat(at), uuid.UUID(case_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise ApiError(
+        raise UnprocessableEntity(
             "cursor is not one this API gave out; pass next_cursor unchanged",
             code="invalid_cursor",
-            details={"field": "cursor"},
+            field="cursor",
         ) from None
 
 

@@ -26,7 +26,7 @@ from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.db import bound_tenant, new_id, utcnow
-from closeloop.web.errors import ApiError, NotFound
+from closeloop.web.errors import NotFound, UnprocessableEntity
 
 __all__ = [
     "MAX_TIMELINE_LIMIT",
@@ -148,8 +148,8 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         at, event_id = json.loads(raw)
         return dt.datetime.fromisoformat(at), uuid.UUID(event_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise ApiError(
+        raise UnprocessableEntity(
             "cursor is not one this API gave out; pass next_cursor unchanged",
             code="invalid_cursor",
-            details={"field": "cursor"},
+            field="cursor",
         ) from None

@@ -319,7 +319,7 @@ def _check(file: TenantFile) -> None:
         try:
             check_profile(values)
         except UnprocessableEntity as exc:
-            field = exc.details["field"]
+            field = exc.fields[0]
             message = exc.message.removeprefix(f"{field}: ")
             raise error(f"profile.{field}", message) from None
     for section in LIST_SECTIONS:

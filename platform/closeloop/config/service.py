@@ -100,7 +100,7 @@ def snapshot(kind: ItemKind, row: Any) -> dict[str, Any]:
 
 
 def _invalid(field: str, message: str) -> UnprocessableEntity:
-    return UnprocessableEntity(message, details={"field": field})
+    return UnprocessableEntity(message, field=field)
 
 
 class ConfigService:
@@ -134,7 +134,7 @@ class ConfigService:
         ):
             raise Conflict(
                 f"a {kind.label} with code {values['code']!r} exists already",
-                details={"field": "code"},
+                field="code",
             )
         await self._check(kind, None, values)
         row = kind.model(tenant_id=self._tenant(), id=new_id(), **values)
@@ -201,7 +201,7 @@ class ConfigService:
             raise Conflict(
                 f"rank {values['rank']} belongs to severity level {holder!r} already; "
                 "ranks are unique",
-                details={"field": "rank"},
+                field="rank",
             )
         if row is not None and row.active and not values["active"]:
             others = await self.session.scalar(
@@ -239,10 +239,8 @@ def _fill_names(values: dict[str, Any]) -> dict[str, Any]:
 def _conflict(kind: ItemKind, exc: IntegrityError, values: dict[str, Any]) -> Conflict:
     """A unique violation that a concurrent request won the race for."""
     if "rank" in str(exc.orig):
-        return Conflict(f"rank {values.get('rank')} is taken", details={"field": "rank"})
-    return Conflict(
-        f"a {kind.label} with code {values.get('code')!r} exists already", details={"field": "code"}
-    )
+        return Conflict(f"rank {values.get('rank')} is taken", field="rank")
+    return Conflict(f"a {kind.label} with code {values.get('code')!r} exists already", field="code")
 
 
 async def record_item(

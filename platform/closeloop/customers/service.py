@@ -121,7 +121,7 @@ class CustomerService:
             raise UnprocessableEntity(
                 f"this tenant keeps no personal data; remove {', '.join(sent)}",
                 code="pii_not_allowed",
-                details={"fields": sent},
+                field=sent,
             )
 
     # -- intake ---------------------------------------------------------------------

@@ -58,7 +58,7 @@ def _after(query: Select[Any], cursor: str | None) -> Select[Any]:
         at, last_id = dt.datetime.fromisoformat(at_text), uuid.UUID(id_text)
     except ValueError:
         raise UnprocessableEntity(
-            "cursor: use the next_cursor of the previous page", details={"field": "cursor"}
+            "cursor: use the next_cursor of the previous page", field="cursor"
         ) from None
     return query.where(
         or_(FollowupTask.due_by > at, and_(FollowupTask.due_by == at, FollowupTask.id > last_id))
@@ -126,7 +126,7 @@ class FollowupQueue:
             return query.where(FollowupTask.assignee_id == uuid.UUID(assignee))
         except ValueError:
             raise UnprocessableEntity(
-                "assignee: me, unassigned or a user id", details={"field": "assignee"}
+                "assignee: me, unassigned or a user id", field="assignee"
             ) from None
 
     async def task(self, followup_id: uuid.UUID) -> FollowupTask:

@@ -170,18 +170,18 @@ class FollowupService:
         if user is None or not user.active or Role.FOLLOWUP.value not in user.roles:
             raise UnprocessableEntity(
                 "the assignee must be an active user with the followup role",
-                details={"field": "assignee_id"},
+                field="assignee_id",
             )
         if user.id in (case.handler_history or ()):
             raise UnprocessableEntity(
                 "a follow-up must be done by someone who never handled the case",
                 code="followup_by_handler",
-                details={"field": "assignee_id"},
+                field="assignee_id",
             )
         if task.status != FollowupStatus.OPEN:
             raise UnprocessableEntity(
                 f"the follow-up is {task.status}; only an open one can be assigned",
-                details={"field": "status"},
+                field="status",
             )
         before = task.assignee_id
         task.assignee_id = user.id

@@ -38,20 +38,20 @@ def _check_roles(
         what = "scope" if field == "scopes" else "role"
         raise UnprocessableEntity(
             f"unknown {what} {unknown[0]!r}; {what}s are {', '.join(ROLES)}",
-            details={"field": field},
+            field=field,
         )
     unknown = sorted(set(permissions) - set(PERMISSIONS))
     if unknown:
         raise UnprocessableEntity(
             f"unknown permission {unknown[0]!r}; permissions are {', '.join(PERMISSIONS)}",
-            details={"field": "permissions"},
+            field="permissions",
         )
 
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise UnprocessableEntity(
-            f"password must have at least {MIN_PASSWORD} characters", details={"field": "password"}
+            f"password must have at least {MIN_PASSWORD} characters", field="password"
         )
 
 
@@ -77,7 +77,7 @@ def _violates_foreign_key(exc: IntegrityError) -> bool:
 
 def _unknown_department(department_id: uuid.UUID | None) -> UnprocessableEntity:
     return UnprocessableEntity(
-        f"no department {department_id} in this tenant", details={"field": "department_id"}
+        f"no department {department_id} in this tenant", field="department_id"
     )
 
 
@@ -119,7 +119,7 @@ class UserService:
         _check_password(password)
         email = email.strip().lower()
         if "@" not in email:
-            raise UnprocessableEntity("email is not an e-mail address", details={"field": "email"})
+            raise UnprocessableEntity("email is not an e-mail address", field="email")
         user = User(
             tenant_id=self._tenant(),
             id=new_id(),
@@ -136,9 +136,7 @@ class UserService:
         except IntegrityError as exc:
             if _violates_foreign_key(exc):
                 raise _unknown_department(department_id) from None
-            raise Conflict(
-                f"a user with e-mail {email!r} exists already", details={"field": "email"}
-            ) from None
+            raise Conflict(f"a user with e-mail {email!r} exists already", field="email") from None
         await record(
             self.session,
             actor=self.actor,
@@ -227,7 +225,7 @@ class UserService:
                 f"{user.email} is the tenant's last active admin; make another user an "
                 "active admin first",
                 code="last_admin",
-                details={"field": field},
+                field=field,
             )
 
 
@@ -263,9 +261,7 @@ class ApiKeyService:
     ) -> tuple[ApiKey, str]:
         """A new key; the plain key is returned this once and never stored."""
         if not scopes:
-            raise UnprocessableEntity(
-                "an API key needs at least one scope", details={"field": "scopes"}
-            )
+            raise UnprocessableEntity("an API key needs at least one scope", field="scopes")
         _check_roles(scopes, field="scopes")
         plain, prefix = new_api_key(self.tenant_id)
         key = ApiKey(

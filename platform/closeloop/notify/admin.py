@@ -32,7 +32,7 @@ URL_MAX = 2000
 
 
 def _invalid(field: str, message: str, **details: Any) -> UnprocessableEntity:
-    return UnprocessableEntity(f"{field}: {message}", details={"field": field, **details})
+    return UnprocessableEntity(f"{field}: {message}", field=field, details=details)
 
 
 def _one_of(field: str, value: str, allowed: Sequence[str]) -> None:
@@ -73,7 +73,8 @@ class TemplateService:
             raise UnprocessableEntity(
                 str(problem),
                 code="template_invalid",
-                details={"field": problem.part, "line": problem.line, "problem": problem.message},
+                field=problem.part,
+                details={"line": problem.line, "problem": problem.message},
             ) from None
 
     async def create(self, values: dict[str, Any]) -> NotificationTemplate:

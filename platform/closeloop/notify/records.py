@@ -47,7 +47,7 @@ class NotificationFilters:
             if value is not None and value not in allowed:
                 raise UnprocessableEntity(
                     f"{field}: one of {', '.join(allowed)}, got {value!r}",
-                    details={"field": field},
+                    field=field,
                 )
 
 
@@ -58,9 +58,7 @@ def _after_cursor(query: Select[Notification], cursor: str | None) -> Select[Not
         at_text, _, id_text = cursor.partition("~")
         at, last_id = dt.datetime.fromisoformat(at_text), uuid.UUID(id_text)
     except ValueError:
-        raise UnprocessableEntity(
-            "cursor is not one this API gave", details={"field": "cursor"}
-        ) from None
+        raise UnprocessableEntity("cursor is not one this API gave", field="cursor") from None
     return query.where(
         or_(
             Notification.created_at < at,

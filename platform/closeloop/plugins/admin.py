@@ -40,7 +40,7 @@ def _settings_problem(exc: msgspec.ValidationError) -> UnprocessableEntity:
     if not match and "missing required field" in text:
         missing = re.search(r"`([^`]+)`", text)
         field = f"settings.{missing.group(1)}" if missing else field
-    return UnprocessableEntity(f"{field}: {text}", details={"field": field})
+    return UnprocessableEntity(f"{field}: {text}", field=field)
 
 
 class PluginAdminService:
@@ -179,7 +179,7 @@ class PluginAdminService:
                     raise UnprocessableEntity(
                         f"settings.{key}: {installed.name} has no such setting; "
                         f"its settings are {', '.join(sorted(known)) or '(none)'}",
-                        details={"field": f"settings.{key}"},
+                        field=f"settings.{key}",
                     )
         stored = dict(row.settings or {})
         cipher = None

@@ -70,7 +70,7 @@ _CORRELATION_LOCK_CLASS = 0x434F5252  # "CORR"
 
 
 def _invalid(field: str, message: str, **details: Any) -> UnprocessableEntity:
-    return UnprocessableEntity(f"{field}: {message}", details={"field": field, **details})
+    return UnprocessableEntity(f"{field}: {message}", field=field, details=details)
 
 
 def _type_problem(spec: FieldSpec, value: Any) -> str | None:

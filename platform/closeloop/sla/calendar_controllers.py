@@ -122,7 +122,7 @@ class CalendarController(Controller):
         if end < start or (end - start).days >= MAX_DAYS:
             raise UnprocessableEntity(
                 f"to: give a date on or after from, at most {MAX_DAYS} days on",
-                details={"field": "to"},
+                field="to",
             )
         days = (start + dt.timedelta(days=n) for n in range((end - start).days + 1))
         return [

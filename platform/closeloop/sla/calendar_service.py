@@ -85,7 +85,7 @@ def snapshot(row: Calendar) -> dict[str, Any]:
 
 
 def _invalid(error: CalendarError) -> UnprocessableEntity:
-    return UnprocessableEntity(f"{error.field}: {error.message}", details={"field": error.field})
+    return UnprocessableEntity(f"{error.field}: {error.message}", field=error.field)
 
 
 def business_calendar(values: dict[str, Any] | Calendar) -> BusinessCalendar:
@@ -153,7 +153,7 @@ class CalendarService:
         if await self.session.scalar(select(Calendar.id).where(Calendar.code == values["code"])):
             raise Conflict(
                 f"a calendar with code {values['code']!r} exists already",
-                details={"field": "code"},
+                field="code",
             )
         if values.get("timezone") is None:
             values["timezone"] = await _tenant_timezone(self.session, self._tenant())
@@ -194,7 +194,7 @@ class CalendarService:
             raise UnprocessableEntity(
                 "is_default: a tenant always has a default calendar; make another calendar "
                 "the default instead",
-                details={"field": "is_default"},
+                field="is_default",
             )
         settings = _normalized({**before, **{k: v for k, v in changes.items() if k in SETTINGS}})
         wanted = {**settings, "name": changes.get("name", row.name)}
@@ -228,7 +228,7 @@ class CalendarService:
         if row.is_default:
             raise Conflict(
                 "the default calendar cannot be deleted; make another calendar the default first",
-                details={"field": "is_default"},
+                field="is_default",
             )
         before = snapshot(row)
         try:
@@ -258,11 +258,9 @@ def _conflict(exc: IntegrityError, values: dict[str, Any]) -> Conflict:
     if "default" in str(exc.orig):
         return Conflict(
             "another request changed the default calendar at the same time; try again",
-            details={"field": "is_default"},
+            field="is_default",
         )
-    return Conflict(
-        f"a calendar with code {values.get('code')!r} exists already", details={"field": "code"}
-    )
+    return Conflict(f"a calendar with code {values.get('code')!r} exists already", field="code")
 
 
 async def _tenant_timezone(session: AsyncSession, tenant_id: uuid.UUID) -> str:

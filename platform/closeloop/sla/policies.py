@@ -61,7 +61,7 @@ def level_key(policy_id: uuid.UUID | None, level: SlaEscalationLevel | dict[str,
 
 
 def _invalid(field: str, message: str) -> UnprocessableEntity:
-    return UnprocessableEntity(f"{field}: {message}", details={"field": field})
+    return UnprocessableEntity(f"{field}: {message}", field=field)
 
 
 def snapshot(policy: SlaPolicy, levels: Sequence[SlaEscalationLevel]) -> dict[str, Any]:
@@ -169,7 +169,7 @@ class PolicyService:
         if await self.session.scalar(select(SlaPolicy.id).where(SlaPolicy.code == values["code"])):
             raise Conflict(
                 f"an SLA policy with code {values['code']!r} exists already",
-                details={"field": "code"},
+                field="code",
             )
         values["is_default"] = bool(values.get("is_default"))
         await self._check(values, levels)
@@ -182,7 +182,7 @@ class PolicyService:
         except IntegrityError:
             raise Conflict(
                 "another request changed the SLA policies at the same time; try again",
-                details={"field": "code"},
+                field="code",
             ) from None
         saved = await self._replace_levels(row, levels)
         if audit:
@@ -240,7 +240,7 @@ class PolicyService:
         if row.is_default:
             raise Conflict(
                 "the default SLA policy cannot be deleted; make another policy the default first",
-                details={"field": "is_default"},
+                field="is_default",
             )
         before = snapshot(row, await self.levels(row.id))
         await self.session.delete(row)

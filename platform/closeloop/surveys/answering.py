@@ -175,12 +175,13 @@ async def answer_survey(
         codes = ", ".join(str(item.get("code")) for item in scale)
         raise UnprocessableEntity(
             f"{pages.text(locale, 'invalid')} ({data.answer!r} is not one of {codes})",
-            details={"field": "answer", "allowed": [item.get("code") for item in scale]},
+            field="answer",
+            details={"allowed": [item.get("code") for item in scale]},
         )
     satisfied = bool(level.get("satisfied"))
     reason = data.reason.strip() if data.reason and data.reason.strip() else None
     if not satisfied and reason is None:
-        raise UnprocessableEntity(pages.text(locale, "invalid"), details={"field": "reason"})
+        raise UnprocessableEntity(pages.text(locale, "invalid"), field="reason")
     # Marked before the action runs, in the same transaction (a refusal rolls it back).
     survey.answered_at, survey.answer, survey.reason = now, data.answer, reason
     await session.flush()

@@ -108,7 +108,7 @@ def _invalid(field: str | None, message: str) -> ApiError:
     return ApiError(
         f"invalid {where}: {message}",
         code="invalid_request",
-        details=[{"field": field, "source": "body", "message": message}],
+        details={"fields": [{"field": field, "message": message}]},
     )
 
 

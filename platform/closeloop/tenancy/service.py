@@ -64,13 +64,11 @@ class TenantService:
     async def create(self, *, slug: str, name: str, locale: str, timezone: str) -> Tenant:
         """Insert a tenant and bind the session to it, so its first rows can follow."""
         if locale not in LOCALES:
-            raise UnprocessableEntity(
-                f"locale must be one of {', '.join(LOCALES)}", details={"field": "locale"}
-            )
+            raise UnprocessableEntity(f"locale must be one of {', '.join(LOCALES)}", field="locale")
         if timezone not in _time_zones():
             raise UnprocessableEntity(
                 f"unknown time zone {timezone!r}; use an IANA name such as 'Asia/Shanghai'",
-                details={"field": "timezone"},
+                field="timezone",
             )
         tenant = Tenant(
             slug=slug,
@@ -83,9 +81,7 @@ class TenantService:
         try:
             await add_in_savepoint(self.session, tenant)
         except IntegrityError:
-            raise Conflict(
-                f"a tenant with slug {slug!r} exists already", details={"field": "slug"}
-            ) from None
+            raise Conflict(f"a tenant with slug {slug!r} exists already", field="slug") from None
         await tenant_scope(self.session, tenant.id)
         await seed_defaults(self.session, tenant.id)
         await record(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,10 +40,14 @@ from closeloop.surveys.controllers import PublicSurveyController
 from closeloop.surveys.links import carry_settings
 from closeloop.tenancy.controllers import PlatformTenantController
 from closeloop.times import TYPE_DECODERS, TimeSchemaPlugin
+from closeloop.web.allow import answer_options
+from closeloop.web.bodies import StrictRequest
 from closeloop.web.context import RequestContextMiddleware, echo_request_id
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
 from closeloop.web.errors import exception_handlers
 from closeloop.web.health import HealthController
+from closeloop.web.openapi import components, document_api
+from closeloop.web.params import refuse_loose_booleans
 from closeloop.web.sessions import RequestSessionsMiddleware
 
 __all__ = ["ROUTE_HANDLERS", "create_app", "create_app_from_env"]
@@ -73,6 +77,11 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PublicSurveyController,
     FollowupController,
 ]
+
+
+def _before_request(request: Request[Any, Any, Any]) -> Response[None] | None:
+    refuse_loose_booleans(request)
+    return answer_options(request)
 
 
 def create_app(
@@ -117,7 +126,7 @@ def create_app(
                 await active.dispose()
 
     prometheus = PrometheusConfig(app_name="closeloop", prefix="closeloop", group_path=True)
-    return Litestar(
+    app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, PrometheusController, *(extra_route_handlers or [])],
         lifespan=[lifespan],
         state=State({"settings": settings}),
@@ -127,6 +136,7 @@ def create_app(
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
+        before_request=_before_request,
         before_send=[echo_request_id],
         middleware=[RequestContextMiddleware, RequestSessionsMiddleware, prometheus.middleware],
         request_max_body_size=settings.max_body_bytes,
@@ -137,19 +147,16 @@ def create_app(
             title="Closeloop",
             version=__version__,
             path="/schema",
-            components=Components(
-                security_schemes={
-                    "bearer": SecurityScheme(
-                        type="http", scheme="bearer", description="session token or `clk_` API key"
-                    )
-                }
-            ),
+            components=components(),
             security=[{"bearer": []}],
         ),
+        request_class=StrictRequest,
         cors_config=CORSConfig(allow_origins=[]),
         debug=False,
         logging_config=None,
     )
+    document_api(app)
+    return app
 
 
 def create_app_from_env() -> Litestar:

@@ -5,26 +5,35 @@ route, oversize body) are translated to the same shape; anything unexpected is a
 carrying the request id and nothing of the stack, and logged with its traceback.
 A database that is busy (no pooled connection came free in time) or out of reach is
 a 503 with `Retry-After`, never a 500.
+
+One shape for every 4xx: `details` is null or an object. An error about particular
+fields (a 400 from decoding, a 422 from a service rule) names them in
+`details.fields`, a list of `{"field", "message"}`; other keys of `details` add facts
+(`allowed`, `limit_bytes`, `retry_after_seconds`, ...).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from closeloop.db import DatabaseUnavailable
 from closeloop.logs import get_logger
+from closeloop.web.signature import handler_fields, wire_name
 
 __all__ = [
     "ApiError",
     "Conflict",
+    "FieldProblem",
     "Forbidden",
     "NotFound",
     "TooManyRequests",
@@ -36,16 +45,42 @@ __all__ = [
 log = get_logger(__name__)
 
 
+FieldProblem = dict[str, str | None]
+"""One entry of `details.fields`: `{"field": "email", "message": "..."}`; `field` is a
+dotted path into the body (`product.purchase_date`), a parameter or header name, or
+null for the body as a whole."""
+
+
 class ApiError(Exception):
+    """A refusal the caller can act on. `field` names the field (or fields) at fault:
+    each gets `message` in `details.fields`; `details` adds other facts."""
+
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | Iterable[str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.details = details
+        self.details: dict[str, Any] | None = dict(details) if details else None
+        if field is not None:
+            names = [field] if isinstance(field, str) else list(field)
+            problems = [{"field": name, "message": message} for name in names]
+            self.details = {"fields": problems, **(self.details or {})}
         if code is not None:
             self.code = code
+
+    @property
+    def fields(self) -> list[str]:
+        """The names in `details.fields` (empty when the error names no field)."""
+        problems = (self.details or {}).get("fields") or []
+        return [str(p["field"]) for p in problems if p.get("field") is not None]
 
 
 class Unauthorized(ApiError):
@@ -90,8 +125,12 @@ def error_response(
 
 
 def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+    headers: dict[str, str] = {}
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if (wait := (exc.details or {}).get("retry_after_seconds")) is not None:
+        headers["Retry-After"] = str(wait)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers or None)
 
 
 # msgspec names an unknown or missing key in its message, not in the error's path, so
@@ -111,25 +150,38 @@ def _field_of(item: dict[str, Any]) -> str | None:
     return key or None
 
 
-def _problem(item: dict[str, Any]) -> dict[str, Any]:
+def _problem(item: dict[str, Any], wire_names: dict[str, str]) -> FieldProblem:
     message = item.get("message")
     if item.get("source") == "body" and item.get("key") == "data" and message == "'data'":
         message = "a JSON body is required"  # Litestar's KeyError text for an empty body
-    return {"field": _field_of(item), "source": item.get("source"), "message": message}
+    field = _field_of(item)
+    if field is not None and item.get("source") != "body":
+        field = wire_names.get(field, field)  # a parameter as the client names it
+    return {"field": field, "message": str(message or "is not valid")}
+
+
+def _wire_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """Parameter names as the client sends them, by the handler's names (`from_`: `from`)."""
+    handler = request.scope.get("route_handler")
+    if not isinstance(handler, HTTPRouteHandler):
+        return {}
+    return {name: wire_name(name, field) for name, field in handler_fields(handler)}
 
 
 def _validation_error(
-    _: Request[Any, Any, Any], exc: ValidationException
+    request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
-    problems = exc.extra if isinstance(exc.extra, list) else []
-    details = [_problem(p) for p in problems if isinstance(p, dict)]
-    if details:
-        first = details[0]
+    items = exc.extra if isinstance(exc.extra, list) else []
+    names = _wire_names(request)
+    problems = [_problem(p, names) for p in items if isinstance(p, dict)]
+    if problems:
+        first = problems[0]
         where = f"`{first['field']}`" if first["field"] else "the request body"
         message = f"invalid {where}: {first['message']}"
     else:
         message = exc.detail or "the request is not valid"
-    return error_response(400, "invalid_request", message, details or None)
+    details = {"fields": problems} if problems else None
+    return error_response(400, "invalid_request", message, details)
 
 
 # What msgspec says when the body is not JSON at all (Litestar passes it on as a 400).
@@ -157,7 +209,8 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
     elif status == 400 and any(hint in message for hint in _DECODE_HINTS):
         code = "malformed_json"
         message = f"the request body is not valid JSON: {message}"
-    return error_response(status, code, message, exc.extra or None, exc.headers)
+    extra = exc.extra if isinstance(exc.extra, dict) and exc.extra else None
+    return error_response(status, code, message, extra, exc.headers)
 
 
 # PostgreSQL cannot store NUL in text and answers character_not_in_repertoire (22021);

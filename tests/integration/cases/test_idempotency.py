@@ -10,7 +10,7 @@ from case_support import intake_body, make_user
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from support import Client, TenantHandle, bearer
+from support import Client, TenantHandle, bearer, fields_of
 
 CASES = "/api/v1/cases"
 
@@ -25,7 +25,7 @@ def _refused(response: Any) -> dict[str, Any]:
     assert response.status_code == 422, response.text
     error: dict[str, Any] = response.json()["error"]
     assert error["code"] == "idempotency_key_reused"
-    assert error["details"]["field"] == "Idempotency-Key"
+    assert fields_of(error) == ["Idempotency-Key"]
     return error
 
 

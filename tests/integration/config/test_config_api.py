@@ -17,7 +17,7 @@ from closeloop.config.defaults import (
     DEFAULT_DEPARTMENTS,
     DEFAULT_PROFILE,
 )
-from support import PASSWORD, Client, TenantHandle, bearer, login
+from support import PASSWORD, Client, TenantHandle, bearer, fields_of, login
 
 API = "/api/v1"
 # path, an extra field a create needs, audit entity name
@@ -196,7 +196,7 @@ async def test_a_duplicate_code_is_409_and_writes_nothing(
     )
 
     error = _error(response, 409)
-    assert error["details"] == {"field": "code"}
+    assert fields_of(error) == ["code"]
     assert "twice" in error["message"]
     assert await _list(client, tenant, path) == before
     assert len(await _audit(client, tenant)) == len(audit_before)
@@ -227,8 +227,7 @@ async def test_bad_input_names_the_field_and_writes_nothing(
     before = await _list(client, tenant, "categories")
     response = await client.post(f"{API}/categories/", headers=tenant.headers, json=body)
     error = _error(response, status)
-    fields = error["details"] if isinstance(error["details"], list) else [error["details"]]
-    assert field in {f["field"] for f in fields}, error
+    assert field in fields_of(error), error
     assert await _list(client, tenant, "categories") == before
 
 
@@ -247,7 +246,7 @@ async def test_a_parent_that_is_unknown_or_another_tenants_is_422_naming_parent_
             headers=tenant.headers,
             json={"code": "child", "name_en": "Child", "parent_id": parent_id},
         )
-        assert _error(response, 422)["details"] == {"field": "parent_id"}
+        assert fields_of(_error(response, 422)) == ["parent_id"]
     assert await _list(client, tenant, path) == before
 
 
@@ -266,7 +265,7 @@ async def test_trees_build_and_refuse_cycles(
         response = await client.patch(
             f"{API}/{path}/{root['id']}", headers=tenant.headers, json={"parent_id": new_parent}
         )
-        assert _error(response, 422)["details"] == {"field": "parent_id"}
+        assert fields_of(_error(response, 422)) == ["parent_id"]
     moved = await client.patch(
         f"{API}/{path}/{grandchild['id']}", headers=tenant.headers, json={"parent_id": None}
     )
@@ -285,7 +284,7 @@ async def test_a_categorys_default_department_must_be_the_tenants(
         headers=tenant.headers,
         json={"code": "defects", "name_en": "Defects", "default_department_id": theirs["id"]},
     )
-    assert _error(refused, 422)["details"] == {"field": "default_department_id"}
+    assert fields_of(_error(refused, 422)) == ["default_department_id"]
     made = await _create(
         client,
         tenant,
@@ -307,7 +306,7 @@ async def test_a_department_manager_must_be_a_user_of_the_tenant(
             headers=tenant.headers,
             json={"code": "cs", "name_en": "Customer service", "manager_id": manager_id},
         )
-        assert _error(response, 422)["details"] == {"field": "manager_id"}
+        assert fields_of(_error(response, 422)) == ["manager_id"]
     codes = [d["code"] for d in await _list(client, tenant, "departments")]
     assert codes == [code for code, _, _ in DEFAULT_DEPARTMENTS]  # nothing added
 
@@ -331,14 +330,14 @@ async def test_severity_ranks_are_unique(client: Client, tenant: TenantHandle) -
         json={"code": "major", "name_en": "Major", "rank": 2},
     )
     error = _error(taken, 409)
-    assert error["details"] == {"field": "rank"}
+    assert fields_of(error) == ["rank"]
     assert "urgent" in error["message"]
 
     urgent = next(s for s in await _list(client, tenant, "severities") if s["code"] == "urgent")
     clash = await client.patch(
         f"{API}/severities/{urgent['id']}", headers=tenant.headers, json={"rank": 3}
     )
-    assert _error(clash, 409)["details"] == {"field": "rank"}
+    assert fields_of(_error(clash, 409)) == ["rank"]
     moved = await client.patch(
         f"{API}/severities/{urgent['id']}", headers=tenant.headers, json={"rank": 5}
     )
@@ -357,7 +356,7 @@ async def test_the_last_active_severity_cannot_be_retired(
     last = await client.patch(
         f"{API}/severities/{severities[-1]['id']}", headers=tenant.headers, json={"active": False}
     )
-    assert _error(last, 422)["details"] == {"field": "active"}
+    assert fields_of(_error(last, 422)) == ["active"]
     assert [s["code"] for s in await _list(client, tenant, "severities", active=True)] == [
         "critical"
     ]

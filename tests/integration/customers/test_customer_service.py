@@ -88,7 +88,7 @@ async def test_no_pii_tenant_refuses_pii_fields(
         with pytest.raises(UnprocessableEntity) as refused:
             await service.resolve_for_intake(sent)
     assert refused.value.code == "pii_not_allowed"
-    assert refused.value.details == {"fields": ["name", "phone"]}
+    assert refused.value.fields == ["name", "phone"]
     async with transaction(factory, tenant.id) as session:
         service = CustomerService(session, settings, _principal(tenant, pii=False))
         ok = await service.resolve_for_intake(CustomerInput(nickname="x"))

@@ -13,7 +13,7 @@ import dramatiq
 import notify_support as ns
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from support import Client, TenantHandle
+from support import Client, TenantHandle, fields_of
 
 SECRET = "whsec-0123456789abcdef"
 
@@ -114,7 +114,7 @@ async def test_webhook_settings_are_checked_and_the_secret_is_never_shown(
     ):
         response = await client.post("/api/v1/webhooks/", headers=tenant.headers, json=body)
         assert response.status_code == 422, response.text
-        assert response.json()["error"]["details"]["field"] == field
+        assert fields_of(response.json()["error"]) == [field]
     webhook_id = await _webhook(client, tenant, "https://x.example.com/h", "result")
     response = await client.patch(
         f"/api/v1/webhooks/{webhook_id}", headers=tenant.headers, json={"secret": "n" * 20}

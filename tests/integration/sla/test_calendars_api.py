@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import sessionmaker, transaction
 from closeloop.sla import calendar_service
-from support import PASSWORD, Client, TenantHandle, bearer, login
+from support import PASSWORD, Client, TenantHandle, bearer, fields_of, login
 
 API = "/api/v1/calendars"
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -55,11 +55,8 @@ def _error(response: Any, status: int) -> dict[str, Any]:
     return error
 
 
-def _fields(error: dict[str, Any]) -> list[str]:
-    details = error["details"]
-    if isinstance(details, dict):
-        return [details["field"]]
-    return [item["field"] for item in details or []]
+def _fields(error: dict[str, Any]) -> list[str | None]:
+    return fields_of(error)
 
 
 def sh(text: str) -> dt.datetime:
