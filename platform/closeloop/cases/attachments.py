@@ -31,9 +31,9 @@ from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Attachment, Case
 from closeloop.cases.timeline import add_event
 from closeloop.db import new_id
+from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.principal import Principal
 from closeloop.storage import AttachmentStorage
-from closeloop.web.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 
 __all__ = [
     "ALLOWED_TYPES",

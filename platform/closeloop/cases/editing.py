@@ -29,10 +29,10 @@ from closeloop.cases.search import search_vector
 from closeloop.cases.timeline import add_event
 from closeloop.config.models import Category, DemandType, Severity, TenantProfile
 from closeloop.db import bound_tenant, utcnow
+from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.principal import Principal
 from closeloop.sla import hooks as sla_hooks
 from closeloop.tenancy.models import Tenant
-from closeloop.web.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 
 __all__ = ["EDITABLE", "IF_MATCH", "CaseService", "PreconditionRequired", "parse_if_match"]
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from closeloop import rows
 from closeloop.config import current
 from closeloop.db import new_id, scope_setting, scoped, tenant_scope, transaction, utcnow
+from closeloop.errors import TooManyRequests, Unauthorized
 from closeloop.identity.models import ApiKey, LoginAttempt, User
 from closeloop.identity.passwords import hash_password, needs_rehash, verify_password
 from closeloop.identity.principal import Principal
@@ -25,7 +26,6 @@ from closeloop.identity.tokens import (
 from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant
 from closeloop.tenancy.service import TenantService
-from closeloop.web.errors import TooManyRequests, Unauthorized
 
 __all__ = ["LoginService", "authenticate"]
 

@@ -28,12 +28,12 @@ from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case
 from closeloop.db import bound_tenant, new_id
+from closeloop.errors import NotFound
 from closeloop.sla.calendar import BusinessCalendar
 from closeloop.sla.calendar_service import load
 from closeloop.sla.models import SlaClock, SlaClockEvent, SlaEscalationLevel, SlaPolicy
 from closeloop.sla.policies import ladders, level_key, match_policy
 from closeloop.sla.timing import advance, due_for, measured, threshold_at
-from closeloop.web.errors import NotFound
 
 __all__ = ["OPEN", "RUNNING", "ClockService"]
 
