@@ -39,6 +39,17 @@ class ApiError(Exception):
     status_code = 400
     code = "bad_request"
 
+    def __init_subclass__(
+        cls, *, status: int | None = None, code: str | None = None, **kwargs: Any
+    ) -> None:
+        """`class Gone(ApiError, status=410, code="gone")`: the status and code of every
+        error of the class (the code may still be given per error)."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.code = code
+
     def __init__(
         self,
         message: str,
@@ -64,31 +75,20 @@ class ApiError(Exception):
         return [str(p["field"]) for p in problems if p.get("field") is not None]
 
 
-class Unauthorized(ApiError):
-    status_code = 401
-    code = "unauthorized"
+# One class per status: `status` and `code` given as the class is made.
+class Unauthorized(ApiError, status=401, code="unauthorized"): ...
 
 
-class Forbidden(ApiError):
-    status_code = 403
-    code = "forbidden"
+class Forbidden(ApiError, status=403, code="forbidden"): ...
 
 
-class NotFound(ApiError):
-    status_code = 404
-    code = "not_found"
+class NotFound(ApiError, status=404, code="not_found"): ...
 
 
-class Conflict(ApiError):
-    status_code = 409
-    code = "conflict"
+class Conflict(ApiError, status=409, code="conflict"): ...
 
 
-class UnprocessableEntity(ApiError):
-    status_code = 422
-    code = "validation_failed"
+class UnprocessableEntity(ApiError, status=422, code="validation_failed"): ...
 
 
-class TooManyRequests(ApiError):
-    status_code = 429
-    code = "too_many_requests"
+class TooManyRequests(ApiError, status=429, code="too_many_requests"): ...

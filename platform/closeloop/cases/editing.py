@@ -53,9 +53,7 @@ FREE_TEXT = ("title", "description", "product", "problem_place", "extra")
 _DIFFED = (*EDITABLE, "category_code", "severity_code", "severity_rank", "is_repeat", "repeat_of")
 
 
-class PreconditionRequired(ApiError):
-    status_code = 428
-    code = "precondition_required"
+class PreconditionRequired(ApiError, status=428, code="precondition_required"): ...
 
 
 # `3`, `"3"` or `W/"3"` (ASCII digits: `str.isdigit` also takes `²`, which `int` refuses).

@@ -51,9 +51,7 @@ __all__ = [
 SURVEY_ACTOR = "customer:survey"
 
 
-class Gone(ApiError):
-    status_code = 410
-    code = "gone"
+class Gone(ApiError, status=410, code="gone"): ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -29,8 +29,7 @@ def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones() - {"localtime"})
 
 
-class TenantSuspended(Forbidden):
-    code = "tenant_suspended"
+class TenantSuspended(Forbidden, code="tenant_suspended"): ...
 
 
 class TenantService:
