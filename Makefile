@@ -32,6 +32,7 @@ lint: install
 	$(BIN)/ruff check platform tests migrations plugins bench
 	$(BIN)/ruff format --check platform tests migrations plugins bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Benchmarks print figures (README, Benchmarks). DATABASE_URL: a superuser URL of a server,
 # else an embedded one. The listing seed (1,000,000 cases) is kept and reused.
@@ -49,4 +50,4 @@ lock: install
 	$(BIN)/pip-compile --quiet --allow-unsafe --extra dev --strip-extras -o requirements.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -370,8 +370,8 @@ def audit_verify(slug: str) -> None:
 async def _verify_audit(app_url: str, slug: str) -> ChainReport:
     from closeloop.audit.service import verify
     from closeloop.db import create_engine, sessionmaker, tenant_scope, transaction
+    from closeloop.errors import NotFound
     from closeloop.tenancy.service import TenantService
-    from closeloop.web.errors import NotFound
 
     engine = create_engine(app_url, pool_size=1)
     try:
@@ -480,7 +480,7 @@ def tenants_apply(file: Path, dry_run: bool) -> None:
     file is refused with its line and field, and nothing is applied (exit 1).
     """
     from closeloop.config.files import TenantFileError, load_tenant_file
-    from closeloop.web.errors import ApiError
+    from closeloop.errors import ApiError
 
     settings = _settings()
     try:
@@ -506,7 +506,7 @@ def tenants_apply(file: Path, dry_run: bool) -> None:
 @click.argument("slug")
 def tenants_export(slug: str) -> None:
     """Write tenant SLUG as a tenant file to standard output (users without passwords)."""
-    from closeloop.web.errors import NotFound
+    from closeloop.errors import NotFound
 
     settings = _settings()
     with _database(settings) as app_url:

@@ -7,9 +7,12 @@ The tenant scope is central and fails closed:
   row-level security in PostgreSQL sees it;
 * one ORM hook adds `tenant_id = :bound` to every query of a `TenantOwned` model
   and raises `TenantNotBound` when no tenant is bound;
+* the driver path (`closeloop.rows`) refuses to run with no tenant bound too, and
+  fills every `tenant_id` (of a new row, of a statement's parameter) with the bound
+  tenant, refusing another (`TenantMismatch`);
 * `unscoped(session)` is the loud escape hatch for operator code that must see
-  across tenants. RLS still applies underneath: without a tenant set, the
-  application role sees no tenant rows at all.
+  across tenants, on both paths. RLS still applies underneath: without a tenant set,
+  the application role sees no tenant rows at all.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import contextlib
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -42,6 +45,7 @@ from sqlalchemy.orm import (
 __all__ = [
     "Base",
     "DatabaseUnavailable",
+    "TenantMismatch",
     "TenantNotBound",
     "TenantOwned",
     "add_in_savepoint",
@@ -51,8 +55,10 @@ __all__ = [
     "new_id",
     "scope_setting",
     "scoped",
+    "sync_tenant_scope",
     "tenant_scope",
     "unscoped",
+    "unscoped_now",
     "utcnow",
 ]
 
@@ -69,7 +75,13 @@ _UNSCOPED_KEY = "closeloop.unscoped"
 
 
 class TenantNotBound(RuntimeError):
-    """A tenant-owned model was queried in a session with no tenant bound."""
+    """A tenant-owned model was queried, or the driver path used, in a session with no
+    tenant bound."""
+
+
+class TenantMismatch(RuntimeError):
+    """The driver path was given a row or a `tenant_id` of another tenant than the one
+    bound to the session."""
 
 
 class DatabaseUnavailable(ConnectionError):
@@ -211,14 +223,31 @@ def bound_tenant(session: AsyncSession | Session) -> uuid.UUID | None:
     return session.info.get(_TENANT_KEY)
 
 
+def sync_tenant_scope(session: Session, tenant_id: uuid.UUID | None) -> None:
+    """`tenant_scope()` for code running in SQLAlchemy's greenlet (session events,
+    `run_sync`); None unbinds the tenant (row-level security then shows no tenant rows)."""
+    session.execute(select(scope_setting(str(tenant_id) if tenant_id is not None else "")))
+    if tenant_id is None:
+        session.info.pop(_TENANT_KEY, None)
+    else:
+        session.info[_TENANT_KEY] = tenant_id
+
+
 @contextlib.contextmanager
-def unscoped(session: AsyncSession) -> Any:
-    """Operator code only: ORM queries of tenant models without the tenant filter."""
+def unscoped(session: AsyncSession | Session) -> Iterator[AsyncSession | Session]:
+    """Operator code only: ORM queries of tenant models without the tenant filter, and
+    the driver path (`closeloop.rows`) without a bound tenant, taking the `tenant_id`s
+    it is given as they are. Row-level security still applies to the application role."""
     session.info[_UNSCOPED_KEY] = True
     try:
         yield session
     finally:
         session.info.pop(_UNSCOPED_KEY, None)
+
+
+def unscoped_now(session: AsyncSession | Session) -> bool:
+    """Whether the session is inside an `unscoped()` block."""
+    return bool(session.info.get(_UNSCOPED_KEY))
 
 
 @event.listens_for(Session, "after_transaction_end")

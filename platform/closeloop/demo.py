@@ -14,10 +14,10 @@ from closeloop.config.defaults import DEFAULT_DEPARTMENTS, seed_defaults
 from closeloop.config.models import Department
 from closeloop.config.service import DEPARTMENTS, ConfigService
 from closeloop.db import tenant_scope
+from closeloop.errors import Conflict, NotFound
 from closeloop.identity.models import ROLES, Permission, Role
 from closeloop.identity.service import UserService
 from closeloop.tenancy.service import TenantService
-from closeloop.web.errors import Conflict, NotFound
 
 __all__ = ["DEMO_PASSWORD", "DEMO_TENANT", "DemoLogins", "seed_demo"]
 

@@ -20,8 +20,8 @@ from closeloop.cases.lifecycle import (
     allowed_actions,
     check,
 )
+from closeloop.errors import ApiError, Conflict, Forbidden
 from closeloop.identity.principal import Principal
-from closeloop.web.errors import ApiError, Conflict, Forbidden
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cases-lifecycle.md"
 TENANT = uuid.uuid4()

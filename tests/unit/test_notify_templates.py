@@ -7,8 +7,9 @@ import hmac
 
 import pytest
 
+from closeloop.mail import smtp_target
 from closeloop.notify import events
-from closeloop.notify.delivery import sign, smtp_target
+from closeloop.notify.delivery import sign
 from closeloop.notify.templates import BUILTIN, TemplateProblem, check, render_pair
 
 

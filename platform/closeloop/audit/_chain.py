@@ -33,7 +33,8 @@ Written early inside a savepoint, entries are in the database only as long as th
 savepoint is: when it rolls back, the ones recorded outside it wait again and get
 their `seq` at the next write. Entries recorded for several tenants in one transaction
 (`tenant_scope()` called again) are written per tenant, in tenant id order (so two
-such transactions cannot deadlock), with row-level security pointed at each in turn.
+such transactions cannot deadlock), each tenant bound in turn through `closeloop.db`
+(`sync_tenant_scope`, as `tenant_scope()` binds one), then the one bound before again.
 
 Limit: a root transaction committed while a savepoint in it is still open (a bare
 `begin_nested()` never committed or rolled back) runs `before_commit` inside the
@@ -58,7 +59,7 @@ from sqlalchemy.sql.util import find_tables
 from sqlalchemy.util import await_
 
 from closeloop.audit.models import AuditEntry
-from closeloop.db import bound_tenant, utcnow
+from closeloop.db import bound_tenant, sync_tenant_scope, utcnow
 from closeloop.logs import get_logger
 from closeloop.rows import sync_driver
 
@@ -67,7 +68,6 @@ __all__ = ["GENESIS", "canonical_around_seq", "entry_hash", "flush_audit", "hold
 GENESIS = bytes(32)
 _HELD_KEY = "closeloop.audit.held"
 _TABLE = cast(Table, AuditEntry.__table__)
-_SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
 # Its lock is in the advisory namespace 0x41554454 ("AUDT"), keyed by `_lock_id`.
 _APPEND = "SELECT seq, prev_hash, hash FROM audit_append($1, $2, $3, $4)"
 
@@ -184,15 +184,11 @@ def _append_all(session: Session, entries: list[AuditEntry]) -> None:
     # cannot each hold the lock the other waits for.
     for tenant_id in sorted(by_tenant):
         if tenant_id != visible:  # recorded before the transaction bound another tenant
-            _set_rls_tenant(session, str(tenant_id))
+            sync_tenant_scope(session, tenant_id)
             visible = tenant_id
         _append(session, tenant_id, by_tenant[tenant_id])
     if visible != bound:
-        _set_rls_tenant(session, str(bound) if bound is not None else "")
-
-
-def _set_rls_tenant(session: Session, value: str) -> None:
-    await_(sync_driver(session).execute(_SET_TENANT, value))
+        sync_tenant_scope(session, bound)
 
 
 def _append(session: Session, tenant_id: uuid.UUID, entries: list[AuditEntry]) -> None:

@@ -11,10 +11,10 @@ from litestar.params import FromQuery, QueryParameter
 from closeloop.audit.models import AuditEntry
 from closeloop.audit.schemas import AuditEntryRead, AuditPage, ChainReportRead
 from closeloop.audit.service import AuditQuery, list_entries, verify
+from closeloop.errors import UnprocessableEntity
 from closeloop.identity.models import Role
 from closeloop.times import ClientTime
 from closeloop.web.deps import Caller, DbSession
-from closeloop.web.errors import UnprocessableEntity
 
 __all__ = ["AuditController", "entry_read"]
 

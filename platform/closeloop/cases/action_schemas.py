@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from closeloop.cases.lifecycle import Action
+from closeloop.errors import ApiError
 from closeloop.times import ZonedTime, dec_hook
-from closeloop.web.errors import ApiError
 
 __all__ = [
     "ACTION_BODIES",

@@ -26,6 +26,7 @@ from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.timeline import Visibility, add_event
 from closeloop.config.models import Category, Department, Severity, TenantProfile
 from closeloop.db import bound_tenant, utcnow
+from closeloop.errors import NotFound, UnprocessableEntity
 from closeloop.followups.hooks import on_case_action as followups_on_action
 from closeloop.followups.service import due_window
 from closeloop.identity.models import Role, User
@@ -34,7 +35,6 @@ from closeloop.notify.case_hooks import notify_case_action
 from closeloop.plugins.lifecycle import after_case_event
 from closeloop.sla import hooks as sla_hooks
 from closeloop.surveys.hooks import on_case_action as surveys_on_action
-from closeloop.web.errors import NotFound, UnprocessableEntity
 
 __all__ = ["DEFAULT_SATISFACTION_SCALE", "CaseActionService", "snapshot"]
 

@@ -31,9 +31,9 @@ from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Attachment, Case
 from closeloop.cases.timeline import add_event
 from closeloop.db import new_id
+from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.principal import Principal
 from closeloop.storage import AttachmentStorage
-from closeloop.web.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 
 __all__ = [
     "ALLOWED_TYPES",
@@ -113,14 +113,10 @@ _FRAMING_ROOM = 64 * 1024  # multipart boundaries and part headers around the fi
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class PayloadTooLarge(ApiError):
-    status_code = 413
-    code = "attachment_too_large"
+class PayloadTooLarge(ApiError, status=413, code="attachment_too_large"): ...
 
 
-class UnsupportedMediaType(ApiError):
-    status_code = 415
-    code = "unsupported_attachment_type"
+class UnsupportedMediaType(ApiError, status=415, code="unsupported_attachment_type"): ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

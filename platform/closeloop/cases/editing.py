@@ -29,10 +29,10 @@ from closeloop.cases.search import search_vector
 from closeloop.cases.timeline import add_event
 from closeloop.config.models import Category, DemandType, Severity, TenantProfile
 from closeloop.db import bound_tenant, utcnow
+from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.principal import Principal
 from closeloop.sla import hooks as sla_hooks
 from closeloop.tenancy.models import Tenant
-from closeloop.web.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 
 __all__ = ["EDITABLE", "IF_MATCH", "CaseService", "PreconditionRequired", "parse_if_match"]
 
@@ -53,9 +53,7 @@ FREE_TEXT = ("title", "description", "product", "problem_place", "extra")
 _DIFFED = (*EDITABLE, "category_code", "severity_code", "severity_rank", "is_repeat", "repeat_of")
 
 
-class PreconditionRequired(ApiError):
-    status_code = 428
-    code = "precondition_required"
+class PreconditionRequired(ApiError, status=428, code="precondition_required"): ...
 
 
 # `3`, `"3"` or `W/"3"` (ASCII digits: `str.isdigit` also takes `²`, which `int` refuses).

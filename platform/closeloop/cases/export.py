@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.listing import MAX_LIMIT, CaseFilters, list_cases
 from closeloop.cases.views import case_summaries
+from closeloop.errors import UnprocessableEntity
 from closeloop.identity.models import Permission, Role
 from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
-from closeloop.web.errors import UnprocessableEntity
 
 __all__ = ["COLUMNS", "EXPORT_LIMIT", "EXPORT_ROLES", "export_cases"]
 

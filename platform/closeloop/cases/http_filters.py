@@ -14,10 +14,10 @@ from closeloop.cases.lifecycle import Status
 from closeloop.cases.listing import CaseFilters
 from closeloop.cases.schemas import Kind
 from closeloop.config.models import CASE_KINDS
+from closeloop.errors import ApiError
 from closeloop.tenancy.models import Tenant
 from closeloop.times import TIME_FORMS, parse_time
 from closeloop.web.deps import Caller, DbSession
-from closeloop.web.errors import ApiError
 
 __all__ = ["provide_case_filters"]
 

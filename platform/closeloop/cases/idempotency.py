@@ -16,7 +16,7 @@ import msgspec
 
 from closeloop.cases.models import Case
 from closeloop.cases.schemas import CaseCreate
-from closeloop.web.errors import UnprocessableEntity
+from closeloop.errors import UnprocessableEntity
 
 __all__ = ["check_same_request", "idempotency_fingerprint"]
 

@@ -54,13 +54,13 @@ from closeloop.config import current
 from closeloop.config.models import Category, Channel, DemandType, Severity
 from closeloop.customers.service import CustomerService
 from closeloop.db import bound_tenant, utcnow
+from closeloop.errors import UnprocessableEntity
 from closeloop.identity.principal import Principal
 from closeloop.notify.events import ACKNOWLEDGEMENT
 from closeloop.notify.service import notify_customer
 from closeloop.plugins.intake import run_intake_plugins
 from closeloop.settings import Settings
 from closeloop.sla import hooks as sla_hooks
-from closeloop.web.errors import UnprocessableEntity
 
 __all__ = [
     "IntakeResult",

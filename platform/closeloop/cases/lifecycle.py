@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
+from closeloop.errors import Conflict, Forbidden
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
-from closeloop.web.errors import Conflict, Forbidden
 
 __all__ = [
     "ALLOWED",

@@ -19,9 +19,9 @@ from closeloop.cases.timeline import (
     Visibility,
     event_read,
 )
+from closeloop.errors import NotFound
 from closeloop.identity.principal import Principal
 from closeloop.web.deps import Caller, DbSession
-from closeloop.web.errors import NotFound
 
 __all__ = ["CaseActionController", "CaseTimelineController", "case_state"]
 

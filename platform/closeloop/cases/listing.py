@@ -29,7 +29,7 @@ from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case
 from closeloop.cases.search import matches
 from closeloop.db import utcnow
-from closeloop.web.errors import UnprocessableEntity
+from closeloop.errors import UnprocessableEntity
 
 __all__ = [
     "COUNT_CAP",

@@ -26,7 +26,7 @@ from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.db import bound_tenant, new_id, utcnow
-from closeloop.web.errors import NotFound, UnprocessableEntity
+from closeloop.errors import NotFound, UnprocessableEntity
 
 __all__ = [
     "MAX_TIMELINE_LIMIT",

@@ -20,9 +20,9 @@ from msgspec import UNSET, UnsetType
 from closeloop.config.models import CASE_KINDS
 from closeloop.config.schemas import CODE_PATTERN, SatisfactionLevel, ScriptStep
 from closeloop.config.service import check_profile
+from closeloop.errors import UnprocessableEntity
 from closeloop.identity.models import ROLES, Permission
 from closeloop.tenancy.service import LOCALES
-from closeloop.web.errors import UnprocessableEntity
 
 __all__ = [
     "CategorySpec",

@@ -31,8 +31,8 @@ from closeloop.config.models import (
 )
 from closeloop.config.patterns import PatternError, validate_pattern
 from closeloop.db import bound_tenant, new_id
+from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.models import User
-from closeloop.web.errors import Conflict, NotFound, UnprocessableEntity
 
 __all__ = [
     "CATEGORIES",

@@ -20,11 +20,11 @@ from closeloop.console.deps import Viewer
 from closeloop.console.i18n import LANGUAGE_COOKIE, LOCALES, N_, gettext
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale, secure_cookies
 from closeloop.console.sessions import SESSION_COOKIE, ConsoleSessionService
+from closeloop.errors import ApiError
 from closeloop.identity.schemas import LoginRequest
 from closeloop.identity.service import LoginService
 from closeloop.settings import Settings
 from closeloop.web.deps import DbSession
-from closeloop.web.errors import ApiError
 
 __all__ = ["ConsoleController", "SignInForm", "safe_next"]
 

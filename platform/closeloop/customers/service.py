@@ -23,6 +23,7 @@ from closeloop.config import current
 from closeloop.customers._erasure import redact_cases, redactor
 from closeloop.customers.schemas import CustomerInput, CustomerRead
 from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.errors import NotFound, UnprocessableEntity
 from closeloop.identity.principal import Principal
 from closeloop.pii.cipher import (
     TenantCipher,
@@ -35,7 +36,6 @@ from closeloop.pii.cipher import (
     normalize_phone,
 )
 from closeloop.settings import Settings
-from closeloop.web.errors import NotFound, UnprocessableEntity
 
 __all__ = ["ERASED_NICKNAME", "PII_FIELDS", "CustomerService"]
 

@@ -21,13 +21,13 @@ from closeloop.cases.models import Case, Customer
 from closeloop.config.defaults import DEFAULT_PROFILE
 from closeloop.config.models import TenantProfile
 from closeloop.db import bound_tenant, utcnow
+from closeloop.errors import Forbidden, NotFound, UnprocessableEntity
 from closeloop.followups.models import FollowupStatus, FollowupTask
 from closeloop.followups.schemas import FollowupCase, FollowupPage, FollowupRead, ScriptLine
 from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
 from closeloop.notify.events import locale_of
 from closeloop.tenancy.models import Tenant
-from closeloop.web.errors import Forbidden, NotFound, UnprocessableEntity
 
 __all__ = ["Due", "FollowupFilters", "FollowupQueue"]
 

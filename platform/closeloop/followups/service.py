@@ -31,10 +31,10 @@ from closeloop.cases.models import Case
 from closeloop.config.defaults import DEFAULT_PROFILE
 from closeloop.config.models import TenantProfile
 from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.errors import UnprocessableEntity
 from closeloop.followups.models import FollowupStatus, FollowupTask
 from closeloop.identity.models import Role, User
 from closeloop.sla import calendar_service
-from closeloop.web.errors import UnprocessableEntity
 
 __all__ = [
     "FIRST_FEEDBACK_WORKING_DAYS",

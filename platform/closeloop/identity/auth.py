@@ -10,7 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from closeloop import rows
 from closeloop.config import current
-from closeloop.db import new_id, scope_setting, scoped, tenant_scope, transaction, utcnow
+from closeloop.db import (
+    new_id,
+    scope_setting,
+    scoped,
+    tenant_scope,
+    transaction,
+    unscoped,
+    utcnow,
+)
+from closeloop.errors import TooManyRequests, Unauthorized
 from closeloop.identity.models import ApiKey, LoginAttempt, User
 from closeloop.identity.passwords import hash_password, needs_rehash, verify_password
 from closeloop.identity.principal import Principal
@@ -25,7 +34,6 @@ from closeloop.identity.tokens import (
 from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant
 from closeloop.tenancy.service import TenantService
-from closeloop.web.errors import TooManyRequests, Unauthorized
 
 __all__ = ["LoginService", "authenticate"]
 
@@ -147,7 +155,9 @@ _TENANT_AND_SCOPE = rows.Query(
 async def _active_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
     # One round trip reads the tenant and binds it to the transaction; a missing or
     # suspended tenant fails the request, which rolls the binding back.
-    found = await _TENANT_AND_SCOPE.fetchrow(session, tenant_id=tenant_id, scope=str(tenant_id))
+    # No tenant is bound before this statement binds one: the driver path's opt-out.
+    with unscoped(session):
+        found = await _TENANT_AND_SCOPE.fetchrow(session, tenant_id=tenant_id, scope=str(tenant_id))
     if found is None:
         raise Unauthorized("the bearer token is not valid", code="invalid_token")
     tenant = rows.loaded(session, Tenant, found)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
+from closeloop.errors import Forbidden
 from closeloop.identity.models import Permission, Role
-from closeloop.web.errors import Forbidden
 
 __all__ = ["Principal"]
 

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.service import record, record_update
 from closeloop.config import current
 from closeloop.db import add_in_savepoint, bound_tenant, new_id, utcnow
+from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.auth import LoginService, authenticate
 from closeloop.identity.models import ROLES, ApiKey, Permission, Role, User
 from closeloop.identity.passwords import hash_password
 from closeloop.identity.tokens import hash_api_key, new_api_key
-from closeloop.web.errors import Conflict, NotFound, UnprocessableEntity
 
 __all__ = ["ADMIN_PERMISSIONS", "ApiKeyService", "LoginService", "UserService", "authenticate"]
 

@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from closeloop.imports.reading import ReadError, SourceRow, Table, header_from
+from closeloop.imports.reading import ReadError, SourceRow, Table, table_from
 
 __all__ = ["open_xlsx"]
 
@@ -45,12 +45,8 @@ def open_xlsx(stream: BinaryIO, *, sheet: str | None, header_row: int, owned: bo
         raise ReadError(f"the workbook has no sheet {sheet!r}; its sheets: {', '.join(names)}")
     worksheet = book[chosen]
     worksheet.reset_dimensions()
-    records = _records(worksheet)
-    header = header_from(records, header_row)
-    if not any(header):
-        close()
-        raise ReadError(f"sheet {chosen!r} has no header in row {header_row}")
-    table = Table(format="xlsx", header=header, header_row=header_row, records=records, close=close)
+    where = f"sheet {chosen!r}"
+    table = table_from("xlsx", _records(worksheet), header_row=header_row, close=close, where=where)
     table.sheet, table.sheets = chosen, names
     return table
 

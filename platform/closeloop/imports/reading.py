@@ -46,6 +46,7 @@ __all__ = [
     "header_from",
     "open_table",
     "sniff_delimiter",
+    "table_from",
 ]
 
 Cell = str | int | float | bool | dt.datetime | dt.date | dt.time | dt.timedelta | None
@@ -159,6 +160,23 @@ def header_from(records: Iterator[SourceRow], header_row: int) -> list[str]:
         if row.number > header_row:
             break
     return []
+
+
+def table_from(
+    format: Format,
+    records: Iterator[SourceRow],
+    *,
+    header_row: int,
+    close: Callable[[], None],
+    where: str,
+) -> Table:
+    """The table of `records`, its header read from row `header_row`; `ReadError` naming
+    `where` ("the file", "sheet 'x'") when that row is blank or missing."""
+    header = header_from(records, header_row)
+    if not any(header):
+        close()
+        raise ReadError(f"{where} has no header in row {header_row}")
+    return Table(format=format, header=header, header_row=header_row, records=records, close=close)
 
 
 def _header_text(cell: Cell) -> str:
@@ -297,11 +315,7 @@ def _open_csv(
             text.detach()
 
     records = _csv_records(reader)
-    header = header_from(records, header_row)
-    if not any(header):
-        close()
-        raise ReadError(f"the file has no header in row {header_row}")
-    table = Table(format="csv", header=header, header_row=header_row, records=records, close=close)
+    table = table_from("csv", records, header_row=header_row, close=close, where="the file")
     table.encoding, table.encoding_source = found.encoding, found.source
     table.delimiter = chosen
     table.delimiter_source = "sniffed" if delimiter is None else "given"

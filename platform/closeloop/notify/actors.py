@@ -32,8 +32,9 @@ from closeloop.cases.models import Customer
 from closeloop.db import utcnow
 from closeloop.identity.models import User
 from closeloop.logs import get_logger
+from closeloop.mail import NOT_CONFIGURED, DeliveryFailed, Mailer
 from closeloop.notify import runtime
-from closeloop.notify.delivery import DeliveryFailed, post_webhook, send_email, smtp_target
+from closeloop.notify.delivery import post_webhook
 from closeloop.notify.models import Notification, WebhookDelivery, WebhookEndpoint
 from closeloop.pii.cipher import cipher_for
 from closeloop.queue import closeloop_actor, tenant_transaction
@@ -127,13 +128,13 @@ async def _address(session: AsyncSession, notification: Notification) -> tuple[s
 async def send_email_notification(*, tenant_id: str, message_id: str, notification_id: str) -> None:
     """Send a pending e-mail notification through `SMTP_URL`, in one transaction that
     holds the record locked from reading it to marking it (see the module's docstring)."""
-    smtp_url = runtime.settings().smtp_url
+    mailer = Mailer(runtime.settings().smtp_url)
     async with tenant_transaction() as session:
         notification = await _pending(session, notification_id)
         if notification is None:
             return
-        if smtp_url is None:
-            _settle(notification, "skipped", "no mail server is configured (SMTP_URL is unset)")
+        if mailer.target is None:
+            _settle(notification, "skipped", NOT_CONFIGURED)
             return
         address, why_not = await _address(session, notification)
         if address is None:
@@ -141,14 +142,13 @@ async def send_email_notification(*, tenant_id: str, message_id: str, notificati
             return
         tenant = await session.get(Tenant, uuid.UUID(tenant_id))
         try:
-            await send_email(
-                smtp_target(smtp_url),
+            await mailer.send(
+                key=notification_id,
                 to=address,
                 subject=notification.subject,
                 body=notification.body,
                 locale=notification.locale,
                 sender_name=tenant.name if tenant is not None else None,
-                message_id=f"<{notification_id}@closeloop>",
             )
         except DeliveryFailed as exc:
             again = _attempted(notification, error=str(exc), retry=exc.retry)

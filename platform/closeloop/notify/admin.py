@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import record, record_update
 from closeloop.db import add_in_savepoint, bound_tenant, new_id
+from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.notify.events import CHANNELS, EVENTS, LOCALES
 from closeloop.notify.models import NotificationTemplate, WebhookDelivery, WebhookEndpoint
 from closeloop.notify.templates import TemplateProblem, check
 from closeloop.pii.cipher import cipher_for
 from closeloop.settings import Settings
-from closeloop.web.errors import Conflict, NotFound, UnprocessableEntity
 
 __all__ = ["TemplateService", "WebhookService"]
 

@@ -11,6 +11,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from closeloop.errors import Forbidden
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.notify import records
@@ -34,7 +35,6 @@ from closeloop.notify.schemas import (
 from closeloop.notify.templates import builtin
 from closeloop.settings import Settings
 from closeloop.web.deps import Caller, DbSession
-from closeloop.web.errors import Forbidden
 
 __all__ = [
     "NOTIFY_CONTROLLERS",

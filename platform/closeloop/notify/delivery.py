@@ -1,10 +1,5 @@
-"""Sending one message: e-mail over SMTP (aiosmtplib), webhooks over HTTPS (httpx).
-
-`SMTP_URL` is `smtp://host[:port]` (STARTTLS when the server offers it; port 25 by
-default), or `smtps://user:password@host[:port]` (TLS from the start; port 465);
-credentials may be given with either. The sender address is the URL's `from` query
-parameter (`smtp://mail.example.com:587?from=service@example.com`), by default
-`closeloop@<host>`.
+"""Sending one webhook over HTTPS (httpx). E-mail goes through `closeloop.mail`, the one
+SMTP sender (used by plugin e-mail too).
 
 A webhook is a POST of a JSON body with
 
@@ -20,99 +15,14 @@ import dataclasses
 import hashlib
 import hmac
 import time
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
-import aiosmtplib
 import httpx
 
-__all__ = [
-    "DeliveryFailed",
-    "SmtpTarget",
-    "WebhookResult",
-    "post_webhook",
-    "send_email",
-    "sign",
-    "smtp_target",
-]
+__all__ = ["WebhookResult", "post_webhook", "sign"]
 
-SMTP_TIMEOUT_SECONDS = 30.0
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Closeloop-Webhook/1"
-
-
-class DeliveryFailed(Exception):
-    """This attempt failed; `retry` says whether another attempt may succeed."""
-
-    def __init__(self, message: str, *, retry: bool = True) -> None:
-        super().__init__(message)
-        self.retry = retry
-
-
-@dataclasses.dataclass(frozen=True)
-class SmtpTarget:
-    hostname: str
-    port: int
-    use_tls: bool
-    username: str | None
-    password: str | None
-    sender: str
-
-
-def smtp_target(url: str) -> SmtpTarget:
-    """Where and how to send, from `SMTP_URL`."""
-    parts = urlsplit(url)
-    use_tls = parts.scheme == "smtps"
-    hostname = parts.hostname or "localhost"
-    query = parse_qs(parts.query)
-    sender = (query.get("from") or [f"closeloop@{hostname}"])[0]
-    return SmtpTarget(
-        hostname=hostname,
-        port=parts.port or (465 if use_tls else 25),
-        use_tls=use_tls,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        sender=sender,
-    )
-
-
-async def send_email(
-    target: SmtpTarget,
-    *,
-    to: str,
-    subject: str,
-    body: str,
-    locale: str,
-    sender_name: str | None = None,
-    message_id: str | None = None,
-) -> None:
-    """Send one plain-text UTF-8 message; raises `DeliveryFailed`."""
-    message = EmailMessage()
-    message["From"] = formataddr((sender_name, target.sender)) if sender_name else target.sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Message-ID"] = message_id or make_msgid(domain=target.sender.rpartition("@")[2])
-    message.set_content(body, charset="utf-8")  # (clears Content-* headers: set them after)
-    message["Content-Language"] = locale
-    try:
-        await aiosmtplib.send(
-            message,
-            hostname=target.hostname,
-            port=target.port,
-            username=target.username,
-            password=target.password,
-            use_tls=target.use_tls,
-            timeout=SMTP_TIMEOUT_SECONDS,
-        )
-    except aiosmtplib.SMTPResponseException as exc:
-        # 5xx is a permanent refusal (bad address, policy); 4xx may pass later.
-        raise DeliveryFailed(
-            f"SMTP {exc.code}: {exc.message}", retry=not 500 <= exc.code < 600
-        ) from None
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        raise DeliveryFailed(f"SMTP {type(exc).__name__}: {exc}") from None
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

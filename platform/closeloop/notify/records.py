@@ -12,9 +12,9 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.db import utcnow
+from closeloop.errors import NotFound, UnprocessableEntity
 from closeloop.notify.events import CHANNELS, EVENTS
 from closeloop.notify.models import Notification
-from closeloop.web.errors import NotFound, UnprocessableEntity
 
 __all__ = [
     "STATUSES",

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.timeline import add_event
 from closeloop.logs import get_logger
+from closeloop.mail import NOT_CONFIGURED, DeliveryFailed, Mailer
 from closeloop.notify import runtime
-from closeloop.notify.delivery import DeliveryFailed, send_email, smtp_target
 from closeloop.notify.events import locale_of
 from closeloop.plugins.findings import settle
 from closeloop.plugins.lifecycle import EMAIL_ACTOR, EVENT_ACTOR, event_snapshot, run_actions
@@ -69,7 +69,7 @@ async def send_plugin_email(
 ) -> None:
     """Send a plugin's e-mail to an address outside the tenant's staff, then note it on
     the case's timeline (`plugin_email`: sent, or skipped with the reason)."""
-    smtp_url = runtime.settings().smtp_url
+    mailer = Mailer(runtime.settings().smtp_url)
     async with tenant_transaction() as session:
         tenant = await session.get(Tenant, uuid.UUID(tenant_id))
         case = await session.scalar(select(Case).where(Case.id == uuid.UUID(case_id)))
@@ -77,18 +77,12 @@ async def send_plugin_email(
             return
         sender, locale = tenant.name, locale_of(tenant.locale)
     status, error = "sent", None
-    if smtp_url is None:
-        status, error = "skipped", "no mail server is configured (SMTP_URL is unset)"
+    if mailer.target is None:
+        status, error = "skipped", NOT_CONFIGURED
     else:
         try:
-            await send_email(
-                smtp_target(smtp_url),
-                to=to,
-                subject=subject,
-                body=body,
-                locale=locale,
-                sender_name=sender,
-                message_id=f"<{message_id}@closeloop>",
+            await mailer.send(
+                key=message_id, to=to, subject=subject, body=body, locale=locale, sender_name=sender
             )
         except DeliveryFailed as exc:
             if exc.retry:

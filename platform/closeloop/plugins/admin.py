@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.service import diff, jsonable, record
 from closeloop.cases.models import Case
 from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.errors import NotFound, UnprocessableEntity
 from closeloop.pii.cipher import cipher_for
 from closeloop.plugins.calling import load_settings, settings_schema
 from closeloop.plugins.findings import findings_of
@@ -25,7 +26,6 @@ from closeloop.plugins.models import CaseFinding, TenantPlugin
 from closeloop.plugins.schemas import SECRET_MASK, PluginRead, PluginUpdate
 from closeloop.plugins.tenant import decrypt_settings, encrypt_settings, is_encrypted
 from closeloop.settings import Settings
-from closeloop.web.errors import NotFound, UnprocessableEntity
 
 __all__ = ["PluginAdminService"]
 

@@ -37,6 +37,7 @@ from closeloop.cases.timeline import add_event
 from closeloop.config import current as config_now
 from closeloop.config.models import Severity
 from closeloop.db import new_id, utcnow
+from closeloop.errors import UnprocessableEntity
 from closeloop.identity.models import Role
 from closeloop.notify import events as notify_events
 from closeloop.notify.service import notify_staff
@@ -51,7 +52,6 @@ from closeloop.plugins.types import (
     SeverityAssessment,
 )
 from closeloop.settings import Settings
-from closeloop.web.errors import UnprocessableEntity
 
 if TYPE_CHECKING:
     from closeloop.cases.schemas import CaseCreate

@@ -33,11 +33,11 @@ from closeloop.cases.schemas import (
 )
 from closeloop.customers.schemas import CustomerInput
 from closeloop.db import tenant_scope
+from closeloop.errors import NotFound, TooManyRequests
 from closeloop.public.ratelimit import RateLimiter
 from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.web.deps import DbSession
-from closeloop.web.errors import NotFound, TooManyRequests
 
 __all__ = ["CUSTOMER_MESSAGE_KEYS", "PublicCaseController"]
 

@@ -11,6 +11,7 @@ import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from closeloop.errors import UnprocessableEntity
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.sla.calendar_models import Calendar
@@ -22,7 +23,6 @@ from closeloop.sla.calendar_schemas import (
 )
 from closeloop.sla.calendar_service import CalendarService, load
 from closeloop.web.deps import Caller, DbSession
-from closeloop.web.errors import UnprocessableEntity
 
 __all__ = ["CalendarController"]
 

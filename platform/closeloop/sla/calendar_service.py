@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.service import diff, jsonable, record
 from closeloop.config import current
 from closeloop.db import bound_tenant, new_id
+from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.logs import get_logger
 from closeloop.sla.calendar import (
     DEFAULT_WEEK_HOURS,
@@ -37,7 +38,6 @@ from closeloop.sla.calendar import (
 from closeloop.sla.calendar_models import Calendar
 from closeloop.sla.models import SlaPolicy
 from closeloop.tenancy.models import Tenant
-from closeloop.web.errors import Conflict, NotFound, UnprocessableEntity
 
 __all__ = [
     "DEFAULT_CALENDAR",

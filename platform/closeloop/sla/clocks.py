@@ -28,12 +28,12 @@ from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case
 from closeloop.db import bound_tenant, new_id
+from closeloop.errors import NotFound
 from closeloop.sla.calendar import BusinessCalendar
 from closeloop.sla.calendar_service import load
 from closeloop.sla.models import SlaClock, SlaClockEvent, SlaEscalationLevel, SlaPolicy
 from closeloop.sla.policies import ladders, level_key, match_policy
 from closeloop.sla.timing import advance, due_for, measured, threshold_at
-from closeloop.web.errors import NotFound
 
 __all__ = ["OPEN", "RUNNING", "ClockService"]
 
@@ -252,13 +252,21 @@ class ClockService:
         if clock.state not in RUNNING:
             clock.next_check_at = None
             return
+        moments = [clock.due_at] if clock.breached_at is None else []
+        moments += [at for _, at in await self.levels_ahead(clock, now=now)]
+        clock.next_check_at = min(moments) if moments else None
+
+    async def levels_ahead(
+        self, clock: SlaClock, *, now: dt.datetime
+    ) -> list[tuple[SlaEscalationLevel, dt.datetime]]:
+        """The levels of the clock's escalation ladder not fired yet, each with the moment
+        it is reached (maybe already past), in ladder order."""
         calendar = await self.calendar(clock.calendar_id)
         span = dt.timedelta(seconds=clock.span_seconds)
-        moments = [clock.due_at] if clock.breached_at is None else []
-        for level in await self.ladder(clock.policy_id, clock.target):
-            if level_key(clock.policy_id, level) in (clock.fired or ()):
-                continue
-            moments.append(
+        fired = clock.fired or ()
+        return [
+            (
+                level,
                 threshold_at(
                     calendar,
                     clock.unit,
@@ -268,9 +276,11 @@ class ClockService:
                     due_at=clock.due_at,
                     span=span,
                     now=now,
-                )
+                ),
             )
-        clock.next_check_at = min(moments) if moments else None
+            for level in await self.ladder(clock.policy_id, clock.target)
+            if level_key(clock.policy_id, level) not in fired
+        ]
 
     # ---- a case's clocks as a whole -------------------------------------------------------
 

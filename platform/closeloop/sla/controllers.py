@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody
 
 from closeloop.cases.models import Case
 from closeloop.db import bound_tenant
+from closeloop.errors import NotFound
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.sla.clocks import ClockService
@@ -29,7 +30,6 @@ from closeloop.sla.policy_schemas import (
     TargetSpec,
 )
 from closeloop.web.deps import Caller, DbSession
-from closeloop.web.errors import NotFound
 
 __all__ = ["CaseSlaController", "SlaPolicyController", "policy_read"]
 

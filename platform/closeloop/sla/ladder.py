@@ -38,7 +38,7 @@ from closeloop.notify.service import notify_staff
 from closeloop.sla.clocks import RUNNING, ClockService
 from closeloop.sla.models import SlaClock, SlaEscalationLevel
 from closeloop.sla.policies import level_key
-from closeloop.sla.timing import percent_elapsed, threshold_at
+from closeloop.sla.timing import percent_elapsed
 
 __all__ = ["ACTOR", "CheckResult", "check_clock"]
 
@@ -92,24 +92,10 @@ async def check_clock(
     if clock.breached_at is None and clock.due_at <= now:
         await _breach(session, clocks, case, clock, now)
         result.breached = True
-    calendar = await clocks.calendar(clock.calendar_id)
-    span = dt.timedelta(seconds=clock.span_seconds)
-    for level in await clocks.ladder(clock.policy_id, clock.target):
-        key = level_key(clock.policy_id, level)
-        if key in (clock.fired or ()):
-            continue
-        reached = threshold_at(
-            calendar,
-            clock.unit,
-            trigger=level.trigger,
-            threshold=level.threshold,
-            started_at=clock.started_at,
-            due_at=clock.due_at,
-            span=span,
-            now=now,
-        )
+    for level, reached in await clocks.levels_ahead(clock, now=now):
         if reached > now:
             continue
+        key = level_key(clock.policy_id, level)
         clock.fired = [*(clock.fired or []), key]
         result.fired.append(key)
         raised = await _fire(session, clocks, case, clock, level, now)

@@ -26,12 +26,12 @@ from closeloop.audit.service import jsonable, record, record_update
 from closeloop.config import current
 from closeloop.config.models import Category, Channel, Severity
 from closeloop.db import bound_tenant, new_id
+from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.sla.calendar_models import Calendar
 from closeloop.sla.calendar_service import clear_default_flag
 from closeloop.sla.defaults import default_policies
 from closeloop.sla.models import SlaEscalationLevel, SlaPolicy
 from closeloop.sla.timing import TARGETS
-from closeloop.web.errors import Conflict, NotFound, UnprocessableEntity
 
 current.watch(SlaPolicy, SlaEscalationLevel)
 

@@ -15,6 +15,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from closeloop.config.schemas import Code
+from closeloop.sla.timing import TargetName
 
 __all__ = [
     "CaseSlaRead",
@@ -31,15 +32,6 @@ __all__ = [
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Position = Annotated[int, msgspec.Meta(ge=0, le=1_000_000, description="order of matching")]
-TargetName = Literal[
-    "first_response",
-    "customer_update",
-    "resolution",
-    "customer_contact",
-    "first_feedback",
-    "followup",
-    "second_handling",
-]
 ActionName = Literal[
     "notify_handler",
     "notify_supervisors",

@@ -17,7 +17,7 @@ and "80 % elapsed" means 80 % of the target's working time has gone by.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from closeloop.sla.calendar import BusinessCalendar
 
@@ -27,6 +27,7 @@ __all__ = [
     "TRIGGERS",
     "UNITS",
     "Measure",
+    "TargetName",
     "advance",
     "due_for",
     "measure_of",
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 # Every promise a policy can make, in the order of a case's life.
-TARGETS = (
+TargetName = Literal[
     "first_response",
     "customer_update",
     "resolution",
@@ -44,7 +45,8 @@ TARGETS = (
     "first_feedback",
     "followup",
     "second_handling",
-)
+]
+TARGETS: tuple[TargetName, ...] = get_args(TargetName)
 # Targets that start again after each contact (the customer update every N hours).
 REPEATING = frozenset({"customer_update"})
 UNITS = ("calendar", "business", "working_days")

@@ -26,6 +26,7 @@ from closeloop.cases.actions import CaseActionService
 from closeloop.cases.lifecycle import Action, allowed_actions
 from closeloop.cases.models import Case
 from closeloop.db import tenant_scope, utcnow
+from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.surveys import pages
@@ -34,7 +35,6 @@ from closeloop.surveys.schemas import ScaleItem, SurveyAnswer, SurveyAnswered, S
 from closeloop.surveys.sending import satisfaction_scale
 from closeloop.surveys.tokens import hash_token, tenant_of_token
 from closeloop.tenancy.models import Tenant, TenantStatus
-from closeloop.web.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 
 __all__ = [
     "SURVEY_ACTOR",
@@ -51,9 +51,7 @@ __all__ = [
 SURVEY_ACTOR = "customer:survey"
 
 
-class Gone(ApiError):
-    status_code = 410
-    code = "gone"
+class Gone(ApiError, status=410, code="gone"): ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

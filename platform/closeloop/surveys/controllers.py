@@ -27,13 +27,13 @@ from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.db import utcnow
+from closeloop.errors import ApiError, TooManyRequests
 from closeloop.public.ratelimit import RateLimiter
 from closeloop.settings import Settings
 from closeloop.surveys import pages
 from closeloop.surveys.answering import answer_survey, check_not_expired, open_survey, survey_view
 from closeloop.surveys.schemas import SurveyAnswer, SurveyRead
 from closeloop.web.deps import DbSession
-from closeloop.web.errors import ApiError, TooManyRequests
 
 __all__ = ["PublicSurveyController"]
 

@@ -14,6 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
+from closeloop.errors import NotFound, Unauthorized
 from closeloop.identity.service import UserService
 from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant, TenantStatus
@@ -21,7 +22,6 @@ from closeloop.tenancy.schemas import TenantCreate, TenantCreated, TenantRead
 from closeloop.tenancy.service import TenantService
 from closeloop.web.context import bind_actor
 from closeloop.web.deps import DbSession
-from closeloop.web.errors import NotFound, Unauthorized
 
 __all__ = ["PlatformTenantController", "operator_guard"]
 

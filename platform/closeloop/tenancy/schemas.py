@@ -31,13 +31,6 @@ class TenantRead(msgspec.Struct):
     created_at: dt.datetime
 
 
-class TenantCreated(msgspec.Struct):
-    id: uuid.UUID
-    slug: str
-    name: str
-    status: str
-    locale: str
-    timezone: str
-    created_at: dt.datetime
+class TenantCreated(TenantRead):
     admin_user_id: uuid.UUID
     admin_email: str

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.service import record
 from closeloop.config.defaults import seed_defaults
 from closeloop.db import add_in_savepoint, tenant_scope
+from closeloop.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from closeloop.tenancy.models import Tenant, TenantStatus
-from closeloop.web.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 
 __all__ = ["TenantService", "TenantSuspended"]
 
@@ -29,8 +29,7 @@ def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones() - {"localtime"})
 
 
-class TenantSuspended(Forbidden):
-    code = "tenant_suspended"
+class TenantSuspended(Forbidden, code="tenant_suspended"): ...
 
 
 class TenantService:

@@ -1,6 +1,7 @@
 """Errors as JSON: `{"error": {"code", "message", "details"}}` on every failure.
 
-Services raise `ApiError` subclasses; Litestar's own errors (validation, unknown
+Services raise `closeloop.errors.ApiError` subclasses (defined outside the web layer, so
+domains need not import it); Litestar's own errors (validation, unknown
 route, oversize body) are translated to the same shape; anything unexpected is a 500
 carrying the request id and nothing of the stack, and logged with its traceback.
 A database that is busy (no pooled connection came free in time) or out of reach is
@@ -15,7 +16,6 @@ fields (a 400 from decoding, a 422 from a service rule) names them in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -27,90 +27,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from closeloop.db import DatabaseUnavailable
+from closeloop.errors import ApiError, FieldProblem
 from closeloop.logs import get_logger
 from closeloop.web.signature import handler_fields, wire_name
 
-__all__ = [
-    "ApiError",
-    "Conflict",
-    "FieldProblem",
-    "Forbidden",
-    "NotFound",
-    "TooManyRequests",
-    "Unauthorized",
-    "UnprocessableEntity",
-    "exception_handlers",
-]
+__all__ = ["error_response", "exception_handlers"]
 
 log = get_logger(__name__)
-
-
-FieldProblem = dict[str, str | None]
-"""One entry of `details.fields`: `{"field": "email", "message": "..."}`; `field` is a
-dotted path into the body (`product.purchase_date`), a parameter or header name, or
-null for the body as a whole."""
-
-
-class ApiError(Exception):
-    """A refusal the caller can act on. `field` names the field (or fields) at fault:
-    each gets `message` in `details.fields`; `details` adds other facts."""
-
-    status_code = 400
-    code = "bad_request"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        field: str | Iterable[str] | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details: dict[str, Any] | None = dict(details) if details else None
-        if field is not None:
-            names = [field] if isinstance(field, str) else list(field)
-            problems = [{"field": name, "message": message} for name in names]
-            self.details = {"fields": problems, **(self.details or {})}
-        if code is not None:
-            self.code = code
-
-    @property
-    def fields(self) -> list[str]:
-        """The names in `details.fields` (empty when the error names no field)."""
-        problems = (self.details or {}).get("fields") or []
-        return [str(p["field"]) for p in problems if p.get("field") is not None]
-
-
-class Unauthorized(ApiError):
-    status_code = 401
-    code = "unauthorized"
-
-
-class Forbidden(ApiError):
-    status_code = 403
-    code = "forbidden"
-
-
-class NotFound(ApiError):
-    status_code = 404
-    code = "not_found"
-
-
-class Conflict(ApiError):
-    status_code = 409
-    code = "conflict"
-
-
-class UnprocessableEntity(ApiError):
-    status_code = 422
-    code = "validation_failed"
-
-
-class TooManyRequests(ApiError):
-    status_code = 429
-    code = "too_many_requests"
 
 
 def error_response(

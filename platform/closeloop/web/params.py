@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request
 from litestar.handlers import HTTPRouteHandler
 
-from closeloop.web.errors import ApiError
+from closeloop.errors import ApiError
 from closeloop.web.signature import handler_fields, is_query, wire_name
 
 __all__ = ["refuse_loose_booleans"]

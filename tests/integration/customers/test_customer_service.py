@@ -10,9 +10,9 @@ from closeloop.audit.models import AuditEntry
 from closeloop.config.models import TenantProfile
 from closeloop.customers import CustomerInput, CustomerService
 from closeloop.db import sessionmaker, transaction
+from closeloop.errors import UnprocessableEntity
 from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
-from closeloop.web.errors import UnprocessableEntity
 from support import TenantHandle
 
 

@@ -16,8 +16,8 @@ from closeloop.cases.search import search_vector
 from closeloop.config.models import TenantProfile
 from closeloop.customers import CustomerInput, CustomerService
 from closeloop.db import new_id, sessionmaker, transaction, utcnow
+from closeloop.errors import UnprocessableEntity
 from closeloop.settings import Settings
-from closeloop.web.errors import UnprocessableEntity
 from support import PASSWORD, Client, TenantHandle, bearer, login
 
 NAME, PHONE, EMAIL, ID_NUMBER = (

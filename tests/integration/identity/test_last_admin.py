@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.config.files import apply_tenant_file, load_tenant_file
 from closeloop.db import sessionmaker, transaction
+from closeloop.errors import Conflict
 from closeloop.identity.models import User
 from closeloop.identity.service import UserService
 from closeloop.settings import Settings
-from closeloop.web.errors import Conflict
 from integration.cases.case_support import concurrent_client
 from support import PASSWORD, Client, TenantHandle, bearer, fields_of
 

@@ -1,0 +1,1 @@
+"""Identity: users, roles, API keys, passwords and tokens, and the caller (`Principal`)."""
