@@ -14,7 +14,11 @@ from closeloop.cases.action_schemas import ACTION_BODIES, Assign, Progress, Veri
 from closeloop.cases.actions import _APPLIERS
 from closeloop.cases.lifecycle import (
     ALLOWED,
+    ENDED,
+    FOLLOWUP_STAGE,
+    OPEN,
     RULES,
+    WAITING,
     Action,
     Status,
     allowed_actions,
@@ -183,3 +187,16 @@ def test_deadlines_keep_their_offset() -> None:
     assert isinstance(body, Assign)
     assert body.deadline is not None
     assert body.deadline.utcoffset() == dt.timedelta(hours=8)
+
+
+def test_the_status_groups_are_the_documented_ones() -> None:
+    documented = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        found = re.match(r"\|\s*\*\*(\w+)\*\*\s*\|\s*([^|]+)\|", line)
+        if found:
+            documented[found.group(1)] = set(re.findall(r"[a-z_]+", found.group(2)))
+    groups = {"OPEN": OPEN, "WAITING": WAITING, "FOLLOWUP_STAGE": FOLLOWUP_STAGE, "ENDED": ENDED}
+    assert documented == {name: {s.value for s in group} for name, group in groups.items()}
+    assert not OPEN & FOLLOWUP_STAGE and not OPEN & ENDED and not FOLLOWUP_STAGE & ENDED
+    assert WAITING <= OPEN
+    assert set(Status) == OPEN | FOLLOWUP_STAGE | ENDED

@@ -52,7 +52,9 @@ async def test_a_duplicate_is_merged_into_the_case_it_duplicates(
         json={"title": "快递延误", "description": "同一个订单又来问了一次。", "nickname": "小王"},
     )
     assert filed.status_code == 201, filed.text
-    duplicate = await _act(client, tenant.headers, filed.json()["id"], "verify", {"valid": True})
+    listed = (await client.get("/api/v1/cases", headers=tenant.headers)).json()["items"]
+    filed_id = next(c["id"] for c in listed if c["number"] == filed.json()["number"])
+    duplicate = await _act(client, tenant.headers, filed_id, "verify", {"valid": True})
     before = (await client.get(f"/api/v1/cases/{duplicate['id']}/sla", headers=supervisor)).json()
     assert any(c["state"] == "running" for c in before["clocks"])
 
@@ -213,7 +215,12 @@ async def test_supervisors_and_admins_merge_handlers_and_agents_may_not(
 
 async def test_the_openapi_documents_merge(client: Client) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
-    action = schema["paths"]["/api/v1/cases/{case_id}/actions/{action}"]["post"]
-    assert "merge {into" in action["description"]
-    state = schema["components"]["schemas"]["CaseState"]
-    assert "merged_into_id" in state["properties"]
+    merge = schema["paths"]["/api/v1/cases/{case_id}/actions/merge"]["post"]
+    body = merge["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/Merge"}
+    assert merge["requestBody"]["required"] is True
+    assert "merge {into" in merge["description"]
+    assert {"404", "409"} <= set(merge["responses"])
+    components = schema["components"]["schemas"]
+    assert components["Merge"]["required"] == ["into"]
+    assert "merged_into_id" in components["CaseState"]["properties"]
