@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.lifecycle import CaseChange
 from closeloop.cases.models import Case, CaseEvent, Customer
+from closeloop.cases.snapshot import PLUGIN_CASE, snapshot
 from closeloop.cases.timeline import add_event
 from closeloop.identity.models import User
 from closeloop.notify import events as notify_events
@@ -75,28 +76,7 @@ async def case_snapshot(session: AsyncSession, case: Case) -> CaseSnapshot:
         customer_ref = await session.scalar(
             select(Customer.external_ref).where(Customer.id == case.customer_id)
         )
-    return CaseSnapshot(
-        id=case.id,
-        number=case.number,
-        kind=case.kind,
-        status=case.status,
-        channel=case.channel,
-        received_at=case.received_at,
-        title=case.title,
-        description=case.description,
-        category_code=case.category_code,
-        severity_code=case.severity_code,
-        severity_rank=case.severity_rank,
-        product=dict(case.product or {}),
-        demands=list(case.demands or []),
-        extra=dict(case.extra or {}),
-        problem_at=case.problem_at,
-        problem_place=case.problem_place,
-        customer_ref=customer_ref,
-        is_repeat=case.is_repeat,
-        escalation_level=case.escalation_level,
-        resolution=dict(case.resolution) if case.resolution is not None else None,
-    )
+    return CaseSnapshot(**snapshot(case, PLUGIN_CASE), customer_ref=customer_ref)
 
 
 async def event_snapshot(session: AsyncSession, case: Case, event: CaseEvent) -> CaseEventSnapshot:
