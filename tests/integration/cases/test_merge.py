@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from case_support import create_case
+from case_support import create_case, list_items
 from lifecycle_support import action_url, make_user
 
 from support import Client, TenantHandle
@@ -36,10 +36,7 @@ async def _verified(client: Client, headers: dict[str, str]) -> dict[str, Any]:
 async def _timeline(
     client: Client, headers: dict[str, str], case_id: str, query: str = ""
 ) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/v1/cases/{case_id}/timeline{query}", headers=headers)
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
+    return await list_items(client, headers, f"/api/v1/cases/{case_id}/timeline{query}")
 
 
 async def test_a_duplicate_is_merged_into_the_case_it_duplicates(
@@ -52,7 +49,7 @@ async def test_a_duplicate_is_merged_into_the_case_it_duplicates(
         json={"title": "快递延误", "description": "同一个订单又来问了一次。", "nickname": "小王"},
     )
     assert filed.status_code == 201, filed.text
-    listed = (await client.get("/api/v1/cases", headers=tenant.headers)).json()["items"]
+    listed = await list_items(client, tenant.headers, "/api/v1/cases")
     filed_id = next(c["id"] for c in listed if c["number"] == filed.json()["number"])
     duplicate = await _act(client, tenant.headers, filed_id, "verify", {"valid": True})
     before = (await client.get(f"/api/v1/cases/{duplicate['id']}/sla", headers=supervisor)).json()
@@ -108,7 +105,7 @@ async def test_a_duplicate_is_merged_into_the_case_it_duplicates(
     assert any(c["state"] == "running" for c in kept["clocks"])
 
     # the audit trail
-    audit = (await client.get("/api/v1/audit", headers=tenant.headers)).json()["items"]
+    audit = await list_items(client, tenant.headers, "/api/v1/audit")
     entry = next(e for e in audit if e["action"] == "case.merge")
     assert entry["entity_id"] == duplicate["id"]
     assert entry["after"]["status"] == "merged"
