@@ -17,7 +17,14 @@ action means there; this table only declares the order, and why:
 7. `audit`: last, the entry `case.<action>` with the diff, once everything else is done.
 
 A new subscriber is one line here and a function `on_case_change(session, change)` in
-its domain.
+its domain. The table is explicit rather than filled by registration on import: the
+order is read in one place, and a subscriber cannot go missing because its module was
+not imported.
+
+Intake (`closeloop.cases.intake`) does not go through this table: its steps are the
+same modules but in an order set by its hot path (the clocks are computed before the
+case row exists, the case, its clocks, its event and its acknowledgement go in as one
+statement, the audit entry is written with the commit).
 """
 
 from __future__ import annotations
