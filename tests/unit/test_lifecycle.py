@@ -24,6 +24,7 @@ from closeloop.cases.lifecycle import (
     allowed_actions,
     check,
 )
+from closeloop.cases.subscribers import SUBSCRIBERS
 from closeloop.errors import ApiError, Conflict, Forbidden
 from closeloop.identity.principal import Principal
 
@@ -200,3 +201,9 @@ def test_the_status_groups_are_the_documented_ones() -> None:
     assert len(OPEN) + len(FOLLOWUP_STAGE) + len(ENDED) == len(Status)
     assert set(Status) == OPEN | FOLLOWUP_STAGE | ENDED
     assert WAITING <= OPEN
+
+
+def test_the_subscribers_run_in_the_documented_order() -> None:
+    text = DOC.read_text(encoding="utf-8").split("## What an action sets off")[1]
+    documented = re.findall(r"^\d\. [^(]+\(`([\w.]+)`\)", text, flags=re.MULTILINE)
+    assert documented == [subscriber.__module__ for _, subscriber in SUBSCRIBERS]
