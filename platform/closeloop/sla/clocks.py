@@ -305,6 +305,30 @@ class ClockService:
         case.due_at = min(running, default=None)
         return held
 
+    async def record_history(
+        self, case: Case, *, ended_at: dt.datetime, now: dt.datetime
+    ) -> list[SlaClock | SlaClockEvent]:
+        """An imported case: its first cycle's first response and resolution as history,
+        started at the received time and stopped at `ended_at` (met or breached by their
+        due times). Nothing runs on afterwards, so nothing escalates or notifies. Returns
+        the rows instead of adding them, as `start_case` does."""
+        policy = await match_policy(self.session, case)
+        if policy is None:
+            return []
+        held: list[SlaClock | SlaClockEvent] = []
+        self._held = held
+        try:
+            for target in ("first_response", "resolution"):
+                clock = await self.start(
+                    case, policy, target, cycle=1, at=case.received_at, now=now
+                )
+                if clock is not None:
+                    await self.stop(clock, max(ended_at, case.received_at), reason="imported")
+        finally:
+            self._held = None
+        case.due_at = None
+        return held
+
     async def recompute(self, case: Case, *, now: dt.datetime, reason: str) -> None:
         """The case's severity or category changed: match its policy again and recompute
         the due time of every open clock from its start (paused time kept)."""
