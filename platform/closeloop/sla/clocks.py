@@ -141,6 +141,7 @@ class ClockService:
         now: dt.datetime,
         existing: SlaClock | None = None,
         reason: str | None = None,
+        schedule: bool = True,
     ) -> SlaClock | None:
         """Start `target` at `at` (a clock of this cycle that ran before starts a new
         period); nothing when the policy makes no such promise."""
@@ -196,7 +197,8 @@ class ClockService:
                 "period": clock.period,
             },
         )
-        await self.schedule(clock, now=now)
+        if schedule:
+            await self.schedule(clock, now=now)
         return clock
 
     async def pause(self, clock: SlaClock, at: dt.datetime, *, reason: str) -> None:
