@@ -8,14 +8,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar import Controller, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 
 from closeloop.cases.models import Case
 from closeloop.db import bound_tenant
 from closeloop.errors import NotFound
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
-from closeloop.identity.principal import Principal
+from closeloop.settings import Settings
 from closeloop.sla.clocks import ClockService
 from closeloop.sla.models import SlaClock, SlaClockEvent, SlaEscalationLevel, SlaPolicy
 from closeloop.sla.policies import PolicyService
@@ -29,29 +31,19 @@ from closeloop.sla.policy_schemas import (
     SlaPolicyUpdate,
     TargetSpec,
 )
+from closeloop.web.crud import CrudController, given
 from closeloop.web.deps import Caller, DbSession
 
-__all__ = ["CaseSlaController", "SlaPolicyController", "policy_read"]
+__all__ = ["CaseSlaController", "SlaPolicyController", "policy_read", "provide_policy_service"]
 
 STAFF = tuple(Role)
+AppSettings = NamedDependency[Settings]
 
 
-def _service(session: Any, principal: Principal, *, write: bool) -> PolicyService:
-    principal.require(Role.ADMIN) if write else principal.require(*STAFF)
-    return PolicyService(session, actor=principal.actor)
-
-
-def _given(data: msgspec.Struct) -> dict[str, Any]:
-    """The fields a body sets, as plain values (targets and levels as dicts)."""
-    given: dict[str, Any] = {}
-    for name in data.__struct_fields__:
-        value = getattr(data, name)
-        if value is msgspec.UNSET:
-            continue
-        given[name] = msgspec.to_builtins(value) if name in ("targets", "levels") else value
-    if isinstance(given.get("targets"), dict):
-        given["targets"] = {k: v for k, v in given["targets"].items() if v is not None}
-    return given
+async def provide_policy_service(
+    db_session: DbSession, principal: Caller, settings: AppSettings
+) -> PolicyService:
+    return PolicyService(db_session, actor=principal.actor, settings=settings)
 
 
 def policy_read(row: SlaPolicy, levels: Sequence[SlaEscalationLevel]) -> SlaPolicyRead:
@@ -86,56 +78,32 @@ def policy_read(row: SlaPolicy, levels: Sequence[SlaEscalationLevel]) -> SlaPoli
     )
 
 
-class SlaPolicyController(Controller):
+class SlaPolicyController(CrudController):
+    """Every staff role reads the policies; admins change them."""
+
     path = "/api/v1/sla-policies"
     tags = ("configuration",)
+    item, items = "sla_policy", "sla_policies"
+    read, create_body, update_body = SlaPolicyRead, SlaPolicyCreate, SlaPolicyUpdate
+    deletable = True
+    reading, writing = access(*ALL_ROLES), access(Role.ADMIN)
+    dependencies = {"service": Provide(provide_policy_service)}
+    docs = {
+        "list": "The tenant's policies in matching order (the default last).",
+        "create": "A new policy; it applies to cases whose clocks start from now on.",
+        "update": "Change the fields given; running clocks keep the targets they started with.",
+        "delete": "Delete a policy other than the default; its running clocks escalate on the\n"
+        "default policy's ladder from then on.",
+    }
 
-    @get("/")
-    async def list_sla_policies(
-        self, db_session: DbSession, principal: Caller
-    ) -> list[SlaPolicyRead]:
-        """The tenant's policies in matching order (the default last)."""
-        service = _service(db_session, principal, write=False)
-        levels = await service.levels_by_policy()
-        return [policy_read(row, levels.get(row.id, [])) for row in await service.ordered()]
-
-    @post("/")
-    async def create_sla_policy(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[SlaPolicyCreate]
-    ) -> SlaPolicyRead:
-        """A new policy; it applies to cases whose clocks start from now on."""
-        service = _service(db_session, principal, write=True)
-        row = await service.create(_given(data))
+    async def present(self, service: PolicyService, row: SlaPolicy) -> SlaPolicyRead:
         return policy_read(row, await service.levels(row.id))
 
-    @get("/{sla_policy_id:uuid}")
-    async def get_sla_policy(
-        self, db_session: DbSession, principal: Caller, sla_policy_id: FromPath[uuid.UUID]
-    ) -> SlaPolicyRead:
-        service = _service(db_session, principal, write=False)
-        row = await service.get(sla_policy_id)
-        return policy_read(row, await service.levels(row.id))
-
-    @patch("/{sla_policy_id:uuid}")
-    async def update_sla_policy(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        sla_policy_id: FromPath[uuid.UUID],
-        data: JSONBody[SlaPolicyUpdate],
-    ) -> SlaPolicyRead:
-        """Change the fields given; running clocks keep the targets they started with."""
-        service = _service(db_session, principal, write=True)
-        row = await service.update(sla_policy_id, _given(data))
-        return policy_read(row, await service.levels(row.id))
-
-    @delete("/{sla_policy_id:uuid}")
-    async def delete_sla_policy(
-        self, db_session: DbSession, principal: Caller, sla_policy_id: FromPath[uuid.UUID]
-    ) -> None:
-        """Delete a policy other than the default; its running clocks escalate on the
-        default policy's ladder from then on."""
-        await _service(db_session, principal, write=True).delete(sla_policy_id)
+    def given(self, data: msgspec.Struct) -> dict[str, Any]:
+        values = given(data)
+        if isinstance(values.get("targets"), dict):
+            values["targets"] = {k: v for k, v in values["targets"].items() if v is not None}
+        return values
 
 
 def _clock_read(clock: SlaClock) -> ClockRead:
