@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, delete, get, patch, post
+import msgspec
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 
+from closeloop.identity.access import access
 from closeloop.identity.models import ApiKey, Role, User
 from closeloop.identity.schemas import (
     ApiKeyCreate,
@@ -21,9 +24,12 @@ from closeloop.identity.schemas import (
 )
 from closeloop.identity.service import ApiKeyService, LoginService, UserService
 from closeloop.settings import Settings
+from closeloop.web.crud import CrudController
 from closeloop.web.deps import Caller, DbSession
 
-__all__ = ["ApiKeyController", "AuthController", "UserController"]
+__all__ = ["ApiKeyController", "AuthController", "UserController", "provide_user_service"]
+
+AppSettings = NamedDependency[Settings]
 
 
 def user_read(user: User) -> UserRead:
@@ -82,63 +88,36 @@ class AuthController(Controller):
         )
 
 
-class UserController(Controller):
+async def provide_user_service(
+    db_session: DbSession, principal: Caller, settings: AppSettings
+) -> UserService:
+    return UserService(db_session, actor=principal.actor, settings=settings)
+
+
+class UserController(CrudController):
+    """Admins and supervisors see the users; admins change them."""
+
     path = "/api/v1/users"
     tags = ["identity"]
+    item, items = "user", "users"
+    read, create_body, update_body = UserRead, UserCreate, UserUpdate
+    reading, writing = access(Role.ADMIN, Role.SUPERVISOR), access(Role.ADMIN)
+    dependencies = {"service": Provide(provide_user_service)}
+    list_query = {
+        "limit": (int, Parameter(default=100, ge=1, le=500)),
+        "after": (str | None, Parameter(default=None, description="e-mail to continue after")),
+    }
 
-    @get("/")
-    async def list_users(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        limit: int = Parameter(default=100, ge=1, le=500),
-        after: str | None = Parameter(default=None, description="e-mail to continue after"),
-    ) -> list[UserRead]:
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
-        users = await UserService(db_session).list(limit=limit, after=after)
-        return [user_read(u) for u in users]
+    async def present(self, service: UserService, row: User) -> UserRead:
+        return user_read(row)
 
-    @post("/")
-    async def create_user(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[UserCreate]
-    ) -> UserRead:
-        principal.require(Role.ADMIN)
-        user = await UserService(db_session, actor=principal.actor).create(
-            email=data.email,
-            display_name=data.display_name,
-            password=data.password,
-            roles=data.roles,
-            permissions=data.permissions,
-            department_id=data.department_id,
-        )
-        return user_read(user)
+    async def create_item(self, service: UserService, data: msgspec.Struct) -> User:
+        return await service.create(**self.given(data))
 
-    @get("/{user_id:uuid}")
-    async def get_user(
-        self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID]
-    ) -> UserRead:
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
-        return user_read(await UserService(db_session).get(user_id))
-
-    @patch("/{user_id:uuid}")
-    async def update_user(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        user_id: FromPath[uuid.UUID],
-        data: JSONBody[UserUpdate],
-    ) -> UserRead:
-        principal.require(Role.ADMIN)
-        user = await UserService(db_session, actor=principal.actor).update(
-            user_id,
-            display_name=data.display_name,
-            roles=data.roles,
-            permissions=data.permissions,
-            active=data.active,
-            password=data.password,
-            department_id=data.department_id,
-        )
-        return user_read(user)
+    async def update_item(
+        self, service: UserService, item_id: uuid.UUID, data: msgspec.Struct
+    ) -> User:
+        return await service.update(item_id, **self.given(data))
 
 
 class ApiKeyController(Controller):

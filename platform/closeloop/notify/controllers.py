@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from closeloop.errors import Forbidden
+from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.notify import records
@@ -34,6 +35,7 @@ from closeloop.notify.schemas import (
 )
 from closeloop.notify.templates import builtin
 from closeloop.settings import Settings
+from closeloop.web.crud import CrudController, read_as
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = [
@@ -52,32 +54,37 @@ Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the 
 S = TypeVar("S", bound=msgspec.Struct)
 
 
-def _as(read_type: type[S], row: Any) -> S:
-    return read_type(**{name: getattr(row, name) for name in read_type.__struct_fields__})
-
-
-def _given(data: msgspec.Struct) -> dict[str, Any]:
-    return {
-        name: value
-        for name in data.__struct_fields__
-        if (value := getattr(data, name)) is not msgspec.UNSET
-    }
-
-
 def _admin(principal: Principal) -> None:
     principal.require(Role.ADMIN)
 
 
-class TemplateController(Controller):
+async def provide_template_service(
+    db_session: DbSession, principal: Caller, settings: AppSettings
+) -> TemplateService:
+    return TemplateService(db_session, actor=principal.actor, settings=settings)
+
+
+async def provide_webhook_service(
+    db_session: DbSession, principal: Caller, settings: AppSettings
+) -> WebhookService:
+    return WebhookService(db_session, actor=principal.actor, settings=settings)
+
+
+class TemplateController(CrudController):
     path = "/api/v1/templates"
     tags = ("notifications",)
-
-    @get("/")
-    async def list_templates(self, db_session: DbSession, principal: Caller) -> list[TemplateRead]:
-        """The tenant's own templates; where it has none, the built-in ones apply."""
-        _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return [_as(TemplateRead, row) for row in await service.list()]
+    item, items = "template", "templates"
+    read, create_body, update_body = TemplateRead, TemplateCreate, TemplateUpdate
+    deletable = True
+    opt = access(Role.ADMIN)
+    dependencies = {"service": Provide(provide_template_service)}
+    docs = {
+        "list": "The tenant's own templates; where it has none, the built-in ones apply.",
+        "create": "Save the tenant's wording of an event on a channel in a locale. A template "
+        "that\ndoes not compile, names a variable its event does not give, or fails to render\n"
+        "with a sample context is refused with 422 naming the part and line.",
+        "delete": "Drop the tenant's template: the built-in one applies again.",
+    }
 
     @get("/builtin")
     async def list_builtin_templates(self, principal: Caller) -> list[BuiltinTemplateRead]:
@@ -95,45 +102,6 @@ class TemplateController(Controller):
             for locale in LOCALES
         ]
 
-    @post("/")
-    async def create_template(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[TemplateCreate]
-    ) -> TemplateRead:
-        """Save the tenant's wording of an event on a channel in a locale. A template that
-        does not compile, names a variable its event does not give, or fails to render
-        with a sample context is refused with 422 naming the part and line."""
-        _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return _as(TemplateRead, await service.create(_given(data)))
-
-    @get("/{template_id:uuid}")
-    async def get_template(
-        self, db_session: DbSession, principal: Caller, template_id: FromPath[uuid.UUID]
-    ) -> TemplateRead:
-        _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return _as(TemplateRead, await service.get(template_id))
-
-    @patch("/{template_id:uuid}")
-    async def update_template(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        template_id: FromPath[uuid.UUID],
-        data: JSONBody[TemplateUpdate],
-    ) -> TemplateRead:
-        _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return _as(TemplateRead, await service.update(template_id, _given(data)))
-
-    @delete("/{template_id:uuid}")
-    async def delete_template(
-        self, db_session: DbSession, principal: Caller, template_id: FromPath[uuid.UUID]
-    ) -> None:
-        """Drop the tenant's template: the built-in one applies again."""
-        _admin(principal)
-        await TemplateService(db_session, actor=principal.actor).delete(template_id)
-
 
 def _delivery(row: WebhookDelivery) -> WebhookDeliveryRead:
     return WebhookDeliveryRead(
@@ -148,89 +116,38 @@ def _delivery(row: WebhookDelivery) -> WebhookDeliveryRead:
     )
 
 
-class WebhookController(Controller):
+class WebhookController(CrudController):
     path = "/api/v1/webhooks"
     tags = ("notifications",)
-
-    @get("/")
-    async def list_webhooks(
-        self, db_session: DbSession, principal: Caller, settings: AppSettings
-    ) -> list[WebhookRead]:
-        _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return [_as(WebhookRead, row) for row in await service.list()]
-
-    @post("/")
-    async def create_webhook(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
-        data: JSONBody[WebhookCreate],
-    ) -> WebhookRead:
-        """Add an endpoint. Each event it subscribes to is POSTed as JSON with
-        `X-Closeloop-Timestamp` and `X-Closeloop-Signature: sha256=<HMAC-SHA256 of
-        "<timestamp>.<body>" under the secret>`; retried with backoff on network errors
-        and 5xx answers. The secret is never shown again."""
-        _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return _as(WebhookRead, await service.create(_given(data)))
-
-    @get("/{webhook_id:uuid}")
-    async def get_webhook(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
-        webhook_id: FromPath[uuid.UUID],
-    ) -> WebhookRead:
-        _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return _as(WebhookRead, await service.get(webhook_id))
-
-    @patch("/{webhook_id:uuid}")
-    async def update_webhook(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
-        webhook_id: FromPath[uuid.UUID],
-        data: JSONBody[WebhookUpdate],
-    ) -> WebhookRead:
-        """Change the fields given; a new `secret` signs from the next delivery on."""
-        _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return _as(WebhookRead, await service.update(webhook_id, _given(data)))
-
-    @delete("/{webhook_id:uuid}")
-    async def delete_webhook(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
-        webhook_id: FromPath[uuid.UUID],
-    ) -> None:
-        """Remove the endpoint and its delivery log; its notifications stay on record."""
-        _admin(principal)
-        await WebhookService(db_session, settings, actor=principal.actor).delete(webhook_id)
+    item, items = "webhook", "webhooks"
+    read, create_body, update_body = WebhookRead, WebhookCreate, WebhookUpdate
+    deletable = True
+    opt = access(Role.ADMIN)
+    dependencies = {"service": Provide(provide_webhook_service)}
+    docs = {
+        "create": "Add an endpoint. Each event it subscribes to is POSTed as JSON with\n"
+        "`X-Closeloop-Timestamp` and `X-Closeloop-Signature: sha256=<HMAC-SHA256 of\n"
+        '"<timestamp>.<body>" under the secret>`; retried with backoff on network errors\n'
+        "and 5xx answers. The secret is never shown again.",
+        "update": "Change the fields given; a new `secret` signs from the next delivery on.",
+        "delete": "Remove the endpoint and its delivery log; its notifications stay on record.",
+    }
 
     @get("/{webhook_id:uuid}/deliveries")
     async def list_webhook_deliveries(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        service: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         limit: Limit = 100,
     ) -> list[WebhookDeliveryRead]:
         """Every delivery attempt to the endpoint, newest first."""
         _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
         return [_delivery(row) for row in await service.deliveries(webhook_id, limit=limit)]
 
 
 def _notification(row: Notification) -> NotificationRead:
-    return _as(NotificationRead, row)
+    return read_as(NotificationRead, row)
 
 
 class NotificationController(Controller):
@@ -296,7 +213,7 @@ class InboxController(Controller):
             db_session, user_id, unread_only=unread, limit=limit, cursor=cursor
         )
         return InboxPage(
-            items=[_as(InboxItem, row) for row in rows],
+            items=[read_as(InboxItem, row) for row in rows],
             unread=await records.unread_count(db_session, user_id),
             next_cursor=next_cursor,
         )
@@ -307,7 +224,7 @@ class InboxController(Controller):
     ) -> InboxItem:
         """Mark one of the caller's messages read (again: no change)."""
         user_id = _user(principal)
-        return _as(InboxItem, await records.mark_read(db_session, user_id, notification_id))
+        return read_as(InboxItem, await records.mark_read(db_session, user_id, notification_id))
 
     @post("/read", status_code=200)
     async def mark_inbox_all_read(self, db_session: DbSession, principal: Caller) -> InboxPage:
@@ -318,7 +235,7 @@ class InboxController(Controller):
             db_session, user_id, unread_only=False, limit=50, cursor=None
         )
         return InboxPage(
-            items=[_as(InboxItem, row) for row in rows], unread=0, next_cursor=next_cursor
+            items=[read_as(InboxItem, row) for row in rows], unread=0, next_cursor=next_cursor
         )
 
 

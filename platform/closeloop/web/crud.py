@@ -69,6 +69,10 @@ def _enforce(principal: Principal, opt: dict[str, Any]) -> None:
         declared.check(principal)
 
 
+# Generic types applied to the classes a subclass names, at run time (for Litestar).
+_NAMED: Any = NamedDependency
+_BODY: Any = JSONBody
+_LIST: Any = list
 _SELF = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
@@ -118,9 +122,17 @@ class CrudController(Controller):
         item_id = f"{cls.item}_id"
         one = f"/{{{item_id}:uuid}}"
         principal = _param("principal", Caller)
-        service = _param("service", NamedDependency[Any])
+        service = _param("service", _NAMED[Any])
         key = _param(item_id, FromPath[uuid.UUID])
-        reading, writing = dict(cls.reading), dict(cls.writing)
+        declared = next(  # a class-level `opt` (Controller keeps it in a slot otherwise)
+            (
+                dict(c.__dict__["opt"])
+                for c in cls.__mro__
+                if isinstance(c.__dict__.get("opt"), dict)
+            ),
+            {},
+        )
+        reading, writing = {**declared, **cls.reading}, {**declared, **cls.writing}
         routes: dict[str, Any] = {}
 
         async def list_rows(self: CrudController, **kw: Any) -> list[Any]:
@@ -132,7 +144,7 @@ class CrudController(Controller):
         name = f"list_{cls.items}"
         routes[name] = get("/", opt=reading)(
             _shaped(
-                list_rows, name, cls.docs.get("list"), [principal, service, *query], list[cls.read]
+                list_rows, name, cls.docs.get("list"), [principal, service, *query], _LIST[cls.read]
             )
         )
 
@@ -154,7 +166,7 @@ class CrudController(Controller):
                 return await self.present(svc, await self.create_item(svc, kw["data"]))
 
             name = f"create_{cls.item}"
-            body = _param("data", JSONBody[cls.create_body])  # type: ignore[name-defined]
+            body = _param("data", _BODY[cls.create_body])
             routes[name] = post("/", opt=writing)(
                 _shaped(
                     create_row, name, cls.docs.get("create"), [principal, service, body], cls.read
@@ -170,7 +182,7 @@ class CrudController(Controller):
                 return await self.present(svc, row)
 
             name = f"update_{cls.item}"
-            body = _param("data", JSONBody[cls.update_body])  # type: ignore[name-defined]
+            body = _param("data", _BODY[cls.update_body])
             routes[name] = patch(one, opt=writing)(
                 _shaped(
                     update_row,
