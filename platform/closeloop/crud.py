@@ -15,23 +15,36 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import record, record_update
 from closeloop.db import bound_tenant
-from closeloop.errors import ApiError, NotFound
+from closeloop.errors import ApiError, Conflict, NotFound
 from closeloop.settings import Settings
 
-__all__ = ["AuditedService", "fields_of"]
+__all__ = ["AuditedService", "fields_of", "read_as"]
 
 M = TypeVar("M")
+R = TypeVar("R", bound=msgspec.Struct)
 
 
 def fields_of(row: Any, names: Sequence[str]) -> dict[str, Any]:
     """`{name: row.name}` for `names`: a row's snapshot, or the fields of its answer."""
     return {name: getattr(row, name) for name in names}
+
+
+def read_as(read_type: type[R], row: Any, **computed: Any) -> R:
+    """The answer `read_type` filled from the row's attributes of the same names, but
+    for the fields given in `computed`."""
+    return read_type(
+        **{
+            name: computed[name] if name in computed else getattr(row, name)
+            for name in read_type.__struct_fields__
+        }
+    )
 
 
 class AuditedService(Generic[M]):
@@ -41,6 +54,7 @@ class AuditedService(Generic[M]):
     model: ClassVar[type[Any]]
     entity: ClassVar[str]  # the audit entity type and the prefix of its actions
     label: ClassVar[str]  # "no such <label>"
+    actions: ClassVar[str] = ""  # the prefix of its audit actions when not `entity`
 
     def __init__(
         self, session: AsyncSession, *, actor: str = "system", settings: Settings | None = None
@@ -96,7 +110,7 @@ class AuditedService(Generic[M]):
         await record(
             self.session,
             actor=self.actor,
-            action=f"{self.entity}.{action}",
+            action=f"{self.actions or self.entity}.{action}",
             entity_type=self.entity,
             entity_id=entity_id,
             before=before,
@@ -115,7 +129,7 @@ class AuditedService(Generic[M]):
         await record_update(
             self.session,
             actor=self.actor,
-            action=f"{self.entity}.update",
+            action=f"{self.actions or self.entity}.update",
             entity_type=self.entity,
             entity_id=row.id,
             before=before,
@@ -124,7 +138,15 @@ class AuditedService(Generic[M]):
         )
 
     async def check_delete(self, row: M) -> None:
-        """Refuse to delete `row` (raise); the base refuses nothing."""
+        """Refuse to delete `row` (raise); the base refuses to delete the tenant's
+        default (a row whose `is_default` is true)."""
+        if getattr(row, "is_default", False):
+            noun = self.label.split()[-1]
+            raise Conflict(
+                f"the default {self.label} cannot be deleted; make another {noun} the default "
+                "first",
+                field="is_default",
+            )
 
     def in_use(self, row: M) -> ApiError | None:
         """The answer when the database refuses the delete (rows still refer to it)."""

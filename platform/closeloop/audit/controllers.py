@@ -11,6 +11,7 @@ from litestar.params import FromQuery, QueryParameter
 from closeloop.audit.models import AuditEntry
 from closeloop.audit.schemas import AuditEntryRead, AuditPage, ChainReportRead
 from closeloop.audit.service import AuditQuery, list_entries, verify
+from closeloop.crud import read_as
 from closeloop.errors import UnprocessableEntity
 from closeloop.identity.models import Role
 from closeloop.times import ClientTime
@@ -20,19 +21,7 @@ __all__ = ["AuditController", "entry_read"]
 
 
 def entry_read(entry: AuditEntry) -> AuditEntryRead:
-    return AuditEntryRead(
-        id=entry.id,
-        seq=entry.seq,
-        at=entry.at,
-        actor=entry.actor,
-        action=entry.action,
-        entity_type=entry.entity_type,
-        entity_id=entry.entity_id,
-        before=entry.before,
-        after=entry.after,
-        prev_hash=entry.prev_hash.hex(),
-        hash=entry.hash.hex(),
-    )
+    return read_as(AuditEntryRead, entry, prev_hash=entry.prev_hash.hex(), hash=entry.hash.hex())
 
 
 def _cursor(value: str | None) -> int | None:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case, CaseEvent
+from closeloop.crud import read_as
 from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.errors import NotFound
 from closeloop.paging import after, page
@@ -61,17 +62,7 @@ class TimelinePage(msgspec.Struct):
 
 
 def event_read(event: CaseEvent) -> EventRead:
-    return EventRead(
-        id=event.id,
-        case_id=event.case_id,
-        type=event.type,
-        actor=event.actor,
-        visibility=event.visibility,
-        from_status=event.from_status,
-        to_status=event.to_status,
-        data=event.data,
-        created_at=event.created_at,
-    )
+    return read_as(EventRead, event)
 
 
 async def add_event(

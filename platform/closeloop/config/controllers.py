@@ -10,7 +10,6 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, patch
-from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, Parameter
 
 from closeloop.config.models import TenantProfile
@@ -44,8 +43,7 @@ from closeloop.config.service import (
 )
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
-from closeloop.settings import Settings
-from closeloop.web.crud import CrudController, given
+from closeloop.web.crud import CrudController, given, service_provider
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = [
@@ -59,15 +57,7 @@ __all__ = [
 ]
 
 STAFF = tuple(Role)
-AppSettings = NamedDependency[Settings]
 ACTIVE = Parameter(default=None, description="only active (true) or only retired (false) items")
-
-
-def _provider(service: type[ItemService]) -> Provide:
-    async def provide(db_session: DbSession, principal: Caller, settings: AppSettings) -> Any:
-        return service(db_session, actor=principal.actor, settings=settings)
-
-    return Provide(provide)
 
 
 class _ItemController(CrudController):
@@ -78,41 +68,58 @@ class _ItemController(CrudController):
     list_query = {"active": (bool | None, ACTIVE)}
 
 
-class CategoryController(_ItemController):
-    path = "/api/v1/categories"
-    item, items = "category", "categories"
-    read, create_body, update_body = CategoryRead, CategoryCreate, CategoryUpdate
-    dependencies = {"service": _provider(CategoryService)}
-    docs = {"list": "The category tree as a flat list (`parent_id` links it), in display order."}
+def _items(
+    name: str, service: type[ItemService], *bodies: type[Any], docs: dict[str, str] | None = None
+) -> type[CrudController]:
+    """The controller of one list: `/api/v1/<items>` (dashes for underscores)."""
+    kind = service.kind
+    items = KIND_PLURALS[kind.entity]
+    namespace = {
+        "path": f"/api/v1/{items.replace('_', '-')}",
+        "item": kind.entity,
+        "items": items,
+        "read": bodies[0],
+        "create_body": bodies[1],
+        "update_body": bodies[2],
+        "dependencies": {"service": service_provider(service)},
+        "docs": docs or {},
+        "__module__": __name__,
+    }
+    return type(name, (_ItemController,), namespace)
 
 
-class SeverityController(_ItemController):
-    path = "/api/v1/severities"
-    item, items = "severity", "severities"
-    read, create_body, update_body = SeverityRead, SeverityCreate, SeverityUpdate
-    dependencies = {"service": _provider(SeverityService)}
-    docs = {"list": "Severity levels; a higher `rank` is more severe."}
-
-
-class DepartmentController(_ItemController):
-    path = "/api/v1/departments"
-    item, items = "department", "departments"
-    read, create_body, update_body = DepartmentRead, DepartmentCreate, DepartmentUpdate
-    dependencies = {"service": _provider(DepartmentService)}
-
-
-class ChannelController(_ItemController):
-    path = "/api/v1/channels"
-    item, items = "channel", "channels"
-    read, create_body, update_body = ChannelRead, ChannelCreate, ChannelUpdate
-    dependencies = {"service": _provider(ChannelService)}
-
-
-class DemandTypeController(_ItemController):
-    path = "/api/v1/demand-types"
-    item, items = "demand_type", "demand_types"
-    read, create_body, update_body = DemandTypeRead, DemandTypeCreate, DemandTypeUpdate
-    dependencies = {"service": _provider(DemandTypeService)}
+KIND_PLURALS = {
+    "category": "categories",
+    "severity": "severities",
+    "department": "departments",
+    "channel": "channels",
+    "demand_type": "demand_types",
+}
+CategoryController = _items(
+    "CategoryController",
+    CategoryService,
+    CategoryRead,
+    CategoryCreate,
+    CategoryUpdate,
+    docs={"list": "The category tree as a flat list (`parent_id` links it), in display order."},
+)
+SeverityController = _items(
+    "SeverityController",
+    SeverityService,
+    SeverityRead,
+    SeverityCreate,
+    SeverityUpdate,
+    docs={"list": "Severity levels; a higher `rank` is more severe."},
+)
+DepartmentController = _items(
+    "DepartmentController", DepartmentService, DepartmentRead, DepartmentCreate, DepartmentUpdate
+)
+ChannelController = _items(
+    "ChannelController", ChannelService, ChannelRead, ChannelCreate, ChannelUpdate
+)
+DemandTypeController = _items(
+    "DemandTypeController", DemandTypeService, DemandTypeRead, DemandTypeCreate, DemandTypeUpdate
+)
 
 
 def _profile_read(profile: TenantProfile) -> ProfileRead:

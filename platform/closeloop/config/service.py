@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import diff, record, record_update
+from closeloop.audit.service import diff, record
 from closeloop.config.defaults import default_profile
 from closeloop.config.models import (
     CASE_KINDS,
@@ -379,7 +379,10 @@ def _check_unique(field: str, key: str, values: list[str]) -> None:
 class ProfileService(AuditedService[TenantProfile]):
     """The tenant's single-valued settings (one row per tenant)."""
 
-    model, entity, label = TenantProfile, "tenant_profile", "profile"
+    model, entity, label, actions = TenantProfile, "tenant_profile", "profile", "profile"
+
+    async def snapshot(self, row: TenantProfile) -> dict[str, Any]:
+        return profile_snapshot(row)
 
     async def get(self) -> TenantProfile:  # type: ignore[override]
         profile = await self.session.scalar(select(TenantProfile))
@@ -395,14 +398,5 @@ class ProfileService(AuditedService[TenantProfile]):
         before = profile_snapshot(profile)
         for name, value in changes.items():
             setattr(profile, name, value)
-        await self.session.flush()
-        await record_update(
-            self.session,
-            actor=self.actor,
-            action="profile.update",
-            entity_type="tenant_profile",
-            entity_id=profile.id,
-            before=before,
-            after=profile_snapshot(profile),
-        )
+        await self.audit_update(profile, before)
         return profile

@@ -7,9 +7,9 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
-from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 
+from closeloop.crud import read_as
 from closeloop.identity.access import access
 from closeloop.identity.models import ApiKey, Role, User
 from closeloop.identity.schemas import (
@@ -24,37 +24,18 @@ from closeloop.identity.schemas import (
 )
 from closeloop.identity.service import ApiKeyService, LoginService, UserService
 from closeloop.settings import Settings
-from closeloop.web.crud import CrudController
+from closeloop.web.crud import CrudController, service_provider
 from closeloop.web.deps import Caller, DbSession
 
-__all__ = ["ApiKeyController", "AuthController", "UserController", "provide_user_service"]
-
-AppSettings = NamedDependency[Settings]
+__all__ = ["ApiKeyController", "AuthController", "UserController"]
 
 
 def user_read(user: User) -> UserRead:
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        roles=list(user.roles),
-        permissions=list(user.permissions),
-        department_id=user.department_id,
-        active=user.active,
-        created_at=user.created_at,
-    )
+    return read_as(UserRead, user, roles=list(user.roles), permissions=list(user.permissions))
 
 
 def key_read(key: ApiKey) -> ApiKeyRead:
-    return ApiKeyRead(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        scopes=list(key.scopes),
-        created_at=key.created_at,
-        revoked_at=key.revoked_at,
-        last_used_at=key.last_used_at,
-    )
+    return read_as(ApiKeyRead, key, scopes=list(key.scopes))
 
 
 class AuthController(Controller):
@@ -83,15 +64,7 @@ class AuthController(Controller):
         if principal.user_id is not None:
             return user_read(await UserService(db_session).get(principal.user_id))
         assert principal.api_key_id is not None
-        return key_read(
-            await ApiKeyService(db_session, principal.tenant_id).get(principal.api_key_id)
-        )
-
-
-async def provide_user_service(
-    db_session: DbSession, principal: Caller, settings: AppSettings
-) -> UserService:
-    return UserService(db_session, actor=principal.actor, settings=settings)
+        return key_read(await ApiKeyService(db_session).get(principal.api_key_id))
 
 
 class UserController(CrudController):
@@ -102,7 +75,7 @@ class UserController(CrudController):
     item, items = "user", "users"
     read, create_body, update_body = UserRead, UserCreate, UserUpdate
     reading, writing = access(Role.ADMIN, Role.SUPERVISOR), access(Role.ADMIN)
-    dependencies = {"service": Provide(provide_user_service)}
+    dependencies = {"service": service_provider(UserService)}
     list_query = {
         "limit": (int, Parameter(default=100, ge=1, le=500)),
         "after": (str | None, Parameter(default=None, description="e-mail to continue after")),
@@ -127,7 +100,7 @@ class ApiKeyController(Controller):
     @get("/")
     async def list_keys(self, db_session: DbSession, principal: Caller) -> list[ApiKeyRead]:
         principal.require(Role.ADMIN)
-        return [key_read(k) for k in await ApiKeyService(db_session, principal.tenant_id).list()]
+        return [key_read(k) for k in await ApiKeyService(db_session).list()]
 
     @post("/")
     async def create_key(
@@ -135,7 +108,7 @@ class ApiKeyController(Controller):
     ) -> ApiKeyCreated:
         """Create a key. The `key` in the answer is shown this once and cannot be read again."""
         principal.require(Role.ADMIN)
-        keys = ApiKeyService(db_session, principal.tenant_id, actor=principal.actor)
+        keys = ApiKeyService(db_session, actor=principal.actor)
         key, plain = await keys.create(
             name=data.name, scopes=data.scopes, created_by=principal.user_id
         )
@@ -153,7 +126,7 @@ class ApiKeyController(Controller):
         self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
         principal.require(Role.ADMIN)
-        return key_read(await ApiKeyService(db_session, principal.tenant_id).get(key_id))
+        return key_read(await ApiKeyService(db_session).get(key_id))
 
     @delete("/{key_id:uuid}", status_code=200)
     async def revoke_key(
@@ -161,5 +134,5 @@ class ApiKeyController(Controller):
     ) -> ApiKeyRead:
         """Revoke a key: it stops working at once; the record stays for the audit trail."""
         principal.require(Role.ADMIN)
-        keys = ApiKeyService(db_session, principal.tenant_id, actor=principal.actor)
+        keys = ApiKeyService(db_session, actor=principal.actor)
         return key_read(await keys.revoke(key_id))

@@ -9,13 +9,11 @@ from typing import Any
 
 from sqlalchemy import any_, func, literal, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import record
 from closeloop.config import current
 from closeloop.crud import AuditedService
 from closeloop.db import add_in_savepoint, new_id, utcnow
-from closeloop.errors import Conflict, NotFound, UnprocessableEntity
+from closeloop.errors import Conflict, UnprocessableEntity
 from closeloop.identity.auth import LoginService, authenticate
 from closeloop.identity.models import ROLES, ApiKey, Permission, Role, User
 from closeloop.identity.passwords import hash_password
@@ -213,26 +211,13 @@ def _removes_an_admin(user: User, *, roles: Sequence[str] | None, active: bool |
     return active is False or (roles is not None and Role.ADMIN.value not in roles)
 
 
-class ApiKeyService:
-    """API keys of one tenant; changes are audited as `actor`."""
+class ApiKeyService(AuditedService[ApiKey]):
+    """API keys of the session's bound tenant; changes are audited as `actor`."""
 
-    def __init__(
-        self, session: AsyncSession, tenant_id: uuid.UUID, *, actor: str = "system"
-    ) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-        self.actor = actor
+    model, entity, label = ApiKey, "api_key", "API key"
 
-    async def list(self) -> Sequence[ApiKey]:
-        return (
-            await self.session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))
-        ).all()
-
-    async def get(self, key_id: uuid.UUID) -> ApiKey:
-        key = await self.session.get(ApiKey, (self.tenant_id, key_id))
-        if key is None:
-            raise NotFound("no such API key")
-        return key
+    def ordering(self) -> tuple[Any, ...]:
+        return (ApiKey.created_at, ApiKey.id)
 
     async def create(
         self, *, name: str, scopes: Sequence[str], created_by: uuid.UUID | None
@@ -241,9 +226,9 @@ class ApiKeyService:
         if not scopes:
             raise UnprocessableEntity("an API key needs at least one scope", field="scopes")
         _check_roles(scopes, field="scopes")
-        plain, prefix = new_api_key(self.tenant_id)
+        plain, prefix = new_api_key(self.tenant())
         key = ApiKey(
-            tenant_id=self.tenant_id,
+            tenant_id=self.tenant(),
             id=new_id(),
             name=name,
             prefix=prefix,
@@ -253,14 +238,8 @@ class ApiKeyService:
         )
         self.session.add(key)
         await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="api_key.create",
-            entity_type="api_key",
-            entity_id=key.id,
-            after={"name": key.name, "prefix": key.prefix, "scopes": list(key.scopes)},
-        )
+        shown = {"name": key.name, "prefix": key.prefix, "scopes": list(key.scopes)}
+        await self.audit("create", key.id, after=shown)
         return key, plain
 
     async def revoke(self, key_id: uuid.UUID) -> ApiKey:
@@ -268,13 +247,7 @@ class ApiKeyService:
         if key.revoked_at is None:
             key.revoked_at = utcnow()
             await self.session.flush()
-            await record(
-                self.session,
-                actor=self.actor,
-                action="api_key.revoke",
-                entity_type="api_key",
-                entity_id=key.id,
-                before={"revoked_at": None},
-                after={"revoked_at": key.revoked_at},
+            await self.audit(
+                "revoke", key.id, before={"revoked_at": None}, after={"revoked_at": key.revoked_at}
             )
         return key

@@ -8,9 +8,10 @@ from typing import Annotated, TypeVar
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from closeloop.crud import read_as
 from closeloop.errors import Forbidden
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
@@ -35,7 +36,7 @@ from closeloop.notify.schemas import (
 )
 from closeloop.notify.templates import builtin
 from closeloop.settings import Settings
-from closeloop.web.crud import CrudController, read_as
+from closeloop.web.crud import CrudController, service_provider
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = [
@@ -58,18 +59,6 @@ def _admin(principal: Principal) -> None:
     principal.require(Role.ADMIN)
 
 
-async def provide_template_service(
-    db_session: DbSession, principal: Caller, settings: AppSettings
-) -> TemplateService:
-    return TemplateService(db_session, actor=principal.actor, settings=settings)
-
-
-async def provide_webhook_service(
-    db_session: DbSession, principal: Caller, settings: AppSettings
-) -> WebhookService:
-    return WebhookService(db_session, actor=principal.actor, settings=settings)
-
-
 class TemplateController(CrudController):
     path = "/api/v1/templates"
     tags = ("notifications",)
@@ -77,7 +66,7 @@ class TemplateController(CrudController):
     read, create_body, update_body = TemplateRead, TemplateCreate, TemplateUpdate
     deletable = True
     opt = access(Role.ADMIN)
-    dependencies = {"service": Provide(provide_template_service)}
+    dependencies = {"service": service_provider(TemplateService)}
     docs = {
         "list": "The tenant's own templates; where it has none, the built-in ones apply.",
         "create": "Save the tenant's wording of an event on a channel in a locale. A template "
@@ -104,16 +93,7 @@ class TemplateController(CrudController):
 
 
 def _delivery(row: WebhookDelivery) -> WebhookDeliveryRead:
-    return WebhookDeliveryRead(
-        id=row.id,
-        notification_id=row.notification_id,
-        event=row.event,
-        attempt=row.attempt,
-        status_code=row.status_code,
-        error=row.error,
-        duration_ms=row.duration_ms,
-        at=row.created_at,
-    )
+    return read_as(WebhookDeliveryRead, row, at=row.created_at)
 
 
 class WebhookController(CrudController):
@@ -123,7 +103,7 @@ class WebhookController(CrudController):
     read, create_body, update_body = WebhookRead, WebhookCreate, WebhookUpdate
     deletable = True
     opt = access(Role.ADMIN)
-    dependencies = {"service": Provide(provide_webhook_service)}
+    dependencies = {"service": service_provider(WebhookService)}
     docs = {
         "create": "Add an endpoint. Each event it subscribes to is POSTed as JSON with\n"
         "`X-Closeloop-Timestamp` and `X-Closeloop-Signature: sha256=<HMAC-SHA256 of\n"

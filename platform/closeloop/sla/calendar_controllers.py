@@ -9,13 +9,12 @@ from typing import Annotated
 
 import msgspec
 from litestar import get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from closeloop.errors import UnprocessableEntity
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
-from closeloop.settings import Settings
 from closeloop.sla.calendar_models import Calendar
 from closeloop.sla.calendar_schemas import (
     CalendarCreate,
@@ -24,13 +23,12 @@ from closeloop.sla.calendar_schemas import (
     CalendarUpdate,
 )
 from closeloop.sla.calendar_service import CalendarService, load
-from closeloop.web.crud import CrudController
+from closeloop.web.crud import CrudController, service_provider
 from closeloop.web.deps import Caller, DbSession
 
-__all__ = ["CalendarController", "provide_calendar_service"]
+__all__ = ["CalendarController"]
 
 STAFF = tuple(Role)
-AppSettings = NamedDependency[Settings]
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 
@@ -43,12 +41,6 @@ def _read(row: Calendar) -> CalendarRead:
     )
 
 
-async def provide_calendar_service(
-    db_session: DbSession, principal: Caller, settings: AppSettings
-) -> CalendarService:
-    return CalendarService(db_session, actor=principal.actor, settings=settings)
-
-
 class CalendarController(CrudController):
     path = "/api/v1/calendars"
     tags = ("configuration",)
@@ -56,7 +48,7 @@ class CalendarController(CrudController):
     read, create_body, update_body = CalendarRead, CalendarCreate, CalendarUpdate
     deletable = True
     reading, writing = access(*ALL_ROLES), access(Role.ADMIN)
-    dependencies = {"service": Provide(provide_calendar_service)}
+    dependencies = {"service": service_provider(CalendarService)}
     docs = {
         "list": "The tenant's calendars, the default first.",
         "update": "Change the fields given; due times already computed stay as they are.",

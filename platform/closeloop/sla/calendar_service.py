@@ -193,13 +193,6 @@ class CalendarService(AuditedService[Calendar]):
         await self.audit("update", row.id, before=old, after=new)
         return row
 
-    async def check_delete(self, row: Calendar) -> None:
-        if row.is_default:
-            raise Conflict(
-                "the default calendar cannot be deleted; make another calendar the default first",
-                field="is_default",
-            )
-
     def in_use(self, row: Calendar) -> Conflict:
         return Conflict(
             f"calendar {row.code!r} is still in use (an SLA policy names it); "

@@ -9,15 +9,14 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get
-from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
 from closeloop.cases.models import Case
+from closeloop.crud import read_as
 from closeloop.db import bound_tenant
 from closeloop.errors import NotFound
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
-from closeloop.settings import Settings
 from closeloop.sla.clocks import ClockService
 from closeloop.sla.models import SlaClock, SlaClockEvent, SlaEscalationLevel, SlaPolicy
 from closeloop.sla.policies import PolicyService
@@ -31,50 +30,20 @@ from closeloop.sla.policy_schemas import (
     SlaPolicyUpdate,
     TargetSpec,
 )
-from closeloop.web.crud import CrudController, given
+from closeloop.web.crud import CrudController, given, service_provider
 from closeloop.web.deps import Caller, DbSession
 
-__all__ = ["CaseSlaController", "SlaPolicyController", "policy_read", "provide_policy_service"]
+__all__ = ["CaseSlaController", "SlaPolicyController", "policy_read"]
 
 STAFF = tuple(Role)
-AppSettings = NamedDependency[Settings]
-
-
-async def provide_policy_service(
-    db_session: DbSession, principal: Caller, settings: AppSettings
-) -> PolicyService:
-    return PolicyService(db_session, actor=principal.actor, settings=settings)
 
 
 def policy_read(row: SlaPolicy, levels: Sequence[SlaEscalationLevel]) -> SlaPolicyRead:
-    return SlaPolicyRead(
-        id=row.id,
-        code=row.code,
-        name=row.name,
-        position=row.position,
-        active=row.active,
-        is_default=row.is_default,
-        match_kind=row.match_kind,
-        match_severity=row.match_severity,
-        match_category=row.match_category,
-        match_channel=row.match_channel,
-        calendar_id=row.calendar_id,
+    return read_as(
+        SlaPolicyRead,
+        row,
         targets={k: msgspec.convert(v, TargetSpec) for k, v in (row.targets or {}).items()},
-        levels=[
-            LevelRead(
-                id=lv.id,
-                position=lv.position,
-                target=lv.target,
-                trigger=lv.trigger,
-                threshold=lv.threshold,
-                actions=list(lv.actions),
-                role=lv.role,
-                severity_code=lv.severity_code,
-            )
-            for lv in levels
-        ],
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        levels=[read_as(LevelRead, lv, actions=list(lv.actions)) for lv in levels],
     )
 
 
@@ -87,7 +56,7 @@ class SlaPolicyController(CrudController):
     read, create_body, update_body = SlaPolicyRead, SlaPolicyCreate, SlaPolicyUpdate
     deletable = True
     reading, writing = access(*ALL_ROLES), access(Role.ADMIN)
-    dependencies = {"service": Provide(provide_policy_service)}
+    dependencies = {"service": service_provider(PolicyService)}
     docs = {
         "list": "The tenant's policies in matching order (the default last).",
         "create": "A new policy; it applies to cases whose clocks start from now on.",
@@ -107,39 +76,11 @@ class SlaPolicyController(CrudController):
 
 
 def _clock_read(clock: SlaClock) -> ClockRead:
-    return ClockRead(
-        id=clock.id,
-        cycle=clock.cycle,
-        target=clock.target,
-        state=clock.state,
-        policy_id=clock.policy_id,
-        unit=clock.unit,
-        spec=clock.spec,
-        period=clock.period,
-        started_at=clock.started_at,
-        opens_at=clock.opens_at,
-        due_at=clock.due_at,
-        paused_at=clock.paused_at,
-        paused_seconds=clock.paused_seconds,
-        stopped_at=clock.stopped_at,
-        breached_at=clock.breached_at,
-        next_check_at=clock.next_check_at,
-        fired_levels=len(clock.fired or ()),
-    )
+    return read_as(ClockRead, clock, fired_levels=len(clock.fired or ()))
 
 
 def _event_read(event: SlaClockEvent) -> ClockEventRead:
-    return ClockEventRead(
-        id=event.id,
-        clock_id=event.clock_id,
-        cycle=event.cycle,
-        target=event.target,
-        type=event.type,
-        at=event.at,
-        actor=event.actor,
-        reason=event.reason,
-        data=event.data,
-    )
+    return read_as(ClockEventRead, event)
 
 
 class CaseSlaController(Controller):

@@ -193,13 +193,6 @@ class PolicyService(AuditedService[SlaPolicy]):
         await self.audit_update(row, before)
         return row
 
-    async def check_delete(self, row: SlaPolicy) -> None:
-        if row.is_default:
-            raise Conflict(
-                "the default SLA policy cannot be deleted; make another policy the default first",
-                field="is_default",
-            )
-
     # ---- checks ---------------------------------------------------------------------------
 
     async def _check(self, values: dict[str, Any], levels: list[dict[str, Any]]) -> None:

@@ -24,23 +24,24 @@ are answered and bodies passed on.
 import datetime as dt
 import inspect
 import uuid
-from collections.abc import Sequence
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from closeloop.crud import read_as
 from closeloop.identity.access import declared_access
 from closeloop.identity.principal import Principal
-from closeloop.web.deps import Caller
+from closeloop.settings import Settings
+from closeloop.web.deps import Caller, DbSession
 
-__all__ = ["KEPT_AS_IS", "CrudController", "given", "read_as"]
+__all__ = ["KEPT_AS_IS", "AppSettings", "CrudController", "given", "service_provider"]
 
 # Values a body keeps as they are when it is passed on as plain values.
 KEPT_AS_IS = (uuid.UUID, dt.date, dt.datetime)
-R = TypeVar("R", bound=msgspec.Struct)
 
 
 def given(data: msgspec.Struct) -> dict[str, Any]:
@@ -57,9 +58,17 @@ def given(data: msgspec.Struct) -> dict[str, Any]:
     }
 
 
-def read_as(read_type: type[R], row: Any) -> R:
-    """The answer `read_type` filled from the row's attributes of the same names."""
-    return read_type(**{name: getattr(row, name) for name in read_type.__struct_fields__})
+AppSettings = NamedDependency[Settings]
+
+
+def service_provider(service: Callable[..., Any]) -> Provide:
+    """The `service` dependency: `service(session, actor=..., settings=...)` for the
+    request's transaction and caller."""
+
+    async def provide(db_session: DbSession, principal: Caller, settings: AppSettings) -> Any:
+        return service(db_session, actor=principal.actor, settings=settings)
+
+    return Provide(provide)
 
 
 def _enforce(principal: Principal, opt: dict[str, Any]) -> None:
