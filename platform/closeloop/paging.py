@@ -30,21 +30,40 @@ __all__ = ["after", "decode_cursor", "encode_cursor", "page"]
 T = TypeVar("T")
 S = TypeVar("S", bound=Select[Any])
 
-Key = tuple[dt.datetime, uuid.UUID]
+Key = tuple[Any, ...]  # the values of a row's ordering columns: times, ids, numbers
+TIME_AND_ID: tuple[type, ...] = (dt.datetime, uuid.UUID)
 
 
 def encode_cursor(key: Key) -> str:
-    """The cursor of a row whose ordering key is `key` (a time and an id)."""
-    at, row_id = key
-    raw = json.dumps([at.isoformat(), str(row_id)], separators=(",", ":"))
+    """The cursor of a row whose ordering columns hold `key`."""
+    values = [v.isoformat() if isinstance(v, dt.datetime) else _plain(v) for v in key]
+    raw = json.dumps(values, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> Key:
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+def _typed(kind: type, value: Any) -> Any:
+    if kind is dt.datetime:
+        return dt.datetime.fromisoformat(value)
+    if kind is uuid.UUID:
+        return uuid.UUID(value)
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError(f"not a {kind.__name__}")
+
+
+def decode_cursor(cursor: str, kinds: tuple[type, ...] = TIME_AND_ID) -> Key:
+    """The key in `cursor`, one value of each of `kinds`; 422 `invalid_cursor` when the
+    cursor is not one this API gave out."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, row_id = json.loads(raw)
-        return dt.datetime.fromisoformat(at), uuid.UUID(row_id)
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(kinds):
+            raise ValueError("not a key")
+        return tuple(_typed(kind, value) for kind, value in zip(kinds, values, strict=True))
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise UnprocessableEntity(
             "cursor is not one this API gave out; pass next_cursor unchanged",
@@ -53,13 +72,13 @@ def decode_cursor(cursor: str) -> Key:
         ) from None
 
 
-def after(query: S, columns: tuple[Any, Any], cursor: str | None, *, descending: bool) -> S:
+def after(query: S, columns: tuple[Any, ...], cursor: str | None, *, descending: bool) -> S:
     """`query` restricted to the rows past `cursor` in the order of `columns` (newest
     first when `descending`); unchanged without a cursor."""
     if not cursor:
         return query
-    key = tuple_(*columns)
-    values = tuple_(*decode_cursor(cursor))
+    kinds = tuple(column.type.python_type for column in columns)
+    key, values = tuple_(*columns), tuple_(*decode_cursor(cursor, kinds))
     return query.where(key < values if descending else key > values)
 
 
