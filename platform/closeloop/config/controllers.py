@@ -43,7 +43,7 @@ from closeloop.config.service import (
 )
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
-from closeloop.web.crud import CrudController, given, service_provider
+from closeloop.web.crud import CrudController, given
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = [
@@ -71,30 +71,22 @@ class _ItemController(CrudController):
 def _items(
     name: str, service: type[ItemService], *bodies: type[Any], docs: dict[str, str] | None = None
 ) -> type[CrudController]:
-    """The controller of one list: `/api/v1/<items>` (dashes for underscores)."""
-    kind = service.kind
-    items = KIND_PLURALS[kind.entity]
+    """The controller of one list: `/api/v1/<entity>s` (dashes for underscores)."""
+    entity = service.kind.entity
+    plural = {"category": "categories", "severity": "severities"}.get(entity, f"{entity}s")
     namespace = {
-        "path": f"/api/v1/{items.replace('_', '-')}",
-        "item": kind.entity,
-        "items": items,
+        "path": f"/api/v1/{plural.replace('_', '-')}",
+        "item": entity,
+        "service": service,
         "read": bodies[0],
         "create_body": bodies[1],
         "update_body": bodies[2],
-        "dependencies": {"service": service_provider(service)},
         "docs": docs or {},
         "__module__": __name__,
     }
     return type(name, (_ItemController,), namespace)
 
 
-KIND_PLURALS = {
-    "category": "categories",
-    "severity": "severities",
-    "department": "departments",
-    "channel": "channels",
-    "demand_type": "demand_types",
-}
 CategoryController = _items(
     "CategoryController",
     CategoryService,

@@ -24,7 +24,7 @@ from closeloop.identity.schemas import (
 )
 from closeloop.identity.service import ApiKeyService, LoginService, UserService
 from closeloop.settings import Settings
-from closeloop.web.crud import CrudController, service_provider
+from closeloop.web.crud import CrudController
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["ApiKeyController", "AuthController", "UserController"]
@@ -72,10 +72,9 @@ class UserController(CrudController):
 
     path = "/api/v1/users"
     tags = ["identity"]
-    item, items = "user", "users"
+    item, service = "user", UserService
     read, create_body, update_body = UserRead, UserCreate, UserUpdate
     reading, writing = access(Role.ADMIN, Role.SUPERVISOR), access(Role.ADMIN)
-    dependencies = {"service": service_provider(UserService)}
     list_query = {
         "limit": (int, Parameter(default=100, ge=1, le=500)),
         "after": (str | None, Parameter(default=None, description="e-mail to continue after")),

@@ -36,7 +36,7 @@ from closeloop.notify.schemas import (
 )
 from closeloop.notify.templates import builtin
 from closeloop.settings import Settings
-from closeloop.web.crud import CrudController, service_provider
+from closeloop.web.crud import CrudController
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = [
@@ -62,11 +62,10 @@ def _admin(principal: Principal) -> None:
 class TemplateController(CrudController):
     path = "/api/v1/templates"
     tags = ("notifications",)
-    item, items = "template", "templates"
+    item, service = "template", TemplateService
     read, create_body, update_body = TemplateRead, TemplateCreate, TemplateUpdate
     deletable = True
     opt = access(Role.ADMIN)
-    dependencies = {"service": service_provider(TemplateService)}
     docs = {
         "list": "The tenant's own templates; where it has none, the built-in ones apply.",
         "create": "Save the tenant's wording of an event on a channel in a locale. A template "
@@ -99,11 +98,10 @@ def _delivery(row: WebhookDelivery) -> WebhookDeliveryRead:
 class WebhookController(CrudController):
     path = "/api/v1/webhooks"
     tags = ("notifications",)
-    item, items = "webhook", "webhooks"
+    item, service = "webhook", WebhookService
     read, create_body, update_body = WebhookRead, WebhookCreate, WebhookUpdate
     deletable = True
     opt = access(Role.ADMIN)
-    dependencies = {"service": service_provider(WebhookService)}
     docs = {
         "create": "Add an endpoint. Each event it subscribes to is POSTed as JSON with\n"
         "`X-Closeloop-Timestamp` and `X-Closeloop-Signature: sha256=<HMAC-SHA256 of\n"

@@ -23,7 +23,7 @@ from closeloop.sla.calendar_schemas import (
     CalendarUpdate,
 )
 from closeloop.sla.calendar_service import CalendarService, load
-from closeloop.web.crud import CrudController, service_provider
+from closeloop.web.crud import CrudController
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["CalendarController"]
@@ -44,11 +44,10 @@ def _read(row: Calendar) -> CalendarRead:
 class CalendarController(CrudController):
     path = "/api/v1/calendars"
     tags = ("configuration",)
-    item, items = "calendar", "calendars"
+    item, service = "calendar", CalendarService
     read, create_body, update_body = CalendarRead, CalendarCreate, CalendarUpdate
     deletable = True
     reading, writing = access(*ALL_ROLES), access(Role.ADMIN)
-    dependencies = {"service": service_provider(CalendarService)}
     docs = {
         "list": "The tenant's calendars, the default first.",
         "update": "Change the fields given; due times already computed stay as they are.",

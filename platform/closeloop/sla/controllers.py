@@ -30,7 +30,7 @@ from closeloop.sla.policy_schemas import (
     SlaPolicyUpdate,
     TargetSpec,
 )
-from closeloop.web.crud import CrudController, given, service_provider
+from closeloop.web.crud import CrudController, given
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["CaseSlaController", "SlaPolicyController", "policy_read"]
@@ -52,11 +52,10 @@ class SlaPolicyController(CrudController):
 
     path = "/api/v1/sla-policies"
     tags = ("configuration",)
-    item, items = "sla_policy", "sla_policies"
+    item, service = "sla_policy", PolicyService
     read, create_body, update_body = SlaPolicyRead, SlaPolicyCreate, SlaPolicyUpdate
     deletable = True
     reading, writing = access(*ALL_ROLES), access(Role.ADMIN)
-    dependencies = {"service": service_provider(PolicyService)}
     docs = {
         "list": "The tenant's policies in matching order (the default last).",
         "create": "A new policy; it applies to cases whose clocks start from now on.",

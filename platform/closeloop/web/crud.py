@@ -5,16 +5,16 @@ A controller of one kind of row subclasses `CrudController` and says what differ
     class CalendarController(CrudController):
         path = "/api/v1/calendars"
         tags = ("configuration",)
-        item, items = "calendar", "calendars"          # handler and path parameter names
+        item, service = "calendar", CalendarService  # names: get_calendar, {calendar_id}
         read, create_body, update_body = CalendarRead, CalendarCreate, CalendarUpdate
         deletable = True
         reading, writing = access(*ALL_ROLES), access(Role.ADMIN)
-        dependencies = {"service": Provide(provide_calendar_service)}
 
 and gets `GET /` (`list_calendars`), `POST /` (`create_calendar`), `GET /{calendar_id}`,
 `PATCH /{calendar_id}` and `DELETE /{calendar_id}` (when `deletable`), each calling the
-`service` dependency (an `AuditedService`-shaped service: `list`, `get`, `create`,
-`update`, `delete`) and answering `read`. Who may call them is declared on the routes:
+`service` dependency (an `AuditedService`: `list`, `get`, `create`, `update`,
+`delete`; built by `service_provider` from `service`, or given in `dependencies`) and
+answering `read`. Who may call them is declared on the routes:
 `reading` is the `opt` of the read routes and `writing` of the others; a class-level
 `opt` applies to all. A route written out in the subclass (same handler name) replaces
 the generated one; `present`, `given`, `create_item` and `update_item` change how rows
@@ -105,7 +105,11 @@ class CrudController(Controller):
     """Base of the controllers of one configurable kind of row (see the module doc)."""
 
     item: ClassVar[str] = ""
-    items: ClassVar[str] = ""
+    """One row's name: `get_<item>`, `{<item>_id}`; `list_<items>` is named for the
+    last part of `path` (`sla-policies`: `list_sla_policies`)."""
+    service: ClassVar[Callable[..., Any] | None] = None
+    """The service class, built per request as `service(session, actor=, settings=)`
+    and given to the routes as the `service` dependency."""
     read: ClassVar[type[Any]]
     create_body: ClassVar[type[Any] | None] = None
     update_body: ClassVar[type[Any] | None] = None
@@ -122,6 +126,11 @@ class CrudController(Controller):
         super().__init_subclass__(**kwargs)
         if not cls.item:
             return
+        if cls.__dict__.get("service") is not None:
+            cls.dependencies = {
+                **(cls.__dict__.get("dependencies") or {}),
+                "service": service_provider(cls.__dict__["service"]),
+            }
         for name, handler in cls._routes().items():
             if name not in cls.__dict__:
                 setattr(cls, name, handler)
@@ -150,7 +159,7 @@ class CrudController(Controller):
             return [await self.present(svc, row) for row in found]
 
         query = [_param(name, note, default) for name, (note, default) in cls.list_query.items()]
-        name = f"list_{cls.items}"
+        name = f"list_{cls.path.rstrip('/').rsplit('/', 1)[-1].replace('-', '_')}"
         routes[name] = get("/", opt=reading)(
             _shaped(
                 list_rows, name, cls.docs.get("list"), [principal, service, *query], _LIST[cls.read]
