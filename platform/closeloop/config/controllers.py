@@ -41,9 +41,8 @@ from closeloop.config.service import (
     ProfileService,
     SeverityService,
 )
-from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
-from closeloop.web.crud import CrudController, given
+from closeloop.web.crud import ConfigurationController, CrudController, given
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = [
@@ -60,11 +59,7 @@ STAFF = tuple(Role)
 ACTIVE = Parameter(default=None, description="only active (true) or only retired (false) items")
 
 
-class _ItemController(CrudController):
-    """Every staff role reads the lists (agents classify cases with them); admins change them."""
-
-    tags = ("configuration",)
-    reading, writing = access(*ALL_ROLES), access(Role.ADMIN)
+class _ItemController(ConfigurationController):
     list_query = {"active": (bool | None, ACTIVE)}
 
 

@@ -13,7 +13,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from closeloop.errors import UnprocessableEntity
-from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.sla.calendar_models import Calendar
 from closeloop.sla.calendar_schemas import (
@@ -23,7 +22,7 @@ from closeloop.sla.calendar_schemas import (
     CalendarUpdate,
 )
 from closeloop.sla.calendar_service import CalendarService, load
-from closeloop.web.crud import CrudController
+from closeloop.web.crud import ConfigurationController
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["CalendarController"]
@@ -41,13 +40,11 @@ def _read(row: Calendar) -> CalendarRead:
     )
 
 
-class CalendarController(CrudController):
+class CalendarController(ConfigurationController):
     path = "/api/v1/calendars"
-    tags = ("configuration",)
     item, service = "calendar", CalendarService
     read, create_body, update_body = CalendarRead, CalendarCreate, CalendarUpdate
     deletable = True
-    reading, writing = access(*ALL_ROLES), access(Role.ADMIN)
     docs = {
         "list": "The tenant's calendars, the default first.",
         "update": "Change the fields given; due times already computed stay as they are.",

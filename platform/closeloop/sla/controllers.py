@@ -15,7 +15,6 @@ from closeloop.cases.models import Case
 from closeloop.crud import read_as
 from closeloop.db import bound_tenant
 from closeloop.errors import NotFound
-from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.sla.clocks import ClockService
 from closeloop.sla.models import SlaClock, SlaClockEvent, SlaEscalationLevel, SlaPolicy
@@ -30,7 +29,7 @@ from closeloop.sla.policy_schemas import (
     SlaPolicyUpdate,
     TargetSpec,
 )
-from closeloop.web.crud import CrudController, given
+from closeloop.web.crud import ConfigurationController, given
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["CaseSlaController", "SlaPolicyController", "policy_read"]
@@ -47,15 +46,13 @@ def policy_read(row: SlaPolicy, levels: Sequence[SlaEscalationLevel]) -> SlaPoli
     )
 
 
-class SlaPolicyController(CrudController):
+class SlaPolicyController(ConfigurationController):
     """Every staff role reads the policies; admins change them."""
 
     path = "/api/v1/sla-policies"
-    tags = ("configuration",)
     item, service = "sla_policy", PolicyService
     read, create_body, update_body = SlaPolicyRead, SlaPolicyCreate, SlaPolicyUpdate
     deletable = True
-    reading, writing = access(*ALL_ROLES), access(Role.ADMIN)
     docs = {
         "list": "The tenant's policies in matching order (the default last).",
         "create": "A new policy; it applies to cases whose clocks start from now on.",

@@ -33,12 +33,20 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from closeloop.crud import read_as
-from closeloop.identity.access import declared_access
+from closeloop.identity.access import ALL_ROLES, access, declared_access
+from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
 from closeloop.web.deps import Caller, DbSession
 
-__all__ = ["KEPT_AS_IS", "AppSettings", "CrudController", "given", "service_provider"]
+__all__ = [
+    "KEPT_AS_IS",
+    "AppSettings",
+    "ConfigurationController",
+    "CrudController",
+    "given",
+    "service_provider",
+]
 
 # Values a body keeps as they are when it is passed on as plain values.
 KEPT_AS_IS = (uuid.UUID, dt.date, dt.datetime)
@@ -235,3 +243,11 @@ class CrudController(Controller):
 
     async def update_item(self, service: Any, item_id: uuid.UUID, data: msgspec.Struct) -> Any:
         return await service.update(item_id, self.given(data))
+
+
+class ConfigurationController(CrudController):
+    """A tenant configuration list: every staff role reads it (cases are classified and
+    timed with it); only admins change it."""
+
+    tags = ("configuration",)
+    reading, writing = access(*ALL_ROLES), access(Role.ADMIN)
