@@ -19,7 +19,7 @@ from closeloop.identity.principal import Principal
 from closeloop.notify import records
 from closeloop.notify.admin import TemplateService, WebhookService
 from closeloop.notify.events import EVENTS, LOCALES, variables
-from closeloop.notify.models import Notification, WebhookDelivery
+from closeloop.notify.models import WebhookDelivery
 from closeloop.notify.schemas import (
     BuiltinTemplateRead,
     InboxItem,
@@ -59,13 +59,18 @@ def _admin(principal: Principal) -> None:
     principal.require(Role.ADMIN)
 
 
-class TemplateController(CrudController):
-    path = "/api/v1/templates"
+class _AdminController(CrudController):
+    """Notification settings: admins only."""
+
     tags = ("notifications",)
+    opt = access(Role.ADMIN)
+    deletable = True
+
+
+class TemplateController(_AdminController):
+    path = "/api/v1/templates"
     item, service = "template", TemplateService
     read, create_body, update_body = TemplateRead, TemplateCreate, TemplateUpdate
-    deletable = True
-    opt = access(Role.ADMIN)
     docs = {
         "list": "The tenant's own templates; where it has none, the built-in ones apply.",
         "create": "Save the tenant's wording of an event on a channel in a locale. A template "
@@ -95,13 +100,10 @@ def _delivery(row: WebhookDelivery) -> WebhookDeliveryRead:
     return read_as(WebhookDeliveryRead, row, at=row.created_at)
 
 
-class WebhookController(CrudController):
+class WebhookController(_AdminController):
     path = "/api/v1/webhooks"
-    tags = ("notifications",)
     item, service = "webhook", WebhookService
     read, create_body, update_body = WebhookRead, WebhookCreate, WebhookUpdate
-    deletable = True
-    opt = access(Role.ADMIN)
     docs = {
         "create": "Add an endpoint. Each event it subscribes to is POSTed as JSON with\n"
         "`X-Closeloop-Timestamp` and `X-Closeloop-Signature: sha256=<HMAC-SHA256 of\n"
@@ -122,10 +124,6 @@ class WebhookController(CrudController):
         """Every delivery attempt to the endpoint, newest first."""
         _admin(principal)
         return [_delivery(row) for row in await service.deliveries(webhook_id, limit=limit)]
-
-
-def _notification(row: Notification) -> NotificationRead:
-    return read_as(NotificationRead, row)
 
 
 class NotificationController(Controller):
@@ -155,14 +153,18 @@ class NotificationController(Controller):
         rows, next_cursor = await records.list_notifications(
             db_session, filters, limit=limit, cursor=cursor
         )
-        return NotificationPage(items=[_notification(r) for r in rows], next_cursor=next_cursor)
+        return NotificationPage(
+            items=[read_as(NotificationRead, r) for r in rows], next_cursor=next_cursor
+        )
 
     @get("/{notification_id:uuid}")
     async def get_notification(
         self, db_session: DbSession, principal: Caller, notification_id: FromPath[uuid.UUID]
     ) -> NotificationRead:
         principal.require(Role.ADMIN, Role.SUPERVISOR)
-        return _notification(await records.get_notification(db_session, notification_id))
+        return read_as(
+            NotificationRead, await records.get_notification(db_session, notification_id)
+        )
 
 
 def _user(principal: Principal) -> uuid.UUID:

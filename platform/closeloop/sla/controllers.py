@@ -17,7 +17,7 @@ from closeloop.db import bound_tenant
 from closeloop.errors import NotFound
 from closeloop.identity.models import Role
 from closeloop.sla.clocks import ClockService
-from closeloop.sla.models import SlaClock, SlaClockEvent, SlaEscalationLevel, SlaPolicy
+from closeloop.sla.models import SlaClock, SlaEscalationLevel, SlaPolicy
 from closeloop.sla.policies import PolicyService
 from closeloop.sla.policy_schemas import (
     CaseSlaRead,
@@ -75,10 +75,6 @@ def _clock_read(clock: SlaClock) -> ClockRead:
     return read_as(ClockRead, clock, fired_levels=len(clock.fired or ()))
 
 
-def _event_read(event: SlaClockEvent) -> ClockEventRead:
-    return read_as(ClockEventRead, event)
-
-
 class CaseSlaController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
@@ -100,5 +96,5 @@ class CaseSlaController(Controller):
             due_at=case.due_at,
             cycle=max((c.cycle for c in rows), default=1),
             clocks=[_clock_read(c) for c in rows],
-            events=[_event_read(e) for e in await clocks.history(case.id)],
+            events=[read_as(ClockEventRead, e) for e in await clocks.history(case.id)],
         )
