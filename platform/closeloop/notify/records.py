@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.db import utcnow
+from closeloop.db import utcnow, where_equal
 from closeloop.errors import NotFound, UnprocessableEntity
 from closeloop.notify.events import CHANNELS, EVENTS
 from closeloop.notify.models import Notification
@@ -66,15 +66,13 @@ async def list_notifications(
     session: AsyncSession, filters: NotificationFilters, *, limit: int, cursor: str | None
 ) -> tuple[list[Notification], str | None]:
     filters.check()
-    query = select(Notification)
-    if filters.status is not None:
-        query = query.where(Notification.status == filters.status)
-    if filters.event is not None:
-        query = query.where(Notification.event == filters.event)
-    if filters.channel is not None:
-        query = query.where(Notification.channel == filters.channel)
-    if filters.case_id is not None:
-        query = query.where(Notification.case_id == filters.case_id)
+    query = where_equal(
+        select(Notification),
+        (Notification.status, filters.status),
+        (Notification.event, filters.event),
+        (Notification.channel, filters.channel),
+        (Notification.case_id, filters.case_id),
+    )
     rows = (await session.scalars(_newest_first(_after(query, cursor), limit))).all()
     return _page(rows, limit)
 
