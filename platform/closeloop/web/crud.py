@@ -18,7 +18,8 @@ answering `read`. Who may call them is declared on the routes:
 `reading` is the `opt` of the read routes and `writing` of the others; a class-level
 `opt` applies to all. A route written out in the subclass (same handler name) replaces
 the generated one; `present`, `given`, `create_item` and `update_item` change how rows
-are answered and bodies passed on.
+are answered and bodies passed on. `ConfigurationController` is the base of the tenant
+configuration lists (every staff role reads, admins change).
 """
 
 import datetime as dt
@@ -80,7 +81,9 @@ def service_provider(service: Callable[..., Any]) -> Provide:
 
 
 def _enforce(principal: Principal, opt: dict[str, Any]) -> None:
-    """Check the route's declared access for the caller."""
+    """Check the route's declared access for the caller inside the handler, as the
+    handlers checked `principal.require` before (an app-wide guard that checks every
+    route's declaration before its handler makes this redundant)."""
     declared = declared_access(opt)
     if declared is not None:
         declared.check(principal)
