@@ -105,7 +105,7 @@ def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -
 def _shaped(fn: Any, name: str, doc: str | None, params: Sequence[Any], returns: Any) -> Any:
     """Give a generated handler its route's name, parameters and answer type (what
     Litestar reads to parse the request and to write the OpenAPI)."""
-    fn.__name__ = fn.__qualname__ = name
+    fn.__name__ = name
     fn.__doc__ = doc
     fn.__signature__ = inspect.Signature([_SELF, *params], return_annotation=returns)
     fn.__annotations__ = {p.name: p.annotation for p in params} | {"return": returns}
@@ -144,6 +144,10 @@ class CrudController(Controller):
             }
         for name, handler in cls._routes().items():
             if name not in cls.__dict__:
+                # Named as if written in the subclass: Litestar orders a controller's
+                # routes (and so the OpenAPI) by module and qualified name.
+                handler.fn.__module__ = cls.__module__
+                handler.fn.__qualname__ = f"{cls.__qualname__}.{name}"
                 setattr(cls, name, handler)
 
     @classmethod
