@@ -40,16 +40,17 @@ def _read(row: Calendar) -> CalendarRead:
     )
 
 
+CALENDAR_DOCS = {
+    "list": "The tenant's calendars, the default first.",
+    "update": "Change the fields given; due times already computed stay as they are.",
+    "delete": "Delete a calendar that is not the default and that no SLA policy names.",
+}
+
+
 class CalendarController(ConfigurationController):
-    path = "/api/v1/calendars"
-    item, service = "calendar", CalendarService
+    path, docs = "/api/v1/calendars", CALENDAR_DOCS
+    item, service, deletable = "calendar", CalendarService, True
     read, create_body, update_body = CalendarRead, CalendarCreate, CalendarUpdate
-    deletable = True
-    docs = {
-        "list": "The tenant's calendars, the default first.",
-        "update": "Change the fields given; due times already computed stay as they are.",
-        "delete": "Delete a calendar that is not the default and that no SLA policy names.",
-    }
 
     async def present(self, service: CalendarService, row: Calendar) -> CalendarRead:
         return _read(row)

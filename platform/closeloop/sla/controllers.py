@@ -46,20 +46,21 @@ def policy_read(row: SlaPolicy, levels: Sequence[SlaEscalationLevel]) -> SlaPoli
     )
 
 
+POLICY_DOCS = {
+    "list": "The tenant's policies in matching order (the default last).",
+    "create": "A new policy; it applies to cases whose clocks start from now on.",
+    "update": "Change the fields given; running clocks keep the targets they started with.",
+    "delete": "Delete a policy other than the default; its running clocks escalate on the\n"
+    "default policy's ladder from then on.",
+}
+
+
 class SlaPolicyController(ConfigurationController):
     """Every staff role reads the policies; admins change them."""
 
-    path = "/api/v1/sla-policies"
-    item, service = "sla_policy", PolicyService
+    path, docs = "/api/v1/sla-policies", POLICY_DOCS
+    item, service, deletable = "sla_policy", PolicyService, True
     read, create_body, update_body = SlaPolicyRead, SlaPolicyCreate, SlaPolicyUpdate
-    deletable = True
-    docs = {
-        "list": "The tenant's policies in matching order (the default last).",
-        "create": "A new policy; it applies to cases whose clocks start from now on.",
-        "update": "Change the fields given; running clocks keep the targets they started with.",
-        "delete": "Delete a policy other than the default; its running clocks escalate on the\n"
-        "default policy's ladder from then on.",
-    }
 
     async def present(self, service: PolicyService, row: SlaPolicy) -> SlaPolicyRead:
         return policy_read(row, await service.levels(row.id))
