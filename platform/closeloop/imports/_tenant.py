@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.config import current
+from closeloop.config.models import Category, Channel, DemandType, Department, Severity
 from closeloop.db import bound_tenant, new_id
-from closeloop.config.models import Category, Channel, Department, DemandType, Severity
 from closeloop.identity.models import User
 from closeloop.imports.known import Known, KnownItem
 from closeloop.imports.records import Creation, Person

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from closeloop.imports.models import ImportRun
 from closeloop.imports.service import resolve_mapping
@@ -28,7 +29,11 @@ log = get_logger(__name__)
 async def run_import(*, tenant_id: str, message_id: str, run_id: str) -> None:
     """Read the run's file and write its rows (`ImportWriter`)."""
     async with tenant_transaction() as session:
-        run = await session.scalar(select(ImportRun).where(ImportRun.id == uuid.UUID(run_id)))
+        run = await session.scalar(
+            select(ImportRun)
+            .where(ImportRun.id == uuid.UUID(run_id))
+            .options(undefer(ImportRun.source))
+        )
         if run is None or run.status != "queued":
             return
         source = run.source or b""
@@ -37,9 +42,14 @@ async def run_import(*, tenant_id: str, message_id: str, run_id: str) -> None:
         actor = run.actor
     writer = ImportWriter(
         current_message().sessionmaker,
-        runtime.settings(),
+        runtime.settings,
         tenant_id=uuid.UUID(tenant_id),
         actor=actor,
     )
-    done = await writer.run(uuid.UUID(run_id), source, mapping, **options)
+    try:
+        done = await writer.run(uuid.UUID(run_id), source, mapping, **options)
+    except Exception as exc:
+        # Not retried (a second run would meet the same file): the run says why it failed.
+        await writer.fail(uuid.UUID(run_id), f"the import stopped: {exc}")
+        raise
     log.info("import run finished", run_id=run_id, status=done.status, rows=done.rows)

@@ -7,22 +7,19 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
 
-from closeloop.db import bound_tenant
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
+from closeloop.imports.deps import provide_import_service
 from closeloop.imports.schemas import ImportRunRead, ImportUpload, import_run_read
 from closeloop.imports.service import ImportService, resolve_mapping
-from closeloop.queue.outbox import enqueue
-from closeloop.settings import Settings
-from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["ImportController"]
 
-AppSettings = NamedDependency[Settings]
+Imports = NamedDependency[ImportService]
 _MAX_FILE = 200 * 2**20  # an import file, as uploaded
 
 
@@ -30,13 +27,12 @@ class ImportController(Controller):
     path = "/api/v1/imports"
     tags = ("imports",)
     opt = access(Role.ADMIN)
+    dependencies = {"imports": Provide(provide_import_service)}
 
     @post("/", status_code=202, request_max_body_size=_MAX_FILE)
     async def create_import(
         self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
+        imports: Imports,
         data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportRunRead:
         """Import a CSV or XLSX file with a mapping (`mapping`: a shipped one, cfpb,
@@ -46,8 +42,7 @@ class ImportController(Controller):
         case. `encoding`, `delimiter` and `sheet` override what is detected."""
         mapping = resolve_mapping(data.mapping, data.mapping_toml)
         source = await data.file.read()
-        service = ImportService(db_session, actor=principal.actor, settings=settings)
-        run = await service.create(
+        run = await imports.create(
             file_name=data.file.filename or "upload",
             mapping=mapping,
             mapping_text=data.mapping_toml or None,
@@ -55,46 +50,35 @@ class ImportController(Controller):
             dry_run=data.dry_run,
             options={"encoding": data.encoding, "delimiter": data.delimiter, "sheet": data.sheet},
         )
-        tenant_id = bound_tenant(db_session)
-        assert tenant_id is not None
-        await enqueue(db_session, "run_import", tenant_id=tenant_id, run_id=str(run.id))
+        await imports.enqueue(run)
         return import_run_read(run)
 
     @get("/")
     async def list_imports(
         self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
+        imports: Imports,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> list[ImportRunRead]:
         """The tenant's import runs, newest first."""
-        service = ImportService(db_session, actor=principal.actor, settings=settings)
-        return [import_run_read(run) for run in await service.list(limit=limit)]
+        return [import_run_read(run) for run in await imports.list(limit=limit)]
 
     @get("/{run_id:uuid}")
     async def get_import(
         self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
+        imports: Imports,
         run_id: FromPath[uuid.UUID],
     ) -> ImportRunRead:
         """One run: status, counts, the detected encoding and delimiter."""
-        service = ImportService(db_session, actor=principal.actor, settings=settings)
-        return import_run_read(await service.get(run_id))
+        return import_run_read(await imports.get(run_id))
 
     @get("/{run_id:uuid}/errors.csv", media_type="text/csv")
     async def import_errors(
         self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
+        imports: Imports,
         run_id: FromPath[uuid.UUID],
     ) -> Response[str]:
         """The run's row errors as CSV: row, column, field, value, reason."""
-        service = ImportService(db_session, actor=principal.actor, settings=settings)
-        text = await service.errors_csv(run_id)
+        text = await imports.errors_csv(run_id)
         return Response(
             text,
             media_type="text/csv; charset=utf-8",
@@ -104,12 +88,9 @@ class ImportController(Controller):
     @post("/{run_id:uuid}/undo", status_code=200)
     async def undo_import(
         self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
+        imports: Imports,
         run_id: FromPath[uuid.UUID],
     ) -> ImportRunRead:
         """Remove exactly the cases the run created. 409 once any of them changed after
         the import, or for a run that is not a finished real import."""
-        service = ImportService(db_session, actor=principal.actor, settings=settings)
-        return import_run_read(await service.undo(run_id))
+        return import_run_read(await imports.undo(run_id))

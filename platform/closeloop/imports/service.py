@@ -20,6 +20,7 @@ from closeloop.imports.mapping import SHIPPED, Mapping, MappingError, parse_mapp
 from closeloop.imports.models import ImportRowError, ImportRun
 from closeloop.imports.records import CellError, error_report_csv
 from closeloop.imports.writer import ImportWriter, Source
+from closeloop.queue.outbox import enqueue
 from closeloop.settings import Settings
 
 __all__ = ["ImportService", "import_file", "resolve_mapping"]
@@ -77,6 +78,10 @@ class ImportService:
         self.session.add(run)
         await self.session.flush()
         return run
+
+    async def enqueue(self, run: ImportRun) -> None:
+        """Have the worker run `run` once this transaction commits (`run_import`)."""
+        await enqueue(self.session, "run_import", tenant_id=self._tenant_id(), run_id=str(run.id))
 
     async def get(self, run_id: uuid.UUID) -> ImportRun:
         run = await self.session.scalar(select(ImportRun).where(ImportRun.id == run_id))

@@ -37,7 +37,7 @@ import datetime as dt
 import hashlib
 import uuid
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +62,13 @@ from closeloop.imports.mapping import Mapping, MappingError
 from closeloop.imports.models import ImportRowError, ImportRun
 from closeloop.imports.reading import ReadError, open_table
 from closeloop.imports.records import CellError, ImportedCase, RowErrors
+from closeloop.logs import get_logger
 from closeloop.settings import Settings
 from closeloop.sla.clocks import ClockService
 
 __all__ = ["BATCH", "ImportWriter", "Source", "digest"]
+
+log = get_logger(__name__)
 
 BATCH = 500
 Source = bytes | Path
@@ -108,20 +111,28 @@ class _Counts:
 
 
 class ImportWriter:
-    """Runs imports for one tenant, as `actor`, in transactions of its own."""
+    """Runs imports for one tenant, as `actor`, in transactions of its own. `settings`
+    may be given as the function that gives them (the worker's are read when needed)."""
 
     def __init__(
         self,
         factory: async_sessionmaker[AsyncSession],
-        settings: Settings,
+        settings: Settings | Callable[[], Settings],
         *,
         tenant_id: uuid.UUID,
         actor: str,
     ) -> None:
         self.factory = factory
-        self.settings = settings
+        self._settings = settings
         self.tenant_id = tenant_id
         self.actor = actor
+
+    @property
+    def settings(self) -> Settings:
+        """The settings (given, or asked for when first needed: the worker's)."""
+        if callable(self._settings):
+            self._settings = self._settings()
+        return self._settings
 
     def _tx(self) -> Any:
         return transaction(self.factory, self.tenant_id)
@@ -178,6 +189,12 @@ class ImportWriter:
         except (ReadError, MappingError, UnicodeError) as exc:
             return await self._finish(run_id, counts, failure=str(exc))
         return await self._finish(run_id, counts, failure=None)
+
+    async def fail(self, run_id: uuid.UUID, failure: str) -> None:
+        """Mark the run failed after an unexpected error (what was written stays)."""
+        async with self._tx() as session:
+            run = await _run(session, run_id)
+            run.status, run.failure, run.finished_at, run.source = "failed", failure, utcnow(), None
 
     async def _finish(
         self, run_id: uuid.UUID, counts: _Counts, *, failure: str | None
@@ -407,22 +424,23 @@ class _Batch:
                 record_.number = numbers.pop(0)
             try:
                 built.append((record_, await self._build(record_, clocks, customers, now)))
-            except Exception as exc:  # noqa: BLE001 - a row's own problem becomes its error
+            except Exception as exc:
                 errors.append(CellError(record_.row, None, None, "", f"not stored: {exc}"))
                 counts.errors += 1
         try:
             async with session.begin_nested():
                 await rows.insert(session, *(obj for _, objs in built for obj in objs))
+        except Exception as exc:
+            log.info("import batch refused, writing it row by row", reason=str(exc)[:200])
+        else:
             return len(built)
-        except Exception:  # noqa: BLE001 - retried row by row below
-            pass
         stored = 0
         for record_, objs in built:
             try:
                 async with session.begin_nested():
                     await rows.insert(session, *objs)
                 stored += 1
-            except Exception as exc:  # noqa: BLE001 - the row's error, the others go on
+            except Exception as exc:
                 errors.append(CellError(record_.row, None, None, "", f"not stored: {exc}"))
                 counts.errors += 1
         return stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from closeloop.imports import Mapping, shipped_mapping
 from closeloop.imports.models import ImportRun
 from closeloop.imports.service import import_file
 from closeloop.settings import Settings
-from support import TenantHandle, shared_data_dir
+from support import PASSWORD, Client, TenantHandle, bearer, login, shared_data_dir
 
 
 def cfpb_path() -> Path:
@@ -55,5 +56,14 @@ async def rows_of(
 
 
 async def count(owner_engine: AsyncEngine, tenant: TenantHandle, table: str) -> int:
-    found = await rows_of(owner_engine, tenant, f'SELECT count(*) FROM "{table}"')  # noqa: S608
+    found = await rows_of(owner_engine, tenant, f'SELECT count(*) FROM "{table}"')
     return int(found[0][0])
+
+
+async def user_headers(client: Client, tenant: TenantHandle, role: str) -> dict[str, str]:
+    """A new user of `tenant` with `role`, logged in."""
+    email = f"{role}-{uuid.uuid4().hex[:8]}@{tenant.slug}.example.com"
+    body = {"email": email, "display_name": role, "password": PASSWORD, "roles": [role]}
+    response = await client.post("/api/v1/users/", headers=tenant.headers, json=body)
+    assert response.status_code == 201, response.text
+    return bearer(await login(client, tenant.slug, email))
