@@ -4,23 +4,26 @@ run, download its row errors as CSV, list the runs, undo one."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.imports.deps import provide_import_service
-from closeloop.imports.schemas import ImportRunRead, ImportUpload, import_run_read
+from closeloop.imports.schemas import (
+    MAX_FILE_BYTES,
+    ImportRunRead,
+    import_run_read,
+    read_import_form,
+)
 from closeloop.imports.service import ImportService, resolve_mapping
 
 __all__ = ["ImportController"]
 
 Imports = NamedDependency[ImportService]
-_MAX_FILE = 200 * 2**20  # an import file, as uploaded
 
 
 class ImportController(Controller):
@@ -29,26 +32,29 @@ class ImportController(Controller):
     opt = access(Role.ADMIN)
     dependencies = {"imports": Provide(provide_import_service)}
 
-    @post("/", status_code=202, request_max_body_size=_MAX_FILE)
+    @post("/", status_code=202, request_max_body_size=MAX_FILE_BYTES)
     async def create_import(
-        self,
-        imports: Imports,
-        data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        self, request: Request[Any, Any, Any], imports: Imports
     ) -> ImportRunRead:
-        """Import a CSV or XLSX file with a mapping (`mapping`: a shipped one, cfpb,
-        heimao or practice_form; or `mapping_toml`: a mapping file's text). Answers 202
-        with the queued run; the rows are written in the background (follow it with
-        `GET /api/v1/imports/{run_id}`). `dry_run` counts what would happen and writes no
-        case. `encoding`, `delimiter` and `sheet` override what is detected."""
-        mapping = resolve_mapping(data.mapping, data.mapping_toml)
-        source = await data.file.read()
+        """Import a CSV or XLSX file: `multipart/form-data` with the part `file` and a
+        mapping (`mapping`: a shipped one, cfpb, heimao or practice_form; or
+        `mapping_toml`: a mapping file's text). Answers 202 with the queued run; the
+        rows are written in the background (follow it with `GET
+        /api/v1/imports/{run_id}`). `dry_run=true` counts what would happen and writes
+        no case; `encoding`, `delimiter` and `sheet` override what is detected."""
+        upload = await read_import_form(request)
+        mapping = resolve_mapping(upload.mapping, upload.mapping_toml)
         run = await imports.create(
-            file_name=data.file.filename or "upload",
+            file_name=upload.file_name,
             mapping=mapping,
-            mapping_text=data.mapping_toml or None,
-            source=source,
-            dry_run=data.dry_run,
-            options={"encoding": data.encoding, "delimiter": data.delimiter, "sheet": data.sheet},
+            mapping_text=upload.mapping_toml,
+            source=upload.data,
+            dry_run=upload.dry_run,
+            options={
+                "encoding": upload.encoding,
+                "delimiter": upload.delimiter,
+                "sheet": upload.sheet,
+            },
         )
         await imports.enqueue(run)
         return import_run_read(run)

@@ -1,18 +1,29 @@
-"""What the import API answers: a run with its detected file format and its counts."""
+"""What the import API reads (a multipart form) and answers (a run with its detected
+file format and its counts)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
+from litestar import Request
 from litestar.datastructures import UploadFile
 
+from closeloop.cases.attachments import clean_filename
+from closeloop.errors import ApiError, UnprocessableEntity
 from closeloop.imports.models import ImportRun
 
-__all__ = ["ImportRunRead", "ImportUpload", "import_run_read"]
+__all__ = [
+    "FORM_FIELDS",
+    "MAX_FILE_BYTES",
+    "ImportForm",
+    "ImportRunRead",
+    "import_run_read",
+    "read_import_form",
+]
 
 
 class ImportRunRead(msgspec.Struct, kw_only=True):
@@ -45,17 +56,57 @@ class ImportRunRead(msgspec.Struct, kw_only=True):
     finished_at: dt.datetime | None
 
 
-@dataclasses.dataclass
-class ImportUpload:
-    """`multipart/form-data`: the file, and a shipped mapping's name or a mapping as TOML."""
+class UnsupportedImportBody(ApiError, status=415, code="unsupported_media_type"): ...
 
-    file: UploadFile
-    mapping: str | None = None
-    mapping_toml: str | None = None
-    dry_run: bool = False
-    encoding: str | None = None
-    delimiter: str | None = None
-    sheet: str | None = None
+
+@dataclasses.dataclass(frozen=True)
+class ImportForm:
+    """What `POST /api/v1/imports` was sent: the file and how to read it."""
+
+    file_name: str
+    data: bytes
+    mapping: str | None
+    mapping_toml: str | None
+    dry_run: bool
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+
+
+FORM_FIELDS = ("mapping", "mapping_toml", "dry_run", "encoding", "delimiter", "sheet")
+MAX_FILE_BYTES = 200 * 2**20  # an import file, as uploaded
+_TRUE = ("1", "true", "yes", "on")
+
+
+async def read_import_form(request: Request[Any, Any, Any]) -> ImportForm:
+    """The multipart form of an import: the part `file` and the text fields
+    (`FORM_FIELDS`); 415 for another body, 422 for a missing or empty file."""
+    media = (request.headers.get("content-type") or "").partition(";")[0].strip().lower()
+    if media != "multipart/form-data":
+        raise UnsupportedImportBody(
+            "send multipart/form-data with the part `file` and a mapping", field="file"
+        )
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise UnprocessableEntity("the form has no file part named `file`", field="file")
+    data = await upload.read()
+    if not data:
+        raise UnprocessableEntity("the file is empty", field="file")
+    text: dict[str, str | None] = {}
+    for name in FORM_FIELDS:
+        value = form.get(name)
+        text[name] = value.strip() or None if isinstance(value, str) else None
+    return ImportForm(
+        file_name=clean_filename(upload.filename) or "upload",
+        data=data,
+        mapping=text["mapping"],
+        mapping_toml=text["mapping_toml"],
+        dry_run=(text["dry_run"] or "").lower() in _TRUE,
+        encoding=text["encoding"],
+        delimiter=text["delimiter"],
+        sheet=text["sheet"],
+    )
 
 
 def import_run_read(run: ImportRun) -> ImportRunRead:

@@ -24,8 +24,8 @@ from closeloop.console import ConsolePlugin
 from closeloop.customers.controllers import CustomerController
 from closeloop.db import create_engine, sessionmaker
 from closeloop.followups.controllers import FollowupController
-from closeloop.imports.controllers import ImportController
 from closeloop.identity.controllers import ApiKeyController, AuthController, UserController
+from closeloop.imports.controllers import ImportController
 from closeloop.logs import configure_logging, get_logger
 from closeloop.models import load_all_models
 from closeloop.notify.controllers import NOTIFY_CONTROLLERS
