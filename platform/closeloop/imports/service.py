@@ -89,7 +89,7 @@ class ImportService:
             raise NotFound("no such import run")
         return run
 
-    async def list(self, *, limit: int = 50) -> list[ImportRun]:
+    async def list_runs(self, *, limit: int = 50) -> list[ImportRun]:
         query = select(ImportRun).order_by(ImportRun.created_at.desc(), ImportRun.id).limit(limit)
         return list((await self.session.scalars(query)).all())
 
