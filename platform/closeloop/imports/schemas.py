@@ -3,6 +3,7 @@ file format and its counts)."""
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import datetime as dt
 import uuid
@@ -76,6 +77,7 @@ class ImportForm:
 FORM_FIELDS = ("mapping", "mapping_toml", "dry_run", "encoding", "delimiter", "sheet")
 MAX_FILE_BYTES = 200 * 2**20  # an import file, as uploaded
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 async def read_import_form(request: Request[Any, Any, Any]) -> ImportForm:
@@ -97,12 +99,24 @@ async def read_import_form(request: Request[Any, Any, Any]) -> ImportForm:
     for name in FORM_FIELDS:
         value = form.get(name)
         text[name] = value.strip() or None if isinstance(value, str) else None
+    dry_run = (text["dry_run"] or "false").lower()
+    if dry_run not in (*_TRUE, *_FALSE):
+        raise UnprocessableEntity("dry_run is true or false", field="dry_run")
+    if text["encoding"] is not None:
+        try:
+            codecs.lookup(text["encoding"])
+        except LookupError:
+            raise UnprocessableEntity(
+                f"unknown encoding {text['encoding']!r}", field="encoding"
+            ) from None
+    if text["delimiter"] is not None and len(text["delimiter"]) != 1:
+        raise UnprocessableEntity("the delimiter is one character", field="delimiter")
     return ImportForm(
         file_name=clean_filename(upload.filename) or "upload",
         data=data,
         mapping=text["mapping"],
         mapping_toml=text["mapping_toml"],
-        dry_run=(text["dry_run"] or "").lower() in _TRUE,
+        dry_run=dry_run in _TRUE,
         encoding=text["encoding"],
         delimiter=text["delimiter"],
         sheet=text["sheet"],

@@ -186,7 +186,7 @@ class ImportWriter:
                     fresh = mapper.creations[created_so_far:]
                     created_so_far = len(mapper.creations)
                     await batch.write(chunk, fresh, counts)
-        except (ReadError, MappingError, UnicodeError) as exc:
+        except (ReadError, MappingError, UnicodeError, LookupError) as exc:
             return await self._finish(run_id, counts, failure=str(exc))
         return await self._finish(run_id, counts, failure=None)
 
