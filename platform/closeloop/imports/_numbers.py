@@ -1,8 +1,9 @@
 """Case numbers for a batch of imported cases: the tenant's counters, reserved per scope.
 
 Intake takes one number per case (`closeloop.cases.numbering.take_number`); an import
-takes a whole batch's numbers of one counter scope with one statement, in the order of
-the cases (their received times), and renders them as intake would. A rendered number
+moves every counter scope of a batch on by the batch's count in that scope, all in one
+statement, gives the numbers out in the order of the cases (their received times), and
+renders them as intake would. A rendered number
 some case already has (a tenant that changed its patterns) is taken again one at a
 time by intake's own function, which skips taken numbers.
 """
@@ -12,17 +13,24 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from sqlalchemy import Table, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.cases.models import Case, NumberCounter
+from closeloop.cases.models import Case
 from closeloop.cases.numbering import CaseNumbering, take_number
 from closeloop.db import bound_tenant, new_id
 
 __all__ = ["NumberBook"]
 
-_COUNTERS: Table = NumberCounter.__table__  # type: ignore[assignment]
+# Every scope's counter moved on by its count at once; answers each scope's new value.
+_RESERVE = text(
+    "INSERT INTO number_counters (tenant_id, id, scope, value, created_at) "
+    "SELECT :tenant_id, u.id, u.scope, u.count, now() "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:scopes AS text[]), CAST(:counts AS bigint[])) "
+    "AS u(id, scope, count) "
+    "ON CONFLICT (tenant_id, scope) DO UPDATE SET value = number_counters.value + EXCLUDED.value "
+    "RETURNING scope, value"
+)
 
 
 class NumberBook:
@@ -40,26 +48,23 @@ class NumberBook:
         for index, ((numbering, _), day) in enumerate(zip(wanted, days, strict=True)):
             scopes.setdefault(numbering.scope(day), []).append(index)
         out = [""] * len(wanted)
+        if not scopes:
+            return out
+        names = list(scopes)
+        counted = await self.session.execute(
+            _RESERVE,
+            {
+                "tenant_id": self.tenant_id,
+                "ids": [new_id() for _ in names],
+                "scopes": names,
+                "counts": [len(scopes[name]) for name in names],
+            },
+        )
+        last = {str(scope): int(value) for scope, value in counted.all()}
         for scope, indexes in scopes.items():
-            count = len(indexes)
-            last = await self.session.scalar(
-                insert(_COUNTERS)
-                .values(
-                    tenant_id=self.tenant_id,
-                    id=new_id(),
-                    scope=scope,
-                    value=count,
-                    created_at=func.now(),
-                )
-                .on_conflict_do_update(
-                    index_elements=[_COUNTERS.c.tenant_id, _COUNTERS.c.scope],
-                    set_={"value": _COUNTERS.c.value + count},
-                )
-                .returning(_COUNTERS.c.value)
-            )
-            assert last is not None
+            first = last[scope] - len(indexes) + 1
             for offset, index in enumerate(indexes):
-                out[index] = wanted[index][0].render(days[index], int(last) - count + 1 + offset)
+                out[index] = wanted[index][0].render(days[index], first + offset)
         if out:
             taken = set(await self.session.scalars(select(Case.number).where(Case.number.in_(out))))
             for index, number in enumerate(out):
