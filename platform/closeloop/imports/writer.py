@@ -250,6 +250,14 @@ def _chunks(
         yield chunk
 
 
+def _key(record: ImportedCase) -> str:
+    """What a re-import matches a row on: its external id, else its number (a file of
+    the practice's form has only its 投诉编号), else nothing."""
+    if record.external_id:
+        return f"id:{record.external_id}"
+    return f"number:{record.number}" if record.number else ""
+
+
 class _Batch:
     """Writes one batch of mapped rows in one transaction."""
 
@@ -296,7 +304,7 @@ class _Batch:
             new: list[ImportedCase] = []
             changed: list[tuple[ImportedCase, uuid.UUID]] = []
             for record_ in records:
-                found = existing.get(record_.external_id) if record_.external_id else None
+                found = existing.get(_key(record_))
                 if found is None:
                     new.append(record_)
                 elif found[1] == self.digests[record_.row]:
@@ -359,13 +367,23 @@ class _Batch:
     async def _existing(
         self, session: AsyncSession, records: list[ImportedCase]
     ) -> dict[str, tuple[uuid.UUID, bytes | None]]:
+        """Cases an earlier import made of these rows, by `_key`."""
+        found: dict[str, tuple[uuid.UUID, bytes | None]] = {}
         ids = [r.external_id for r in records if r.external_id]
-        if not ids:
-            return {}
-        found = await session.execute(
-            select(Case.external_id, Case.id, Case.import_digest).where(Case.external_id.in_(ids))
-        )
-        return {str(e): (i, d) for e, i, d in found.all()}
+        if ids:
+            query = select(Case.external_id, Case.id, Case.import_digest)
+            for key, case_id, stored in await session.execute(
+                query.where(Case.external_id.in_(ids))
+            ):
+                found[f"id:{key}"] = (case_id, stored)
+        numbers = [r.number for r in records if r.number and not r.external_id]
+        if numbers:
+            query = select(Case.number, Case.id, Case.import_digest).where(
+                Case.number.in_(numbers), Case.import_digest.is_not(None)
+            )
+            for key, case_id, stored in await session.execute(query):
+                found[f"number:{key}"] = (case_id, stored)
+        return found
 
     async def _numbers_free(
         self,

@@ -93,6 +93,9 @@ async def test_a_gbk_csv_of_the_form_imports_with_its_chinese_text(
     assert stored["TS-2024-0001"][2:] == ("phone", "product_quality", "feedback_received")
     assert stored["TS-2024-0002"][1] == "快递延误一周，包装破损。"
     assert stored["TS-2024-0002"][2:] == ("web", "logistics_delay", "registered")
+    # The form has no external id: a second import matches its rows by their numbers.
+    again = await run_import(factory, settings, tenant, _form_csv("gbk"), "practice_form")
+    assert (again.created, again.updated, again.unchanged, again.errors) == (0, 0, 2, 0)
     # The customer is found or made by keyed hash, as intake does: PII only encrypted.
     customers = await rows_of(
         owner_engine, tenant, "SELECT phone_hash IS NOT NULL, name_enc IS NOT NULL FROM customers"
