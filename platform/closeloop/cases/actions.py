@@ -33,6 +33,7 @@ from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
 from closeloop.notify.case_hooks import notify_case_action
 from closeloop.plugins.lifecycle import after_case_event
+from closeloop.settings import Settings
 from closeloop.sla import hooks as sla_hooks
 from closeloop.surveys.hooks import on_case_action as surveys_on_action
 
@@ -78,9 +79,10 @@ Applier = Callable[["CaseActionService", Case, Any], Awaitable[_Change]]
 
 
 class CaseActionService:
-    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+    def __init__(self, session: AsyncSession, *, principal: Principal, settings: Settings) -> None:
         self.session = session
         self.principal = principal
+        self.settings = settings
         tenant_id = bound_tenant(session)
         assert tenant_id is not None, "CaseActionService needs a tenant-bound session"
         self.tenant_id: uuid.UUID = tenant_id
@@ -136,7 +138,7 @@ class CaseActionService:
         )
         await notify_case_action(self.session, case, action.value, event)
         await after_case_event(self.session, case, event)
-        await surveys_on_action(self.session, case, action.value, event)
+        await surveys_on_action(self.session, case, action.value, event, settings=self.settings)
         await followups_on_action(self.session, case, action.value, event)
         old, new = diff(before, snapshot(case))
         await record(

@@ -27,6 +27,8 @@ from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.errors import NotFound, UnprocessableEntity
+from closeloop.identity.principal import Principal
+from closeloop.settings import Settings
 
 __all__ = [
     "MAX_TIMELINE_LIMIT",
@@ -107,8 +109,16 @@ async def add_event(
 
 
 class TimelineService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        principal: Principal | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.session = session
+        self.principal = principal
+        self.settings = settings
 
     async def events(
         self,

@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 
+from closeloop.config.deps import provide_config_service, provide_profile_service
 from closeloop.config.models import TenantProfile
 from closeloop.config.schemas import (
     CategoryCreate,
@@ -45,7 +47,7 @@ from closeloop.config.service import (
 )
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
-from closeloop.web.deps import Caller, DbSession
+from closeloop.web.deps import Caller
 
 __all__ = [
     "CONFIG_CONTROLLERS",
@@ -58,6 +60,9 @@ __all__ = [
 ]
 
 R = TypeVar("R", bound=msgspec.Struct)
+Config = NamedDependency[ConfigService]
+Profiles = NamedDependency[ProfileService]
+CONFIG_DEPENDENCIES = {"config": Provide(provide_config_service, sync_to_thread=False)}
 STAFF = tuple(Role)
 ACTIVE = Parameter(default=None, description="only active (true) or only retired (false) items")
 
@@ -75,37 +80,37 @@ def _given(data: msgspec.Struct) -> dict[str, Any]:
     }
 
 
-def _service(session: Any, principal: Principal, *, write: bool) -> ConfigService:
+def _service(config: ConfigService, principal: Principal, *, write: bool) -> ConfigService:
     if write:
         principal.require(Role.ADMIN)
     else:
         principal.require(*STAFF)
-    return ConfigService(session, actor=principal.actor)
+    return config
 
 
 async def _list(
-    session: Any, principal: Principal, kind: ItemKind, read: type[R], active: bool | None
+    config: ConfigService, principal: Principal, kind: ItemKind, read: type[R], active: bool | None
 ) -> list[R]:
     return [
         _read(read, row)
-        for row in await _service(session, principal, write=False).list(kind, active=active)
+        for row in await _service(config, principal, write=False).list(kind, active=active)
     ]
 
 
 async def _create(
-    session: Any, principal: Principal, kind: ItemKind, read: type[R], data: msgspec.Struct
+    config: ConfigService, principal: Principal, kind: ItemKind, read: type[R], data: msgspec.Struct
 ) -> R:
-    return _read(read, await _service(session, principal, write=True).create(kind, _given(data)))
+    return _read(read, await _service(config, principal, write=True).create(kind, _given(data)))
 
 
 async def _get(
-    session: Any, principal: Principal, kind: ItemKind, read: type[R], item_id: uuid.UUID
+    config: ConfigService, principal: Principal, kind: ItemKind, read: type[R], item_id: uuid.UUID
 ) -> R:
-    return _read(read, await _service(session, principal, write=False).get(kind, item_id))
+    return _read(read, await _service(config, principal, write=False).get(kind, item_id))
 
 
 async def _update(
-    session: Any,
+    config: ConfigService,
     principal: Principal,
     kind: ItemKind,
     read: type[R],
@@ -113,179 +118,180 @@ async def _update(
     data: msgspec.Struct,
 ) -> R:
     return _read(
-        read, await _service(session, principal, write=True).update(kind, item_id, _given(data))
+        read, await _service(config, principal, write=True).update(kind, item_id, _given(data))
     )
 
 
 class CategoryController(Controller):
     path = "/api/v1/categories"
     tags = ("configuration",)
+    dependencies = CONFIG_DEPENDENCIES
 
     @get("/")
     async def list_categories(
-        self, db_session: DbSession, principal: Caller, active: bool | None = ACTIVE
+        self, principal: Caller, config: Config, active: bool | None = ACTIVE
     ) -> list[CategoryRead]:
         """The category tree as a flat list (`parent_id` links it), in display order."""
-        return await _list(db_session, principal, CATEGORIES, CategoryRead, active)
+        return await _list(config, principal, CATEGORIES, CategoryRead, active)
 
     @post("/")
     async def create_category(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[CategoryCreate]
+        self, principal: Caller, config: Config, data: JSONBody[CategoryCreate]
     ) -> CategoryRead:
-        return await _create(db_session, principal, CATEGORIES, CategoryRead, data)
+        return await _create(config, principal, CATEGORIES, CategoryRead, data)
 
     @get("/{category_id:uuid}")
     async def get_category(
-        self, db_session: DbSession, principal: Caller, category_id: FromPath[uuid.UUID]
+        self, principal: Caller, config: Config, category_id: FromPath[uuid.UUID]
     ) -> CategoryRead:
-        return await _get(db_session, principal, CATEGORIES, CategoryRead, category_id)
+        return await _get(config, principal, CATEGORIES, CategoryRead, category_id)
 
     @patch("/{category_id:uuid}")
     async def update_category(
         self,
-        db_session: DbSession,
         principal: Caller,
+        config: Config,
         category_id: FromPath[uuid.UUID],
         data: JSONBody[CategoryUpdate],
     ) -> CategoryRead:
-        return await _update(db_session, principal, CATEGORIES, CategoryRead, category_id, data)
+        return await _update(config, principal, CATEGORIES, CategoryRead, category_id, data)
 
 
 class SeverityController(Controller):
     path = "/api/v1/severities"
     tags = ("configuration",)
+    dependencies = CONFIG_DEPENDENCIES
 
     @get("/")
     async def list_severities(
-        self, db_session: DbSession, principal: Caller, active: bool | None = ACTIVE
+        self, principal: Caller, config: Config, active: bool | None = ACTIVE
     ) -> list[SeverityRead]:
         """Severity levels; a higher `rank` is more severe."""
-        return await _list(db_session, principal, SEVERITIES, SeverityRead, active)
+        return await _list(config, principal, SEVERITIES, SeverityRead, active)
 
     @post("/")
     async def create_severity(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[SeverityCreate]
+        self, principal: Caller, config: Config, data: JSONBody[SeverityCreate]
     ) -> SeverityRead:
-        return await _create(db_session, principal, SEVERITIES, SeverityRead, data)
+        return await _create(config, principal, SEVERITIES, SeverityRead, data)
 
     @get("/{severity_id:uuid}")
     async def get_severity(
-        self, db_session: DbSession, principal: Caller, severity_id: FromPath[uuid.UUID]
+        self, principal: Caller, config: Config, severity_id: FromPath[uuid.UUID]
     ) -> SeverityRead:
-        return await _get(db_session, principal, SEVERITIES, SeverityRead, severity_id)
+        return await _get(config, principal, SEVERITIES, SeverityRead, severity_id)
 
     @patch("/{severity_id:uuid}")
     async def update_severity(
         self,
-        db_session: DbSession,
         principal: Caller,
+        config: Config,
         severity_id: FromPath[uuid.UUID],
         data: JSONBody[SeverityUpdate],
     ) -> SeverityRead:
-        return await _update(db_session, principal, SEVERITIES, SeverityRead, severity_id, data)
+        return await _update(config, principal, SEVERITIES, SeverityRead, severity_id, data)
 
 
 class DepartmentController(Controller):
     path = "/api/v1/departments"
     tags = ("configuration",)
+    dependencies = CONFIG_DEPENDENCIES
 
     @get("/")
     async def list_departments(
-        self, db_session: DbSession, principal: Caller, active: bool | None = ACTIVE
+        self, principal: Caller, config: Config, active: bool | None = ACTIVE
     ) -> list[DepartmentRead]:
-        return await _list(db_session, principal, DEPARTMENTS, DepartmentRead, active)
+        return await _list(config, principal, DEPARTMENTS, DepartmentRead, active)
 
     @post("/")
     async def create_department(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[DepartmentCreate]
+        self, principal: Caller, config: Config, data: JSONBody[DepartmentCreate]
     ) -> DepartmentRead:
-        return await _create(db_session, principal, DEPARTMENTS, DepartmentRead, data)
+        return await _create(config, principal, DEPARTMENTS, DepartmentRead, data)
 
     @get("/{department_id:uuid}")
     async def get_department(
-        self, db_session: DbSession, principal: Caller, department_id: FromPath[uuid.UUID]
+        self, principal: Caller, config: Config, department_id: FromPath[uuid.UUID]
     ) -> DepartmentRead:
-        return await _get(db_session, principal, DEPARTMENTS, DepartmentRead, department_id)
+        return await _get(config, principal, DEPARTMENTS, DepartmentRead, department_id)
 
     @patch("/{department_id:uuid}")
     async def update_department(
         self,
-        db_session: DbSession,
         principal: Caller,
+        config: Config,
         department_id: FromPath[uuid.UUID],
         data: JSONBody[DepartmentUpdate],
     ) -> DepartmentRead:
-        return await _update(
-            db_session, principal, DEPARTMENTS, DepartmentRead, department_id, data
-        )
+        return await _update(config, principal, DEPARTMENTS, DepartmentRead, department_id, data)
 
 
 class ChannelController(Controller):
     path = "/api/v1/channels"
     tags = ("configuration",)
+    dependencies = CONFIG_DEPENDENCIES
 
     @get("/")
     async def list_channels(
-        self, db_session: DbSession, principal: Caller, active: bool | None = ACTIVE
+        self, principal: Caller, config: Config, active: bool | None = ACTIVE
     ) -> list[ChannelRead]:
-        return await _list(db_session, principal, CHANNELS, ChannelRead, active)
+        return await _list(config, principal, CHANNELS, ChannelRead, active)
 
     @post("/")
     async def create_channel(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[ChannelCreate]
+        self, principal: Caller, config: Config, data: JSONBody[ChannelCreate]
     ) -> ChannelRead:
-        return await _create(db_session, principal, CHANNELS, ChannelRead, data)
+        return await _create(config, principal, CHANNELS, ChannelRead, data)
 
     @get("/{channel_id:uuid}")
     async def get_channel(
-        self, db_session: DbSession, principal: Caller, channel_id: FromPath[uuid.UUID]
+        self, principal: Caller, config: Config, channel_id: FromPath[uuid.UUID]
     ) -> ChannelRead:
-        return await _get(db_session, principal, CHANNELS, ChannelRead, channel_id)
+        return await _get(config, principal, CHANNELS, ChannelRead, channel_id)
 
     @patch("/{channel_id:uuid}")
     async def update_channel(
         self,
-        db_session: DbSession,
         principal: Caller,
+        config: Config,
         channel_id: FromPath[uuid.UUID],
         data: JSONBody[ChannelUpdate],
     ) -> ChannelRead:
-        return await _update(db_session, principal, CHANNELS, ChannelRead, channel_id, data)
+        return await _update(config, principal, CHANNELS, ChannelRead, channel_id, data)
 
 
 class DemandTypeController(Controller):
     path = "/api/v1/demand-types"
     tags = ("configuration",)
+    dependencies = CONFIG_DEPENDENCIES
 
     @get("/")
     async def list_demand_types(
-        self, db_session: DbSession, principal: Caller, active: bool | None = ACTIVE
+        self, principal: Caller, config: Config, active: bool | None = ACTIVE
     ) -> list[DemandTypeRead]:
-        return await _list(db_session, principal, DEMAND_TYPES, DemandTypeRead, active)
+        return await _list(config, principal, DEMAND_TYPES, DemandTypeRead, active)
 
     @post("/")
     async def create_demand_type(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[DemandTypeCreate]
+        self, principal: Caller, config: Config, data: JSONBody[DemandTypeCreate]
     ) -> DemandTypeRead:
-        return await _create(db_session, principal, DEMAND_TYPES, DemandTypeRead, data)
+        return await _create(config, principal, DEMAND_TYPES, DemandTypeRead, data)
 
     @get("/{demand_type_id:uuid}")
     async def get_demand_type(
-        self, db_session: DbSession, principal: Caller, demand_type_id: FromPath[uuid.UUID]
+        self, principal: Caller, config: Config, demand_type_id: FromPath[uuid.UUID]
     ) -> DemandTypeRead:
-        return await _get(db_session, principal, DEMAND_TYPES, DemandTypeRead, demand_type_id)
+        return await _get(config, principal, DEMAND_TYPES, DemandTypeRead, demand_type_id)
 
     @patch("/{demand_type_id:uuid}")
     async def update_demand_type(
         self,
-        db_session: DbSession,
         principal: Caller,
+        config: Config,
         demand_type_id: FromPath[uuid.UUID],
         data: JSONBody[DemandTypeUpdate],
     ) -> DemandTypeRead:
-        return await _update(
-            db_session, principal, DEMAND_TYPES, DemandTypeRead, demand_type_id, data
-        )
+        return await _update(config, principal, DEMAND_TYPES, DemandTypeRead, demand_type_id, data)
 
 
 def _profile_read(profile: TenantProfile) -> ProfileRead:
@@ -297,21 +303,21 @@ def _profile_read(profile: TenantProfile) -> ProfileRead:
 class ProfileController(Controller):
     path = "/api/v1/profile"
     tags = ("configuration",)
+    dependencies = {"profiles": Provide(provide_profile_service, sync_to_thread=False)}
 
     @get("/")
-    async def get_profile(self, db_session: DbSession, principal: Caller) -> ProfileRead:
+    async def get_profile(self, principal: Caller, profiles: Profiles) -> ProfileRead:
         """Number patterns, satisfaction scale, follow-up script and windows, PII mode."""
         principal.require(*STAFF)
-        return _profile_read(await ProfileService(db_session, actor=principal.actor).get())
+        return _profile_read(await profiles.get())
 
     @patch("/")
     async def update_profile(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[ProfileUpdate]
+        self, principal: Caller, profiles: Profiles, data: JSONBody[ProfileUpdate]
     ) -> ProfileRead:
         """Change the fields given. Existing cases keep the numbers and texts they have."""
         principal.require(Role.ADMIN)
-        service = ProfileService(db_session, actor=principal.actor)
-        return _profile_read(await service.update(_given(data)))
+        return _profile_read(await profiles.update(_given(data)))
 
 
 CONFIG_CONTROLLERS = [

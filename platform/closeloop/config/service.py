@@ -33,6 +33,7 @@ from closeloop.config.patterns import PatternError, validate_pattern
 from closeloop.db import bound_tenant, new_id
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.models import User
+from closeloop.settings import Settings
 
 __all__ = [
     "CATEGORIES",
@@ -106,9 +107,12 @@ def _invalid(field: str, message: str) -> UnprocessableEntity:
 class ConfigService:
     """List, create, read and change the items of one `ItemKind` in the bound tenant."""
 
-    def __init__(self, session: AsyncSession, *, actor: str) -> None:
+    def __init__(
+        self, session: AsyncSession, *, actor: str, settings: Settings | None = None
+    ) -> None:
         self.session = session
         self.actor = actor
+        self.settings = settings
 
     def _tenant(self) -> uuid.UUID:
         tenant_id = bound_tenant(self.session)
@@ -344,9 +348,12 @@ def _check_unique(field: str, key: str, values: list[str]) -> None:
 class ProfileService:
     """The tenant's single-valued settings (one row per tenant)."""
 
-    def __init__(self, session: AsyncSession, *, actor: str) -> None:
+    def __init__(
+        self, session: AsyncSession, *, actor: str, settings: Settings | None = None
+    ) -> None:
         self.session = session
         self.actor = actor
+        self.settings = settings
 
     async def get(self) -> TenantProfile:
         profile = await self.session.scalar(select(TenantProfile))

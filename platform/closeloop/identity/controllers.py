@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 
+from closeloop.identity.deps import (
+    provide_api_key_service,
+    provide_login_service,
+    provide_user_service,
+)
 from closeloop.identity.models import ApiKey, Role, User
 from closeloop.identity.schemas import (
     ApiKeyCreate,
@@ -20,10 +25,12 @@ from closeloop.identity.schemas import (
     UserUpdate,
 )
 from closeloop.identity.service import ApiKeyService, LoginService, UserService
-from closeloop.settings import Settings
-from closeloop.web.deps import Caller, DbSession
+from closeloop.web.deps import Caller
 
 __all__ = ["ApiKeyController", "AuthController", "UserController"]
+
+Users = NamedDependency[UserService]
+ApiKeys = NamedDependency[ApiKeyService]
 
 
 def user_read(user: User) -> UserRead:
@@ -54,15 +61,18 @@ def key_read(key: ApiKey) -> ApiKeyRead:
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["identity"]
+    dependencies = {
+        "login_service": Provide(provide_login_service, sync_to_thread=False),
+        "users": Provide(provide_user_service, sync_to_thread=False),
+        "api_keys": Provide(provide_api_key_service, sync_to_thread=False),
+    }
 
     @post("/login", status_code=200)
     async def login(
-        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
+        self, login_service: NamedDependency[LoginService], data: JSONBody[LoginRequest]
     ) -> LoginResponse:
         """Exchange a tenant, e-mail and password for a short-lived session token."""
-        settings: Settings = request.app.state.settings
-        service = LoginService(request.app.state.sessionmaker, settings)
-        token, expires = await service.login(
+        token, expires = await login_service.login(
             tenant_slug=data.tenant, email=data.email, password=data.password
         )
         return LoginResponse(
@@ -72,38 +82,37 @@ class AuthController(Controller):
         )
 
     @get("/me")
-    async def me(self, db_session: DbSession, principal: Caller) -> UserRead | ApiKeyRead:
+    async def me(self, principal: Caller, users: Users, api_keys: ApiKeys) -> UserRead | ApiKeyRead:
         """The calling user, or the calling API key."""
         if principal.user_id is not None:
-            return user_read(await UserService(db_session).get(principal.user_id))
+            return user_read(await users.get(principal.user_id))
         assert principal.api_key_id is not None
-        return key_read(
-            await ApiKeyService(db_session, principal.tenant_id).get(principal.api_key_id)
-        )
+        return key_read(await api_keys.get(principal.api_key_id))
 
 
 class UserController(Controller):
     path = "/api/v1/users"
     tags = ["identity"]
+    dependencies = {"users": Provide(provide_user_service, sync_to_thread=False)}
 
     @get("/")
     async def list_users(
         self,
-        db_session: DbSession,
         principal: Caller,
+        users: Users,
         limit: int = Parameter(default=100, ge=1, le=500),
         after: str | None = Parameter(default=None, description="e-mail to continue after"),
     ) -> list[UserRead]:
         principal.require(Role.ADMIN, Role.SUPERVISOR)
-        users = await UserService(db_session).list(limit=limit, after=after)
+        users = await users.list(limit=limit, after=after)
         return [user_read(u) for u in users]
 
     @post("/")
     async def create_user(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[UserCreate]
+        self, principal: Caller, users: Users, data: JSONBody[UserCreate]
     ) -> UserRead:
         principal.require(Role.ADMIN)
-        user = await UserService(db_session, actor=principal.actor).create(
+        user = await users.create(
             email=data.email,
             display_name=data.display_name,
             password=data.password,
@@ -115,21 +124,21 @@ class UserController(Controller):
 
     @get("/{user_id:uuid}")
     async def get_user(
-        self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID]
+        self, principal: Caller, users: Users, user_id: FromPath[uuid.UUID]
     ) -> UserRead:
         principal.require(Role.ADMIN, Role.SUPERVISOR)
-        return user_read(await UserService(db_session).get(user_id))
+        return user_read(await users.get(user_id))
 
     @patch("/{user_id:uuid}")
     async def update_user(
         self,
-        db_session: DbSession,
         principal: Caller,
+        users: Users,
         user_id: FromPath[uuid.UUID],
         data: JSONBody[UserUpdate],
     ) -> UserRead:
         principal.require(Role.ADMIN)
-        user = await UserService(db_session, actor=principal.actor).update(
+        user = await users.update(
             user_id,
             display_name=data.display_name,
             roles=data.roles,
@@ -144,20 +153,20 @@ class UserController(Controller):
 class ApiKeyController(Controller):
     path = "/api/v1/api-keys"
     tags = ["identity"]
+    dependencies = {"api_keys": Provide(provide_api_key_service, sync_to_thread=False)}
 
     @get("/")
-    async def list_keys(self, db_session: DbSession, principal: Caller) -> list[ApiKeyRead]:
+    async def list_keys(self, principal: Caller, api_keys: ApiKeys) -> list[ApiKeyRead]:
         principal.require(Role.ADMIN)
-        return [key_read(k) for k in await ApiKeyService(db_session, principal.tenant_id).list()]
+        return [key_read(k) for k in await api_keys.list()]
 
     @post("/")
     async def create_key(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[ApiKeyCreate]
+        self, principal: Caller, api_keys: ApiKeys, data: JSONBody[ApiKeyCreate]
     ) -> ApiKeyCreated:
         """Create a key. The `key` in the answer is shown this once and cannot be read again."""
         principal.require(Role.ADMIN)
-        keys = ApiKeyService(db_session, principal.tenant_id, actor=principal.actor)
-        key, plain = await keys.create(
+        key, plain = await api_keys.create(
             name=data.name, scopes=data.scopes, created_by=principal.user_id
         )
         return ApiKeyCreated(
@@ -171,16 +180,15 @@ class ApiKeyController(Controller):
 
     @get("/{key_id:uuid}")
     async def get_key(
-        self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
+        self, principal: Caller, api_keys: ApiKeys, key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
         principal.require(Role.ADMIN)
-        return key_read(await ApiKeyService(db_session, principal.tenant_id).get(key_id))
+        return key_read(await api_keys.get(key_id))
 
     @delete("/{key_id:uuid}", status_code=200)
     async def revoke_key(
-        self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
+        self, principal: Caller, api_keys: ApiKeys, key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
         """Revoke a key: it stops working at once; the record stays for the audit trail."""
         principal.require(Role.ADMIN)
-        keys = ApiKeyService(db_session, principal.tenant_id, actor=principal.actor)
-        return key_read(await keys.revoke(key_id))
+        return key_read(await api_keys.revoke(key_id))

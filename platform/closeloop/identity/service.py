@@ -18,6 +18,7 @@ from closeloop.identity.auth import LoginService, authenticate
 from closeloop.identity.models import ROLES, ApiKey, Permission, Role, User
 from closeloop.identity.passwords import hash_password
 from closeloop.identity.tokens import hash_api_key, new_api_key
+from closeloop.settings import Settings
 
 __all__ = ["ADMIN_PERMISSIONS", "ApiKeyService", "LoginService", "UserService", "authenticate"]
 
@@ -84,9 +85,12 @@ def _unknown_department(department_id: uuid.UUID | None) -> UnprocessableEntity:
 class UserService:
     """Users of the session's bound tenant; changes are audited as `actor`."""
 
-    def __init__(self, session: AsyncSession, *, actor: str = "system") -> None:
+    def __init__(
+        self, session: AsyncSession, *, actor: str = "system", settings: Settings | None = None
+    ) -> None:
         self.session = session
         self.actor = actor
+        self.settings = settings
 
     async def list(self, *, limit: int, after: str | None) -> Sequence[User]:
         query = select(User).order_by(User.email).limit(limit)
@@ -239,11 +243,14 @@ class ApiKeyService:
     """API keys of one tenant; changes are audited as `actor`."""
 
     def __init__(
-        self, session: AsyncSession, tenant_id: uuid.UUID, *, actor: str = "system"
+        self, session: AsyncSession, *, actor: str = "system", settings: Settings | None = None
     ) -> None:
         self.session = session
-        self.tenant_id = tenant_id
         self.actor = actor
+        self.settings = settings
+        tenant_id = bound_tenant(session)
+        assert tenant_id is not None, "ApiKeyService needs a tenant-bound session"
+        self.tenant_id: uuid.UUID = tenant_id
 
     async def list(self) -> Sequence[ApiKey]:
         return (

@@ -47,9 +47,12 @@ def _tenant(session: AsyncSession) -> uuid.UUID:
 
 
 class TemplateService:
-    def __init__(self, session: AsyncSession, *, actor: str) -> None:
+    def __init__(
+        self, session: AsyncSession, *, actor: str, settings: Settings | None = None
+    ) -> None:
         self.session = session
         self.actor = actor
+        self.settings = settings
 
     async def list(self) -> Sequence[NotificationTemplate]:
         query = select(NotificationTemplate).order_by(
@@ -176,7 +179,7 @@ def _check_events(names: list[str]) -> list[str]:
 
 
 class WebhookService:
-    def __init__(self, session: AsyncSession, settings: Settings, *, actor: str) -> None:
+    def __init__(self, session: AsyncSession, *, actor: str, settings: Settings) -> None:
         self.session = session
         self.settings = settings
         self.actor = actor

@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from closeloop.errors import Forbidden
@@ -16,6 +16,7 @@ from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.notify import records
 from closeloop.notify.admin import TemplateService, WebhookService
+from closeloop.notify.deps import provide_template_service, provide_webhook_service
 from closeloop.notify.events import EVENTS, LOCALES, variables
 from closeloop.notify.models import Notification, WebhookDelivery
 from closeloop.notify.schemas import (
@@ -33,7 +34,6 @@ from closeloop.notify.schemas import (
     WebhookUpdate,
 )
 from closeloop.notify.templates import builtin
-from closeloop.settings import Settings
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = [
@@ -44,7 +44,8 @@ __all__ = [
     "WebhookController",
 ]
 
-AppSettings = NamedDependency[Settings]
+Templates = NamedDependency[TemplateService]
+Webhooks = NamedDependency[WebhookService]
 STAFF = tuple(Role)
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the last page")]
@@ -71,13 +72,13 @@ def _admin(principal: Principal) -> None:
 class TemplateController(Controller):
     path = "/api/v1/templates"
     tags = ("notifications",)
+    dependencies = {"templates": Provide(provide_template_service, sync_to_thread=False)}
 
     @get("/")
-    async def list_templates(self, db_session: DbSession, principal: Caller) -> list[TemplateRead]:
+    async def list_templates(self, principal: Caller, templates: Templates) -> list[TemplateRead]:
         """The tenant's own templates; where it has none, the built-in ones apply."""
         _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return [_as(TemplateRead, row) for row in await service.list()]
+        return [_as(TemplateRead, row) for row in await templates.list()]
 
     @get("/builtin")
     async def list_builtin_templates(self, principal: Caller) -> list[BuiltinTemplateRead]:
@@ -97,42 +98,39 @@ class TemplateController(Controller):
 
     @post("/")
     async def create_template(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[TemplateCreate]
+        self, principal: Caller, templates: Templates, data: JSONBody[TemplateCreate]
     ) -> TemplateRead:
         """Save the tenant's wording of an event on a channel in a locale. A template that
         does not compile, names a variable its event does not give, or fails to render
         with a sample context is refused with 422 naming the part and line."""
         _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return _as(TemplateRead, await service.create(_given(data)))
+        return _as(TemplateRead, await templates.create(_given(data)))
 
     @get("/{template_id:uuid}")
     async def get_template(
-        self, db_session: DbSession, principal: Caller, template_id: FromPath[uuid.UUID]
+        self, principal: Caller, templates: Templates, template_id: FromPath[uuid.UUID]
     ) -> TemplateRead:
         _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return _as(TemplateRead, await service.get(template_id))
+        return _as(TemplateRead, await templates.get(template_id))
 
     @patch("/{template_id:uuid}")
     async def update_template(
         self,
-        db_session: DbSession,
         principal: Caller,
+        templates: Templates,
         template_id: FromPath[uuid.UUID],
         data: JSONBody[TemplateUpdate],
     ) -> TemplateRead:
         _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return _as(TemplateRead, await service.update(template_id, _given(data)))
+        return _as(TemplateRead, await templates.update(template_id, _given(data)))
 
     @delete("/{template_id:uuid}")
     async def delete_template(
-        self, db_session: DbSession, principal: Caller, template_id: FromPath[uuid.UUID]
+        self, principal: Caller, templates: Templates, template_id: FromPath[uuid.UUID]
     ) -> None:
         """Drop the tenant's template: the built-in one applies again."""
         _admin(principal)
-        await TemplateService(db_session, actor=principal.actor).delete(template_id)
+        await templates.delete(template_id)
 
 
 def _delivery(row: WebhookDelivery) -> WebhookDeliveryRead:
@@ -151,21 +149,18 @@ def _delivery(row: WebhookDelivery) -> WebhookDeliveryRead:
 class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ("notifications",)
+    dependencies = {"webhooks": Provide(provide_webhook_service, sync_to_thread=False)}
 
     @get("/")
-    async def list_webhooks(
-        self, db_session: DbSession, principal: Caller, settings: AppSettings
-    ) -> list[WebhookRead]:
+    async def list_webhooks(self, principal: Caller, webhooks: Webhooks) -> list[WebhookRead]:
         _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return [_as(WebhookRead, row) for row in await service.list()]
+        return [_as(WebhookRead, row) for row in await webhooks.list()]
 
     @post("/")
     async def create_webhook(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        webhooks: Webhooks,
         data: JSONBody[WebhookCreate],
     ) -> WebhookRead:
         """Add an endpoint. Each event it subscribes to is POSTed as JSON with
@@ -173,60 +168,52 @@ class WebhookController(Controller):
         "<timestamp>.<body>" under the secret>`; retried with backoff on network errors
         and 5xx answers. The secret is never shown again."""
         _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return _as(WebhookRead, await service.create(_given(data)))
+        return _as(WebhookRead, await webhooks.create(_given(data)))
 
     @get("/{webhook_id:uuid}")
     async def get_webhook(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        webhooks: Webhooks,
         webhook_id: FromPath[uuid.UUID],
     ) -> WebhookRead:
         _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return _as(WebhookRead, await service.get(webhook_id))
+        return _as(WebhookRead, await webhooks.get(webhook_id))
 
     @patch("/{webhook_id:uuid}")
     async def update_webhook(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        webhooks: Webhooks,
         webhook_id: FromPath[uuid.UUID],
         data: JSONBody[WebhookUpdate],
     ) -> WebhookRead:
         """Change the fields given; a new `secret` signs from the next delivery on."""
         _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return _as(WebhookRead, await service.update(webhook_id, _given(data)))
+        return _as(WebhookRead, await webhooks.update(webhook_id, _given(data)))
 
     @delete("/{webhook_id:uuid}")
     async def delete_webhook(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        webhooks: Webhooks,
         webhook_id: FromPath[uuid.UUID],
     ) -> None:
         """Remove the endpoint and its delivery log; its notifications stay on record."""
         _admin(principal)
-        await WebhookService(db_session, settings, actor=principal.actor).delete(webhook_id)
+        await webhooks.delete(webhook_id)
 
     @get("/{webhook_id:uuid}/deliveries")
     async def list_webhook_deliveries(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        webhooks: Webhooks,
         webhook_id: FromPath[uuid.UUID],
         limit: Limit = 100,
     ) -> list[WebhookDeliveryRead]:
         """Every delivery attempt to the endpoint, newest first."""
         _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return [_delivery(row) for row in await service.deliveries(webhook_id, limit=limit)]
+        return [_delivery(row) for row in await webhooks.deliveries(webhook_id, limit=limit)]
 
 
 def _notification(row: Notification) -> NotificationRead:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from closeloop.errors import UnprocessableEntity
@@ -22,11 +23,13 @@ from closeloop.sla.calendar_schemas import (
     CalendarUpdate,
 )
 from closeloop.sla.calendar_service import CalendarService, load
+from closeloop.sla.deps import provide_calendar_service
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["CalendarController"]
 
 STAFF = tuple(Role)
+Calendars = NamedDependency[CalendarService]
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 
@@ -50,60 +53,62 @@ def _given(data: msgspec.Struct) -> dict[str, Any]:
     return given
 
 
-def _service(session: Any, principal: Principal, *, write: bool) -> CalendarService:
+def _service(service: CalendarService, principal: Principal, *, write: bool) -> CalendarService:
     if write:
         principal.require(Role.ADMIN)
     else:
         principal.require(*STAFF)
-    return CalendarService(session, actor=principal.actor)
+    return service
 
 
 class CalendarController(Controller):
     path = "/api/v1/calendars"
     tags = ("configuration",)
+    dependencies = {"calendars": Provide(provide_calendar_service, sync_to_thread=False)}
 
     @get("/")
-    async def list_calendars(self, db_session: DbSession, principal: Caller) -> list[CalendarRead]:
+    async def list_calendars(self, principal: Caller, calendars: Calendars) -> list[CalendarRead]:
         """The tenant's calendars, the default first."""
-        return [_read(row) for row in await _service(db_session, principal, write=False).list()]
+        return [_read(row) for row in await _service(calendars, principal, write=False).list()]
 
     @post("/")
     async def create_calendar(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[CalendarCreate]
+        self, principal: Caller, calendars: Calendars, data: JSONBody[CalendarCreate]
     ) -> CalendarRead:
-        service = _service(db_session, principal, write=True)
+        service = _service(calendars, principal, write=True)
         return _read(await service.create(_given(data)))
 
     @get("/{calendar_id:uuid}")
     async def get_calendar(
-        self, db_session: DbSession, principal: Caller, calendar_id: FromPath[uuid.UUID]
+        self, principal: Caller, calendars: Calendars, calendar_id: FromPath[uuid.UUID]
     ) -> CalendarRead:
-        return _read(await _service(db_session, principal, write=False).get(calendar_id))
+        return _read(await _service(calendars, principal, write=False).get(calendar_id))
 
     @patch("/{calendar_id:uuid}")
     async def update_calendar(
         self,
-        db_session: DbSession,
         principal: Caller,
+        calendars: Calendars,
         calendar_id: FromPath[uuid.UUID],
         data: JSONBody[CalendarUpdate],
     ) -> CalendarRead:
         """Change the fields given; due times already computed stay as they are."""
-        service = _service(db_session, principal, write=True)
+        service = _service(calendars, principal, write=True)
         return _read(await service.update(calendar_id, _given(data)))
 
     @delete("/{calendar_id:uuid}")
     async def delete_calendar(
-        self, db_session: DbSession, principal: Caller, calendar_id: FromPath[uuid.UUID]
+        self, principal: Caller, calendars: Calendars, calendar_id: FromPath[uuid.UUID]
     ) -> None:
         """Delete a calendar that is not the default and that no SLA policy names."""
-        await _service(db_session, principal, write=True).delete(calendar_id)
+        await _service(calendars, principal, write=True).delete(calendar_id)
 
     @get("/{calendar_id:uuid}/days")
     async def list_calendar_days(
         self,
         db_session: DbSession,
         principal: Caller,
+        calendars: Calendars,
         calendar_id: FromPath[uuid.UUID],
         start: Annotated[
             dt.date | None, QueryParameter(name="from", description="first date; default today")
@@ -115,7 +120,7 @@ class CalendarController(Controller):
     ) -> list[CalendarDay]:
         """Each date from `from` to `to` with its working hours, holidays and substituted
         working days applied: what the calendar will compute with."""
-        row = await _service(db_session, principal, write=False).get(calendar_id)
+        row = await _service(calendars, principal, write=False).get(calendar_id)
         calendar = await load(db_session, row.id)
         start = start or dt.datetime.now(calendar.zone).date()
         end = end or start + dt.timedelta(days=DEFAULT_DAYS - 1)

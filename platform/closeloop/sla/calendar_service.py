@@ -29,6 +29,7 @@ from closeloop.config import current
 from closeloop.db import bound_tenant, new_id
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.logs import get_logger
+from closeloop.settings import Settings
 from closeloop.sla.calendar import (
     DEFAULT_WEEK_HOURS,
     WEEKDAYS,
@@ -129,9 +130,12 @@ def _normalized(values: dict[str, Any]) -> dict[str, Any]:
 class CalendarService:
     """List, create, read, change and delete the bound tenant's calendars."""
 
-    def __init__(self, session: AsyncSession, *, actor: str) -> None:
+    def __init__(
+        self, session: AsyncSession, *, actor: str, settings: Settings | None = None
+    ) -> None:
         self.session = session
         self.actor = actor
+        self.settings = settings
 
     def _tenant(self) -> uuid.UUID:
         tenant_id = bound_tenant(self.session)

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from closeloop.cases.models import Case
@@ -17,6 +18,7 @@ from closeloop.errors import NotFound
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.sla.clocks import ClockService
+from closeloop.sla.deps import provide_clock_service, provide_policy_service
 from closeloop.sla.models import SlaClock, SlaClockEvent, SlaEscalationLevel, SlaPolicy
 from closeloop.sla.policies import PolicyService
 from closeloop.sla.policy_schemas import (
@@ -34,11 +36,12 @@ from closeloop.web.deps import Caller, DbSession
 __all__ = ["CaseSlaController", "SlaPolicyController", "policy_read"]
 
 STAFF = tuple(Role)
+Policies = NamedDependency[PolicyService]
 
 
-def _service(session: Any, principal: Principal, *, write: bool) -> PolicyService:
+def _service(service: PolicyService, principal: Principal, *, write: bool) -> PolicyService:
     principal.require(Role.ADMIN) if write else principal.require(*STAFF)
-    return PolicyService(session, actor=principal.actor)
+    return service
 
 
 def _given(data: msgspec.Struct) -> dict[str, Any]:
@@ -89,53 +92,52 @@ def policy_read(row: SlaPolicy, levels: Sequence[SlaEscalationLevel]) -> SlaPoli
 class SlaPolicyController(Controller):
     path = "/api/v1/sla-policies"
     tags = ("configuration",)
+    dependencies = {"policies": Provide(provide_policy_service, sync_to_thread=False)}
 
     @get("/")
-    async def list_sla_policies(
-        self, db_session: DbSession, principal: Caller
-    ) -> list[SlaPolicyRead]:
+    async def list_sla_policies(self, principal: Caller, policies: Policies) -> list[SlaPolicyRead]:
         """The tenant's policies in matching order (the default last)."""
-        service = _service(db_session, principal, write=False)
+        service = _service(policies, principal, write=False)
         levels = await service.levels_by_policy()
         return [policy_read(row, levels.get(row.id, [])) for row in await service.ordered()]
 
     @post("/")
     async def create_sla_policy(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[SlaPolicyCreate]
+        self, principal: Caller, policies: Policies, data: JSONBody[SlaPolicyCreate]
     ) -> SlaPolicyRead:
         """A new policy; it applies to cases whose clocks start from now on."""
-        service = _service(db_session, principal, write=True)
+        service = _service(policies, principal, write=True)
         row = await service.create(_given(data))
         return policy_read(row, await service.levels(row.id))
 
     @get("/{sla_policy_id:uuid}")
     async def get_sla_policy(
-        self, db_session: DbSession, principal: Caller, sla_policy_id: FromPath[uuid.UUID]
+        self, principal: Caller, policies: Policies, sla_policy_id: FromPath[uuid.UUID]
     ) -> SlaPolicyRead:
-        service = _service(db_session, principal, write=False)
+        service = _service(policies, principal, write=False)
         row = await service.get(sla_policy_id)
         return policy_read(row, await service.levels(row.id))
 
     @patch("/{sla_policy_id:uuid}")
     async def update_sla_policy(
         self,
-        db_session: DbSession,
         principal: Caller,
+        policies: Policies,
         sla_policy_id: FromPath[uuid.UUID],
         data: JSONBody[SlaPolicyUpdate],
     ) -> SlaPolicyRead:
         """Change the fields given; running clocks keep the targets they started with."""
-        service = _service(db_session, principal, write=True)
+        service = _service(policies, principal, write=True)
         row = await service.update(sla_policy_id, _given(data))
         return policy_read(row, await service.levels(row.id))
 
     @delete("/{sla_policy_id:uuid}")
     async def delete_sla_policy(
-        self, db_session: DbSession, principal: Caller, sla_policy_id: FromPath[uuid.UUID]
+        self, principal: Caller, policies: Policies, sla_policy_id: FromPath[uuid.UUID]
     ) -> None:
         """Delete a policy other than the default; its running clocks escalate on the
         default policy's ladder from then on."""
-        await _service(db_session, principal, write=True).delete(sla_policy_id)
+        await _service(policies, principal, write=True).delete(sla_policy_id)
 
 
 def _clock_read(clock: SlaClock) -> ClockRead:
@@ -177,10 +179,15 @@ def _event_read(event: SlaClockEvent) -> ClockEventRead:
 class CaseSlaController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
+    dependencies = {"clocks": Provide(provide_clock_service, sync_to_thread=False)}
 
     @get("/{case_id:uuid}/sla")
     async def case_sla(
-        self, db_session: DbSession, principal: Caller, case_id: FromPath[uuid.UUID]
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        clocks: NamedDependency[ClockService],
+        case_id: FromPath[uuid.UUID],
     ) -> CaseSlaRead:
         """The case's SLA clocks of every cycle and every clock event (start, pause with
         its reason, resume, restart, stop, breach, escalation, recompute), oldest first."""
@@ -188,7 +195,6 @@ class CaseSlaController(Controller):
         case = await db_session.get(Case, (bound_tenant(db_session), case_id))
         if case is None:
             raise NotFound("no such case")
-        clocks = ClockService(db_session, actor=principal.actor)
         rows = await clocks.clocks(case.id)
         return CaseSlaRead(
             case_id=case.id,

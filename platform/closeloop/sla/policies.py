@@ -27,6 +27,7 @@ from closeloop.config import current
 from closeloop.config.models import Category, Channel, Severity
 from closeloop.db import bound_tenant, new_id
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
+from closeloop.settings import Settings
 from closeloop.sla.calendar_models import Calendar
 from closeloop.sla.calendar_service import clear_default_flag
 from closeloop.sla.defaults import default_policies
@@ -127,9 +128,12 @@ async def ladders(
 class PolicyService:
     """List, create, read, change and delete the bound tenant's SLA policies."""
 
-    def __init__(self, session: AsyncSession, *, actor: str) -> None:
+    def __init__(
+        self, session: AsyncSession, *, actor: str, settings: Settings | None = None
+    ) -> None:
         self.session = session
         self.actor = actor
+        self.settings = settings
 
     def _tenant(self) -> uuid.UUID:
         tenant_id = bound_tenant(self.session)

@@ -14,11 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.lifecycle import Action
 from closeloop.cases.models import Case, CaseEvent
+from closeloop.settings import Settings
 from closeloop.surveys.sending import send_survey
 
 __all__ = ["on_case_action"]
 
 
-async def on_case_action(session: AsyncSession, case: Case, action: str, event: CaseEvent) -> None:
+async def on_case_action(
+    session: AsyncSession, case: Case, action: str, event: CaseEvent, *, settings: Settings
+) -> None:
     if action == Action.RESOLVE:
-        await send_survey(session, case, now=event.created_at)
+        await send_survey(session, case, settings=settings, now=event.created_at)
