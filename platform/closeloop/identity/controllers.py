@@ -104,8 +104,7 @@ class UserController(Controller):
         after: str | None = Parameter(default=None, description="e-mail to continue after"),
     ) -> list[UserRead]:
         principal.require(Role.ADMIN, Role.SUPERVISOR)
-        users = await users.list(limit=limit, after=after)
-        return [user_read(u) for u in users]
+        return [user_read(u) for u in await users.list(limit=limit, after=after)]
 
     @post("/")
     async def create_user(
