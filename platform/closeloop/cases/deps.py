@@ -13,15 +13,13 @@ from __future__ import annotations
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.actions import CaseActionService
 from closeloop.cases.attachments import AttachmentService
 from closeloop.cases.editing import CaseService
 from closeloop.cases.intake import IntakeService
 from closeloop.cases.timeline import TimelineService
-from closeloop.identity.principal import Principal
-from closeloop.settings import Settings
+from closeloop.providers import AppSettings, Caller, Session, as_caller
 from closeloop.storage import AttachmentStorage, storage_from_settings
 
 __all__ = [
@@ -34,44 +32,18 @@ __all__ = [
     "provide_timeline",
 ]
 
-Session = NamedDependency[AsyncSession]
-Caller = NamedDependency[Principal]
-AppSettings = NamedDependency[Settings]
 # A protocol: nothing to validate, and msgspec could not.
 Storage = NamedDependency[SkipValidation[AttachmentStorage]]
 
-
-def provide_case_service(
-    db_session: Session, principal: Caller, settings: AppSettings
-) -> CaseService:
-    """Read and edit cases as `principal`."""
-    return CaseService(db_session, principal=principal, settings=settings)
-
-
-def provide_case_intake(
-    db_session: Session, principal: Caller, settings: AppSettings
-) -> IntakeService:
-    """Register cases as `principal` (staff intake)."""
-    return IntakeService(db_session, principal=principal, settings=settings)
+provide_case_service = as_caller(CaseService, "provide_case_service")
+provide_case_intake = as_caller(IntakeService, "provide_case_intake")
+provide_case_actions = as_caller(CaseActionService, "provide_case_actions")
+provide_timeline = as_caller(TimelineService, "provide_timeline")
 
 
 def provide_public_intake(db_session: Session, settings: AppSettings) -> IntakeService:
     """Register cases from the public form (no principal; audited as `public`)."""
     return IntakeService(db_session, principal=None, settings=settings)
-
-
-def provide_case_actions(
-    db_session: Session, principal: Caller, settings: AppSettings
-) -> CaseActionService:
-    """Apply lifecycle actions as `principal` (a session with its tenant bound)."""
-    return CaseActionService(db_session, principal=principal, settings=settings)
-
-
-def provide_timeline(
-    db_session: Session, principal: Caller, settings: AppSettings
-) -> TimelineService:
-    """Read case timelines."""
-    return TimelineService(db_session, principal=principal, settings=settings)
 
 
 def provide_storage(state: State) -> AttachmentStorage:

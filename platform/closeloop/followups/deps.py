@@ -8,30 +8,11 @@ the actors, which have no caller, call the constructor with their actor name.
 
 from __future__ import annotations
 
-from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from closeloop.followups.queue import FollowupQueue
 from closeloop.followups.service import FollowupService
-from closeloop.identity.principal import Principal
-from closeloop.settings import Settings
+from closeloop.providers import as_caller, audited_as_caller
 
 __all__ = ["provide_followup_queue", "provide_followup_service"]
 
-Session = NamedDependency[AsyncSession]
-Caller = NamedDependency[Principal]
-AppSettings = NamedDependency[Settings]
-
-
-def provide_followup_service(
-    db_session: Session, principal: Caller, settings: AppSettings
-) -> FollowupService:
-    """Follow-up tasks of the bound tenant, changed as the caller."""
-    return FollowupService(db_session, actor=principal.actor, settings=settings)
-
-
-def provide_followup_queue(
-    db_session: Session, principal: Caller, settings: AppSettings
-) -> FollowupQueue:
-    """The follow-up tasks the caller may see and work on."""
-    return FollowupQueue(db_session, principal=principal, settings=settings)
+provide_followup_service = audited_as_caller(FollowupService, "provide_followup_service")
+provide_followup_queue = as_caller(FollowupQueue, "provide_followup_queue")

@@ -10,33 +10,15 @@ providers are Litestar dependencies (parameters `db_session`, `principal`, `sett
 from __future__ import annotations
 
 from litestar.datastructures import State
-from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.identity.auth import LoginService
-from closeloop.identity.principal import Principal
 from closeloop.identity.service import ApiKeyService, UserService
-from closeloop.settings import Settings
+from closeloop.providers import AppSettings, audited_as_caller
 
 __all__ = ["provide_api_key_service", "provide_login_service", "provide_user_service"]
 
-Session = NamedDependency[AsyncSession]
-Caller = NamedDependency[Principal]
-AppSettings = NamedDependency[Settings]
-
-
-def provide_user_service(
-    db_session: Session, principal: Caller, settings: AppSettings
-) -> UserService:
-    """Users of the bound tenant, changes audited as the caller."""
-    return UserService(db_session, actor=principal.actor, settings=settings)
-
-
-def provide_api_key_service(
-    db_session: Session, principal: Caller, settings: AppSettings
-) -> ApiKeyService:
-    """API keys of the bound tenant, changes audited as the caller."""
-    return ApiKeyService(db_session, actor=principal.actor, settings=settings)
+provide_user_service = audited_as_caller(UserService, "provide_user_service")
+provide_api_key_service = audited_as_caller(ApiKeyService, "provide_api_key_service")
 
 
 def provide_login_service(state: State, settings: AppSettings) -> LoginService:

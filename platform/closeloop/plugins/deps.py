@@ -7,20 +7,9 @@ the caller. Tenant files call the same constructor with their actor name.
 
 from __future__ import annotations
 
-from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from closeloop.identity.principal import Principal
 from closeloop.plugins.admin import PluginAdminService
-from closeloop.settings import Settings
+from closeloop.providers import audited_as_caller
 
 __all__ = ["provide_plugin_admin"]
 
-
-def provide_plugin_admin(
-    db_session: NamedDependency[AsyncSession],
-    principal: NamedDependency[Principal],
-    settings: NamedDependency[Settings],
-) -> PluginAdminService:
-    """The bound tenant's plugins, changes audited as the caller."""
-    return PluginAdminService(db_session, actor=principal.actor, settings=settings)
+provide_plugin_admin = audited_as_caller(PluginAdminService, "provide_plugin_admin")

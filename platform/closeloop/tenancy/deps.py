@@ -7,19 +7,13 @@ constructor with their own actor name.
 
 from __future__ import annotations
 
-from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from closeloop.identity.service import UserService
-from closeloop.settings import Settings
+from closeloop.providers import AppSettings, Session
 from closeloop.tenancy.service import TenantService
 
 __all__ = ["OPERATOR", "provide_operator_tenants", "provide_operator_users"]
 
 OPERATOR = "operator"  # the audit actor of operator requests
-
-Session = NamedDependency[AsyncSession]
-AppSettings = NamedDependency[Settings]
 
 
 def provide_operator_tenants(db_session: Session, settings: AppSettings) -> TenantService:
