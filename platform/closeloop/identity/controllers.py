@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+import msgspec
+from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
-from closeloop.identity.deps import (
-    provide_api_key_service,
-    provide_login_service,
-    provide_user_service,
-)
+from closeloop.crud import read_as
+from closeloop.identity.access import access
 from closeloop.identity.models import ApiKey, Role, User
 from closeloop.identity.schemas import (
     ApiKeyCreate,
@@ -25,54 +23,33 @@ from closeloop.identity.schemas import (
     UserUpdate,
 )
 from closeloop.identity.service import ApiKeyService, LoginService, UserService
-from closeloop.web.deps import Caller
+from closeloop.settings import Settings
+from closeloop.web.crud import CrudController
+from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["ApiKeyController", "AuthController", "UserController"]
 
-Users = NamedDependency[UserService]
-ApiKeys = NamedDependency[ApiKeyService]
-
 
 def user_read(user: User) -> UserRead:
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        roles=list(user.roles),
-        permissions=list(user.permissions),
-        department_id=user.department_id,
-        active=user.active,
-        created_at=user.created_at,
-    )
+    return read_as(UserRead, user, roles=list(user.roles), permissions=list(user.permissions))
 
 
 def key_read(key: ApiKey) -> ApiKeyRead:
-    return ApiKeyRead(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        scopes=list(key.scopes),
-        created_at=key.created_at,
-        revoked_at=key.revoked_at,
-        last_used_at=key.last_used_at,
-    )
+    return read_as(ApiKeyRead, key, scopes=list(key.scopes))
 
 
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["identity"]
-    dependencies = {
-        "login_service": Provide(provide_login_service, sync_to_thread=False),
-        "users": Provide(provide_user_service, sync_to_thread=False),
-        "api_keys": Provide(provide_api_key_service, sync_to_thread=False),
-    }
 
     @post("/login", status_code=200)
     async def login(
-        self, login_service: NamedDependency[LoginService], data: JSONBody[LoginRequest]
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
     ) -> LoginResponse:
         """Exchange a tenant, e-mail and password for a short-lived session token."""
-        token, expires = await login_service.login(
+        settings: Settings = request.app.state.settings
+        service = LoginService(request.app.state.sessionmaker, settings=settings)
+        token, expires = await service.login(
             tenant_slug=data.tenant, email=data.email, password=data.password
         )
         return LoginResponse(
@@ -82,90 +59,56 @@ class AuthController(Controller):
         )
 
     @get("/me")
-    async def me(self, principal: Caller, users: Users, api_keys: ApiKeys) -> UserRead | ApiKeyRead:
+    async def me(self, db_session: DbSession, principal: Caller) -> UserRead | ApiKeyRead:
         """The calling user, or the calling API key."""
         if principal.user_id is not None:
-            return user_read(await users.get(principal.user_id))
+            return user_read(await UserService(db_session).get(principal.user_id))
         assert principal.api_key_id is not None
-        return key_read(await api_keys.get(principal.api_key_id))
+        return key_read(await ApiKeyService(db_session).get(principal.api_key_id))
 
 
-class UserController(Controller):
+class UserController(CrudController):
+    """Admins and supervisors see the users; admins change them."""
+
     path = "/api/v1/users"
     tags = ["identity"]
-    dependencies = {"users": Provide(provide_user_service, sync_to_thread=False)}
+    item, service = "user", UserService
+    read, create_body, update_body = UserRead, UserCreate, UserUpdate
+    reading, writing = access(Role.ADMIN, Role.SUPERVISOR), access(Role.ADMIN)
+    list_query = {
+        "limit": (int, Parameter(default=100, ge=1, le=500)),
+        "after": (str | None, Parameter(default=None, description="e-mail to continue after")),
+    }
 
-    @get("/")
-    async def list_users(
-        self,
-        principal: Caller,
-        users: Users,
-        limit: int = Parameter(default=100, ge=1, le=500),
-        after: str | None = Parameter(default=None, description="e-mail to continue after"),
-    ) -> list[UserRead]:
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
-        return [user_read(u) for u in await users.list(limit=limit, after=after)]
+    async def present(self, service: UserService, row: User) -> UserRead:
+        return user_read(row)
 
-    @post("/")
-    async def create_user(
-        self, principal: Caller, users: Users, data: JSONBody[UserCreate]
-    ) -> UserRead:
-        principal.require(Role.ADMIN)
-        user = await users.create(
-            email=data.email,
-            display_name=data.display_name,
-            password=data.password,
-            roles=data.roles,
-            permissions=data.permissions,
-            department_id=data.department_id,
-        )
-        return user_read(user)
+    async def create_item(self, service: UserService, data: msgspec.Struct) -> User:
+        return await service.create(**self.given(data))
 
-    @get("/{user_id:uuid}")
-    async def get_user(
-        self, principal: Caller, users: Users, user_id: FromPath[uuid.UUID]
-    ) -> UserRead:
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
-        return user_read(await users.get(user_id))
-
-    @patch("/{user_id:uuid}")
-    async def update_user(
-        self,
-        principal: Caller,
-        users: Users,
-        user_id: FromPath[uuid.UUID],
-        data: JSONBody[UserUpdate],
-    ) -> UserRead:
-        principal.require(Role.ADMIN)
-        user = await users.update(
-            user_id,
-            display_name=data.display_name,
-            roles=data.roles,
-            permissions=data.permissions,
-            active=data.active,
-            password=data.password,
-            department_id=data.department_id,
-        )
-        return user_read(user)
+    async def update_item(
+        self, service: UserService, item_id: uuid.UUID, data: msgspec.Struct
+    ) -> User:
+        return await service.update(item_id, **self.given(data))
 
 
 class ApiKeyController(Controller):
     path = "/api/v1/api-keys"
     tags = ["identity"]
-    dependencies = {"api_keys": Provide(provide_api_key_service, sync_to_thread=False)}
 
     @get("/")
-    async def list_keys(self, principal: Caller, api_keys: ApiKeys) -> list[ApiKeyRead]:
+    async def list_keys(self, db_session: DbSession, principal: Caller) -> list[ApiKeyRead]:
         principal.require(Role.ADMIN)
-        return [key_read(k) for k in await api_keys.list()]
+        return [key_read(k) for k in await ApiKeyService(db_session).list()]
 
     @post("/")
     async def create_key(
-        self, principal: Caller, api_keys: ApiKeys, data: JSONBody[ApiKeyCreate]
+        self, db_session: DbSession, principal: Caller, data: JSONBody[ApiKeyCreate]
     ) -> ApiKeyCreated:
         """Create a key. The `key` in the answer is shown this once and cannot be read again."""
         principal.require(Role.ADMIN)
-        key, plain = await api_keys.create(
+        keys = ApiKeyService(db_session, actor=principal.actor)
+        key, plain = await keys.create(
             name=data.name, scopes=data.scopes, created_by=principal.user_id
         )
         return ApiKeyCreated(
@@ -179,15 +122,16 @@ class ApiKeyController(Controller):
 
     @get("/{key_id:uuid}")
     async def get_key(
-        self, principal: Caller, api_keys: ApiKeys, key_id: FromPath[uuid.UUID]
+        self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
         principal.require(Role.ADMIN)
-        return key_read(await api_keys.get(key_id))
+        return key_read(await ApiKeyService(db_session).get(key_id))
 
     @delete("/{key_id:uuid}", status_code=200)
     async def revoke_key(
-        self, principal: Caller, api_keys: ApiKeys, key_id: FromPath[uuid.UUID]
+        self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
         """Revoke a key: it stops working at once; the record stays for the audit trail."""
         principal.require(Role.ADMIN)
-        return key_read(await api_keys.revoke(key_id))
+        keys = ApiKeyService(db_session, actor=principal.actor)
+        return key_read(await keys.revoke(key_id))
