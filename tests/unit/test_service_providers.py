@@ -21,7 +21,7 @@ from closeloop.cases.attachments import AttachmentService
 from closeloop.cases.editing import CaseService
 from closeloop.cases.intake import IntakeService
 from closeloop.cases.timeline import TimelineService
-from closeloop.config.service import ConfigService, ProfileService
+from closeloop.config.service import CategoryService, ProfileService
 from closeloop.console.sessions import ConsoleSessionService
 from closeloop.customers.service import CustomerService
 from closeloop.followups.queue import FollowupQueue
@@ -44,7 +44,7 @@ SERVICES = [
     CaseActionService,
     CaseService,
     ClockService,
-    ConfigService,
+    CategoryService,
     ConsoleSessionService,
     CustomerService,
     FollowupQueue,
