@@ -12,7 +12,6 @@ from closeloop.imports.models import ImportRun
 from closeloop.imports.service import resolve_mapping
 from closeloop.imports.writer import ImportWriter
 from closeloop.logs import get_logger
-from closeloop.notify import runtime
 from closeloop.queue.actors import closeloop_actor, current_message, tenant_transaction
 
 __all__ = ["run_import"]
@@ -40,9 +39,10 @@ async def run_import(*, tenant_id: str, message_id: str, run_id: str) -> None:
         mapping = resolve_mapping(run.mapping, run.mapping_text)
         options = {k: run.options.get(k) for k in ("encoding", "delimiter", "sheet")}
         actor = run.actor
+    context = current_message()
     writer = ImportWriter(
-        current_message().sessionmaker,
-        runtime.settings,
+        context.sessionmaker,
+        context.settings,
         tenant_id=uuid.UUID(tenant_id),
         actor=actor,
     )

@@ -10,8 +10,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 
-from closeloop.identity.access import access, declared_access
+from closeloop.identity.access import access
 from closeloop.identity.models import Role
+from closeloop.imports.deps import provide_import_service
 from closeloop.imports.schemas import (
     MAX_FILE_BYTES,
     ImportRunRead,
@@ -19,24 +20,10 @@ from closeloop.imports.schemas import (
     read_import_form,
 )
 from closeloop.imports.service import ImportService, resolve_mapping
-from closeloop.settings import Settings
-from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["ImportController"]
 
 Imports = NamedDependency[ImportService]
-AppSettings = NamedDependency[Settings]
-
-
-async def provide_import_service(
-    request: Request[Any, Any, Any], db_session: DbSession, principal: Caller, settings: AppSettings
-) -> ImportService:
-    """The service for the request's transaction and caller, once the caller's access
-    was checked against the route's declaration (admins)."""
-    declared = declared_access(request.route_handler.opt)
-    if declared is not None:
-        declared.check(principal)
-    return ImportService(db_session, actor=principal.actor, settings=settings)
 
 
 class ImportController(Controller):

@@ -37,7 +37,7 @@ import datetime as dt
 import hashlib
 import uuid
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,28 +111,20 @@ class _Counts:
 
 
 class ImportWriter:
-    """Runs imports for one tenant, as `actor`, in transactions of its own. `settings`
-    may be given as the function that gives them (the worker's are read when needed)."""
+    """Runs imports for one tenant, as `actor`, in transactions of its own."""
 
     def __init__(
         self,
         factory: async_sessionmaker[AsyncSession],
-        settings: Settings | Callable[[], Settings],
+        settings: Settings,
         *,
         tenant_id: uuid.UUID,
         actor: str,
     ) -> None:
         self.factory = factory
-        self._settings = settings
+        self.settings = settings
         self.tenant_id = tenant_id
         self.actor = actor
-
-    @property
-    def settings(self) -> Settings:
-        """The settings (given, or asked for when first needed: the worker's)."""
-        if callable(self._settings):
-            self._settings = self._settings()
-        return self._settings
 
     def _tx(self) -> Any:
         return transaction(self.factory, self.tenant_id)
@@ -434,8 +426,8 @@ class _Batch:
                 if not r.number
             ]
         )
-        clocks = ClockService(session, actor=self.writer.actor)
-        customers = CustomerService(session, self.writer.settings, None)
+        clocks = ClockService(session, actor=self.writer.actor, settings=self.writer.settings)
+        customers = CustomerService(session, principal=None, settings=self.writer.settings)
         built: list[tuple[ImportedCase, list[object]]] = []
         for record_ in records:
             if not record_.number:

@@ -14,7 +14,6 @@ import pytest
 from import_support import count, user_headers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from closeloop.notify import runtime as notify_runtime
 from closeloop.provision import Provisioned
 from closeloop.queue import runtime
 from closeloop.queue.brokers import BrokerConfig, make_broker, start_worker
@@ -40,8 +39,8 @@ category = "Topic"
 
 
 @contextlib.asynccontextmanager
-async def _worker(app_url: str) -> AsyncIterator[dramatiq.Broker]:
-    runtime.configure(app_url, pool_size=2)
+async def _worker(app_url: str, settings: Settings) -> AsyncIterator[dramatiq.Broker]:
+    runtime.configure(app_url, settings=settings, pool_size=2)
     broker = make_broker(BrokerConfig(min_backoff_ms=10, max_backoff_ms=50))
     worker = await asyncio.to_thread(start_worker, broker, threads=2, timeout_ms=100)
     try:
@@ -74,12 +73,8 @@ async def _finished(client: Client, tenant: TenantHandle, run_id: str) -> dict[s
 
 @pytest.fixture
 async def broker(database: Provisioned, settings: Settings) -> AsyncIterator[dramatiq.Broker]:
-    notify_runtime.configure(settings)
-    try:
-        async with _worker(database.app_url) as running:
-            yield running
-    finally:
-        notify_runtime.reset()
+    async with _worker(database.app_url, settings) as running:
+        yield running
 
 
 async def test_an_admin_imports_through_the_api_in_the_background(
