@@ -76,8 +76,8 @@ class ImportForm:
 
 FORM_FIELDS = ("mapping", "mapping_toml", "dry_run", "encoding", "delimiter", "sheet")
 MAX_FILE_BYTES = 200 * 2**20  # an import file, as uploaded
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
+_TRUE = ("true",)
+_FALSE = ("false",)
 
 
 async def read_import_form(request: Request[Any, Any, Any]) -> ImportForm:
@@ -99,7 +99,7 @@ async def read_import_form(request: Request[Any, Any, Any]) -> ImportForm:
     for name in FORM_FIELDS:
         value = form.get(name)
         text[name] = value.strip() or None if isinstance(value, str) else None
-    dry_run = (text["dry_run"] or "false").lower()
+    dry_run = text["dry_run"] or "false"
     if dry_run not in (*_TRUE, *_FALSE):
         raise UnprocessableEntity("dry_run is true or false", field="dry_run")
     if text["encoding"] is not None:
