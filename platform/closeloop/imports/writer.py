@@ -32,12 +32,15 @@ different one updates its case (version + 1, audited).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
+import queue
+import threading
 import uuid
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -174,9 +177,10 @@ class ImportWriter:
                     dry_run=dry_run,
                 )
                 created_so_far = 0
-                for chunk in _chunks(mapper.map_rows(table.rows()), BATCH):
+                async for chunk in _ahead(_chunks(mapper.map_rows(table.rows()), BATCH)):
+                    # The reader thread may be adding to the list meanwhile.
                     fresh = mapper.creations[created_so_far:]
-                    created_so_far = len(mapper.creations)
+                    created_so_far += len(fresh)
                     await batch.write(chunk, fresh, counts)
         except (ReadError, MappingError, UnicodeError, LookupError) as exc:
             return await self._finish(run_id, counts, failure=str(exc))
@@ -248,6 +252,50 @@ def _key(record: ImportedCase) -> str:
     if record.external_id:
         return f"id:{record.external_id}"
     return f"number:{record.number}" if record.number else ""
+
+
+_END = object()
+
+
+async def _ahead(
+    chunks: Iterator[list[ImportedCase | RowErrors]],
+) -> AsyncIterator[list[ImportedCase | RowErrors]]:
+    """The chunks, read and mapped on a thread of their own a little ahead of the writer:
+    the next batch is mapped while the database writes this one. At most two wait."""
+    waiting: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not offer(chunk):
+                    return
+            offer(_END)
+        except BaseException as exc:  # handed to the writer, raised there
+            offer(exc)
+
+    thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = await asyncio.to_thread(waiting.get)
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        await asyncio.to_thread(thread.join)
 
 
 class _Batch:
