@@ -231,3 +231,54 @@ async def test_a_changed_row_updates_its_case_and_is_audited(
         owner_engine, tenant, "SELECT action FROM audit_entries WHERE action LIKE '%import%'"
     )
     assert sorted(a[0] for a in audited) == ["case.import_update", "import.run", "import.run"]
+
+
+SLA_MAPPING = """
+name = "history"
+[source]
+time_zone = "Asia/Shanghai"
+[fields]
+external_id = "Id"
+description = "Text"
+received_at = "Opened"
+resolved_at = "Resolved"
+channel = { value = "phone" }
+"""
+
+SLA_FILE = (
+    "Id,Opened,Resolved,Text\n"
+    "s-1,2024-03-04 10:00,2024-03-04 11:00,当天解决\n"
+    "s-2,2024-03-04 10:00,2024-04-30 10:00,拖了两个月\n"
+    "s-3,2024-03-04 10:00,,还没处理\n"
+).encode()
+
+
+async def test_sla_clocks_are_history_met_or_breached_by_their_times(
+    factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    tenant: TenantHandle,
+    owner_engine: AsyncEngine,
+) -> None:
+    run = await run_import(factory, settings, tenant, SLA_FILE, parse_mapping(SLA_MAPPING))
+
+    assert (run.created, run.errors) == (3, 0)
+    clocks = await rows_of(
+        owner_engine,
+        tenant,
+        "SELECT c.external_id, k.target, k.state, k.breached_at IS NOT NULL, k.next_check_at "
+        "FROM sla_clocks k JOIN cases c ON c.id = k.case_id ORDER BY 1, 2",
+    )
+    assert {(c[0], c[1]): (c[2], c[3]) for c in clocks} == {
+        ("s-1", "first_response"): ("stopped", False),
+        ("s-1", "resolution"): ("stopped", False),
+        ("s-2", "first_response"): ("stopped", True),
+        ("s-2", "resolution"): ("stopped", True),
+        # Still open in the file: stopped at the import, long past its due time.
+        ("s-3", "first_response"): ("stopped", True),
+        ("s-3", "resolution"): ("stopped", True),
+    }
+    assert all(c[4] is None for c in clocks)  # nothing for the sweep to escalate
+    cases = await rows_of(owner_engine, tenant, "SELECT status, due_at FROM cases ORDER BY 1")
+    assert cases == [("registered", None), ("resolved", None), ("resolved", None)]
+    assert await count(owner_engine, tenant, "outbox_messages") == 0
+    assert await count(owner_engine, tenant, "notifications") == 0
