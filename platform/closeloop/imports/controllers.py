@@ -30,7 +30,7 @@ class ImportController(Controller):
     path = "/api/v1/imports"
     tags = ("imports",)
     opt = access(Role.ADMIN)
-    dependencies = {"imports": Provide(provide_import_service)}
+    dependencies = {"imports": Provide(provide_import_service, sync_to_thread=False)}
 
     @post("/", status_code=202, request_max_body_size=MAX_FILE_BYTES)
     async def create_import(
