@@ -16,9 +16,10 @@ control time by passing `now`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -290,6 +291,16 @@ class ClockService:
 
     # ---- a case's clocks as a whole -------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _holding(self) -> Iterator[list[SlaClock | SlaClockEvent]]:
+        """New rows go to the list yielded instead of the session (see `_add`)."""
+        held: list[SlaClock | SlaClockEvent] = []
+        self._held = held
+        try:
+            yield held
+        finally:
+            self._held = None
+
     async def start_case(self, case: Case, *, now: dt.datetime) -> list[SlaClock | SlaClockEvent]:
         """Intake: the first cycle's first response and resolution, from the received time.
 
@@ -298,15 +309,11 @@ class ClockService:
         policy = await match_policy(self.session, case)
         if policy is None:
             return []
-        held: list[SlaClock | SlaClockEvent] = []
-        self._held = held
-        try:
+        with self._holding() as held:
             started = [
                 await self.start(case, policy, target, cycle=1, at=case.received_at, now=now)
                 for target in ("first_response", "resolution")
             ]
-        finally:
-            self._held = None
         running = [c.due_at for c in started if c is not None and c.state in RUNNING]
         case.due_at = min(running, default=None)
         return held
@@ -321,17 +328,13 @@ class ClockService:
         policy = await match_policy(self.session, case)
         if policy is None:
             return []
-        held: list[SlaClock | SlaClockEvent] = []
-        self._held = held
-        try:
+        with self._holding() as held:
             for target in ("first_response", "resolution"):
                 clock = await self.start(
-                    case, policy, target, cycle=1, at=case.received_at, now=now
+                    case, policy, target, cycle=1, at=case.received_at, now=now, schedule=False
                 )
                 if clock is not None:
                     await self.stop(clock, max(ended_at, case.received_at), reason="imported")
-        finally:
-            self._held = None
         case.due_at = None
         return held
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from pathlib import Path
 
 from import_support import count
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.settings import Settings
-from support import TenantHandle
+from support import TenantHandle, run_cli
 
-PLATFORM = Path(__file__).resolve().parents[3] / "platform"
 FILE = "Id,Opened,Text\nh-1,2024-11-03,快递延误\nh-2,2024-11-04,质量问题\nh-3,not a date,坏行\n"
 MAPPING = """
 name = "helpdesk"
@@ -26,30 +22,7 @@ channel = { value = "phone" }
 
 
 async def _cli(settings: Settings, *args: str) -> tuple[int, str]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(PLATFORM),
-        "DATABASE_URL": str(settings.database_url),
-        "CLOSELOOP_SECRET_KEY": settings.secret_key,
-        "CLOSELOOP_MASTER_KEY": str(settings.master_key),
-        "CLOSELOOP_DATA_DIR": str(settings.data_dir),
-        "LOG_FORMAT": "console",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "closeloop.cli",
-        "cases",
-        "import",
-        *args,
-        env=env,
-        cwd=str(PLATFORM),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, (out + err).decode()
+    return await run_cli(settings, "cases", "import", *args)
 
 
 async def test_the_command_imports_a_file_and_a_second_run_says_no_changes(
