@@ -44,9 +44,19 @@ class NumberBook:
     async def take(self, wanted: list[tuple[CaseNumbering, dt.datetime]]) -> list[str]:
         """One new number per (numbering, received time), in the given order."""
         days = [at.astimezone(self.zone).date() for _, at in wanted]
+        # (text before the sequence, its width, text after) per pattern and day: a
+        # pattern is parsed once per batch and day, not once per case.
+        shapes: dict[tuple[str, dt.date], tuple[str, int, str]] = {}
+        parts: list[tuple[str, int, str]] = []
         scopes: dict[str, list[int]] = {}
         for index, ((numbering, _), day) in enumerate(zip(wanted, days, strict=True)):
-            scopes.setdefault(numbering.scope(day), []).append(index)
+            key = (numbering.pattern, day)
+            shape = shapes.get(key)
+            if shape is None:
+                shape = shapes[key] = numbering.around_seq(day)
+            parts.append(shape)
+            before, _, after = shape
+            scopes.setdefault(f"{before}{{seq}}{after}", []).append(index)
         out = [""] * len(wanted)
         if not scopes:
             return out
@@ -64,7 +74,8 @@ class NumberBook:
         for scope, indexes in scopes.items():
             first = last[scope] - len(indexes) + 1
             for offset, index in enumerate(indexes):
-                out[index] = wanted[index][0].render(days[index], first + offset)
+                before, width, after = parts[index]
+                out[index] = f"{before}{str(first + offset).zfill(width)}{after}"
         if out:
             taken = set(await self.session.scalars(select(Case.number).where(Case.number.in_(out))))
             for index, number in enumerate(out):
