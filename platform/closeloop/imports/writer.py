@@ -246,6 +246,48 @@ def _chunks(
         yield chunk
 
 
+_FIELD = {"id": "external_id", "number": "number"}
+_CHUNK = 64
+
+
+async def _insert_bounded(session: AsyncSession, objects: list[Any]) -> None:
+    """INSERT `objects` (models in the order first met: parents before children) in
+    statements of few shapes: per model, groups of 64 and the rest in powers of two. The
+    driver path keeps one built statement per shape; one statement for a whole batch
+    would be a new shape nearly every batch, and memory would grow with the file."""
+    by_model: dict[type, list[Any]] = {}
+    for obj in objects:
+        by_model.setdefault(type(obj), []).append(obj)
+    for group in by_model.values():
+        start = 0
+        while start < len(group):
+            left = len(group) - start
+            size = _CHUNK if left >= _CHUNK else 1 << (left.bit_length() - 1)
+            await rows.insert(session, *group[start : start + size])
+            start += size
+
+
+def _first_in_batch(
+    records: list[ImportedCase], errors: list[CellError], counts: _Counts
+) -> list[ImportedCase]:
+    """Rows whose external id or number an earlier row of the batch had are errors (an
+    earlier batch's are found in the database, `_Batch.write`)."""
+    seen: dict[str, int] = {}
+    kept = []
+    for record_ in records:
+        key = _key(record_)
+        if key and key in seen:
+            what, _, value = key.partition(":")
+            reason = f"the same {what} as row {seen[key]}"
+            errors.append(CellError(record_.row, None, _FIELD[what], value, reason))
+            counts.errors += 1
+            continue
+        if key:
+            seen[key] = record_.row
+        kept.append(record_)
+    return kept
+
+
 def _key(record: ImportedCase) -> str:
     """What a re-import matches a row on: its external id, else its number (a file of
     the practice's form has only its 投诉编号), else nothing."""
@@ -317,9 +359,6 @@ class _Batch:
         self.zone = zone
         self.patterns = patterns
         self.dry_run = dry_run
-        # External ids and numbers met so far in this file, with the row that had them.
-        self.seen_ids: dict[str, int] = {}
-        self.seen_numbers: dict[str, int] = {}
         self.digests: dict[int, bytes] = {}
 
     async def write(
@@ -337,7 +376,7 @@ class _Batch:
         async with self.writer._tx() as session:
             if creations and not self.dry_run:
                 await self.codes.create(session, creations)
-            records = self._first_of_file(records, errors, counts)
+            records = _first_in_batch(records, errors, counts)
             # Taken before the writer fills in what the file left out (number, time).
             self.digests = {r.row: digest(r) for r in records}
             existing = await self._existing(session, records)
@@ -347,6 +386,14 @@ class _Batch:
                 found = existing.get(_key(record_))
                 if found is None:
                     new.append(record_)
+                elif found[2] == self.run_id:
+                    # Written by an earlier batch of this run: kept in the database, not in
+                    # memory, so that memory stays flat however long the file.
+                    what = "id" if record_.external_id else "number"
+                    value = record_.external_id or record_.number or ""
+                    reason = f"an earlier row of this file has the same {what}"
+                    errors.append(CellError(record_.row, None, _FIELD[what], value, reason))
+                    counts.errors += 1
                 elif found[1] == self.digests[record_.row]:
                     counts.unchanged += 1
                 else:
@@ -361,9 +408,9 @@ class _Batch:
                     await self._update(session, record_, case_id)
                 counts.updated += len(changed)
             if errors:
-                await rows.insert(
+                await _insert_bounded(
                     session,
-                    *(
+                    [
                         rows.new(
                             ImportRowError,
                             id=new_id(),
@@ -375,54 +422,29 @@ class _Batch:
                             reason=e.reason,
                         )
                         for e in errors
-                    ),
+                    ],
                 )
             run = await _run(session, self.run_id)
             _count(run, counts)
 
-    def _first_of_file(
-        self, records: list[ImportedCase], errors: list[CellError], counts: _Counts
-    ) -> list[ImportedCase]:
-        """Rows whose external id or number an earlier row of the file had are errors."""
-        kept = []
-        for record_ in records:
-            problem = None
-            if record_.external_id and record_.external_id in self.seen_ids:
-                first = self.seen_ids[record_.external_id]
-                problem = ("external_id", record_.external_id, f"the same id as row {first}")
-            elif record_.number and record_.number in self.seen_numbers:
-                first = self.seen_numbers[record_.number]
-                problem = ("number", record_.number, f"the same number as row {first}")
-            if problem is not None:
-                errors.append(CellError(record_.row, None, problem[0], problem[1], problem[2]))
-                counts.errors += 1
-                continue
-            if record_.external_id:
-                self.seen_ids[record_.external_id] = record_.row
-            if record_.number:
-                self.seen_numbers[record_.number] = record_.row
-            kept.append(record_)
-        return kept
-
     async def _existing(
         self, session: AsyncSession, records: list[ImportedCase]
-    ) -> dict[str, tuple[uuid.UUID, bytes | None]]:
-        """Cases an earlier import made of these rows, by `_key`."""
-        found: dict[str, tuple[uuid.UUID, bytes | None]] = {}
+    ) -> dict[str, tuple[uuid.UUID, bytes | None, uuid.UUID | None]]:
+        """Cases an import made of these rows (id, digest, run), by `_key`."""
+        found: dict[str, tuple[uuid.UUID, bytes | None, uuid.UUID | None]] = {}
+        shown = (Case.id, Case.import_digest, Case.import_run_id)
         ids = [r.external_id for r in records if r.external_id]
         if ids:
-            query = select(Case.external_id, Case.id, Case.import_digest)
-            for key, case_id, stored in await session.execute(
-                query.where(Case.external_id.in_(ids))
-            ):
-                found[f"id:{key}"] = (case_id, stored)
+            query = select(Case.external_id, *shown).where(Case.external_id.in_(ids))
+            for key, case_id, stored, run_id in await session.execute(query):
+                found[f"id:{key}"] = (case_id, stored, run_id)
         numbers = [r.number for r in records if r.number and not r.external_id]
         if numbers:
-            query = select(Case.number, Case.id, Case.import_digest).where(
+            query = select(Case.number, *shown).where(
                 Case.number.in_(numbers), Case.import_digest.is_not(None)
             )
-            for key, case_id, stored in await session.execute(query):
-                found[f"number:{key}"] = (case_id, stored)
+            for key, case_id, stored, run_id in await session.execute(query):
+                found[f"number:{key}"] = (case_id, stored, run_id)
         return found
 
     async def _numbers_free(
@@ -487,7 +509,7 @@ class _Batch:
                 counts.errors += 1
         try:
             async with session.begin_nested():
-                await rows.insert(session, *(obj for _, objs in built for obj in objs))
+                await _insert_bounded(session, [obj for _, objs in built for obj in objs])
         except Exception as exc:
             log.info("import batch refused, writing it row by row", reason=str(exc)[:200])
         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from import_support import count, rows_of, run_import
 from openpyxl import load_workbook
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from closeloop.db import transaction
 from closeloop.errors import Conflict
-from closeloop.imports import parse_mapping
+from closeloop.imports import parse_mapping, writer
 from closeloop.imports.service import ImportService
 from closeloop.imports.template import TEMPLATE_COLUMNS, practice_form_template
 from closeloop.settings import Settings
@@ -282,3 +283,30 @@ async def test_sla_clocks_are_history_met_or_breached_by_their_times(
     assert cases == [("registered", None), ("resolved", None), ("resolved", None)]
     assert await count(owner_engine, tenant, "outbox_messages") == 0
     assert await count(owner_engine, tenant, "notifications") == 0
+
+
+async def test_a_repeated_external_id_is_a_row_error_within_and_across_batches(
+    factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    tenant: TenantHandle,
+    owner_engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(writer, "BATCH", 2)
+    data = (
+        "Id,Opened,Topic,Text\n"
+        "h-1,03.11.2024,logistics_delay,第一\n"
+        "h-1,03.11.2024,logistics_delay,同一批里重复\n"
+        "h-2,04.11.2024,logistics_delay,第二\n"
+        "h-1,05.11.2024,logistics_delay,下一批里重复\n"
+    ).encode()
+
+    run = await run_import(factory, settings, tenant, data, parse_mapping(BAD_MAPPING))
+
+    assert (run.rows, run.created, run.errors) == (4, 2, 2)
+    async with transaction(factory, tenant.id) as session:
+        errors = await ImportService(session, actor="test", settings=settings).errors(run.id)
+    assert [(e.row, e.field, e.reason) for e in errors] == [
+        (3, "external_id", "the same id as row 2"),
+        (5, "external_id", "an earlier row of this file has the same id"),
+    ]
