@@ -98,7 +98,11 @@ async def read_import_form(request: Request[Any, Any, Any]) -> ImportForm:
     text: dict[str, str | None] = {}
     for name in FORM_FIELDS:
         value = form.get(name)
-        text[name] = value.strip() or None if isinstance(value, str) else None
+        if not isinstance(value, str):
+            text[name] = None
+            continue
+        # A delimiter may be white space (a tab); the other fields are trimmed.
+        text[name] = (value if name == "delimiter" else value.strip()) or None
     dry_run = text["dry_run"] or "false"
     if dry_run not in (*_TRUE, *_FALSE):
         raise UnprocessableEntity("dry_run is true or false", field="dry_run")

@@ -154,7 +154,9 @@ def describe(key: str, operation: Operation, schemas: MsgspecSchemas) -> None:
 
 def _import_form() -> RequestBody:
     text = {name: _TEXT for name in FORM_FIELDS if name != "dry_run"}
-    text["delimiter"] = Schema(type=OpenAPIType.STRING, min_length=1, max_length=1)
+    text["delimiter"] = Schema(
+        type=OpenAPIType.STRING, max_length=1, description="empty or absent: detected"
+    )
     form = Schema(
         type=OpenAPIType.OBJECT,
         required=["file"],
