@@ -12,6 +12,7 @@ from closeloop.audit.models import AuditEntry
 from closeloop.audit.schemas import AuditEntryRead, AuditPage, ChainReportRead
 from closeloop.audit.service import AuditQuery, list_entries, verify
 from closeloop.errors import UnprocessableEntity
+from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.times import ClientTime
 from closeloop.web.deps import Caller, DbSession
@@ -46,6 +47,7 @@ def _cursor(value: str | None) -> int | None:
 class AuditController(Controller):
     path = "/api/v1/audit"
     tags = ("audit",)
+    opt = access(Role.ADMIN, Role.SUPERVISOR)
 
     @get("/")
     async def list_audit(
@@ -66,7 +68,6 @@ class AuditController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> AuditPage:
         """Entries of the caller's tenant, newest first, filtered by every given criterion."""
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         query = AuditQuery(
             entity_type=entity_type,
             entity_id=entity_id,
@@ -88,7 +89,6 @@ class AuditController(Controller):
     async def verify_chain(self, db_session: DbSession, principal: Caller) -> ChainReportRead:
         """Recompute the tenant's chain; `ok` false names the first altered, removed or
         moved entry."""
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         report = await verify(db_session)
         return ChainReportRead(
             ok=report.ok,

@@ -20,6 +20,7 @@ from closeloop.cases.timeline import (
     event_read,
 )
 from closeloop.errors import NotFound
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.principal import Principal
 from closeloop.web.deps import Caller, DbSession
 
@@ -83,7 +84,14 @@ class CaseActionController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
 
-    @post("/{case_id:uuid}/actions/{action:str}", status_code=200, description=_ACTIONS_DOC)
+    # Any member may ask; the lifecycle table (closeloop.cases.lifecycle) checks the
+    # roles of each action, in one place, when the action is applied.
+    @post(
+        "/{case_id:uuid}/actions/{action:str}",
+        status_code=200,
+        description=_ACTIONS_DOC,
+        opt=access(*ALL_ROLES),
+    )
     async def take_action(
         self,
         db_session: DbSession,
@@ -102,6 +110,7 @@ class CaseActionController(Controller):
 class CaseTimelineController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
+    opt = access(*ALL_ROLES)
 
     @get("/{case_id:uuid}/timeline")
     async def timeline(

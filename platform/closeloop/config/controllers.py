@@ -43,6 +43,7 @@ from closeloop.config.service import (
     ItemKind,
     ProfileService,
 )
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.web.deps import Caller, DbSession
@@ -58,7 +59,6 @@ __all__ = [
 ]
 
 R = TypeVar("R", bound=msgspec.Struct)
-STAFF = tuple(Role)
 ACTIVE = Parameter(default=None, description="only active (true) or only retired (false) items")
 
 
@@ -75,11 +75,7 @@ def _given(data: msgspec.Struct) -> dict[str, Any]:
     }
 
 
-def _service(session: Any, principal: Principal, *, write: bool) -> ConfigService:
-    if write:
-        principal.require(Role.ADMIN)
-    else:
-        principal.require(*STAFF)
+def _service(session: Any, principal: Principal) -> ConfigService:
     return ConfigService(session, actor=principal.actor)
 
 
@@ -87,21 +83,20 @@ async def _list(
     session: Any, principal: Principal, kind: ItemKind, read: type[R], active: bool | None
 ) -> list[R]:
     return [
-        _read(read, row)
-        for row in await _service(session, principal, write=False).list(kind, active=active)
+        _read(read, row) for row in await _service(session, principal).list(kind, active=active)
     ]
 
 
 async def _create(
     session: Any, principal: Principal, kind: ItemKind, read: type[R], data: msgspec.Struct
 ) -> R:
-    return _read(read, await _service(session, principal, write=True).create(kind, _given(data)))
+    return _read(read, await _service(session, principal).create(kind, _given(data)))
 
 
 async def _get(
     session: Any, principal: Principal, kind: ItemKind, read: type[R], item_id: uuid.UUID
 ) -> R:
-    return _read(read, await _service(session, principal, write=False).get(kind, item_id))
+    return _read(read, await _service(session, principal).get(kind, item_id))
 
 
 async def _update(
@@ -112,14 +107,13 @@ async def _update(
     item_id: uuid.UUID,
     data: msgspec.Struct,
 ) -> R:
-    return _read(
-        read, await _service(session, principal, write=True).update(kind, item_id, _given(data))
-    )
+    return _read(read, await _service(session, principal).update(kind, item_id, _given(data)))
 
 
 class CategoryController(Controller):
     path = "/api/v1/categories"
     tags = ("configuration",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_categories(
@@ -128,7 +122,7 @@ class CategoryController(Controller):
         """The category tree as a flat list (`parent_id` links it), in display order."""
         return await _list(db_session, principal, CATEGORIES, CategoryRead, active)
 
-    @post("/")
+    @post("/", opt=access(Role.ADMIN))
     async def create_category(
         self, db_session: DbSession, principal: Caller, data: JSONBody[CategoryCreate]
     ) -> CategoryRead:
@@ -140,7 +134,7 @@ class CategoryController(Controller):
     ) -> CategoryRead:
         return await _get(db_session, principal, CATEGORIES, CategoryRead, category_id)
 
-    @patch("/{category_id:uuid}")
+    @patch("/{category_id:uuid}", opt=access(Role.ADMIN))
     async def update_category(
         self,
         db_session: DbSession,
@@ -154,6 +148,7 @@ class CategoryController(Controller):
 class SeverityController(Controller):
     path = "/api/v1/severities"
     tags = ("configuration",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_severities(
@@ -162,7 +157,7 @@ class SeverityController(Controller):
         """Severity levels; a higher `rank` is more severe."""
         return await _list(db_session, principal, SEVERITIES, SeverityRead, active)
 
-    @post("/")
+    @post("/", opt=access(Role.ADMIN))
     async def create_severity(
         self, db_session: DbSession, principal: Caller, data: JSONBody[SeverityCreate]
     ) -> SeverityRead:
@@ -174,7 +169,7 @@ class SeverityController(Controller):
     ) -> SeverityRead:
         return await _get(db_session, principal, SEVERITIES, SeverityRead, severity_id)
 
-    @patch("/{severity_id:uuid}")
+    @patch("/{severity_id:uuid}", opt=access(Role.ADMIN))
     async def update_severity(
         self,
         db_session: DbSession,
@@ -188,6 +183,7 @@ class SeverityController(Controller):
 class DepartmentController(Controller):
     path = "/api/v1/departments"
     tags = ("configuration",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_departments(
@@ -195,7 +191,7 @@ class DepartmentController(Controller):
     ) -> list[DepartmentRead]:
         return await _list(db_session, principal, DEPARTMENTS, DepartmentRead, active)
 
-    @post("/")
+    @post("/", opt=access(Role.ADMIN))
     async def create_department(
         self, db_session: DbSession, principal: Caller, data: JSONBody[DepartmentCreate]
     ) -> DepartmentRead:
@@ -207,7 +203,7 @@ class DepartmentController(Controller):
     ) -> DepartmentRead:
         return await _get(db_session, principal, DEPARTMENTS, DepartmentRead, department_id)
 
-    @patch("/{department_id:uuid}")
+    @patch("/{department_id:uuid}", opt=access(Role.ADMIN))
     async def update_department(
         self,
         db_session: DbSession,
@@ -223,6 +219,7 @@ class DepartmentController(Controller):
 class ChannelController(Controller):
     path = "/api/v1/channels"
     tags = ("configuration",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_channels(
@@ -230,7 +227,7 @@ class ChannelController(Controller):
     ) -> list[ChannelRead]:
         return await _list(db_session, principal, CHANNELS, ChannelRead, active)
 
-    @post("/")
+    @post("/", opt=access(Role.ADMIN))
     async def create_channel(
         self, db_session: DbSession, principal: Caller, data: JSONBody[ChannelCreate]
     ) -> ChannelRead:
@@ -242,7 +239,7 @@ class ChannelController(Controller):
     ) -> ChannelRead:
         return await _get(db_session, principal, CHANNELS, ChannelRead, channel_id)
 
-    @patch("/{channel_id:uuid}")
+    @patch("/{channel_id:uuid}", opt=access(Role.ADMIN))
     async def update_channel(
         self,
         db_session: DbSession,
@@ -256,6 +253,7 @@ class ChannelController(Controller):
 class DemandTypeController(Controller):
     path = "/api/v1/demand-types"
     tags = ("configuration",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_demand_types(
@@ -263,7 +261,7 @@ class DemandTypeController(Controller):
     ) -> list[DemandTypeRead]:
         return await _list(db_session, principal, DEMAND_TYPES, DemandTypeRead, active)
 
-    @post("/")
+    @post("/", opt=access(Role.ADMIN))
     async def create_demand_type(
         self, db_session: DbSession, principal: Caller, data: JSONBody[DemandTypeCreate]
     ) -> DemandTypeRead:
@@ -275,7 +273,7 @@ class DemandTypeController(Controller):
     ) -> DemandTypeRead:
         return await _get(db_session, principal, DEMAND_TYPES, DemandTypeRead, demand_type_id)
 
-    @patch("/{demand_type_id:uuid}")
+    @patch("/{demand_type_id:uuid}", opt=access(Role.ADMIN))
     async def update_demand_type(
         self,
         db_session: DbSession,
@@ -297,19 +295,18 @@ def _profile_read(profile: TenantProfile) -> ProfileRead:
 class ProfileController(Controller):
     path = "/api/v1/profile"
     tags = ("configuration",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def get_profile(self, db_session: DbSession, principal: Caller) -> ProfileRead:
         """Number patterns, satisfaction scale, follow-up script and windows, PII mode."""
-        principal.require(*STAFF)
         return _profile_read(await ProfileService(db_session, actor=principal.actor).get())
 
-    @patch("/")
+    @patch("/", opt=access(Role.ADMIN))
     async def update_profile(
         self, db_session: DbSession, principal: Caller, data: JSONBody[ProfileUpdate]
     ) -> ProfileRead:
         """Change the fields given. Existing cases keep the numbers and texts they have."""
-        principal.require(Role.ADMIN)
         service = ProfileService(db_session, actor=principal.actor)
         return _profile_read(await service.update(_given(data)))
 

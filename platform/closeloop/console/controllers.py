@@ -21,6 +21,7 @@ from closeloop.console.i18n import LANGUAGE_COOKIE, LOCALES, N_, gettext
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale, secure_cookies
 from closeloop.console.sessions import SESSION_COOKIE, ConsoleSessionService
 from closeloop.errors import ApiError
+from closeloop.identity.access import ALL_ROLES, access, public
 from closeloop.identity.schemas import LoginRequest
 from closeloop.identity.service import LoginService
 from closeloop.settings import Settings
@@ -78,6 +79,7 @@ def safe_next(value: str | None) -> str:
 
 class ConsoleController(Controller):
     path = "/"
+    opt = public("the sign-in pages and the language pick come before any session")
 
     @get("/login")
     async def sign_in_page(
@@ -205,7 +207,7 @@ class ConsoleController(Controller):
             ],
         )
 
-    @get("/")
+    @get("/", opt=access(*ALL_ROLES))
     async def home(self, request: Request[Any, Any, Any], viewer: Viewer) -> Template:
         """The landing page: who is signed in; the queues come here next."""
         return render(

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from closeloop.customers.schemas import CustomerRead
 from closeloop.customers.service import CustomerService
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.settings import Settings
 from closeloop.web.deps import Caller, DbSession
@@ -24,6 +25,7 @@ AppSettings = NamedDependency[Settings]
 class CustomerController(Controller):
     path = "/api/v1/customers"
     tags = ("customers",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def search_customers(
@@ -57,7 +59,7 @@ class CustomerController(Controller):
         service = CustomerService(db_session, settings, principal)
         return await service.view(await service.get(customer_id))
 
-    @post("/{customer_id:uuid}/erase", status_code=200)
+    @post("/{customer_id:uuid}/erase", status_code=200, opt=access(Role.ADMIN, Role.SUPERVISOR))
     async def erase_customer(
         self,
         db_session: DbSession,
@@ -68,6 +70,5 @@ class CustomerController(Controller):
         """Erase the customer's personal data (name, phone, e-mail, ID number, nickname,
         external ref); the record and its cases remain for statistics. Admins and
         supervisors; repeating it changes nothing."""
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         service = CustomerService(db_session, settings, principal)
         return await service.view(await service.erase(customer_id))

@@ -15,6 +15,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from closeloop.followups.queue import Due, FollowupFilters, FollowupQueue
 from closeloop.followups.schemas import FollowupAssign, FollowupPage, FollowupRead
 from closeloop.followups.service import FollowupService
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.web.deps import Caller, DbSession
 
@@ -33,6 +34,7 @@ Status = Annotated[
 class FollowupController(Controller):
     path = "/api/v1/followups"
     tags = ("followups",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_followups(
@@ -71,7 +73,7 @@ class FollowupController(Controller):
         queue = FollowupQueue(db_session, principal)
         return await queue.read(await queue.task(followup_id), locale)
 
-    @post("/{followup_id:uuid}/assign", status_code=200)
+    @post("/{followup_id:uuid}/assign", status_code=200, opt=access(Role.SUPERVISOR, Role.ADMIN))
     async def assign_followup(
         self,
         db_session: DbSession,
@@ -82,7 +84,6 @@ class FollowupController(Controller):
         """Give an open follow-up to another followup user (supervisors and admins); 422
         naming `assignee_id` for a user who is inactive, lacks the role or handled the
         case."""
-        principal.require(Role.SUPERVISOR, Role.ADMIN)
         queue = FollowupQueue(db_session, principal)
         task = await queue.task(followup_id)
         await FollowupService(db_session, actor=principal.actor).assign(task, data.assignee_id)

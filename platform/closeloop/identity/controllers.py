@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
+from closeloop.identity.access import ALL_ROLES, access, public
 from closeloop.identity.models import ApiKey, Role, User
 from closeloop.identity.schemas import (
     ApiKeyCreate,
@@ -55,7 +56,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["identity"]
 
-    @post("/login", status_code=200)
+    @post("/login", status_code=200, opt=public("signing in"))
     async def login(
         self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
     ) -> LoginResponse:
@@ -71,7 +72,7 @@ class AuthController(Controller):
             expires_at=expires,
         )
 
-    @get("/me")
+    @get("/me", opt=access(*ALL_ROLES))
     async def me(self, db_session: DbSession, principal: Caller) -> UserRead | ApiKeyRead:
         """The calling user, or the calling API key."""
         if principal.user_id is not None:
@@ -86,7 +87,7 @@ class UserController(Controller):
     path = "/api/v1/users"
     tags = ["identity"]
 
-    @get("/")
+    @get("/", opt=access(Role.ADMIN, Role.SUPERVISOR))
     async def list_users(
         self,
         db_session: DbSession,
@@ -94,15 +95,13 @@ class UserController(Controller):
         limit: int = Parameter(default=100, ge=1, le=500),
         after: str | None = Parameter(default=None, description="e-mail to continue after"),
     ) -> list[UserRead]:
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         users = await UserService(db_session).list(limit=limit, after=after)
         return [user_read(u) for u in users]
 
-    @post("/")
+    @post("/", opt=access(Role.ADMIN))
     async def create_user(
         self, db_session: DbSession, principal: Caller, data: JSONBody[UserCreate]
     ) -> UserRead:
-        principal.require(Role.ADMIN)
         user = await UserService(db_session, actor=principal.actor).create(
             email=data.email,
             display_name=data.display_name,
@@ -113,14 +112,13 @@ class UserController(Controller):
         )
         return user_read(user)
 
-    @get("/{user_id:uuid}")
+    @get("/{user_id:uuid}", opt=access(Role.ADMIN, Role.SUPERVISOR))
     async def get_user(
         self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID]
     ) -> UserRead:
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         return user_read(await UserService(db_session).get(user_id))
 
-    @patch("/{user_id:uuid}")
+    @patch("/{user_id:uuid}", opt=access(Role.ADMIN))
     async def update_user(
         self,
         db_session: DbSession,
@@ -128,7 +126,6 @@ class UserController(Controller):
         user_id: FromPath[uuid.UUID],
         data: JSONBody[UserUpdate],
     ) -> UserRead:
-        principal.require(Role.ADMIN)
         user = await UserService(db_session, actor=principal.actor).update(
             user_id,
             display_name=data.display_name,
@@ -144,10 +141,10 @@ class UserController(Controller):
 class ApiKeyController(Controller):
     path = "/api/v1/api-keys"
     tags = ["identity"]
+    opt = access(Role.ADMIN)
 
     @get("/")
     async def list_keys(self, db_session: DbSession, principal: Caller) -> list[ApiKeyRead]:
-        principal.require(Role.ADMIN)
         return [key_read(k) for k in await ApiKeyService(db_session, principal.tenant_id).list()]
 
     @post("/")
@@ -155,7 +152,6 @@ class ApiKeyController(Controller):
         self, db_session: DbSession, principal: Caller, data: JSONBody[ApiKeyCreate]
     ) -> ApiKeyCreated:
         """Create a key. The `key` in the answer is shown this once and cannot be read again."""
-        principal.require(Role.ADMIN)
         keys = ApiKeyService(db_session, principal.tenant_id, actor=principal.actor)
         key, plain = await keys.create(
             name=data.name, scopes=data.scopes, created_by=principal.user_id
@@ -173,7 +169,6 @@ class ApiKeyController(Controller):
     async def get_key(
         self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
-        principal.require(Role.ADMIN)
         return key_read(await ApiKeyService(db_session, principal.tenant_id).get(key_id))
 
     @delete("/{key_id:uuid}", status_code=200)
@@ -181,6 +176,5 @@ class ApiKeyController(Controller):
         self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
         """Revoke a key: it stops working at once; the record stays for the audit trail."""
-        principal.require(Role.ADMIN)
         keys = ApiKeyService(db_session, principal.tenant_id, actor=principal.actor)
         return key_read(await keys.revoke(key_id))

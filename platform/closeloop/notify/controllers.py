@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from closeloop.errors import Forbidden
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.notify import records
@@ -45,7 +46,6 @@ __all__ = [
 ]
 
 AppSettings = NamedDependency[Settings]
-STAFF = tuple(Role)
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the last page")]
 
@@ -64,25 +64,20 @@ def _given(data: msgspec.Struct) -> dict[str, Any]:
     }
 
 
-def _admin(principal: Principal) -> None:
-    principal.require(Role.ADMIN)
-
-
 class TemplateController(Controller):
     path = "/api/v1/templates"
     tags = ("notifications",)
+    opt = access(Role.ADMIN)
 
     @get("/")
     async def list_templates(self, db_session: DbSession, principal: Caller) -> list[TemplateRead]:
         """The tenant's own templates; where it has none, the built-in ones apply."""
-        _admin(principal)
         service = TemplateService(db_session, actor=principal.actor)
         return [_as(TemplateRead, row) for row in await service.list()]
 
     @get("/builtin")
     async def list_builtin_templates(self, principal: Caller) -> list[BuiltinTemplateRead]:
         """The built-in template of every event and locale, with the variables it may use."""
-        _admin(principal)
         return [
             BuiltinTemplateRead(
                 event=event,
@@ -102,7 +97,6 @@ class TemplateController(Controller):
         """Save the tenant's wording of an event on a channel in a locale. A template that
         does not compile, names a variable its event does not give, or fails to render
         with a sample context is refused with 422 naming the part and line."""
-        _admin(principal)
         service = TemplateService(db_session, actor=principal.actor)
         return _as(TemplateRead, await service.create(_given(data)))
 
@@ -110,7 +104,6 @@ class TemplateController(Controller):
     async def get_template(
         self, db_session: DbSession, principal: Caller, template_id: FromPath[uuid.UUID]
     ) -> TemplateRead:
-        _admin(principal)
         service = TemplateService(db_session, actor=principal.actor)
         return _as(TemplateRead, await service.get(template_id))
 
@@ -122,7 +115,6 @@ class TemplateController(Controller):
         template_id: FromPath[uuid.UUID],
         data: JSONBody[TemplateUpdate],
     ) -> TemplateRead:
-        _admin(principal)
         service = TemplateService(db_session, actor=principal.actor)
         return _as(TemplateRead, await service.update(template_id, _given(data)))
 
@@ -131,7 +123,6 @@ class TemplateController(Controller):
         self, db_session: DbSession, principal: Caller, template_id: FromPath[uuid.UUID]
     ) -> None:
         """Drop the tenant's template: the built-in one applies again."""
-        _admin(principal)
         await TemplateService(db_session, actor=principal.actor).delete(template_id)
 
 
@@ -151,12 +142,12 @@ def _delivery(row: WebhookDelivery) -> WebhookDeliveryRead:
 class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ("notifications",)
+    opt = access(Role.ADMIN)
 
     @get("/")
     async def list_webhooks(
         self, db_session: DbSession, principal: Caller, settings: AppSettings
     ) -> list[WebhookRead]:
-        _admin(principal)
         service = WebhookService(db_session, settings, actor=principal.actor)
         return [_as(WebhookRead, row) for row in await service.list()]
 
@@ -172,7 +163,6 @@ class WebhookController(Controller):
         `X-Closeloop-Timestamp` and `X-Closeloop-Signature: sha256=<HMAC-SHA256 of
         "<timestamp>.<body>" under the secret>`; retried with backoff on network errors
         and 5xx answers. The secret is never shown again."""
-        _admin(principal)
         service = WebhookService(db_session, settings, actor=principal.actor)
         return _as(WebhookRead, await service.create(_given(data)))
 
@@ -184,7 +174,6 @@ class WebhookController(Controller):
         settings: AppSettings,
         webhook_id: FromPath[uuid.UUID],
     ) -> WebhookRead:
-        _admin(principal)
         service = WebhookService(db_session, settings, actor=principal.actor)
         return _as(WebhookRead, await service.get(webhook_id))
 
@@ -198,7 +187,6 @@ class WebhookController(Controller):
         data: JSONBody[WebhookUpdate],
     ) -> WebhookRead:
         """Change the fields given; a new `secret` signs from the next delivery on."""
-        _admin(principal)
         service = WebhookService(db_session, settings, actor=principal.actor)
         return _as(WebhookRead, await service.update(webhook_id, _given(data)))
 
@@ -211,7 +199,6 @@ class WebhookController(Controller):
         webhook_id: FromPath[uuid.UUID],
     ) -> None:
         """Remove the endpoint and its delivery log; its notifications stay on record."""
-        _admin(principal)
         await WebhookService(db_session, settings, actor=principal.actor).delete(webhook_id)
 
     @get("/{webhook_id:uuid}/deliveries")
@@ -224,7 +211,6 @@ class WebhookController(Controller):
         limit: Limit = 100,
     ) -> list[WebhookDeliveryRead]:
         """Every delivery attempt to the endpoint, newest first."""
-        _admin(principal)
         service = WebhookService(db_session, settings, actor=principal.actor)
         return [_delivery(row) for row in await service.deliveries(webhook_id, limit=limit)]
 
@@ -236,6 +222,7 @@ def _notification(row: Notification) -> NotificationRead:
 class NotificationController(Controller):
     path = "/api/v1/notifications"
     tags = ("notifications",)
+    opt = access(Role.ADMIN, Role.SUPERVISOR)
 
     @get("/")
     async def list_notifications(
@@ -253,7 +240,6 @@ class NotificationController(Controller):
     ) -> NotificationPage:
         """Every notification of the tenant, newest first: what was sent, what is pending,
         what failed (with the error after the retry budget) or was skipped (why)."""
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         filters = records.NotificationFilters(
             status=status, event=event, channel=channel, case_id=case_id
         )
@@ -266,12 +252,10 @@ class NotificationController(Controller):
     async def get_notification(
         self, db_session: DbSession, principal: Caller, notification_id: FromPath[uuid.UUID]
     ) -> NotificationRead:
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         return _notification(await records.get_notification(db_session, notification_id))
 
 
 def _user(principal: Principal) -> uuid.UUID:
-    principal.require(*STAFF)
     if principal.user_id is None:
         raise Forbidden("the inbox belongs to a user; API keys have none", code="user_required")
     return principal.user_id
@@ -280,6 +264,7 @@ def _user(principal: Principal) -> uuid.UUID:
 class InboxController(Controller):
     path = "/api/v1/inbox"
     tags = ("notifications",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_inbox(

@@ -9,6 +9,7 @@ from litestar import Controller, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.plugins.admin import PluginAdminService
 from closeloop.plugins.models import CaseFinding
@@ -18,7 +19,6 @@ from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["PLUGIN_CONTROLLERS", "CaseFindingController", "PluginController"]
 
-STAFF = tuple(Role)
 AppSettings = NamedDependency[Settings]
 
 
@@ -41,6 +41,7 @@ def finding_read(finding: CaseFinding) -> FindingRead:
 class PluginController(Controller):
     path = "/api/v1/plugins"
     tags = ("plugins",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_plugins(
@@ -48,7 +49,6 @@ class PluginController(Controller):
     ) -> list[PluginRead]:
         """Installed plugins (name, version, description, settings JSON schema, hooks) with
         this tenant's setup: enabled, settings (secrets shown as `"***"`), failure state."""
-        principal.require(*STAFF)
         return await PluginAdminService(db_session, settings, actor=principal.actor).installed()
 
     @get("/{plugin_name:str}")
@@ -59,11 +59,10 @@ class PluginController(Controller):
         settings: AppSettings,
         plugin_name: FromPath[str],
     ) -> PluginRead:
-        principal.require(*STAFF)
         service = PluginAdminService(db_session, settings, actor=principal.actor)
         return await service.get(plugin_name)
 
-    @put("/{plugin_name:str}")
+    @put("/{plugin_name:str}", opt=access(Role.ADMIN))
     async def update_plugin(
         self,
         db_session: DbSession,
@@ -76,7 +75,6 @@ class PluginController(Controller):
         (validated against its `Settings`: 422 naming `settings.<field>`). Secrets are
         write-only: left out or sent as `"***"` they keep their value. Enabling resets
         the failure count."""
-        principal.require(Role.ADMIN)
         service = PluginAdminService(db_session, settings, actor=principal.actor)
         return await service.update(plugin_name, data)
 
@@ -84,6 +82,7 @@ class PluginController(Controller):
 class CaseFindingController(Controller):
     path = "/api/v1/cases/{case_id:uuid}/findings"
     tags = ("plugins",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_case_findings(
@@ -94,7 +93,6 @@ class CaseFindingController(Controller):
         case_id: FromPath[uuid.UUID],
     ) -> list[FindingRead]:
         """What the tenant's plugins said about the case (ok or failed), oldest first."""
-        principal.require(*STAFF)
         service = PluginAdminService(db_session, settings, actor=principal.actor)
         return [finding_read(f) for f in await service.findings(case_id)]
 

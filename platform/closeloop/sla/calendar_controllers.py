@@ -12,6 +12,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from closeloop.errors import UnprocessableEntity
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.sla.calendar_models import Calendar
@@ -26,7 +27,6 @@ from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["CalendarController"]
 
-STAFF = tuple(Role)
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 
@@ -50,37 +50,34 @@ def _given(data: msgspec.Struct) -> dict[str, Any]:
     return given
 
 
-def _service(session: Any, principal: Principal, *, write: bool) -> CalendarService:
-    if write:
-        principal.require(Role.ADMIN)
-    else:
-        principal.require(*STAFF)
+def _service(session: Any, principal: Principal) -> CalendarService:
     return CalendarService(session, actor=principal.actor)
 
 
 class CalendarController(Controller):
     path = "/api/v1/calendars"
     tags = ("configuration",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_calendars(self, db_session: DbSession, principal: Caller) -> list[CalendarRead]:
         """The tenant's calendars, the default first."""
-        return [_read(row) for row in await _service(db_session, principal, write=False).list()]
+        return [_read(row) for row in await _service(db_session, principal).list()]
 
-    @post("/")
+    @post("/", opt=access(Role.ADMIN))
     async def create_calendar(
         self, db_session: DbSession, principal: Caller, data: JSONBody[CalendarCreate]
     ) -> CalendarRead:
-        service = _service(db_session, principal, write=True)
+        service = _service(db_session, principal)
         return _read(await service.create(_given(data)))
 
     @get("/{calendar_id:uuid}")
     async def get_calendar(
         self, db_session: DbSession, principal: Caller, calendar_id: FromPath[uuid.UUID]
     ) -> CalendarRead:
-        return _read(await _service(db_session, principal, write=False).get(calendar_id))
+        return _read(await _service(db_session, principal).get(calendar_id))
 
-    @patch("/{calendar_id:uuid}")
+    @patch("/{calendar_id:uuid}", opt=access(Role.ADMIN))
     async def update_calendar(
         self,
         db_session: DbSession,
@@ -89,15 +86,15 @@ class CalendarController(Controller):
         data: JSONBody[CalendarUpdate],
     ) -> CalendarRead:
         """Change the fields given; due times already computed stay as they are."""
-        service = _service(db_session, principal, write=True)
+        service = _service(db_session, principal)
         return _read(await service.update(calendar_id, _given(data)))
 
-    @delete("/{calendar_id:uuid}")
+    @delete("/{calendar_id:uuid}", opt=access(Role.ADMIN))
     async def delete_calendar(
         self, db_session: DbSession, principal: Caller, calendar_id: FromPath[uuid.UUID]
     ) -> None:
         """Delete a calendar that is not the default and that no SLA policy names."""
-        await _service(db_session, principal, write=True).delete(calendar_id)
+        await _service(db_session, principal).delete(calendar_id)
 
     @get("/{calendar_id:uuid}/days")
     async def list_calendar_days(
@@ -115,7 +112,7 @@ class CalendarController(Controller):
     ) -> list[CalendarDay]:
         """Each date from `from` to `to` with its working hours, holidays and substituted
         working days applied: what the calendar will compute with."""
-        row = await _service(db_session, principal, write=False).get(calendar_id)
+        row = await _service(db_session, principal).get(calendar_id)
         calendar = await load(db_session, row.id)
         start = start or dt.datetime.now(calendar.zone).date()
         end = end or start + dt.timedelta(days=DEFAULT_DAYS - 1)

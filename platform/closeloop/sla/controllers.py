@@ -14,6 +14,7 @@ from litestar.params import FromPath, JSONBody
 from closeloop.cases.models import Case
 from closeloop.db import bound_tenant
 from closeloop.errors import NotFound
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.sla.clocks import ClockService
@@ -33,11 +34,8 @@ from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["CaseSlaController", "SlaPolicyController", "policy_read"]
 
-STAFF = tuple(Role)
 
-
-def _service(session: Any, principal: Principal, *, write: bool) -> PolicyService:
-    principal.require(Role.ADMIN) if write else principal.require(*STAFF)
+def _service(session: Any, principal: Principal) -> PolicyService:
     return PolicyService(session, actor=principal.actor)
 
 
@@ -89,22 +87,23 @@ def policy_read(row: SlaPolicy, levels: Sequence[SlaEscalationLevel]) -> SlaPoli
 class SlaPolicyController(Controller):
     path = "/api/v1/sla-policies"
     tags = ("configuration",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_sla_policies(
         self, db_session: DbSession, principal: Caller
     ) -> list[SlaPolicyRead]:
         """The tenant's policies in matching order (the default last)."""
-        service = _service(db_session, principal, write=False)
+        service = _service(db_session, principal)
         levels = await service.levels_by_policy()
         return [policy_read(row, levels.get(row.id, [])) for row in await service.ordered()]
 
-    @post("/")
+    @post("/", opt=access(Role.ADMIN))
     async def create_sla_policy(
         self, db_session: DbSession, principal: Caller, data: JSONBody[SlaPolicyCreate]
     ) -> SlaPolicyRead:
         """A new policy; it applies to cases whose clocks start from now on."""
-        service = _service(db_session, principal, write=True)
+        service = _service(db_session, principal)
         row = await service.create(_given(data))
         return policy_read(row, await service.levels(row.id))
 
@@ -112,11 +111,11 @@ class SlaPolicyController(Controller):
     async def get_sla_policy(
         self, db_session: DbSession, principal: Caller, sla_policy_id: FromPath[uuid.UUID]
     ) -> SlaPolicyRead:
-        service = _service(db_session, principal, write=False)
+        service = _service(db_session, principal)
         row = await service.get(sla_policy_id)
         return policy_read(row, await service.levels(row.id))
 
-    @patch("/{sla_policy_id:uuid}")
+    @patch("/{sla_policy_id:uuid}", opt=access(Role.ADMIN))
     async def update_sla_policy(
         self,
         db_session: DbSession,
@@ -125,17 +124,17 @@ class SlaPolicyController(Controller):
         data: JSONBody[SlaPolicyUpdate],
     ) -> SlaPolicyRead:
         """Change the fields given; running clocks keep the targets they started with."""
-        service = _service(db_session, principal, write=True)
+        service = _service(db_session, principal)
         row = await service.update(sla_policy_id, _given(data))
         return policy_read(row, await service.levels(row.id))
 
-    @delete("/{sla_policy_id:uuid}")
+    @delete("/{sla_policy_id:uuid}", opt=access(Role.ADMIN))
     async def delete_sla_policy(
         self, db_session: DbSession, principal: Caller, sla_policy_id: FromPath[uuid.UUID]
     ) -> None:
         """Delete a policy other than the default; its running clocks escalate on the
         default policy's ladder from then on."""
-        await _service(db_session, principal, write=True).delete(sla_policy_id)
+        await _service(db_session, principal).delete(sla_policy_id)
 
 
 def _clock_read(clock: SlaClock) -> ClockRead:
@@ -177,6 +176,7 @@ def _event_read(event: SlaClockEvent) -> ClockEventRead:
 class CaseSlaController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
+    opt = access(*ALL_ROLES)
 
     @get("/{case_id:uuid}/sla")
     async def case_sla(
@@ -184,7 +184,6 @@ class CaseSlaController(Controller):
     ) -> CaseSlaRead:
         """The case's SLA clocks of every cycle and every clock event (start, pause with
         its reason, resume, restart, stop, breach, escalation, recompute), oldest first."""
-        principal.require(*STAFF)
         case = await db_session.get(Case, (bound_tenant(db_session), case_id))
         if case is None:
             raise NotFound("no such case")
