@@ -34,9 +34,10 @@ Status = Annotated[
 class FollowupController(Controller):
     path = "/api/v1/followups"
     tags = ("followups",)
+    # One follow-up: any member may ask; the queue shows it to whom it may (else 404).
     opt = access(*ALL_ROLES)
 
-    @get("/")
+    @get("/", opt=access(Role.ADMIN, Role.SUPERVISOR, Role.FOLLOWUP))
     async def list_followups(
         self,
         db_session: DbSession,
