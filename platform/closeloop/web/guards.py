@@ -27,7 +27,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.routes import HTTPRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,7 +81,7 @@ def check_operator(connection: Connection) -> None:
 
 async def check_access(connection: Connection, handler: BaseRouteHandler) -> None:
     """The guard of every route: refuse a caller the route's declaration does not admit."""
-    if connection.scope.get("method") == "OPTIONS" and handler.http_methods == {"OPTIONS"}:
+    if isinstance(handler, HTTPRouteHandler) and handler.http_methods == {"OPTIONS"}:
         return  # Litestar's own OPTIONS answer: the path's methods, no data
     declared = declared_access(handler.opt)
     if declared is None:
