@@ -26,6 +26,7 @@ from closeloop.identity.access import ALL_ROLES, Access, Audience, access
 from closeloop.identity.models import Role
 from closeloop.settings import Settings, load_settings
 from closeloop.web.app import create_app
+from closeloop.web.deps import DbSession
 from closeloop.web.guards import CALLER_KEY, route_access
 from support import PASSWORD, Client, TenantHandle, bearer, login
 
@@ -171,6 +172,12 @@ async def admins_only(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {"ran": "yes"}
 
 
+@post("/api/v1/test/admins-only-writing", opt=access(Role.ADMIN), status_code=200)
+async def admins_only_writing(request: Request[Any, Any, Any], db_session: DbSession) -> None:
+    """Takes the request's transaction: `db_session` settles the check as it hands it over."""
+    ran.append(request.url.path)
+
+
 @get("/console/test/admins-only", opt={**access(Role.ADMIN), CALLER_KEY: console_caller})
 async def admins_only_page(request: Request[Any, Any, Any]) -> str:
     ran.append(request.url.path)
@@ -180,7 +187,9 @@ async def admins_only_page(request: Request[Any, Any, Any]) -> str:
 @pytest.fixture
 async def guarded(settings: Settings) -> AsyncIterator[Client]:
     ran.clear()
-    app = create_app(settings, extra_route_handlers=[admins_only, admins_only_page])
+    app = create_app(
+        settings, extra_route_handlers=[admins_only, admins_only_writing, admins_only_page]
+    )
     async with AsyncTestClient(app=app) as test_client:
         test_client.follow_redirects = False
         yield test_client
@@ -208,16 +217,18 @@ async def test_a_wrong_role_is_refused_before_the_handler_runs(guarded: Client) 
     tenant = await make_tenant(guarded, "acme")
     agent = await _agent(guarded, tenant)
 
-    refused = await guarded.post("/api/v1/test/admins-only", headers=agent)
-    assert refused.status_code == 403, refused.text
-    assert refused.json()["error"]["code"] == "role_required"
-    unauthenticated = await guarded.post("/api/v1/test/admins-only")
-    assert unauthenticated.status_code == 401
-    assert ran == []
+    for path in ("/api/v1/test/admins-only", "/api/v1/test/admins-only-writing"):
+        refused = await guarded.post(path, headers=agent)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "role_required"
+        unauthenticated = await guarded.post(path)
+        assert unauthenticated.status_code == 401
+        assert ran == []
 
-    allowed = await guarded.post("/api/v1/test/admins-only", headers=tenant.headers)
-    assert allowed.status_code == 200, allowed.text
-    assert ran == ["/api/v1/test/admins-only"]
+        allowed = await guarded.post(path, headers=tenant.headers)
+        assert allowed.status_code == 200, allowed.text
+        assert ran == [path]
+        ran.clear()
 
 
 async def test_a_console_user_without_the_role_gets_the_console_403_page(

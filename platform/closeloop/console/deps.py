@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.console.sessions import SESSION_COOKIE, ConsoleSessionService, ConsoleUser
 from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
+from closeloop.web.deps import DbSession
 from closeloop.web.guards import caller_of
 
 __all__ = ["Viewer", "console_caller", "provide_viewer"]
@@ -41,7 +42,7 @@ async def console_caller(
     return viewer.principal
 
 
-def provide_viewer(request: Request[Any, Any, Any]) -> ConsoleUser:
+def provide_viewer(request: Request[Any, Any, Any], db_session: DbSession) -> ConsoleUser:
     """The viewer `console_caller` resolved for this request's access check."""
     caller_of(request)  # a page declaring no access(...) has no viewer
     viewer: ConsoleUser = request.scope["state"][_VIEWER_STATE]

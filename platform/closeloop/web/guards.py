@@ -6,10 +6,17 @@ before its handler runs.
 - `public(...)`: nothing to check.
 - `operator()`: the bearer token must be the `CLOSELOOP_OPERATOR_TOKEN` setting.
 - `access(*roles, ...)`: the caller is resolved once, in the request's own transaction
-  (the one `db_session` hands the handler afterwards, so the tenant bound here is the
-  handler's), and must hold one of the roles. API routes resolve the bearer token or API
-  key; a router names another way in its `opt` under `CALLER_KEY` (the console resolves
-  its cookie session). The handler's `principal` is the caller resolved here.
+  (the one `db_session` hands the handler, so the tenant bound there is the handler's),
+  and must hold one of the roles, before the handler runs. API routes resolve the bearer
+  token or API key; a router names another way in its `opt` under `CALLER_KEY` (the
+  console resolves its cookie session). The handler's `principal` is that caller.
+
+  When the handler takes `db_session` (every tenant route does), `provide_db_session`
+  settles the check (`settle_caller`) as it hands the transaction over, so that the
+  pooled connection is not held while Litestar parses the body and resolves the other
+  dependencies (intake's throughput depends on it); the order of answers is today's:
+  a malformed body 400, then 401, 403, and a lookup's 404 in the handler. Otherwise the
+  guard settles it itself.
 
 A route declaring nothing is refused (a 500 naming the route): a forgotten declaration
 fails closed, and the route meta-test (tests/isolation/test_route_access.py) fails
@@ -47,6 +54,7 @@ __all__ = [
     "check_access",
     "check_operator",
     "route_access",
+    "settle_caller",
 ]
 
 Connection = ASGIConnection[Any, Any, Any, Any]
@@ -55,6 +63,7 @@ CallerResolver = Callable[[Connection, AsyncSession], Awaitable[Principal]]
 # `opt` key of a router whose tenant routes resolve their caller another way.
 CALLER_KEY = "caller"
 _CALLER_STATE = "closeloop.caller"
+_PENDING_STATE = "closeloop.caller_pending"
 
 
 async def bearer_caller(connection: Connection, session: AsyncSession) -> Principal:
@@ -95,11 +104,46 @@ async def check_access(connection: Connection, handler: BaseRouteHandler) -> Non
         check_operator(connection)
         return
     resolve: CallerResolver = handler.opt.get(CALLER_KEY, bearer_caller)
-    session = await RequestSessions.of(connection.scope).transaction()
+    connection.scope["state"][_PENDING_STATE] = (declared, resolve)
+    if not _opens_transaction(handler):
+        await settle_caller(connection, await RequestSessions.of(connection.scope).transaction())
+
+
+async def settle_caller(connection: Connection, session: AsyncSession) -> None:
+    """Resolve the caller `check_access` left to check in the request's transaction,
+    and refuse one the route does not admit; nothing when none is pending."""
+    pending: tuple[Access, CallerResolver] | None = connection.scope["state"].pop(
+        _PENDING_STATE, None
+    )
+    if pending is None:
+        return
+    declared, resolve = pending
     principal = await resolve(connection, session)
     bind_actor(tenant_id=principal.tenant_id, actor=principal.actor)
     connection.scope["state"][_CALLER_STATE] = principal
     declared.check(principal)
+
+
+_OPENS_TRANSACTION: dict[str, bool] = {}
+
+
+def _opens_transaction(handler: BaseRouteHandler) -> bool:
+    """Whether the handler, or a dependency it uses, asks for `db_session` (which settles
+    the caller as it hands the transaction over)."""
+    found = _OPENS_TRANSACTION.get(handler.handler_id)
+    if found is None:
+        provided = handler.resolve_dependencies()
+        seen: set[str] = set()
+        wanted = list(handler.parsed_fn_signature.parameters)
+        found = False
+        while wanted and not found:
+            key = wanted.pop()
+            found = key == "db_session"
+            if key not in seen and key in provided:
+                seen.add(key)
+                wanted.extend(provided[key].parsed_fn_signature.parameters)
+        _OPENS_TRANSACTION[handler.handler_id] = found
+    return found
 
 
 def caller_of(connection: Connection) -> Principal:
