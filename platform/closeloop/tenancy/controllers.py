@@ -9,6 +9,7 @@ from __future__ import annotations
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
+from closeloop.crud import read_as
 from closeloop.identity.access import operator
 from closeloop.identity.service import UserService
 from closeloop.tenancy.models import Tenant, TenantStatus
@@ -22,15 +23,7 @@ OPERATOR = "operator"  # the audit actor of operator requests
 
 
 def tenant_read(tenant: Tenant) -> TenantRead:
-    return TenantRead(
-        id=tenant.id,
-        slug=tenant.slug,
-        name=tenant.name,
-        status=tenant.status,
-        locale=tenant.locale,
-        timezone=tenant.timezone,
-        created_at=tenant.created_at,
-    )
+    return read_as(TenantRead, tenant)
 
 
 class PlatformTenantController(Controller):
