@@ -21,12 +21,19 @@ from closeloop.settings import Settings
 from closeloop.web.deps import DbSession
 from closeloop.web.guards import caller_of
 
-__all__ = ["Viewer", "console_caller", "provide_viewer"]
+__all__ = ["Viewer", "console_caller", "provide_console_sessions", "provide_viewer"]
 
 # The signed-in user of a console page; pages that need none do not ask for it.
 Viewer = NamedDependency[ConsoleUser]
 
 _VIEWER_STATE = "closeloop.console.viewer"
+
+
+def provide_console_sessions(
+    db_session: DbSession, settings: NamedDependency[Settings]
+) -> ConsoleSessionService:
+    """Console sessions in the request's transaction: the one way to build the service."""
+    return ConsoleSessionService(db_session, settings=settings)
 
 
 async def console_caller(
@@ -35,7 +42,7 @@ async def console_caller(
     """The signed-in user of a console page, the tenant bound to the request's
     transaction; no usable session sends the browser to the sign-in page."""
     settings: Settings = connection.app.state.settings
-    viewer = await ConsoleSessionService(session, settings).resolve(
+    viewer = await provide_console_sessions(session, settings).resolve(
         connection.cookies.get(SESSION_COOKIE)
     )
     connection.scope["state"][_VIEWER_STATE] = viewer
