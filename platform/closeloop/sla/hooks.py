@@ -2,7 +2,7 @@
 
 Called by intake (`on_intake`), by `CaseActionService.apply` after an action changed
 the case (`on_action`), and by the case edit (`on_edit`), in their transaction, on the
-locked case. The mapping (docs/sla.md, "Clocks"):
+locked case. The mapping (docs: README "SLA clocks and escalation"):
 
 * intake: start first_response and resolution at the received time;
 * verify, invalidate, request_info, assign, start, resolve, and progress shown to the
