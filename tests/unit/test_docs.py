@@ -101,7 +101,7 @@ def test_every_setting_is_on_the_settings_page() -> None:
     assert not missing, f"docs/settings.md has no row for {', '.join(missing)}"
 
 
-def _links_to_settings_removed(page: Path) -> str:
+def _links_to_settings_removed(page: Path, text: str | None = None) -> str:
     """The page's text with every link into docs/settings.md taken out."""
 
     def drop(found: re.Match[str]) -> str:
@@ -109,7 +109,7 @@ def _links_to_settings_removed(page: Path) -> str:
         resolved = (page.parent / target).resolve() if target else page
         return "" if resolved == SETTINGS_PAGE else found.group(0)
 
-    return LINK.sub(drop, page.read_text(encoding="utf-8"))
+    return LINK.sub(drop, page.read_text(encoding="utf-8") if text is None else text)
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p != SETTINGS_PAGE], ids=_relative)
@@ -120,6 +120,15 @@ def test_other_pages_only_link_to_a_setting(page: Path) -> None:
         f"{_relative(page)} names {', '.join(named)} outside a link to docs/settings.md: "
         "describe settings there and link to them, e.g. [`NAME`](settings.md#database)"
     )
+
+
+def test_a_setting_counts_as_linked_only_inside_a_link_to_the_settings_page() -> None:
+    page = DOCS / "example.md"  # not read: the text is given
+    text = "[`SMTP_URL`](settings.md#notifications) and [`LOG_LEVEL`](api.md) and `BROKER_URL`"
+    left = _links_to_settings_removed(page, text)
+    assert "SMTP_URL" not in left
+    assert "LOG_LEVEL" in left
+    assert "BROKER_URL" in left
 
 
 # --- the API route table -------------------------------------------------------------
