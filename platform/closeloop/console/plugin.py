@@ -18,6 +18,7 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins import InitPluginProtocol
 
 from closeloop.console.assets import assets, static_file
+from closeloop.console.case_page import CasePageController
 from closeloop.console.controllers import COOKIE_PATH, ConsoleController
 from closeloop.console.deps import provide_viewer
 from closeloop.console.errors import with_console_pages
@@ -54,7 +55,7 @@ class ConsolePlugin(InitPluginProtocol):
         assets()  # hash the static files now, not on the first page
         router = Router(
             path="/console",
-            route_handlers=[ConsoleController, static_file],
+            route_handlers=[ConsoleController, static_file, CasePageController],
             middleware=[DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings))],
             dependencies={"viewer": Provide(provide_viewer)},
             include_in_schema=False,

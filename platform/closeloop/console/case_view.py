@@ -1,0 +1,318 @@
+"""What the case page shows, read through the services the API uses: the case, its
+customer (masked; revealed only on request, audited by `CustomerService.view`), its SLA
+clocks, one timeline of case events, clock events and notifications, the attachments,
+the actions `closeloop.cases.lifecycle` allows this user now, and the pickers the
+action forms need."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.cases.actions import DEFAULT_SATISFACTION_SCALE, HANDLER_ROLES
+from closeloop.cases.attachments import AttachmentService
+from closeloop.cases.editing import CaseService
+from closeloop.cases.lifecycle import allowed_actions
+from closeloop.cases.models import Attachment, Case, Customer
+from closeloop.cases.timeline import MAX_TIMELINE_LIMIT, TimelineService
+from closeloop.config.models import TenantProfile
+from closeloop.config.service import CATEGORIES, CHANNELS, DEPARTMENTS, SEVERITIES, ConfigService
+from closeloop.console import case_labels as L
+from closeloop.console.sessions import ConsoleUser
+from closeloop.customers.schemas import CustomerRead
+from closeloop.customers.service import CustomerService
+from closeloop.db import bound_tenant, utcnow
+from closeloop.identity.models import User
+from closeloop.identity.principal import Principal
+from closeloop.notify import records
+from closeloop.settings import Settings
+from closeloop.sla.clocks import ClockService
+from closeloop.storage import AttachmentStorage
+
+__all__ = [
+    "PREVIEWABLE",
+    "CaseView",
+    "Clock",
+    "Entry",
+    "Option",
+    "load_case_view",
+    "masked",
+    "reveal_customer",
+]
+
+# Shown in the page: images a browser draws safely (no SVG: it may hold script) and PDF.
+PREVIEWABLE = {
+    "image/png": "image",
+    "image/jpeg": "image",
+    "image/gif": "image",
+    "image/webp": "image",
+    "application/pdf": "pdf",
+}
+# Event data shown on the timeline, in this order (ids and digests are left out).
+_SHOWN_DATA = (
+    "note", "question", "reason", "explanation", "root_cause", "responsible_party",
+    "third_party", "solution_type", "result", "satisfaction", "outcome", "deadline",
+    "after", "plugin", "hook", "status", "filename",
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Option:
+    value: str
+    text: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Clock:
+    target: str
+    state: str
+    due_at: dt.datetime
+    due: str  # relative, in the page's language
+    paused: bool
+    overdue: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of the timeline: a case event, an SLA clock event or a notification."""
+
+    at: dt.datetime
+    kind: str  # event | sla | notification
+    type: str  # the event's type (`verify`, `edited`, `breach`, an event name...)
+    title: str
+    actor: str
+    visibility: str  # customer | internal
+    change: str  # "from → to" of a status, or ""
+    details: list[tuple[str, str]]
+    delivery: str = ""  # a notification's status
+
+
+@dataclasses.dataclass
+class CaseView:
+    case: Case
+    customer: CustomerRead | None
+    status: str
+    severity: str
+    category: str
+    channel: str
+    handler: str
+    department: str
+    repeats: list[tuple[uuid.UUID, str]]
+    clocks: list[Clock]
+    timeline: list[Entry]
+    attachments: list[tuple[Attachment, str]]
+    actions: list[str]
+    resolution: list[tuple[str, str]]
+    categories: list[Option]
+    severities: list[Option]
+    departments: list[Option]
+    handlers: list[Option]
+    satisfaction: list[Option]
+    names: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def masked(principal: Principal) -> Principal:
+    """The same caller without `pii`: what the page shows before anyone asks to see more."""
+    return dataclasses.replace(principal, permissions=principal.permissions - {"pii"})
+
+
+def _named(rows: Iterable[Any], locale: str) -> list[Option]:
+    return [Option(str(r.id), (r.name_en if locale == "en" else r.name_zh) or r.code) for r in rows]
+
+
+def _name_of(options: Sequence[Option], value: object, fallback: str | None = None) -> str:
+    for option in options:
+        if option.value == str(value):
+            return option.text
+    return fallback or ""
+
+
+async def _customer(
+    session: AsyncSession, settings: Settings, principal: Principal, case: Case
+) -> CustomerRead | None:
+    if case.customer_id is None:
+        return None
+    row = await session.get(Customer, (bound_tenant(session), case.customer_id))
+    if row is None:
+        return None
+    return await CustomerService(session, settings, principal).view(row)
+
+
+async def reveal_customer(
+    session: AsyncSession, settings: Settings, principal: Principal, case_id: uuid.UUID
+) -> CustomerRead | None:
+    """The case's customer as the caller may see it (unmasked for `pii`, and audited)."""
+    case = await CaseService(session, principal).get(case_id)
+    return await _customer(session, settings, principal, case)
+
+
+async def _users(session: AsyncSession) -> list[User]:
+    return list((await session.scalars(select(User).order_by(User.display_name))).all())
+
+
+def _actor(names: dict[str, str], actor: str) -> str:
+    return names.get(actor, actor.split(":", 1)[0] if ":" in actor else actor)
+
+
+def _details(locale: str, data: dict[str, Any]) -> list[tuple[str, str]]:
+    shown = []
+    for key in _SHOWN_DATA:
+        value = data.get(key)
+        if value is None or isinstance(value, dict | list):
+            continue
+        text = L.label(locale, L.OUTCOMES, value) if key == "outcome" else str(value)
+        shown.append((L.label(locale, L.FIELD_LABELS, key), text))
+    fields = data.get("fields")
+    if isinstance(fields, list) and fields:
+        what = ", ".join(L.label(locale, L.FIELD_LABELS, str(f)) for f in fields)
+        shown.append((L.label(locale, L.FIELD_LABELS, "status"), what))
+    return shown
+
+
+async def _timeline(
+    session: AsyncSession, case: Case, clocks: ClockService, names: dict[str, str], locale: str
+) -> list[Entry]:
+    events, _ = await TimelineService(session).events(case.id, limit=MAX_TIMELINE_LIMIT)
+    entries = [
+        Entry(
+            at=e.created_at,
+            kind="event",
+            type=e.type,
+            title=L.label(locale, L.EVENT_LABELS, e.type),
+            actor=_actor(names, e.actor),
+            visibility=e.visibility,
+            change=(
+                f"{L.label(locale, L.STATUS_LABELS, e.from_status)} → "
+                f"{L.label(locale, L.STATUS_LABELS, e.to_status)}"
+                if e.from_status != e.to_status and e.to_status
+                else ""
+            ),
+            details=_details(locale, e.data or {}),
+        )
+        for e in events
+    ]
+    for sla in await clocks.history(case.id):
+        details = [(L.label(locale, L.FIELD_LABELS, "reason"), sla.reason)] if sla.reason else []
+        entries.append(
+            Entry(
+                at=sla.at,
+                kind="sla",
+                type=sla.type,
+                title=f"{L.label(locale, L.CLOCK_EVENTS, sla.type)} · "
+                f"{L.label(locale, L.CLOCK_TARGETS, sla.target)}",
+                actor=_actor(names, sla.actor),
+                visibility="internal",
+                change="",
+                details=details,
+            )
+        )
+    sent, _ = await records.list_notifications(
+        session, records.NotificationFilters(case_id=case.id), limit=200, cursor=None
+    )
+    for note in sent:
+        entries.append(
+            Entry(
+                at=note.created_at,
+                kind="notification",
+                type=note.event,
+                title=f"{L.label(locale, L.EVENT_LABELS, 'notification')} · {note.event}",
+                actor=note.channel,
+                visibility="customer" if note.recipient_kind == "customer" else "internal",
+                change="",
+                details=[],
+                delivery=L.label(locale, L.DELIVERY, note.status),
+            )
+        )
+    entries.sort(key=lambda entry: entry.at)
+    return entries
+
+
+async def load_case_view(
+    session: AsyncSession,
+    settings: Settings,
+    storage: AttachmentStorage,
+    viewer: ConsoleUser,
+    case_id: uuid.UUID,
+    locale: str,
+) -> CaseView:
+    """Everything the case page shows; 404 (the console's page) when the case is not
+    one of the viewer's tenant."""
+    principal = viewer.principal
+    case = await CaseService(session, principal).get(case_id)
+    config = ConfigService(session, actor=principal.actor)
+    categories = _named(await config.list(CATEGORIES, active=True), locale)
+    severities = _named(await config.list(SEVERITIES, active=True), locale)
+    departments = _named(await config.list(DEPARTMENTS, active=True), locale)
+    channels = {
+        row.code: (row.name_en if locale == "en" else row.name_zh) or row.code
+        for row in await config.list(CHANNELS)
+    }
+    users = await _users(session)
+    names = {f"user:{u.id}": u.display_name for u in users}
+    handler_roles = [role.value for role in HANDLER_ROLES]
+    handlers = [
+        Option(str(u.id), u.display_name)
+        for u in users
+        if u.active and any(role in handler_roles for role in u.roles)
+    ]
+    clocks = ClockService(session, actor=principal.actor)
+    now = utcnow()
+    rows = await clocks.clocks(case.id)
+    cycle = max((c.cycle for c in rows), default=1)
+    shown_clocks = [
+        Clock(
+            target=c.target,
+            state=c.state,
+            due_at=c.due_at,
+            due=L.due_text(locale, c.due_at, now),
+            paused=c.state == "paused",
+            overdue=c.state in ("running", "breached") and c.due_at < now,
+        )
+        for c in rows
+        if c.cycle == cycle
+    ]
+    repeats: list[tuple[uuid.UUID, str]] = []
+    if case.repeat_of:
+        found = await session.execute(
+            select(Case.id, Case.number).where(Case.id.in_(list(case.repeat_of)))
+        )
+        repeats = [(row.id, row.number) for row in found.all()]
+    attachments = await AttachmentService(session, storage, principal).list(case.id)
+    profile = await session.scalar(select(TenantProfile).limit(1))
+    scale = (profile.satisfaction_scale if profile else None) or DEFAULT_SATISFACTION_SCALE
+    resolution = [
+        (L.label(locale, L.FIELD_LABELS, key), str(value))
+        for key, value in (case.resolution or {}).items()
+        if value is not None
+    ]
+    return CaseView(
+        case=case,
+        customer=await _customer(session, settings, masked(principal), case),
+        status=L.label(locale, L.STATUS_LABELS, case.status),
+        severity=_name_of(severities, case.severity_id, case.severity_code),
+        category=_name_of(categories, case.category_id, case.category_code),
+        channel=channels.get(case.channel, case.channel),
+        handler=names.get(f"user:{case.handler_id}", ""),
+        department=_name_of(departments, case.lead_department_id),
+        repeats=repeats,
+        clocks=shown_clocks,
+        timeline=await _timeline(session, case, clocks, names, locale),
+        attachments=[(a, PREVIEWABLE.get(a.content_type, "")) for a in attachments],
+        actions=allowed_actions(case, principal),
+        resolution=resolution,
+        categories=categories,
+        severities=severities,
+        departments=departments,
+        handlers=handlers,
+        satisfaction=[
+            Option(str(s["code"]), str(s.get("name_en" if locale == "en" else "name_zh")))
+            for s in scale
+        ],
+        names=names,
+    )
