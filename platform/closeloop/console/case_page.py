@@ -17,7 +17,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, SkipValidation
+from litestar.params import FromPath, FromQuery, SkipValidation
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -163,7 +163,7 @@ class CasePageController(Controller):
         viewer: Viewer,
         storage: Storage,
         case_id: FromPath[uuid.UUID],
-        edit: bool = False,
+        edit: FromQuery[bool] = False,
     ) -> Template:
         """The case; `?edit=true` opens the details form in place (without script)."""
         admit(request, viewer)
@@ -330,7 +330,7 @@ class CasePageController(Controller):
         storage: Storage,
         case_id: FromPath[uuid.UUID],
         attachment_id: FromPath[uuid.UUID],
-        download: bool = False,
+        download: FromQuery[bool] = False,
     ) -> Response[bytes]:
         """An attachment through the attachment service: images and PDF shown in the
         page (framed by the console only), anything else, or `?download=true`, saved."""
