@@ -22,6 +22,7 @@ from closeloop.console.case_page import CasePageController
 from closeloop.console.controllers import COOKIE_PATH, ConsoleController
 from closeloop.console.deps import provide_viewer
 from closeloop.console.errors import with_console_pages
+from closeloop.console.followup_desk import FollowupDeskController
 from closeloop.console.pages import template_config
 from closeloop.settings import Settings
 
@@ -55,7 +56,12 @@ class ConsolePlugin(InitPluginProtocol):
         assets()  # hash the static files now, not on the first page
         router = Router(
             path="/console",
-            route_handlers=[ConsoleController, static_file, CasePageController],
+            route_handlers=[
+                ConsoleController,
+                static_file,
+                CasePageController,
+                FollowupDeskController,
+            ],
             middleware=[DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings))],
             dependencies={"viewer": Provide(provide_viewer)},
             include_in_schema=False,

@@ -8,10 +8,6 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from closeloop.identity.models import Role
 from console_support import (
     CSRF_META,
     EMAIL,
@@ -27,6 +23,10 @@ from console_support import (
     make_staff,
     post_form,
 )
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from closeloop.identity.models import Role
 from support import Client, TenantHandle, make_tenant
 
 RESOLUTION = {
@@ -299,7 +299,8 @@ async def test_showing_the_contact_details_is_audited(
     await console_sign_in(client, tenant, supervisor.email)
     before = await _pii_reads(owner_engine, tenant.id)
     html = await _page(client, case["id"])
-    assert PHONE not in html and EMAIL not in html  # masked until asked
+    assert PHONE not in html
+    assert EMAIL not in html
     assert await _pii_reads(owner_engine, tenant.id) == before
     shown = await post_form(
         client,
@@ -309,7 +310,9 @@ async def test_showing_the_contact_details_is_audited(
         headers={"HX-Request": "true"},
     )
     assert shown.status_code == 200, shown.text
-    assert PHONE in shown.text and EMAIL in shown.text and NAME in shown.text
+    assert PHONE in shown.text
+    assert EMAIL in shown.text
+    assert NAME in shown.text
     assert "<html" not in shown.text  # the fragment only
     assert await _pii_reads(owner_engine, tenant.id) == before + 1
 
@@ -369,3 +372,60 @@ async def test_the_handler_works_the_case_through_the_page(
         )
     ).json()["items"]
     assert any(e["data"].get("note") == "We called the carrier" for e in timeline)
+
+
+async def test_a_followup_user_completes_the_followup_with_the_script(
+    client: Client, tenant: TenantHandle
+) -> None:
+    handler = await make_staff(client, tenant, Role.HANDLER)
+    caller = await make_staff(client, tenant, Role.FOLLOWUP)
+    case = await _resolved(client, tenant, handler)
+    await act(client, tenant.headers, case["id"], "schedule_followup")
+    await console_sign_in(client, tenant, caller.email)
+    desk = await client.get("/console/followups")
+    assert desk.status_code == 200, desk.text
+    assert case["number"] in desk.text
+    followup_id = re.search(r'data-followup="([0-9a-f-]+)"', desk.text)
+    assert followup_id
+    steps = re.findall(r'name="answer\.([^"]+)"', desk.text)
+    assert steps, "the tenant's script is shown step by step"
+    assert "data-due=" in desk.text
+    answers = {f"answer.{step}": f"answer to {step}" for step in steps}
+    done = await post_form(
+        client,
+        f"/console/followups/{followup_id.group(1)}",
+        {**answers, "outcome": "resolved_satisfied", "note": "Customer happy"},
+    )
+    assert done.status_code == 303, done.text
+    got = (await client.get(f"/api/v1/cases/{case['id']}", headers=tenant.headers)).json()
+    assert got["status"] == "closed"
+    assert got["followup_outcome"] == "resolved_satisfied"
+    timeline = (
+        await client.get(f"/api/v1/cases/{case['id']}/timeline", headers=tenant.headers)
+    ).json()["items"]
+    (recorded,) = [e for e in timeline if e["type"] == "followup"]
+    assert recorded["data"]["script_answers"] == {s: f"answer to {s}" for s in steps}
+    assert case["number"] not in (await client.get("/console/followups")).text
+
+
+async def test_a_handler_of_the_case_is_never_offered_the_followup(
+    client: Client, tenant: TenantHandle
+) -> None:
+    supervisor = await make_staff(client, tenant, Role.SUPERVISOR)
+    case = await _resolved(client, tenant, supervisor)
+    await act(client, tenant.headers, case["id"], "schedule_followup")
+    await console_sign_in(client, tenant, supervisor.email)
+    desk = await client.get("/console/followups")
+    assert desk.status_code == 200
+    assert case["number"] in desk.text  # supervisors see every follow-up
+    assert 'name="outcome"' not in desk.text
+    assert "followup" not in forms_offered(await _page(client, case["id"]))
+    followup_id = re.search(r'data-followup="([0-9a-f-]+)"', desk.text)
+    assert followup_id
+    refused = await post_form(
+        client, f"/console/followups/{followup_id.group(1)}", {"outcome": "resolved_satisfied"}
+    )
+    assert refused.status_code == 403
+    handler_only = await make_staff(client, tenant, Role.HANDLER)
+    await console_sign_in(client, tenant, handler_only.email)
+    assert (await client.get("/console/followups")).status_code == 403
