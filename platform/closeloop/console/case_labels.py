@@ -17,6 +17,7 @@ __all__ = [
     "DELIVERY",
     "EVENT_LABELS",
     "FIELD_LABELS",
+    "NOTICES",
     "OUTCOMES",
     "STATUS_LABELS",
     "due_text",
@@ -66,6 +67,23 @@ EVENT_LABELS = {
     "correlation_alert": N_("Correlation alert"),
     "sla_breach": N_("SLA breached"),
     "escalation": N_("Escalation"),
+    "notification": N_("Notification"),
+}
+# Notifications (`closeloop.notify.events`).
+NOTICES = {
+    "acknowledgement": N_("Acknowledgement"),
+    "progress_update": N_("Progress update"),
+    "info_request": N_("Request for information"),
+    "result": N_("Result notice"),
+    "satisfaction_survey": N_("Satisfaction survey"),
+    "followup_scheduled": N_("Follow-up notice"),
+    "assignment": N_("Assignment notice"),
+    "sla_warning": N_("Time limit warning"),
+    "sla_breach": N_("Time limit breached"),
+    "escalation": N_("Escalation notice"),
+    "plugin_disabled": N_("Plugin switched off"),
+    "correlation_alert": N_("Correlation alert"),
+    "plugin_notice": N_("Plugin notice"),
 }
 # SLA clock history (`sla_clock_events.type`).
 CLOCK_EVENTS = {
@@ -130,6 +148,7 @@ FIELD_LABELS = {
     "plugin": N_("Plugin"),
     "hook": N_("Hook"),
     "status": N_("Status"),
+    "filename": N_("File"),
 }
 
 

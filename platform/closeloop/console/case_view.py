@@ -221,7 +221,8 @@ async def _timeline(
                 at=note.created_at,
                 kind="notification",
                 type=note.event,
-                title=f"{L.label(locale, L.EVENT_LABELS, 'notification')} · {note.event}",
+                title=f"{L.label(locale, L.EVENT_LABELS, 'notification')} · "
+                f"{L.label(locale, L.NOTICES, note.event)}",
                 actor=note.channel,
                 visibility="customer" if note.recipient_kind == "customer" else "internal",
                 change="",
