@@ -26,12 +26,12 @@ from closeloop.cases.action_schemas import decode_body
 from closeloop.cases.actions import CaseActionService
 from closeloop.cases.attachments import AttachmentService
 from closeloop.cases.controllers import EDIT_ROLES, _content_disposition, provide_storage
-from closeloop.cases.editing import EDITABLE, CaseService, parse_if_match
+from closeloop.cases.editing import CaseService, parse_if_match
 from closeloop.cases.lifecycle import Action
-from closeloop.cases.models import CaseEvent
+from closeloop.cases.models import Case, CaseEvent
 from closeloop.console import case_labels as L
 from closeloop.console.case_forms import EDIT_FIELDS, PRODUCT_FIELDS, action_body, case_update
-from closeloop.console.case_view import PREVIEWABLE, CaseView, load_case_view, reveal_customer
+from closeloop.console.case_view import PREVIEWABLE, load_case_view, reveal_customer
 from closeloop.console.deps import Viewer
 from closeloop.console.i18n import N_, gettext
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
@@ -70,18 +70,12 @@ class Problem:
     differing: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
 
 
-def _settings(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _case_url(case_id: uuid.UUID, anchor: str = "") -> str:
     return f"/console/cases/{case_id}" + (f"#{anchor}" if anchor else "")
 
 
-def _values(view: CaseView) -> dict[str, str]:
+def _values(case: Case) -> dict[str, str]:
     """The details form's fields as the case holds them now."""
-    case = view.case
     values = {
         "title": case.title,
         "description": case.description,
@@ -94,44 +88,72 @@ def _values(view: CaseView) -> dict[str, str]:
     return values
 
 
-async def _page(
-    request: Request[Any, Any, Any],
-    db_session: AsyncSession,
-    storage: AttachmentStorage,
-    viewer: ConsoleUser,
-    case_id: uuid.UUID,
-    *,
-    template: str = "case/page.html",
-    status_code: int = 200,
-    problem: Problem | None = None,
-    editing: bool = False,
-    revealed: bool = False,
-) -> Template:
-    locale = request_locale(request, viewer.tenant_locale)
-    view = await load_case_view(db_session, _settings(request), storage, viewer, case_id, locale)
-    if revealed:
-        view.customer = await reveal_customer(
-            db_session, _settings(request), viewer.principal, case_id
+@dataclasses.dataclass(frozen=True, slots=True)
+class Screen:
+    """What every handler of the case page works with: the request, its transaction, the
+    signed-in viewer (admitted by the route's declaration) and the attachment storage."""
+
+    request: Request[Any, Any, Any]
+    db_session: AsyncSession
+    viewer: ConsoleUser
+    storage: AttachmentStorage
+
+    @property
+    def locale(self) -> str:
+        return request_locale(self.request, self.viewer.tenant_locale)
+
+    @property
+    def settings(self) -> Settings:
+        settings: Settings = self.request.app.state.settings
+        return settings
+
+    async def page(
+        self,
+        case_id: uuid.UUID,
+        *,
+        template: str = "case/page.html",
+        status_code: int = 200,
+        problem: Problem | None = None,
+        editing: bool = False,
+        revealed: bool = False,
+    ) -> Template:
+        viewer, locale = self.viewer, self.locale
+        view = await load_case_view(
+            self.db_session, self.settings, self.storage, viewer, case_id, locale
         )
-    values = _values(view)
-    if problem is not None and problem.form == "details":
-        values.update(problem.values)
-        editing = True
-    return render(
-        request,
-        template,
-        locale=locale,
-        status_code=status_code,
-        viewer=viewer,
-        view=view,
-        case=view.case,
-        values=values,
-        editing=editing,
-        problem=problem,
-        may_edit=view.case.status != "archived" and viewer.principal.has_role(*EDIT_ROLES),
-        may_reveal=viewer.principal.may_see_pii,
-        labels=L,
-    )
+        if revealed:
+            view.customer = await reveal_customer(
+                self.db_session, self.settings, viewer.principal, case_id
+            )
+        values = _values(view.case)
+        if problem is not None and problem.form == "details":
+            values.update(problem.values)
+            editing = True
+        return render(
+            self.request,
+            template,
+            locale=locale,
+            status_code=status_code,
+            viewer=viewer,
+            view=view,
+            case=view.case,
+            values=values,
+            editing=editing,
+            problem=problem,
+            may_edit=view.case.status != "archived" and viewer.principal.has_role(*EDIT_ROLES),
+            may_reveal=viewer.principal.may_see_pii,
+            labels=L,
+        )
+
+
+async def provide_screen(
+    request: Request[Any, Any, Any], db_session: DbSession, viewer: Viewer, storage: Storage
+) -> Screen:
+    admit(request, viewer)
+    return Screen(request, db_session, viewer, storage)
+
+
+CaseScreen = NamedDependency[Screen]
 
 
 async def _meanwhile(
@@ -151,145 +173,92 @@ async def _meanwhile(
     return [L.label(locale, L.EVENT_LABELS, e.type) for e in reversed(events)]
 
 
+async def _conflict(screen: Screen, case_id: uuid.UUID, version: int, problem: Problem) -> Problem:
+    """A stale edit: what changed since `version`, and where the form and the case differ."""
+    locale = screen.locale
+    case = await CaseService(screen.db_session, None).get(case_id)
+    problem.message = gettext(
+        locale,
+        N_(
+            "Someone changed this case while you were editing (version %(yours)s, now "
+            "%(now)s). Nothing was saved. Compare, then save again to keep your text."
+        ),
+        yours=version,
+        now=case.version,
+    )
+    problem.meanwhile = await _meanwhile(screen.db_session, case_id, version, case.version, locale)
+    now = _values(case)
+    problem.differing = [
+        (L.label(locale, L.FIELD_LABELS, key), problem.values.get(key, ""), now[key])
+        for key in EDIT_FIELDS
+        if problem.values.get(key, "") != now[key]
+    ]
+    problem.values["version"] = str(case.version)
+    return problem
+
+
 class CasePageController(Controller):
     path = "/cases"
-    dependencies = {"storage": Provide(provide_storage, sync_to_thread=False)}
+    dependencies = {
+        "storage": Provide(provide_storage, sync_to_thread=False),
+        "screen": Provide(provide_screen),
+    }
 
     @get("/{case_id:uuid}", opt=access(*ALL_ROLES))
     async def case_page(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
-        storage: Storage,
-        case_id: FromPath[uuid.UUID],
-        edit: FromQuery[bool] = False,
+        self, screen: CaseScreen, case_id: FromPath[uuid.UUID], edit: FromQuery[bool] = False
     ) -> Template:
         """The case; `?edit=true` opens the details form in place (without script)."""
-        admit(request, viewer)
-        return await _page(request, db_session, storage, viewer, case_id, editing=edit)
+        return await screen.page(case_id, editing=edit)
 
     @get("/{case_id:uuid}/details", opt=access(*EDIT_ROLES))
-    async def details_form(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
-        storage: Storage,
-        case_id: FromPath[uuid.UUID],
-    ) -> Template:
+    async def details_form(self, screen: CaseScreen, case_id: FromPath[uuid.UUID]) -> Template:
         """The details card as a form (htmx swaps it in place of the card)."""
-        admit(request, viewer)
-        return await _page(
-            request, db_session, storage, viewer, case_id, template="case/_details.html",
-            editing=True,
-        )  # fmt: skip
+        return await screen.page(case_id, template="case/_details.html", editing=True)
 
     @post("/{case_id:uuid}/details", opt=access(*EDIT_ROLES), status_code=303)
     async def edit_details(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
-        storage: Storage,
-        case_id: FromPath[uuid.UUID],
+        self, screen: CaseScreen, case_id: FromPath[uuid.UUID]
     ) -> Redirect | Template:
         """Save the details against the version the form was read at (`If-Match`)."""
-        admit(request, viewer)
-        form = await request.form()
-        service = CaseService(db_session, viewer.principal)
+        form = await screen.request.form()
+        service = CaseService(screen.db_session, screen.viewer.principal)
         await service.get(case_id)  # 404 before anything about the form
         version = 0
         try:
-            async with db_session.begin_nested():
+            async with screen.db_session.begin_nested():
                 version = parse_if_match(form.get("version"))
                 await service.update(case_id, case_update(form), if_match=version)
         except ApiError as exc:
             if exc.status_code not in _SHOWN_ON_PAGE:
                 raise
-            locale = request_locale(request, viewer.tenant_locale)
             problem = Problem("details", exc.message, values=_posted(form))
             if exc.code == "version_conflict":
-                problem = await self._conflict(db_session, case_id, version, problem, locale)
-            return await _page(
-                request,
-                db_session,
-                storage,
-                viewer,
-                case_id,
-                status_code=exc.status_code,
-                problem=problem,
-            )
+                problem = await _conflict(screen, case_id, version, problem)
+            return await screen.page(case_id, status_code=exc.status_code, problem=problem)
         return Redirect(_case_url(case_id, "details"), status_code=303, headers=SECURITY_HEADERS)
-
-    @staticmethod
-    async def _conflict(
-        db_session: AsyncSession, case_id: uuid.UUID, version: int, problem: Problem, locale: str
-    ) -> Problem:
-        case = await CaseService(db_session, None).get(case_id)
-        problem.message = gettext(
-            locale,
-            N_(
-                "Someone changed this case while you were editing (version %(yours)s, now "
-                "%(now)s). Nothing was saved. Compare, then save again to keep your text."
-            ),
-            yours=version,
-            now=case.version,
-        )
-        problem.meanwhile = await _meanwhile(db_session, case_id, version, case.version, locale)
-        now = {
-            "title": case.title,
-            "description": case.description,
-            "category_id": str(case.category_id or ""),
-            "severity_id": str(case.severity_id or ""),
-            "problem_place": case.problem_place or "",
-        }
-        problem.differing = [
-            (L.label(locale, L.FIELD_LABELS, key), problem.values.get(key, ""), now[key])
-            for key in EDIT_FIELDS
-            if key in EDITABLE and problem.values.get(key, "") != now[key]
-        ]
-        problem.values["version"] = str(case.version)
-        return problem
 
     @post("/{case_id:uuid}/actions/{action:str}", opt=access(*ALL_ROLES), status_code=303)
     async def take_action(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
-        storage: Storage,
-        case_id: FromPath[uuid.UUID],
-        action: FromPath[str],
+        self, screen: CaseScreen, case_id: FromPath[uuid.UUID], action: FromPath[str]
     ) -> Redirect | Template:
         """One lifecycle action, by the API's rules; back to the case page."""
-        admit(request, viewer)
         try:
             chosen = Action(action)
         except ValueError:
             raise NotFound(f"no action {action!r}", code="unknown_action") from None
-        form = await request.form()
-        await CaseService(db_session, viewer.principal).get(case_id)  # 404 first
+        form = await screen.request.form()
+        principal = screen.viewer.principal
+        await CaseService(screen.db_session, principal).get(case_id)  # 404 first
         try:
-            async with db_session.begin_nested():
-                body = decode_body(chosen, action_body(form, viewer.tenant_timezone))
-                await CaseActionService(db_session, viewer.principal).apply(case_id, chosen, body)
+            async with screen.db_session.begin_nested():
+                body = decode_body(chosen, action_body(form, screen.viewer.tenant_timezone))
+                await CaseActionService(screen.db_session, principal).apply(case_id, chosen, body)
         except ApiError as exc:
             if exc.status_code not in _SHOWN_ON_PAGE:
                 raise
             problem = Problem(chosen.value, exc.message, values=_posted(form))
-            return await _page(
-                request,
-                db_session,
-                storage,
-                viewer,
-                case_id,
-                status_code=exc.status_code,
-                problem=problem,
-            )
-        back = str(form.get("next") or "")
-        if back == "followups":
-            return Redirect("/console/followups", status_code=303, headers=SECURITY_HEADERS)
+            return await screen.page(case_id, status_code=exc.status_code, problem=problem)
         return Redirect(_case_url(case_id, "timeline"), status_code=303, headers=SECURITY_HEADERS)
 
     @post(
@@ -297,25 +266,19 @@ class CasePageController(Controller):
         opt=access(*ALL_ROLES, permissions=(Permission.PII,)),
         status_code=200,
     )
-    async def reveal(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
-        storage: Storage,
-        case_id: FromPath[uuid.UUID],
-    ) -> Template:
+    async def reveal(self, screen: CaseScreen, case_id: FromPath[uuid.UUID]) -> Template:
         """The customer's contact details in full, for a viewer with `pii`; the read is
         audited (`customer.pii_read`). htmx swaps the customer block; without script,
         the whole page."""
-        admit(request, viewer)
-        if not request.headers.get("hx-request"):
-            return await _page(request, db_session, storage, viewer, case_id, revealed=True)
-        customer = await reveal_customer(db_session, _settings(request), viewer.principal, case_id)
+        if not screen.request.headers.get("hx-request"):
+            return await screen.page(case_id, revealed=True)
+        customer = await reveal_customer(
+            screen.db_session, screen.settings, screen.viewer.principal, case_id
+        )
         return render(
-            request,
+            screen.request,
             "case/_customer.html",
-            locale=request_locale(request, viewer.tenant_locale),
+            locale=screen.locale,
             customer=customer,
             case_id=case_id,
             may_reveal=False,
@@ -324,19 +287,16 @@ class CasePageController(Controller):
     @get("/{case_id:uuid}/attachments/{attachment_id:uuid}", opt=access(*ALL_ROLES))
     async def attachment(
         self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
-        storage: Storage,
+        screen: CaseScreen,
         case_id: FromPath[uuid.UUID],
         attachment_id: FromPath[uuid.UUID],
         download: FromQuery[bool] = False,
     ) -> Response[bytes]:
         """An attachment through the attachment service: images and PDF shown in the
         page (framed by the console only), anything else, or `?download=true`, saved."""
-        admit(request, viewer)
-        await CaseService(db_session, viewer.principal).get(case_id)
-        service = AttachmentService(db_session, storage, viewer.principal)
+        principal = screen.viewer.principal
+        await CaseService(screen.db_session, principal).get(case_id)
+        service = AttachmentService(screen.db_session, screen.storage, principal)
         found = await service.get(case_id, attachment_id)
         content = await service.content(found)
         inline = not download and found.content_type in PREVIEWABLE
@@ -356,19 +316,9 @@ class CasePageController(Controller):
         return Response(content, media_type=found.content_type, headers=headers)
 
     @get("/{case_id:uuid}/print", opt=access(*ALL_ROLES))
-    async def print_view(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
-        storage: Storage,
-        case_id: FromPath[uuid.UUID],
-    ) -> Template:
+    async def print_view(self, screen: CaseScreen, case_id: FromPath[uuid.UUID]) -> Template:
         """The case laid out like the practice's complaint record form, for printing."""
-        admit(request, viewer)
-        return await _page(
-            request, db_session, storage, viewer, case_id, template="case/print.html"
-        )
+        return await screen.page(case_id, template="case/print.html")
 
 
 def _posted(form: Any) -> dict[str, str]:
