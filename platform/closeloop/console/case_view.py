@@ -72,6 +72,7 @@ class Option:
 class Clock:
     target: str
     state: str
+    started_at: dt.datetime
     due_at: dt.datetime
     due: str  # relative, in the page's language
     paused: bool
@@ -270,6 +271,7 @@ async def load_case_view(
         Clock(
             target=c.target,
             state=c.state,
+            started_at=c.started_at,
             due_at=c.due_at,
             due=L.due_text(locale, c.due_at, now),
             paused=c.state == "paused",

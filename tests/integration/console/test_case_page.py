@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
-from console_support import (
+from case_screen_support import (
     CSRF_META,
     EMAIL,
     NAME,
