@@ -10,6 +10,7 @@ from babel.dates import format_timedelta
 from closeloop.console.i18n import N_, babel_locale, gettext
 
 __all__ = [
+    "ACTION_KEYS",
     "ACTION_LABELS",
     "CLOCK_EVENTS",
     "CLOCK_STATES",
@@ -121,6 +122,20 @@ OUTCOMES = {
     "resolved_satisfied": N_("Resolved, customer satisfied"),
     "partially_resolved": N_("Partly resolved, customer basically satisfied"),
     "unresolved": N_("Unresolved, needs more work"),
+}
+# The case page's key for each common action (static/js/case.js).
+ACTION_KEYS = {
+    "verify": "v",
+    "request_info": "i",
+    "assign": "a",
+    "start": "s",
+    "progress": "p",
+    "resolve": "r",
+    "feedback": "b",
+    "followup": "f",
+    "reopen": "o",
+    "archive": "h",
+    "annotate": "n",
 }
 FIELD_LABELS = {
     "title": N_("Title"),
