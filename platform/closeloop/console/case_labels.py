@@ -20,6 +20,7 @@ __all__ = [
     "FIELD_LABELS",
     "NOTICES",
     "OUTCOMES",
+    "RESPONSIBLE",
     "STATUS_LABELS",
     "due_text",
     "label",
@@ -122,6 +123,11 @@ OUTCOMES = {
     "resolved_satisfied": N_("Resolved, customer satisfied"),
     "partially_resolved": N_("Partly resolved, customer basically satisfied"),
     "unresolved": N_("Unresolved, needs more work"),
+}
+RESPONSIBLE = {
+    "internal": N_("Our company"),
+    "customer": N_("The customer"),
+    "third_party": N_("A third party"),
 }
 # The case page's key for each common action (static/js/case.js).
 ACTION_KEYS = {

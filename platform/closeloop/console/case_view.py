@@ -11,7 +11,9 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +26,7 @@ from closeloop.cases.timeline import MAX_TIMELINE_LIMIT, TimelineService
 from closeloop.config.models import TenantProfile
 from closeloop.config.service import CATEGORIES, CHANNELS, DEPARTMENTS, SEVERITIES, ConfigService
 from closeloop.console import case_labels as L
+from closeloop.console.i18n import babel_locale
 from closeloop.console.sessions import ConsoleUser
 from closeloop.customers.schemas import CustomerRead
 from closeloop.customers.service import CustomerService
@@ -60,6 +63,7 @@ _SHOWN_DATA = (
     "third_party", "solution_type", "result", "satisfaction", "outcome", "deadline",
     "after", "plugin", "hook", "status", "filename",
 )  # fmt: skip
+_MOMENTS = ("deadline", "after")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -161,14 +165,29 @@ def _actor(names: dict[str, str], actor: str) -> str:
     return names.get(actor, actor.split(":", 1)[0] if ":" in actor else actor)
 
 
-def _details(locale: str, data: dict[str, Any]) -> list[tuple[str, str]]:
-    shown = []
-    for key in _SHOWN_DATA:
-        value = data.get(key)
-        if value is None or isinstance(value, dict | list):
-            continue
-        text = L.label(locale, L.OUTCOMES, value) if key == "outcome" else str(value)
-        shown.append((L.label(locale, L.FIELD_LABELS, key), text))
+def _shown(locale: str, timezone: str, key: str, value: object) -> str:
+    """An event's value as the page shows it: codes named, moments in the tenant's zone."""
+    if key == "outcome":
+        return L.label(locale, L.OUTCOMES, str(value))
+    if key == "responsible_party":
+        return L.label(locale, L.RESPONSIBLE, str(value))
+    if key in _MOMENTS and isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return format_datetime(
+            moment, "medium", tzinfo=ZoneInfo(timezone), locale=babel_locale(locale)
+        )
+    return str(value)
+
+
+def _details(locale: str, timezone: str, data: dict[str, Any]) -> list[tuple[str, str]]:
+    shown = [
+        (L.label(locale, L.FIELD_LABELS, key), _shown(locale, timezone, key, data[key]))
+        for key in _SHOWN_DATA
+        if data.get(key) is not None and not isinstance(data[key], dict | list)
+    ]
     fields = data.get("fields")
     if isinstance(fields, list) and fields:
         what = ", ".join(L.label(locale, L.FIELD_LABELS, str(f)) for f in fields)
@@ -177,7 +196,12 @@ def _details(locale: str, data: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 async def _timeline(
-    session: AsyncSession, case: Case, clocks: ClockService, names: dict[str, str], locale: str
+    session: AsyncSession,
+    case: Case,
+    clocks: ClockService,
+    names: dict[str, str],
+    locale: str,
+    timezone: str,
 ) -> list[Entry]:
     events, _ = await TimelineService(session).events(case.id, limit=MAX_TIMELINE_LIMIT)
     entries = [
@@ -191,10 +215,10 @@ async def _timeline(
             change=(
                 f"{L.label(locale, L.STATUS_LABELS, e.from_status)} → "
                 f"{L.label(locale, L.STATUS_LABELS, e.to_status)}"
-                if e.from_status != e.to_status and e.to_status
+                if e.from_status and e.to_status and e.from_status != e.to_status
                 else ""
             ),
-            details=_details(locale, e.data or {}),
+            details=_details(locale, timezone, e.data or {}),
         )
         for e in events
     ]
@@ -290,7 +314,7 @@ async def load_case_view(
     profile = await session.scalar(select(TenantProfile).limit(1))
     scale = (profile.satisfaction_scale if profile else None) or DEFAULT_SATISFACTION_SCALE
     resolution = [
-        (L.label(locale, L.FIELD_LABELS, key), str(value))
+        (L.label(locale, L.FIELD_LABELS, key), _shown(locale, viewer.tenant_timezone, key, value))
         for key, value in (case.resolution or {}).items()
         if value is not None
     ]
@@ -305,7 +329,7 @@ async def load_case_view(
         department=_name_of(departments, case.lead_department_id),
         repeats=repeats,
         clocks=shown_clocks,
-        timeline=await _timeline(session, case, clocks, names, locale),
+        timeline=await _timeline(session, case, clocks, names, locale, viewer.tenant_timezone),
         attachments=[(a, PREVIEWABLE.get(a.content_type, "")) for a in attachments],
         actions=allowed_actions(case, principal),
         resolution=resolution,
