@@ -46,6 +46,7 @@ __all__ = [
     "Option",
     "load_case_view",
     "masked",
+    "resolution_rows",
     "reveal_customer",
 ]
 
@@ -182,6 +183,17 @@ def _shown(locale: str, timezone: str, key: str, value: object) -> str:
     return str(value)
 
 
+def resolution_rows(
+    locale: str, timezone: str, resolution: dict[str, Any] | None
+) -> list[tuple[str, str]]:
+    """A case's resolution as (label, value) rows in the page's language."""
+    return [
+        (L.label(locale, L.FIELD_LABELS, key), _shown(locale, timezone, key, value))
+        for key, value in (resolution or {}).items()
+        if value is not None
+    ]
+
+
 def _details(locale: str, timezone: str, data: dict[str, Any]) -> list[tuple[str, str]]:
     shown = [
         (L.label(locale, L.FIELD_LABELS, key), _shown(locale, timezone, key, data[key]))
@@ -313,11 +325,7 @@ async def load_case_view(
     attachments = await AttachmentService(session, storage, principal).list(case.id)
     profile = await session.scalar(select(TenantProfile).limit(1))
     scale = (profile.satisfaction_scale if profile else None) or DEFAULT_SATISFACTION_SCALE
-    resolution = [
-        (L.label(locale, L.FIELD_LABELS, key), _shown(locale, viewer.tenant_timezone, key, value))
-        for key, value in (case.resolution or {}).items()
-        if value is not None
-    ]
+    resolution = resolution_rows(locale, viewer.tenant_timezone, case.resolution)
     return CaseView(
         case=case,
         customer=await _customer(session, settings, masked(principal), case),

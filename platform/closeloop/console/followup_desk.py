@@ -27,6 +27,7 @@ from closeloop.cases.models import Case
 from closeloop.console import case_labels as L
 from closeloop.console.case_forms import action_body
 from closeloop.console.case_page import admit
+from closeloop.console.case_view import resolution_rows
 from closeloop.console.deps import Viewer
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
 from closeloop.console.sessions import ConsoleUser
@@ -49,6 +50,7 @@ DueFilter = Annotated[Due | None, QueryParameter(description="now, overdue or up
 @dataclasses.dataclass(frozen=True, slots=True)
 class Task:
     followup: FollowupRead
+    resolution: list[tuple[str, str]]
     due: str  # relative to the end of the window
     begun: bool
     offered: bool  # the lifecycle lets this user record it now
@@ -68,6 +70,7 @@ async def _tasks(
     return [
         Task(
             followup=item,
+            resolution=resolution_rows(locale, viewer.tenant_timezone, item.case.resolution),
             due=L.due_text(locale, item.due_by, now),
             begun=item.due_from <= now,
             offered=Action.FOLLOWUP.value in allowed_actions(cases[item.case_id], viewer.principal),
