@@ -31,7 +31,12 @@ from closeloop.cases.lifecycle import Action
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.console import case_labels as L
 from closeloop.console.case_forms import EDIT_FIELDS, PRODUCT_FIELDS, action_body, case_update
-from closeloop.console.case_view import PREVIEWABLE, load_case_view, reveal_customer
+from closeloop.console.case_view import (
+    PREVIEWABLE,
+    case_stamp,
+    load_case_view,
+    reveal_customer,
+)
 from closeloop.console.deps import Viewer
 from closeloop.console.i18n import N_, gettext
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
@@ -210,6 +215,17 @@ class CasePageController(Controller):
     ) -> Template:
         """The case; `?edit=true` opens the details form in place (without script)."""
         return await screen.page(case_id, editing=edit)
+
+    @get("/{case_id:uuid}/live", opt=access(*ALL_ROLES))
+    async def live(
+        self, screen: CaseScreen, case_id: FromPath[uuid.UUID], stamp: FromQuery[str] = ""
+    ) -> Response[bytes] | Template:
+        """Polled by the open page: 204 while the case is as shown, else a notice to
+        reload (the page itself is left alone: a form being filled in stays)."""
+        await CaseService(screen.db_session, screen.viewer.principal).get(case_id)
+        if await case_stamp(screen.db_session, case_id) == stamp:
+            return Response(b"", status_code=204, headers={**SECURITY_HEADERS})
+        return render(screen.request, "case/_changed.html", locale=screen.locale, case_id=case_id)
 
     @get("/{case_id:uuid}/details", opt=access(*EDIT_ROLES))
     async def details_form(self, screen: CaseScreen, case_id: FromPath[uuid.UUID]) -> Template:

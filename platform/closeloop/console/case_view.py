@@ -14,14 +14,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.actions import DEFAULT_SATISFACTION_SCALE, HANDLER_ROLES
 from closeloop.cases.attachments import AttachmentService
 from closeloop.cases.editing import CaseService
 from closeloop.cases.lifecycle import allowed_actions
-from closeloop.cases.models import Attachment, Case, Customer
+from closeloop.cases.models import Attachment, Case, CaseEvent, Customer
 from closeloop.cases.timeline import MAX_TIMELINE_LIMIT, TimelineService
 from closeloop.config.models import TenantProfile
 from closeloop.config.service import CATEGORIES, CHANNELS, DEPARTMENTS, SEVERITIES, ConfigService
@@ -34,8 +34,10 @@ from closeloop.db import bound_tenant, utcnow
 from closeloop.identity.models import User
 from closeloop.identity.principal import Principal
 from closeloop.notify import records
+from closeloop.notify.models import Notification
 from closeloop.settings import Settings
 from closeloop.sla.clocks import ClockService
+from closeloop.sla.models import SlaClockEvent
 from closeloop.storage import AttachmentStorage
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "Clock",
     "Entry",
     "Option",
+    "case_stamp",
     "load_case_view",
     "masked",
     "resolution_rows",
@@ -121,6 +124,25 @@ class CaseView:
     handlers: list[Option]
     satisfaction: list[Option]
     names: dict[str, str] = dataclasses.field(default_factory=dict)
+    stamp: str = ""
+
+
+async def case_stamp(session: AsyncSession, case_id: uuid.UUID) -> str:
+    """What the open page shows changes with this: the case's version, its timeline and
+    clock events, its notifications' delivery states (an id-less summary, cheap to read)."""
+    found = (
+        await session.execute(
+            select(
+                select(Case.version).where(Case.id == case_id).scalar_subquery(),
+                select(func.count()).where(CaseEvent.case_id == case_id).scalar_subquery(),
+                select(func.count()).where(SlaClockEvent.case_id == case_id).scalar_subquery(),
+                select(func.count())
+                .where(Notification.case_id == case_id, Notification.status != "pending")
+                .scalar_subquery(),
+            )
+        )
+    ).one()
+    return ".".join(str(part) for part in found)
 
 
 def masked(principal: Principal) -> Principal:
@@ -350,4 +372,5 @@ async def load_case_view(
             for s in scale
         ],
         names=names,
+        stamp=await case_stamp(session, case.id),
     )

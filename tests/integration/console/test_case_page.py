@@ -430,3 +430,20 @@ async def test_a_handler_of_the_case_is_never_offered_the_followup(
     handler_only = await make_staff(client, tenant, Role.HANDLER)
     await console_sign_in(client, tenant, handler_only.email)
     assert (await client.get("/console/followups")).status_code == 403
+
+
+async def test_the_open_page_learns_that_the_case_changed(
+    client: Client, tenant: TenantHandle
+) -> None:
+    case = await make_case(client, tenant.headers)
+    await console_sign_in(client, tenant, tenant.admin_email)
+    html = await _page(client, case["id"])
+    poll = re.search(r'hx-get="(/console/cases/[^"]+/live\?stamp=[^"]+)"', html)
+    assert poll
+    url = poll.group(1).replace("&amp;", "&")
+    assert (await client.get(url, headers={"HX-Request": "true"})).status_code == 204
+    await act(client, tenant.headers, case["id"], "annotate", {"note": "A colleague's note"})
+    changed = await client.get(url, headers={"HX-Request": "true"})
+    assert changed.status_code == 200
+    assert 'role="status"' in changed.text
+    assert "<html" not in changed.text
