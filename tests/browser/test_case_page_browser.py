@@ -230,3 +230,37 @@ async def test_a_stale_edit_in_the_browser_shows_the_conflict(
     await expect(page.get_by_role("alert")).to_contain_text("同事改过的标题")
     await expect(page.get_by_label("标题", exact=True)).to_have_value("我的标题")
     await assert_accessible(page)
+
+
+async def test_a_script_title_is_text_and_another_tenants_case_is_not_found(
+    new_context: NewContext,
+    api: httpx.AsyncClient,
+    tenant: TenantHandle,
+    other_tenant: TenantHandle,
+) -> None:
+    mine = await api.post(
+        "/api/v1/cases/",
+        headers=tenant.headers,
+        json={
+            "kind": "complaint",
+            "channel": "phone",
+            "title": "<script>alert(1)</script>",
+            "description": "标题里有脚本。",
+        },
+    )
+    assert mine.status_code == 201, mine.text
+    theirs = await _verified_case(api, other_tenant)
+    page = await _signed_in(new_context, tenant, tenant.admin_email)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    problems = Problems(page)
+    await page.goto(f"/console/cases/{mine.json()['id']}")
+    await expect(page.get_by_role("heading", name="<script>alert(1)</script>")).to_be_visible()
+    await page.goto(f"/console/cases/{mine.json()['id']}/print")
+    await expect(page.get_by_text("<script>alert(1)</script>")).to_be_visible()
+    answer = await page.goto(f"/console/cases/{theirs['id']}")
+    assert answer is not None
+    assert answer.status == 404
+    await expect(page.get_by_role("heading", name="页面不存在")).to_be_visible()
+    assert dialogs == []
+    assert problems.seen == []

@@ -447,3 +447,58 @@ async def test_the_open_page_learns_that_the_case_changed(
     assert changed.status_code == 200
     assert 'role="status"' in changed.text
     assert "<html" not in changed.text
+
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201d1c2a4f50000000049454e44ae426082"
+)
+
+
+async def test_attachments_are_previewed_inline_or_downloaded_through_the_service(
+    client: Client, tenant: TenantHandle
+) -> None:
+    case = await make_case(client, tenant.headers)
+    uploads = {
+        "photo.png": (PNG_1PX, "image/png"),
+        "invoice.pdf": (
+            b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n",
+            "application/pdf",
+        ),
+        "notes.txt": (b"plain words", "text/plain"),
+    }
+    ids = {}
+    for name, (data, content_type) in uploads.items():
+        made = await client.post(
+            f"/api/v1/cases/{case['id']}/attachments/",
+            headers=tenant.headers,
+            files={"file": (name, data, content_type)},
+        )
+        assert made.status_code == 201, made.text
+        ids[name] = made.json()["id"]
+    await console_sign_in(client, tenant, tenant.admin_email)
+    html = await _page(client, case["id"])
+    base = f"/console/cases/{case['id']}/attachments"
+    assert f'<img class="img-fluid rounded border mt-2" src="{base}/{ids["photo.png"]}"' in html
+    assert f'<iframe src="{base}/{ids["invoice.pdf"]}"' in html
+    assert f'src="{base}/{ids["notes.txt"]}"' not in html
+
+    image = await client.get(f"{base}/{ids['photo.png']}")
+    assert image.status_code == 200
+    assert image.content == PNG_1PX
+    assert image.headers["content-disposition"].startswith("inline;")
+    assert image.headers["x-frame-options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in image.headers["content-security-policy"]
+    pdf = await client.get(f"{base}/{ids['invoice.pdf']}")
+    assert pdf.headers["content-disposition"].startswith("inline;")
+    assert pdf.headers["content-type"].startswith("application/pdf")
+    text_file = await client.get(f"{base}/{ids['notes.txt']}")
+    assert text_file.headers["content-disposition"].startswith("attachment;")
+    assert "sandbox" in text_file.headers["content-security-policy"]
+    saved = await client.get(f"{base}/{ids['photo.png']}?download=true")
+    assert saved.headers["content-disposition"].startswith("attachment;")
+
+    other = await make_tenant(client, "globex")
+    theirs = await make_case(client, other.headers)
+    wrong_case = await client.get(f"/console/cases/{theirs['id']}/attachments/{ids['photo.png']}")
+    assert wrong_case.status_code == 404
