@@ -39,6 +39,7 @@ STATUS_LABELS = {
     "closed": N_("Closed"),
     "closed_invalid": N_("Closed as invalid"),
     "archived": N_("Archived"),
+    "merged": N_("Merged"),
 }
 ACTION_LABELS = {
     "verify": N_("Verify"),
@@ -170,6 +171,7 @@ FIELD_LABELS = {
     "hook": N_("Hook"),
     "status": N_("Status"),
     "filename": N_("File"),
+    "into_number": N_("Merged into"),
 }
 
 

@@ -271,7 +271,8 @@ class CasePageController(Controller):
                 body = decode_body(chosen, action_body(form, screen.viewer.tenant_timezone))
                 await CaseActionService(screen.db_session, principal).apply(case_id, chosen, body)
         except ApiError as exc:
-            if exc.status_code not in _SHOWN_ON_PAGE:
+            # The case was found above: a 404 now is about the form (a case to merge into).
+            if exc.status_code not in (*_SHOWN_ON_PAGE, 404):
                 raise
             problem = Problem(chosen.value, exc.message, values=_posted(form))
             return await screen.page(case_id, status_code=exc.status_code, problem=problem)

@@ -65,7 +65,7 @@ PREVIEWABLE = {
 _SHOWN_DATA = (
     "note", "question", "reason", "explanation", "root_cause", "responsible_party",
     "third_party", "solution_type", "result", "satisfaction", "outcome", "deadline",
-    "after", "plugin", "hook", "status", "filename",
+    "after", "plugin", "hook", "status", "filename", "into_number",
 )  # fmt: skip
 _MOMENTS = ("deadline", "after")
 
