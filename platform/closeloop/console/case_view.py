@@ -150,8 +150,19 @@ def masked(principal: Principal) -> Principal:
     return dataclasses.replace(principal, permissions=principal.permissions - {"pii"})
 
 
+def _name(row: Any, locale: str) -> str:
+    return str((row.name_en if locale == "en" else row.name_zh) or row.code)
+
+
 def _named(rows: Iterable[Any], locale: str) -> list[Option]:
-    return [Option(str(r.id), (r.name_en if locale == "en" else r.name_zh) or r.code) for r in rows]
+    """Options named in the page's language; a tree's items by their path ("A / B")."""
+    by_id = {row.id: row for row in rows}
+
+    def path(row: Any) -> str:
+        parent = by_id.get(getattr(row, "parent_id", None))
+        return f"{path(parent)} / {_name(row, locale)}" if parent else _name(row, locale)
+
+    return [Option(str(r.id), path(r)) for r in by_id.values()]
 
 
 def _name_of(options: Sequence[Option], value: object, fallback: str | None = None) -> str:
@@ -309,10 +320,7 @@ async def load_case_view(
     categories = _named(await config.list(CATEGORIES, active=True), locale)
     severities = _named(await config.list(SEVERITIES, active=True), locale)
     departments = _named(await config.list(DEPARTMENTS, active=True), locale)
-    channels = {
-        row.code: (row.name_en if locale == "en" else row.name_zh) or row.code
-        for row in await config.list(CHANNELS)
-    }
+    channels = {row.code: _name(row, locale) for row in await config.list(CHANNELS)}
     users = await _users(session)
     names = {f"user:{u.id}": u.display_name for u in users}
     handler_roles = [role.value for role in HANDLER_ROLES]
