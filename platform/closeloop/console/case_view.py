@@ -113,6 +113,7 @@ class CaseView:
     handler: str
     department: str
     repeats: list[tuple[uuid.UUID, str]]
+    merged_into: tuple[uuid.UUID, str] | None
     clocks: list[Clock]
     timeline: list[Entry]
     attachments: list[tuple[Attachment, str]]
@@ -346,12 +347,13 @@ async def load_case_view(
         for c in rows
         if c.cycle == cycle
     ]
-    repeats: list[tuple[uuid.UUID, str]] = []
-    if case.repeat_of:
-        found = await session.execute(
-            select(Case.id, Case.number).where(Case.id.in_(list(case.repeat_of)))
-        )
-        repeats = [(row.id, row.number) for row in found.all()]
+    linked = {*case.repeat_of, *([case.merged_into_id] if case.merged_into_id else [])}
+    numbers: dict[uuid.UUID, str] = {}
+    if linked:
+        found = await session.execute(select(Case.id, Case.number).where(Case.id.in_(linked)))
+        numbers = {row.id: row.number for row in found.all()}
+    repeats = [(i, numbers[i]) for i in case.repeat_of or () if i in numbers]
+    merged_into = case.merged_into_id
     attachments = await AttachmentService(session, storage, principal).list(case.id)
     profile = await session.scalar(select(TenantProfile).limit(1))
     scale = (profile.satisfaction_scale if profile else None) or DEFAULT_SATISFACTION_SCALE
@@ -366,6 +368,7 @@ async def load_case_view(
         handler=names.get(f"user:{case.handler_id}", ""),
         department=_name_of(departments, case.lead_department_id),
         repeats=repeats,
+        merged_into=(merged_into, numbers[merged_into]) if merged_into in numbers else None,
         clocks=shown_clocks,
         timeline=await _timeline(session, case, clocks, names, locale, viewer.tenant_timezone),
         attachments=[(a, PREVIEWABLE.get(a.content_type, "")) for a in attachments],

@@ -160,6 +160,7 @@ async def test_actions_offered_follow_the_role_and_the_status(
         "progress",
         "request_info",
         "annotate",
+        "merge",
     ]
 
 
@@ -502,3 +503,22 @@ async def test_attachments_are_previewed_inline_or_downloaded_through_the_servic
     theirs = await make_case(client, other.headers)
     wrong_case = await client.get(f"/console/cases/{theirs['id']}/attachments/{ids['photo.png']}")
     assert wrong_case.status_code == 404
+
+
+async def test_a_supervisor_merges_a_duplicate_through_the_page(
+    client: Client, tenant: TenantHandle
+) -> None:
+    kept = await make_case(client, tenant.headers)
+    duplicate = await make_case(client, tenant.headers, title="同一个快递又来投诉")
+    await act(client, tenant.headers, duplicate["id"], "verify", {"valid": True})
+    await console_sign_in(client, tenant, tenant.admin_email)
+    path = f"/console/cases/{duplicate['id']}/actions/merge"
+    missing = await post_form(client, path, {"into": "NO-SUCH-NUMBER"})
+    assert missing.status_code == 404
+    assert 'role="alert"' in missing.text  # shown by the form, nothing changed
+    merged = await post_form(client, path, {"into": kept["number"], "note": "Same parcel"})
+    assert merged.status_code == 303, merged.text
+    html = await _page(client, duplicate["id"])
+    assert 'data-status="merged"' in html
+    assert f'<a href="/console/cases/{kept["id"]}">{kept["number"]}</a>' in html
+    assert forms_offered(html) == ["archive", "annotate"]
