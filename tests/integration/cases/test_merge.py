@@ -70,6 +70,10 @@ async def test_a_duplicate_is_merged_into_the_case_it_duplicates(
     assert merged["closed_at"] is not None
     assert merged["version"] == duplicate["version"] + 1
     assert merged["allowed_actions"] == ["archive", "annotate"]
+    read = await client.get(f"/api/v1/cases/{duplicate['id']}", headers=supervisor)
+    assert (read.json()["status"], read.json()["merged_into_id"]) == ("merged", original["id"])
+    untouched = await client.get(f"/api/v1/cases/{original['id']}", headers=supervisor)
+    assert untouched.json()["merged_into_id"] is None
 
     # the duplicate's timeline: a customer-visible `merge` naming the other case
     event = (await _timeline(client, supervisor, duplicate["id"]))[-1]
