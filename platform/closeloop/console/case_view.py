@@ -24,7 +24,12 @@ from closeloop.cases.lifecycle import allowed_actions
 from closeloop.cases.models import Attachment, Case, CaseEvent, Customer
 from closeloop.cases.timeline import MAX_TIMELINE_LIMIT, TimelineService
 from closeloop.config.models import TenantProfile
-from closeloop.config.service import CATEGORIES, CHANNELS, DEPARTMENTS, SEVERITIES, ConfigService
+from closeloop.config.service import (
+    CategoryService,
+    ChannelService,
+    DepartmentService,
+    SeverityService,
+)
 from closeloop.console import case_labels as L
 from closeloop.console.i18n import babel_locale
 from closeloop.console.sessions import ConsoleUser
@@ -317,11 +322,13 @@ async def load_case_view(
     one of the viewer's tenant."""
     principal = viewer.principal
     case = await CaseService(session, principal).get(case_id)
-    config = ConfigService(session, actor=principal.actor)
-    categories = _named(await config.list(CATEGORIES, active=True), locale)
-    severities = _named(await config.list(SEVERITIES, active=True), locale)
-    departments = _named(await config.list(DEPARTMENTS, active=True), locale)
-    channels = {row.code: _name(row, locale) for row in await config.list(CHANNELS)}
+    actor = principal.actor
+    categories = _named(await CategoryService(session, actor=actor).list(active=True), locale)
+    severities = _named(await SeverityService(session, actor=actor).list(active=True), locale)
+    departments = _named(await DepartmentService(session, actor=actor).list(active=True), locale)
+    channels = {
+        row.code: _name(row, locale) for row in await ChannelService(session, actor=actor).list()
+    }
     users = await _users(session)
     names = {f"user:{u.id}": u.display_name for u in users}
     handler_roles = [role.value for role in HANDLER_ROLES]
