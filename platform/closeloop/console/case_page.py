@@ -17,7 +17,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, SkipValidation
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.cases.action_schemas import decode_body
 from closeloop.cases.actions import CaseActionService
 from closeloop.cases.attachments import AttachmentService
-from closeloop.cases.controllers import EDIT_ROLES, _content_disposition, provide_storage
+from closeloop.cases.controllers import EDIT_ROLES, _content_disposition
+from closeloop.cases.deps import (
+    provide_attachments,
+    provide_case_actions,
+    provide_case_service,
+    provide_storage,
+)
 from closeloop.cases.editing import CaseService, parse_if_match
 from closeloop.cases.lifecycle import Action
 from closeloop.cases.models import Case, CaseEvent
@@ -37,20 +43,19 @@ from closeloop.console.case_view import (
     load_case_view,
     reveal_customer,
 )
-from closeloop.console.deps import Viewer
+from closeloop.console.deps import Viewer, provide_viewer_principal
 from closeloop.console.i18n import N_, gettext
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
 from closeloop.console.sessions import ConsoleUser
 from closeloop.errors import ApiError, NotFound
 from closeloop.identity.access import ALL_ROLES, access, declared_access
 from closeloop.identity.models import Permission
+from closeloop.providers import AppSettings
 from closeloop.settings import Settings
-from closeloop.storage import AttachmentStorage
 from closeloop.web.deps import DbSession
 
 __all__ = ["CasePageController", "admit"]
 
-Storage = NamedDependency[SkipValidation[AttachmentStorage]]
 # Answered on the page next to the form; 403 and 404 are the console's error pages.
 _SHOWN_ON_PAGE = (400, 409, 422, 428)
 _VERSIONED = (*L.ACTION_LABELS, "edited")
@@ -96,21 +101,19 @@ def _values(case: Case) -> dict[str, str]:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Screen:
     """What every handler of the case page works with: the request, its transaction, the
-    signed-in viewer (admitted by the route's declaration) and the attachment storage."""
+    signed-in viewer (admitted by the route's declaration), the settings, and the case
+    and attachment services as the API's providers build them for the viewer."""
 
     request: Request[Any, Any, Any]
     db_session: AsyncSession
     viewer: ConsoleUser
-    storage: AttachmentStorage
+    settings: Settings
+    cases: CaseService
+    attachments: AttachmentService
 
     @property
     def locale(self) -> str:
         return request_locale(self.request, self.viewer.tenant_locale)
-
-    @property
-    def settings(self) -> Settings:
-        settings: Settings = self.request.app.state.settings
-        return settings
 
     async def page(
         self,
@@ -124,7 +127,13 @@ class Screen:
     ) -> Template:
         viewer, locale = self.viewer, self.locale
         view = await load_case_view(
-            self.db_session, self.settings, self.storage, viewer, case_id, locale
+            self.db_session,
+            self.settings,
+            viewer,
+            case_id,
+            locale,
+            cases=self.cases,
+            attachments=self.attachments,
         )
         if revealed:
             view.customer = await reveal_customer(
@@ -152,10 +161,15 @@ class Screen:
 
 
 async def provide_screen(
-    request: Request[Any, Any, Any], db_session: DbSession, viewer: Viewer, storage: Storage
+    request: Request[Any, Any, Any],
+    db_session: DbSession,
+    viewer: Viewer,
+    settings: AppSettings,
+    cases: NamedDependency[CaseService],
+    attachments: NamedDependency[AttachmentService],
 ) -> Screen:
     admit(request, viewer)
-    return Screen(request, db_session, viewer, storage)
+    return Screen(request, db_session, viewer, settings, cases, attachments)
 
 
 CaseScreen = NamedDependency[Screen]
@@ -181,7 +195,7 @@ async def _meanwhile(
 async def _conflict(screen: Screen, case_id: uuid.UUID, version: int, problem: Problem) -> Problem:
     """A stale edit: what changed since `version`, and where the form and the case differ."""
     locale = screen.locale
-    case = await CaseService(screen.db_session, None).get(case_id)
+    case = await screen.cases.get(case_id)
     problem.message = gettext(
         locale,
         N_(
@@ -205,7 +219,12 @@ async def _conflict(screen: Screen, case_id: uuid.UUID, version: int, problem: P
 class CasePageController(Controller):
     path = "/cases"
     dependencies = {
+        # The services as the API's providers build them, for the signed-in viewer.
+        "principal": Provide(provide_viewer_principal, sync_to_thread=False),
         "storage": Provide(provide_storage, sync_to_thread=False),
+        "cases": Provide(provide_case_service, sync_to_thread=False),
+        "attachments": Provide(provide_attachments, sync_to_thread=False),
+        "actions": Provide(provide_case_actions, sync_to_thread=False),
         "screen": Provide(provide_screen),
     }
 
@@ -222,7 +241,7 @@ class CasePageController(Controller):
     ) -> Response[bytes] | Template:
         """Polled by the open page: 204 while the case is as shown, else a notice to
         reload (the page itself is left alone: a form being filled in stays)."""
-        await CaseService(screen.db_session, screen.viewer.principal).get(case_id)
+        await screen.cases.get(case_id)
         if await case_stamp(screen.db_session, case_id) == stamp:
             return Response(b"", status_code=204, headers={**SECURITY_HEADERS})
         return render(screen.request, "case/_changed.html", locale=screen.locale, case_id=case_id)
@@ -238,7 +257,7 @@ class CasePageController(Controller):
     ) -> Redirect | Template:
         """Save the details against the version the form was read at (`If-Match`)."""
         form = await screen.request.form()
-        service = CaseService(screen.db_session, screen.viewer.principal)
+        service = screen.cases
         await service.get(case_id)  # 404 before anything about the form
         version = 0
         try:
@@ -256,7 +275,11 @@ class CasePageController(Controller):
 
     @post("/{case_id:uuid}/actions/{action:str}", opt=access(*ALL_ROLES), status_code=303)
     async def take_action(
-        self, screen: CaseScreen, case_id: FromPath[uuid.UUID], action: FromPath[str]
+        self,
+        screen: CaseScreen,
+        actions: NamedDependency[CaseActionService],
+        case_id: FromPath[uuid.UUID],
+        action: FromPath[str],
     ) -> Redirect | Template:
         """One lifecycle action, by the API's rules; back to the case page."""
         try:
@@ -264,12 +287,11 @@ class CasePageController(Controller):
         except ValueError:
             raise NotFound(f"no action {action!r}", code="unknown_action") from None
         form = await screen.request.form()
-        principal = screen.viewer.principal
-        await CaseService(screen.db_session, principal).get(case_id)  # 404 first
+        await screen.cases.get(case_id)  # 404 first
         try:
             async with screen.db_session.begin_nested():
                 body = decode_body(chosen, action_body(form, screen.viewer.tenant_timezone))
-                await CaseActionService(screen.db_session, principal).apply(case_id, chosen, body)
+                await actions.apply(case_id, chosen, body)
         except ApiError as exc:
             # The case was found above: a 404 now is about the form (a case to merge into).
             if exc.status_code not in (*_SHOWN_ON_PAGE, 404):
@@ -311,9 +333,8 @@ class CasePageController(Controller):
     ) -> Response[bytes]:
         """An attachment through the attachment service: images and PDF shown in the
         page (framed by the console only), anything else, or `?download=true`, saved."""
-        principal = screen.viewer.principal
-        await CaseService(screen.db_session, principal).get(case_id)
-        service = AttachmentService(screen.db_session, screen.storage, principal)
+        await screen.cases.get(case_id)
+        service = screen.attachments
         found = await service.get(case_id, attachment_id)
         content = await service.content(found)
         inline = not download and found.content_type in PREVIEWABLE

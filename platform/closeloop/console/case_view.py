@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.actions import DEFAULT_SATISFACTION_SCALE, HANDLER_ROLES
 from closeloop.cases.attachments import AttachmentService
+from closeloop.cases.deps import provide_case_service, provide_timeline
 from closeloop.cases.editing import CaseService
 from closeloop.cases.lifecycle import allowed_actions
 from closeloop.cases.models import Attachment, Case, CaseEvent, Customer
@@ -33,8 +34,8 @@ from closeloop.config.service import (
 from closeloop.console import case_labels as L
 from closeloop.console.i18n import babel_locale
 from closeloop.console.sessions import ConsoleUser
+from closeloop.customers.deps import provide_customer_service
 from closeloop.customers.schemas import CustomerRead
-from closeloop.customers.service import CustomerService
 from closeloop.db import bound_tenant, utcnow
 from closeloop.identity.models import User
 from closeloop.identity.principal import Principal
@@ -42,8 +43,8 @@ from closeloop.notify import records
 from closeloop.notify.models import Notification
 from closeloop.settings import Settings
 from closeloop.sla.clocks import ClockService
+from closeloop.sla.deps import provide_clock_service
 from closeloop.sla.models import SlaClockEvent
-from closeloop.storage import AttachmentStorage
 
 __all__ = [
     "PREVIEWABLE",
@@ -186,14 +187,14 @@ async def _customer(
     row = await session.get(Customer, (bound_tenant(session), case.customer_id))
     if row is None:
         return None
-    return await CustomerService(session, settings, principal).view(row)
+    return await provide_customer_service(session, principal, settings).view(row)
 
 
 async def reveal_customer(
     session: AsyncSession, settings: Settings, principal: Principal, case_id: uuid.UUID
 ) -> CustomerRead | None:
     """The case's customer as the caller may see it (unmasked for `pii`, and audited)."""
-    case = await CaseService(session, principal).get(case_id)
+    case = await provide_case_service(session, principal, settings).get(case_id)
     return await _customer(session, settings, principal, case)
 
 
@@ -249,12 +250,13 @@ def _details(locale: str, timezone: str, data: dict[str, Any]) -> list[tuple[str
 async def _timeline(
     session: AsyncSession,
     case: Case,
+    timeline: TimelineService,
     clocks: ClockService,
     names: dict[str, str],
     locale: str,
     timezone: str,
 ) -> list[Entry]:
-    events, _ = await TimelineService(session).events(case.id, limit=MAX_TIMELINE_LIMIT)
+    events, _ = await timeline.events(case.id, limit=MAX_TIMELINE_LIMIT)
     entries = [
         Entry(
             at=e.created_at,
@@ -313,15 +315,17 @@ async def _timeline(
 async def load_case_view(
     session: AsyncSession,
     settings: Settings,
-    storage: AttachmentStorage,
     viewer: ConsoleUser,
     case_id: uuid.UUID,
     locale: str,
+    *,
+    cases: CaseService,
+    attachments: AttachmentService,
 ) -> CaseView:
-    """Everything the case page shows; 404 (the console's page) when the case is not
-    one of the viewer's tenant."""
+    """Everything the case page shows, read as the viewer through the services the API
+    uses; 404 (the console's page) when the case is not one of the viewer's tenant."""
     principal = viewer.principal
-    case = await CaseService(session, principal).get(case_id)
+    case = await cases.get(case_id)
     actor = principal.actor
     categories = _named(await CategoryService(session, actor=actor).list(active=True), locale)
     severities = _named(await SeverityService(session, actor=actor).list(active=True), locale)
@@ -337,7 +341,7 @@ async def load_case_view(
         for u in users
         if u.active and any(role in handler_roles for role in u.roles)
     ]
-    clocks = ClockService(session, actor=principal.actor)
+    clocks = provide_clock_service(session, principal, settings)
     now = utcnow()
     rows = await clocks.clocks(case.id)
     cycle = max((c.cycle for c in rows), default=1)
@@ -361,7 +365,7 @@ async def load_case_view(
         numbers = {row.id: row.number for row in found.all()}
     repeats = [(i, numbers[i]) for i in case.repeat_of or () if i in numbers]
     merged_into = case.merged_into_id
-    attachments = await AttachmentService(session, storage, principal).list(case.id)
+    files = await attachments.list(case.id)
     profile = await session.scalar(select(TenantProfile).limit(1))
     scale = (profile.satisfaction_scale if profile else None) or DEFAULT_SATISFACTION_SCALE
     resolution = resolution_rows(locale, viewer.tenant_timezone, case.resolution)
@@ -377,8 +381,16 @@ async def load_case_view(
         repeats=repeats,
         merged_into=(merged_into, numbers[merged_into]) if merged_into in numbers else None,
         clocks=shown_clocks,
-        timeline=await _timeline(session, case, clocks, names, locale, viewer.tenant_timezone),
-        attachments=[(a, PREVIEWABLE.get(a.content_type, "")) for a in attachments],
+        timeline=await _timeline(
+            session,
+            case,
+            provide_timeline(session, principal, settings),
+            clocks,
+            names,
+            locale,
+            viewer.tenant_timezone,
+        ),
+        attachments=[(a, PREVIEWABLE.get(a.content_type, "")) for a in files],
         actions=allowed_actions(case, principal),
         resolution=resolution,
         categories=categories,

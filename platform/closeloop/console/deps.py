@@ -8,11 +8,12 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from closeloop.console.sessions import SESSION_COOKIE, ConsoleSessionService, ConsoleUser
+from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
 from closeloop.web.context import bind_actor
 from closeloop.web.deps import DbSession
 
-__all__ = ["Viewer", "provide_console_sessions", "provide_viewer"]
+__all__ = ["Viewer", "provide_console_sessions", "provide_viewer", "provide_viewer_principal"]
 
 # The signed-in user of a console page; pages that need none do not ask for it.
 Viewer = NamedDependency[ConsoleUser]
@@ -41,3 +42,8 @@ async def provide_viewer(request: Request[Any, Any, Any], db_session: DbSession)
         raise
     bind_actor(tenant_id=viewer.principal.tenant_id, actor=viewer.principal.actor)
     return viewer
+
+
+def provide_viewer_principal(viewer: Viewer) -> Principal:
+    """The signed-in user as the caller of the services the API calls."""
+    return viewer.principal

@@ -16,23 +16,26 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from closeloop.cases.action_schemas import decode_body
 from closeloop.cases.actions import CaseActionService
+from closeloop.cases.deps import provide_case_actions
 from closeloop.cases.lifecycle import Action, allowed_actions
 from closeloop.cases.models import Case
 from closeloop.console import case_labels as L
 from closeloop.console.case_forms import action_body
 from closeloop.console.case_page import admit
 from closeloop.console.case_view import resolution_rows
-from closeloop.console.deps import Viewer
+from closeloop.console.deps import Viewer, provide_viewer_principal
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
 from closeloop.console.sessions import ConsoleUser
 from closeloop.db import utcnow
 from closeloop.errors import ApiError
+from closeloop.followups.deps import provide_followup_queue
 from closeloop.followups.queue import Due, FollowupFilters, FollowupQueue
 from closeloop.followups.schemas import FollowupRead
 from closeloop.identity.access import access
@@ -57,9 +60,8 @@ class Task:
 
 
 async def _tasks(
-    db_session: DbSession, viewer: ConsoleUser, locale: str, due: Due | None
+    db_session: DbSession, queue: FollowupQueue, viewer: ConsoleUser, locale: str, due: Due | None
 ) -> list[Task]:
-    queue = FollowupQueue(db_session, viewer.principal)
     page = await queue.page(FollowupFilters(due=due), locale=locale, limit=100)
     ids = {item.case_id for item in page.items}
     cases = {
@@ -81,6 +83,12 @@ async def _tasks(
 
 class FollowupDeskController(Controller):
     path = "/followups"
+    dependencies = {
+        # The services as the API's providers build them, for the signed-in viewer.
+        "principal": Provide(provide_viewer_principal, sync_to_thread=False),
+        "queue": Provide(provide_followup_queue, sync_to_thread=False),
+        "actions": Provide(provide_case_actions, sync_to_thread=False),
+    }
 
     @get("/", opt=access(*DESK_ROLES))
     async def desk(
@@ -88,15 +96,17 @@ class FollowupDeskController(Controller):
         request: Request[Any, Any, Any],
         db_session: DbSession,
         viewer: Viewer,
+        queue: NamedDependency[FollowupQueue],
         due: DueFilter = None,
     ) -> Template:
         admit(request, viewer)
-        return await self._render(request, db_session, viewer, due)
+        return await self._render(request, db_session, queue, viewer, due)
 
     @staticmethod
     async def _render(
         request: Request[Any, Any, Any],
         db_session: DbSession,
+        queue: FollowupQueue,
         viewer: ConsoleUser,
         due: Due | None,
         *,
@@ -111,7 +121,7 @@ class FollowupDeskController(Controller):
             locale=locale,
             status_code=status_code,
             viewer=viewer,
-            tasks=await _tasks(db_session, viewer, locale, due),
+            tasks=await _tasks(db_session, queue, viewer, locale, due),
             due=due,
             problem=problem,
             posted=posted or {},
@@ -124,19 +134,18 @@ class FollowupDeskController(Controller):
         request: Request[Any, Any, Any],
         db_session: DbSession,
         viewer: Viewer,
+        queue: NamedDependency[FollowupQueue],
+        actions: NamedDependency[CaseActionService],
         followup_id: FromPath[uuid.UUID],
     ) -> Redirect | Template:
         """Record the follow-up: outcome, note and the script's answers."""
         admit(request, viewer)
-        queue = FollowupQueue(db_session, viewer.principal)
         task = await queue.task(followup_id)  # 404 unless the caller may see it
         form = await request.form()
         try:
             async with db_session.begin_nested():
                 body = decode_body(Action.FOLLOWUP, action_body(form, viewer.tenant_timezone))
-                await CaseActionService(db_session, viewer.principal).apply(
-                    task.case_id, Action.FOLLOWUP, body
-                )
+                await actions.apply(task.case_id, Action.FOLLOWUP, body)
         except ApiError as exc:
             if exc.status_code not in _SHOWN_ON_PAGE:
                 raise
@@ -144,6 +153,7 @@ class FollowupDeskController(Controller):
             return await self._render(
                 request,
                 db_session,
+                queue,
                 viewer,
                 None,
                 status_code=exc.status_code,
