@@ -54,7 +54,7 @@ from closeloop.providers import AppSettings
 from closeloop.settings import Settings
 from closeloop.web.deps import DbSession
 
-__all__ = ["CasePageController", "admit"]
+__all__ = ["ACTING_VIEWER", "CasePageController", "admit"]
 
 # Answered on the page next to the form; 403 and 404 are the console's error pages.
 _SHOWN_ON_PAGE = (400, 409, 422, 428)
@@ -216,15 +216,21 @@ async def _conflict(screen: Screen, case_id: uuid.UUID, version: int, problem: P
     return problem
 
 
+# The signed-in viewer as the caller of the API's providers, and the action service they
+# build for the viewer (the case page and the follow-up workbench both take actions).
+ACTING_VIEWER = {
+    "principal": Provide(provide_viewer_principal, sync_to_thread=False),
+    "actions": Provide(provide_case_actions, sync_to_thread=False),
+}
+
+
 class CasePageController(Controller):
     path = "/cases"
     dependencies = {
-        # The services as the API's providers build them, for the signed-in viewer.
-        "principal": Provide(provide_viewer_principal, sync_to_thread=False),
+        **ACTING_VIEWER,
         "storage": Provide(provide_storage, sync_to_thread=False),
         "cases": Provide(provide_case_service, sync_to_thread=False),
         "attachments": Provide(provide_attachments, sync_to_thread=False),
-        "actions": Provide(provide_case_actions, sync_to_thread=False),
         "screen": Provide(provide_screen),
     }
 

@@ -23,14 +23,13 @@ from sqlalchemy import select
 
 from closeloop.cases.action_schemas import decode_body
 from closeloop.cases.actions import CaseActionService
-from closeloop.cases.deps import provide_case_actions
 from closeloop.cases.lifecycle import Action, allowed_actions
 from closeloop.cases.models import Case
 from closeloop.console import case_labels as L
 from closeloop.console.case_forms import action_body
-from closeloop.console.case_page import admit
+from closeloop.console.case_page import ACTING_VIEWER, admit
 from closeloop.console.case_view import resolution_rows
-from closeloop.console.deps import Viewer, provide_viewer_principal
+from closeloop.console.deps import Viewer
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
 from closeloop.console.sessions import ConsoleUser
 from closeloop.db import utcnow
@@ -84,10 +83,8 @@ async def _tasks(
 class FollowupDeskController(Controller):
     path = "/followups"
     dependencies = {
-        # The services as the API's providers build them, for the signed-in viewer.
-        "principal": Provide(provide_viewer_principal, sync_to_thread=False),
+        **ACTING_VIEWER,
         "queue": Provide(provide_followup_queue, sync_to_thread=False),
-        "actions": Provide(provide_case_actions, sync_to_thread=False),
     }
 
     @get("/", opt=access(*DESK_ROLES))
