@@ -276,7 +276,8 @@ async def _timeline(
         for e in events
     ]
     for sla in await clocks.history(case.id):
-        details = [(L.label(locale, L.FIELD_LABELS, "reason"), sla.reason)] if sla.reason else []
+        reason = L.label(locale, L.ACTION_LABELS, sla.reason)  # mostly the action that did it
+        details = [(L.label(locale, L.FIELD_LABELS, "reason"), reason)] if reason else []
         entries.append(
             Entry(
                 at=sla.at,
