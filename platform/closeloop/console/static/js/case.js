@@ -28,6 +28,8 @@
   }
 
   document.addEventListener("keydown", function (event) {
+    /* A key console.js took already (the second key of "g" + key, ...) is not ours. */
+    if (event.defaultPrevented) { return; }
     if (event.isComposing || event.keyCode === 229) { return; }
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (typing(event.target) || overlayOpen()) { return; }
