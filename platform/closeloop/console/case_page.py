@@ -43,29 +43,22 @@ from closeloop.console.case_view import (
     load_case_view,
     reveal_customer,
 )
-from closeloop.console.deps import Viewer, provide_viewer_principal
+from closeloop.console.deps import Viewer
 from closeloop.console.i18n import N_, gettext
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
 from closeloop.console.sessions import ConsoleUser
 from closeloop.errors import ApiError, NotFound
-from closeloop.identity.access import ALL_ROLES, access, declared_access
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Permission
 from closeloop.providers import AppSettings
 from closeloop.settings import Settings
 from closeloop.web.deps import DbSession
 
-__all__ = ["ACTING_VIEWER", "CasePageController", "admit"]
+__all__ = ["ACTING_VIEWER", "CasePageController"]
 
 # Answered on the page next to the form; 403 and 404 are the console's error pages.
 _SHOWN_ON_PAGE = (400, 409, 422, 428)
 _VERSIONED = (*L.ACTION_LABELS, "edited")
-
-
-def admit(request: Request[Any, Any, Any], viewer: ConsoleUser) -> None:
-    """Refuse (403 page) a viewer the route's `access(...)` declaration does not admit."""
-    declared = declared_access(request.route_handler.opt)
-    if declared is not None:
-        declared.check(viewer.principal)
 
 
 @dataclasses.dataclass
@@ -168,7 +161,6 @@ async def provide_screen(
     cases: NamedDependency[CaseService],
     attachments: NamedDependency[AttachmentService],
 ) -> Screen:
-    admit(request, viewer)
     return Screen(request, db_session, viewer, settings, cases, attachments)
 
 
@@ -216,12 +208,9 @@ async def _conflict(screen: Screen, case_id: uuid.UUID, version: int, problem: P
     return problem
 
 
-# The signed-in viewer as the caller of the API's providers, and the action service they
-# build for the viewer (the case page and the follow-up workbench both take actions).
-ACTING_VIEWER = {
-    "principal": Provide(provide_viewer_principal, sync_to_thread=False),
-    "actions": Provide(provide_case_actions, sync_to_thread=False),
-}
+# The action service as the API's provider builds it for the caller (the signed-in
+# viewer); the case page and the follow-up workbench both take actions.
+ACTING_VIEWER = {"actions": Provide(provide_case_actions, sync_to_thread=False)}
 
 
 class CasePageController(Controller):

@@ -27,7 +27,7 @@ from closeloop.cases.lifecycle import Action, allowed_actions
 from closeloop.cases.models import Case
 from closeloop.console import case_labels as L
 from closeloop.console.case_forms import action_body
-from closeloop.console.case_page import ACTING_VIEWER, admit
+from closeloop.console.case_page import ACTING_VIEWER
 from closeloop.console.case_view import resolution_rows
 from closeloop.console.deps import Viewer
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
@@ -96,7 +96,6 @@ class FollowupDeskController(Controller):
         queue: NamedDependency[FollowupQueue],
         due: DueFilter = None,
     ) -> Template:
-        admit(request, viewer)
         return await self._render(request, db_session, queue, viewer, due)
 
     @staticmethod
@@ -136,7 +135,6 @@ class FollowupDeskController(Controller):
         followup_id: FromPath[uuid.UUID],
     ) -> Redirect | Template:
         """Record the follow-up: outcome, note and the script's answers."""
-        admit(request, viewer)
         task = await queue.task(followup_id)  # 404 unless the caller may see it
         form = await request.form()
         try:
