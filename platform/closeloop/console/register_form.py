@@ -271,12 +271,12 @@ class FormProblems:
 
     def from_error(self, error: ApiError) -> None:
         """A refusal of the intake service: its message next to each field it names."""
-        fields = error.fields or [None]
+        fields: list[str | None] = [*error.fields] or [None]
         for field in fields:
             self.add(field, self._message(field, error))
 
     def _message(self, field: str | None, error: ApiError) -> str:
-        if isinstance(error, UnprocessableEntity) and field in ("title", "description"):
-            if "empty" in error.message:
-                return gettext(self.locale, N_("Fill this in."))
+        empty = isinstance(error, UnprocessableEntity) and "empty" in error.message
+        if empty and field in ("title", "description"):
+            return gettext(self.locale, N_("Fill this in."))
         return error.message

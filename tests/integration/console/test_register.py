@@ -66,7 +66,8 @@ async def open_form(client: Client, **headers: str) -> tuple[str, str, str]:
     page = await client.get("/console/cases/new", headers=headers)
     assert page.status_code == 200, page.text
     csrf, key = CSRF_FIELD.search(page.text), KEY_FIELD.search(page.text)
-    assert csrf and key
+    assert csrf
+    assert key
     return page.text, csrf.group(1), key.group(1)
 
 
