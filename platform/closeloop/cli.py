@@ -240,7 +240,7 @@ async def _seed_demo_cases(
     from closeloop.db import create_engine, sessionmaker
     from closeloop.demo import seed_demo_cases
 
-    engine = create_engine(app_url, pool_size=1)
+    engine = create_engine(app_url, pool_size=len(slugs))
     try:
         return await seed_demo_cases(sessionmaker(engine), settings, slugs)
     finally:

@@ -53,8 +53,8 @@ _TO_HANDLER: tuple[Step, ...] = (
     (A.VERIFY, "agent"),
     (A.ASSIGN, "supervisor"),
     (A.START, "handler"),
-    (A.PROGRESS, "handler"),
 )
+_WORKED = (*_TO_HANDLER, (A.PROGRESS, "handler"))  # a customer-visible progress note
 _RESOLVED = (*_TO_HANDLER, (A.RESOLVE, "handler"))
 _SATISFIED = (*_RESOLVED, (A.FEEDBACK, "agent"))
 _FOLLOWED_UP = (*_SATISFIED, (A.SCHEDULE_FOLLOWUP, "agent"), (A.FOLLOWUP, "followup"))
@@ -73,19 +73,19 @@ class Recipe:
 
 RECIPES = (
     Recipe("registered", 6, (), (0.1, 2.0)),
-    Recipe("verified", 3, ((A.VERIFY, "agent"),), (1, 6)),
+    Recipe("verified", 2, ((A.VERIFY, "agent"),), (1, 6)),
     Recipe("waiting_customer", 3, ((A.REQUEST_INFO, "agent"),), (2, 20)),
-    Recipe("assigned", 6, _TO_HANDLER[:2], (2, 20)),
-    Recipe("in_progress", 6, _TO_HANDLER, (4, 40)),
-    Recipe("resolved", 4, _RESOLVED, (24, 96)),
+    Recipe("assigned", 5, _TO_HANDLER[:2], (2, 20)),
+    Recipe("in_progress", 5, _WORKED, (4, 40)),
+    Recipe("resolved", 3, _RESOLVED, (24, 96)),
     Recipe("feedback_received", 2, _SATISFIED, (48, 120)),
     Recipe("followup_scheduled", 2, (*_SATISFIED, (A.SCHEDULE_FOLLOWUP, "agent")), (48, 120)),
-    Recipe("closed", 4, _FOLLOWED_UP, (120, 300)),
-    Recipe("archived", 3, (*_FOLLOWED_UP, (A.ARCHIVE, "supervisor")), (300, 600)),
+    Recipe("closed", 3, _FOLLOWED_UP, (120, 300)),
+    Recipe("archived", 2, (*_FOLLOWED_UP, (A.ARCHIVE, "supervisor")), (300, 600)),
     Recipe("closed_invalid", 2, ((A.INVALIDATE, "agent"),), (24, 72)),
     Recipe("reopened", 3, (*_RESOLVED, (A.FEEDBACK, "agent")), (48, 150), unsatisfied=True),
     # Open long past every due time: the breached ones.
-    Recipe("breached", 4, _TO_HANDLER[:3], (240, 400)),
+    Recipe("breached", 4, _TO_HANDLER, (240, 400)),
 )
 _ENGLISH_SHARE = 0.25
 _REPEAT_SHARE = 0.2
@@ -175,7 +175,7 @@ class _Seeder:
         self.cast = cast
         self.chinese, self.english = texts
         self.rng = rng
-        self.people: list[dict[str, str]] = []
+        self.people: list[tuple[dict[str, str], Any, uuid.UUID | None]] = []
         self.now = utcnow()
 
     async def prepare(self) -> None:
@@ -190,12 +190,17 @@ class _Seeder:
         scale = (profile.satisfaction_scale if profile else None) or DEFAULT_SATISFACTION_SCALE
         self.satisfied, self.unsatisfied = _scale_codes(scale)
 
-    def _customer(self, english: bool) -> dict[str, str]:
+    def _customer(self, data: CaseCreate) -> CaseCreate:
+        """`data` with a made-up customer; now and then a returning one, complaining
+        about the same category again (a repeat)."""
         if self.people and self.rng.random() < _REPEAT_SHARE:
-            return self.rng.choice(self.people)  # a returning customer: a repeat
-        person = fake_person(self.rng, len(self.people) + 1, english)
-        self.people.append(person)
-        return person
+            person, kind, category_id = self.rng.choice(self.people)
+            return msgspec.structs.replace(
+                data, customer=CustomerInput(**person), kind=kind, category_id=category_id
+            )
+        person = fake_person(self.rng, len(self.people) + 1, data.title.isascii())
+        self.people.append((person, data.kind, data.category_id))
+        return msgspec.structs.replace(data, customer=CustomerInput(**person))
 
     def _intake(self, received_at: dt.datetime) -> CaseCreate:
         rng = self.rng
@@ -256,9 +261,7 @@ class _Seeder:
         """One case of `recipe`; False when a service refused it (nothing kept)."""
         age = dt.timedelta(hours=self.rng.uniform(*recipe.hours))
         received_at = self.now - age
-        data = self._intake(received_at)
-        customer = CustomerInput(**self._customer(data.title.isascii()))
-        data = msgspec.structs.replace(data, customer=customer)
+        data = self._customer(self._intake(received_at))
         handler = self.rng.choice(self.cast.handlers)
         parts = {
             "agent": self.cast.agent,
@@ -303,7 +306,8 @@ async def seed_cases(
     rng = random.Random(seed)  # noqa: S311 - made-up demo data, the same on every run
     seeder = _Seeder(session, settings, cast, texts, rng)
     await seeder.prepare()
-    for recipe in RECIPES:
+    # Oldest first, so that a returning customer's earlier case was received earlier.
+    for recipe in sorted(RECIPES, key=lambda r: -r.hours[1]):
         for _ in range(recipe.count):
             if await seeder.one(recipe):
                 made[recipe.status] += 1
