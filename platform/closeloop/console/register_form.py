@@ -33,6 +33,7 @@ from closeloop.times import dec_hook
 __all__ = [
     "CUSTOMER_FIELDS",
     "KINDS",
+    "LABELS",
     "PII_INPUTS",
     "PRODUCT_FIELDS",
     "Choice",
@@ -66,6 +67,21 @@ PRODUCT_FIELDS = (
     ("product.order_number", N_("Order number"), "text"),
     ("product.purchase_date", N_("Purchase date"), "date"),
     ("product.warranty_card", N_("Warranty card"), "text"),
+)
+# The other inputs' labels, for the list of problems above the form.
+LABELS = (
+    ("kind", N_("Kind")),
+    ("channel", N_("Channel")),
+    ("received_at", N_("Received at")),
+    ("title", N_("Title")),
+    ("description", N_("What happened")),
+    ("demands", N_("Demands")),
+    ("severity_id", N_("Severity")),
+    ("category_id", N_("Category")),
+    ("problem_at", N_("When the problem happened")),
+    ("problem_place", N_("Where it happened")),
+    ("files", N_("Attachments")),
+    ("Idempotency-Key", N_("Form")),
 )
 _TEXT_INPUTS = (
     "kind",
@@ -252,6 +268,13 @@ class FormProblems:
         self.by_field: dict[str, str] = {}
         self.general: list[str] = []
 
+    def labels(self, specs: Iterable[FieldSpec]) -> dict[str, str]:
+        """Each input's label in the page's language, by input name."""
+        named = [*LABELS, *((n, label) for n, label, _ in (*CUSTOMER_FIELDS, *PRODUCT_FIELDS))]
+        found = {name: gettext(self.locale, label) for name, label in named}
+        found.update({f"extra.{s.name}": s.description or s.name for s in specs})
+        return found
+
     def __bool__(self) -> bool:
         return bool(self.by_field or self.general)
 
@@ -279,4 +302,6 @@ class FormProblems:
         empty = isinstance(error, UnprocessableEntity) and "empty" in error.message
         if empty and field in ("title", "description"):
             return gettext(self.locale, N_("Fill this in."))
+        if "lies in the future" in error.message:
+            return gettext(self.locale, N_("This time lies in the future."))
         return error.message

@@ -1,0 +1,129 @@
+"""Screen 1, register a case, in a real Chromium: an agent signs in (zh-CN) and
+registers a phoned-in complaint with the keyboard alone, then sees the number and the
+promised reply time. Both languages are screenshotted and checked with axe-core."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import urlsplit
+
+import httpx
+from browser_support import ARTIFACTS, NewContext, Problems, assert_accessible, screenshot
+from playwright.async_api import Page, expect
+
+from support import PASSWORD, TenantHandle
+
+
+async def make_agent(api: httpx.AsyncClient, tenant: TenantHandle) -> str:
+    email = f"agent-{uuid.uuid4().hex[:8]}@{tenant.slug}.example.com"
+    response = await api.post(
+        "/api/v1/users/",
+        headers=tenant.headers,
+        json={
+            "email": email,
+            "display_name": "孙小丽",
+            "password": PASSWORD,
+            "roles": ["agent"],
+            "permissions": [],
+        },
+    )
+    assert response.status_code == 201, response.text
+    return email
+
+
+async def sign_in_by_keyboard(page: Page, tenant: str, email: str) -> None:
+    await page.goto("/console/login?next=/console/cases/new")
+    await page.get_by_label("组织代码", exact=True).focus()
+    await page.keyboard.type(tenant)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(email)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+
+
+async def test_an_agent_registers_a_phone_complaint_with_the_keyboard_alone(
+    new_context: NewContext, api: httpx.AsyncClient, tenant: TenantHandle
+) -> None:
+    page = await (await new_context()).new_page()
+    problems = Problems(page)
+    email = await make_agent(api, tenant)
+    await sign_in_by_keyboard(page, tenant.slug, email)
+
+    await expect(page.get_by_role("heading", name="登记案件")).to_be_visible()
+    await expect(page.get_by_label("渠道")).to_have_value("phone")
+    phone = page.get_by_label("电话", exact=True)
+    await expect(phone).to_be_focused()  # autofocus: the agent types at once
+    await assert_accessible(page)
+    await screenshot(page, "register-zh-CN", ARTIFACTS)
+
+    await page.keyboard.type("138 0013 8000")
+    await page.keyboard.press("Tab")  # e-mail: none given
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("王小明")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("王先生")
+    await expect(page.get_by_text("尚无使用该电话或邮箱的客户")).to_be_visible()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("标题")).to_be_focused()
+    await page.keyboard.type("<script>alert(1)</script> 电水壶漏水")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("买了两周的电水壶底部漏水,客户要求换货。")
+    await page.keyboard.press("Control+Enter")
+
+    heading = page.get_by_role("heading", name=re.compile(r"^案件 .+ 已登记$"))
+    await expect(heading).to_be_visible()
+    await expect(page).to_have_url(re.compile(r"/console/cases/[0-9a-f-]{36}/registered$"))
+    number = (await page.locator("[data-case-number]").inner_text()).strip()
+    assert number
+    await expect(page.locator("time[data-due]")).to_be_visible()  # the promised reply
+    await expect(page.get_by_role("link", name="打开案件")).to_be_focused()
+    await expect(page.get_by_text("<script>alert(1)</script> 电水壶漏水")).to_be_visible()
+    await assert_accessible(page)
+    await screenshot(page, "register-done-zh-CN", ARTIFACTS)
+
+    cases = await api.get("/api/v1/cases/", headers=tenant.headers)
+    (case,) = cases.json()["items"]
+    assert case["number"] == number
+    assert case["channel"] == "phone"
+    assert case["customer"]["phone"] == "138 0013 8000"  # the admin holds `pii`
+
+    done = urlsplit(page.url).path
+    await page.goto(f"/console/language/en?next={done}")
+    await expect(page.get_by_role("heading", name=f"Case {number} registered")).to_be_visible()
+    await assert_accessible(page)
+    await screenshot(page, "register-done-en", ARTIFACTS)
+    await page.goto("/console/cases/new")
+    await expect(page.get_by_role("heading", name="Register a case")).to_be_visible()
+    await assert_accessible(page)
+    await screenshot(page, "register-en", ARTIFACTS)
+    assert problems.seen == []
+
+
+async def test_a_refusal_keeps_what_was_typed(
+    new_context: NewContext, api: httpx.AsyncClient, tenant: TenantHandle
+) -> None:
+    """The intake refuses a time in the future: the problem is named next to the field
+    and everything typed, the phone number included, is still in the form."""
+    page = await (await new_context()).new_page()
+    problems = Problems(page)
+    email = await make_agent(api, tenant)
+    await sign_in_by_keyboard(page, tenant.slug, email)
+    await expect(page.get_by_label("电话", exact=True)).to_be_focused()
+    await page.keyboard.type("13800138001")
+    await page.get_by_label("受理时间").fill("2099-01-01T12:00")
+    await page.get_by_label("标题").focus()
+    await page.keyboard.type("未来的投诉")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("受理时间写错了。")
+    await page.keyboard.press("Control+Enter")
+
+    await expect(page.get_by_role("alert")).to_contain_text("受理时间")
+    await expect(page.get_by_label("电话", exact=True)).to_have_value("13800138001")
+    await expect(page.get_by_label("标题")).to_have_value("未来的投诉")
+    await assert_accessible(page)
+    await screenshot(page, "register-refused-zh-CN", ARTIFACTS)
+    cases = await api.get("/api/v1/cases/", headers=tenant.headers)
+    assert cases.json()["items"] == []
+    assert problems.seen == []
