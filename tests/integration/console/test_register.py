@@ -5,6 +5,7 @@ register, and a title with a script tag shown as text."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from pathlib import Path
@@ -299,3 +300,48 @@ async def test_another_tenants_case_is_the_404_page(
     response = await client.get(f"/console/cases/{theirs['id']}/registered")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_plugin_extra_fields_are_inputs_of_their_type_and_the_result_shows_findings(
+    client: Client, tenant: TenantHandle
+) -> None:
+    enabled = await client.put(
+        "/api/v1/plugins/retail", headers=tenant.headers, json={"enabled": True, "settings": {}}
+    )
+    assert enabled.status_code == 200, enabled.text
+    await console_user(client, tenant, "agent")
+    page, csrf, key = await open_form(client)
+    assert re.search(r'name="extra.received_date" type="date"', page)
+    assert re.search(r'name="extra.order_amount" type="number" step="any"', page)
+    assert 'type="checkbox" name="extra.defect"' in page
+    assert '<option value="opened">opened</option>' in page  # item_condition's choices
+
+    kind_fields = await client.get("/console/cases/new/extra", params={"kind": "inquiry"})
+    assert kind_fields.status_code == 200
+    assert "extra.received_date" not in kind_fields.text  # retail asks nothing of inquiries
+
+    received = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    fields = form_fields(
+        csrf,
+        key,
+        kind="service_request",
+        channel="app",
+        title="申请退货",
+        description="鞋子尺码不合适,申请退货退款。",
+        demands=["refund"],
+        **{"extra.received_date": received, "extra.order_amount": "abc"},
+    )
+    refused = await client.post("/console/cases/new", data=fields)
+    assert refused.status_code == 422, refused.text
+    assert 'id="f-extra-order_amount-problem"' in refused.text
+    assert await cases_of(client, tenant) == []
+
+    fields["extra.order_amount"] = "459"
+    made = await client.post("/console/cases/new", data=fields)
+    assert made.status_code == 303, made.text
+    case_id = made.headers["location"].split("/")[3]
+    full = (await client.get(f"/api/v1/cases/{case_id}", headers=tenant.headers)).json()
+    assert full["extra"] == {"received_date": received, "order_amount": 459, "defect": False}
+    done = await client.get(made.headers["location"])
+    assert "权益判定" in done.text  # check_entitlement
+    assert "retail" in done.text
