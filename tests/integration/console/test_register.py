@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 from cases.case_support import create_case
 
 from closeloop.storage import LocalStorage
-from support import PASSWORD, Client, TenantHandle
+from support import PASSWORD, Client, TenantHandle, make_staff
 
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 KEY_FIELD = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -30,21 +29,8 @@ def _no_redirects(client: Client, tmp_path: Path) -> None:
 
 
 async def console_user(client: Client, tenant: TenantHandle, *roles: str, pii: bool = False) -> str:
-    """Sign a new user with `roles` in to the console (the client keeps the cookies);
-    their bearer token is not needed."""
-    email = f"{'-'.join(roles)}-{uuid.uuid4().hex[:8]}@{tenant.slug}.example.com"
-    response = await client.post(
-        "/api/v1/users/",
-        headers=tenant.headers,
-        json={
-            "email": email,
-            "display_name": f"Agent {email[:6]}",
-            "password": PASSWORD,
-            "roles": list(roles),
-            "permissions": ["pii"] if pii else [],
-        },
-    )
-    assert response.status_code == 201, response.text
+    """Sign a new user with `roles` in to the console (the client keeps the cookies)."""
+    _, email = await make_staff(client, tenant, *roles, pii=pii)
     client.cookies.clear()
     page = await client.get("/console/login")
     token = CSRF_FIELD.search(page.text)

@@ -5,30 +5,17 @@ promised reply time. Both languages are screenshotted and checked with axe-core.
 from __future__ import annotations
 
 import re
-import uuid
 from urllib.parse import urlsplit
 
 import httpx
 from browser_support import ARTIFACTS, NewContext, Problems, assert_accessible, screenshot
 from playwright.async_api import Page, expect
 
-from support import PASSWORD, TenantHandle
+from support import PASSWORD, TenantHandle, make_staff
 
 
 async def make_agent(api: httpx.AsyncClient, tenant: TenantHandle) -> str:
-    email = f"agent-{uuid.uuid4().hex[:8]}@{tenant.slug}.example.com"
-    response = await api.post(
-        "/api/v1/users/",
-        headers=tenant.headers,
-        json={
-            "email": email,
-            "display_name": "孙小丽",
-            "password": PASSWORD,
-            "roles": ["agent"],
-            "permissions": [],
-        },
-    )
-    assert response.status_code == 201, response.text
+    _, email = await make_staff(api, tenant, "agent", display_name="孙小丽")
     return email
 
 
