@@ -36,7 +36,7 @@ def test_the_shared_complaints_are_read_in_place() -> None:
 
 
 def test_made_up_customers_look_real_and_differ() -> None:
-    rng = random.Random(1)  # noqa: S311 - test data
+    rng = random.Random(1)
     people = [fake_person(rng, n, english=n % 2 == 0) for n in range(1, 21)]
     assert len({p["phone"] for p in people}) == 20
     assert all(p["phone"].startswith("1380000") and len(p["phone"]) == 11 for p in people)
