@@ -114,3 +114,38 @@ async def test_a_refusal_keeps_what_was_typed(
     cases = await api.get("/api/v1/cases/", headers=tenant.headers)
     assert cases.json()["items"] == []
     assert problems.seen == []
+
+
+async def test_files_dropped_on_the_form_are_attached_to_the_case(
+    new_context: NewContext, api: httpx.AsyncClient, tenant: TenantHandle
+) -> None:
+    page = await (await new_context()).new_page()
+    problems = Problems(page)
+    email = await make_agent(api, tenant)
+    await sign_in_by_keyboard(page, tenant.slug, email)
+    await expect(page.get_by_label("电话", exact=True)).to_be_focused()
+    await page.keyboard.type("13800138002")
+    await page.get_by_label("标题").focus()
+    await page.keyboard.type("发票金额错误")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("发票金额与订单不符,附上照片。")
+
+    dropped = await page.evaluate_handle(
+        """() => {
+            const files = new DataTransfer();
+            files.items.add(new File(["订单 A1001 的发票"], "invoice.txt", {type: "text/plain"}));
+            return files;
+        }"""
+    )
+    await page.dispatch_event("[data-dropzone]", "drop", {"dataTransfer": dropped})
+    await expect(page.get_by_text("invoice.txt")).to_be_visible()
+    await page.get_by_label("标题").focus()
+    await page.keyboard.press("Control+Enter")
+    await expect(page.get_by_role("heading", name=re.compile(r"^案件 .+ 已登记$"))).to_be_visible()
+
+    (case,) = (await api.get("/api/v1/cases/", headers=tenant.headers)).json()["items"]
+    files = await api.get(f"/api/v1/cases/{case['id']}/attachments", headers=tenant.headers)
+    assert [(f["filename"], f["content_type"]) for f in files.json()] == [
+        ("invoice.txt", "text/plain")
+    ]
+    assert problems.seen == []
