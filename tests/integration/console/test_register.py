@@ -106,7 +106,7 @@ async def test_the_form_renders_in_chinese_and_english(
 async def test_an_agent_registers_a_case_the_api_sees(client: Client, tenant: TenantHandle) -> None:
     await console_user(client, tenant, "agent")
     _, csrf, key = await open_form(client)
-    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 3_000_000  # past the JSON API's body limit
     response = await client.post(
         "/console/cases/new",
         data=form_fields(csrf, key),
