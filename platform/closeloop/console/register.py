@@ -25,14 +25,11 @@ from babel.dates import format_timedelta
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
 from closeloop.cases.attachments import AttachmentService
 from closeloop.cases.controllers import INTAKE_ROLES, provide_storage
 from closeloop.cases.editing import CaseService
-from closeloop.cases.intake import IntakeService, find_repeats
-from closeloop.cases.models import Case
-from closeloop.config import current
+from closeloop.cases.intake import IntakeService
 from closeloop.console.deps import Viewer
 from closeloop.console.i18n import babel_locale
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
@@ -49,6 +46,7 @@ from closeloop.console.register_form import (
     load_choices,
     read_uploads,
 )
+from closeloop.console.register_lookup import look_up_customer
 from closeloop.customers.service import CustomerService
 from closeloop.errors import ApiError
 from closeloop.identity.access import access, declared_access
@@ -68,7 +66,6 @@ SHOWN_HOOKS = (
     "validate_intake",
     "correlate_case",
 )
-RECENT_CASES = 5
 # The form: its fields, every file at the attachment limit, and the multipart framing.
 MAX_FILES = 10
 FORM_BODY_LIMIT = 128 * 1024 * 1024
@@ -239,70 +236,21 @@ class RegisterController(Controller):
         the keyed hash, as intake finds them), masked unless the viewer has `pii`, with
         their recent cases and whether this one would be a repeat."""
         _allowed(request, viewer)
-        settings = _settings(request)
         form = await request.form()
-        phone, email = str(form.get("customer.phone") or ""), str(form.get("customer.email") or "")
-        service = CustomerService(db_session, settings, viewer.principal)
-        found = None
-        for kind, value in (("phone", phone), ("email", email)):
-            if value.strip() and not found:
-                matches = await service.find_by_contact(**{kind: value})
-                found = matches[0] if matches else None
-        locale = _locale(request, viewer)
-        context: dict[str, Any] = {"looked_up": bool(phone.strip() or email.strip())}
-        if found is not None:
-            context.update(await self._known_customer(request, viewer, db_session, found, form))
+        lookup = await look_up_customer(
+            db_session,
+            CustomerService(db_session, _settings(request), viewer.principal),
+            phone=str(form.get("customer.phone") or ""),
+            email=str(form.get("customer.email") or ""),
+            category=str(form.get("category_id") or ""),
+        )
         return render(
             request,
             "register/_customer.html",
-            locale=locale,
-            customer=context.get("customer"),
-            recent=context.get("recent", []),
-            repeat_of=context.get("repeat_of", []),
-            window_days=context.get("window_days", 0),
-            looked_up=context["looked_up"],
+            locale=_locale(request, viewer),
+            lookup=lookup,
             timezone=viewer.tenant_timezone,
         )
-
-    @staticmethod
-    async def _known_customer(
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        db_session: DbSession,
-        customer: Any,
-        form: Any,
-    ) -> dict[str, Any]:
-        service = CustomerService(db_session, _settings(request), viewer.principal)
-        recent = (
-            await db_session.scalars(
-                select(Case)
-                .where(Case.customer_id == customer.id)
-                .order_by(Case.received_at.desc(), Case.id)
-                .limit(RECENT_CASES)
-            )
-        ).all()
-        profile = await current.profile(db_session)
-        window_days = profile.repeat_window_days if profile else 30
-        category = str(form.get("category_id") or "")
-        repeat_of: list[uuid.UUID] = []
-        if category:
-            try:
-                category_id = uuid.UUID(category)
-            except ValueError:
-                category_id = None
-            repeat_of = await find_repeats(
-                db_session,
-                customer_id=customer.id,
-                category_id=category_id,
-                received_at=dt.datetime.now(dt.UTC),
-                window_days=window_days,
-            )
-        return {
-            "customer": await service.view(customer),
-            "recent": recent,
-            "repeat_of": repeat_of,
-            "window_days": window_days,
-        }
 
     @get("/{case_id:uuid}/registered", opt=REGISTER)
     async def registered(
