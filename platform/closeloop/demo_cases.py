@@ -69,6 +69,7 @@ class Recipe:
     steps: tuple[Step, ...]
     hours: tuple[float, float]
     unsatisfied: bool = False
+    duplicate: bool = False  # the same complaint again, merged into the open case
 
 
 RECIPES = (
@@ -86,7 +87,10 @@ RECIPES = (
     Recipe("reopened", 3, (*_RESOLVED, (A.FEEDBACK, "agent")), (48, 150), unsatisfied=True),
     # Open long past every due time: the breached ones.
     Recipe("breached", 4, _TO_HANDLER, (240, 400)),
+    Recipe("merged", 2, ((A.VERIFY, "agent"), (A.MERGE, "supervisor")), (0.5, 1), duplicate=True),
 )
+# Cases of these recipes stay open: a duplicate is merged into one of them.
+_OPEN = frozenset({"assigned", "in_progress", "breached"})
 _ENGLISH_SHARE = 0.25
 _REPEAT_SHARE = 0.2
 _KINDS = ("complaint",) * 4 + ("service_request",)
@@ -176,6 +180,8 @@ class _Seeder:
         self.chinese, self.english = texts
         self.rng = rng
         self.people: list[tuple[dict[str, str], Any, uuid.UUID | None]] = []
+        self.open_cases: list[tuple[uuid.UUID, CaseCreate]] = []
+        self.merge_into = ""
         self.now = utcnow()
 
     async def prepare(self) -> None:
@@ -254,6 +260,7 @@ class _Seeder:
             ),
             A.ARCHIVE: lambda: body.Archive(),
             A.INVALIDATE: lambda: body.Invalidate(explanation="与另一案件重复,已合并处理。"),
+            A.MERGE: lambda: body.Merge(into=self.merge_into, note="客户重复来电,合并处理。"),
         }
         return bodies[action]()
 
@@ -262,6 +269,10 @@ class _Seeder:
         age = dt.timedelta(hours=self.rng.uniform(*recipe.hours))
         received_at = self.now - age
         data = self._customer(self._intake(received_at))
+        if recipe.duplicate and self.open_cases:
+            target, earlier = self.rng.choice(self.open_cases)
+            self.merge_into = str(target)
+            data = msgspec.structs.replace(earlier, received_at=received_at)
         handler = self.rng.choice(self.cast.handlers)
         parts = {
             "agent": self.cast.agent,
@@ -284,6 +295,8 @@ class _Seeder:
         except ApiError as exc:
             log.warning("demo case refused", status=recipe.status, error=exc.message)
             return False
+        if recipe.status in _OPEN:
+            self.open_cases.append((result.case.id, data))
         return True
 
 

@@ -322,6 +322,7 @@ STATUSES = {
     "reopened",
     "closed",
     "closed_invalid",
+    "merged",
     "archived",
 }
 INDUSTRY_TENANT = re.compile(r"^\s+(?P<slug>[a-z0-9-]+) \((?P<file>\w+\.toml)\):\s*$")
