@@ -26,14 +26,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases import action_schemas as body
-from closeloop.cases.actions import DEFAULT_SATISFACTION_SCALE, CaseActionService
-from closeloop.cases.intake import IntakeService
+from closeloop.cases.actions import DEFAULT_SATISFACTION_SCALE
+from closeloop.cases.deps import provide_case_actions, provide_case_intake
 from closeloop.cases.lifecycle import Action
 from closeloop.cases.models import Case
 from closeloop.cases.schemas import CaseCreate
 from closeloop.config import current
 from closeloop.config.models import Category, Department
-from closeloop.config.service import CATEGORIES, DEPARTMENTS, ConfigService
+from closeloop.config.service import CategoryService, DepartmentService
 from closeloop.customers.schemas import CustomerInput
 from closeloop.db import utcnow
 from closeloop.demo_texts import DemoText, fake_person
@@ -130,8 +130,8 @@ async def _cast(session: AsyncSession) -> DemoCast | None:
     admin = first(Role.ADMIN)
     if admin is None:
         return None
-    departments: Sequence[Department] = await ConfigService(session, actor="demo").list(
-        DEPARTMENTS, active=True
+    departments: Sequence[Department] = await DepartmentService(session, actor="demo").list(
+        active=True
     )
     handler_roles = {Role.HANDLER.value, Role.SUPERVISOR.value, Role.ADMIN.value}
     handlers = []
@@ -185,8 +185,8 @@ class _Seeder:
         self.now = utcnow()
 
     async def prepare(self) -> None:
-        categories: Sequence[Category] = await ConfigService(self.session, actor="demo").list(
-            CATEGORIES, active=True
+        categories: Sequence[Category] = await CategoryService(self.session, actor="demo").list(
+            active=True
         )
         self.categories = list(categories)
         self.channels = [c.code for c in await current.channels(self.session)]
@@ -282,14 +282,14 @@ class _Seeder:
         }
         try:
             async with self.session.begin_nested():
-                result = await IntakeService(self.session, self.settings, self.cast.agent).register(
-                    data
-                )
+                intake = provide_case_intake(self.session, self.cast.agent, self.settings)
+                result = await intake.register(data)
                 steps = recipe.steps
                 for index, (action, part) in enumerate(steps, start=1):
                     # Spread the steps over the first part of the case's age.
                     at = received_at + age * (0.6 * index / (len(steps) + 1))
-                    await CaseActionService(self.session, parts[part]).apply(
+                    actions = provide_case_actions(self.session, parts[part], self.settings)
+                    await actions.apply(
                         result.case.id, action, self._body(action, recipe, handler), now=at
                     )
         except ApiError as exc:

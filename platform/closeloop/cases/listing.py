@@ -12,16 +12,13 @@ count never costs more than reading `COUNT_CAP` index entries.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
-import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, false, func, literal, or_, select, tuple_
+from sqlalchemy import Select, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -29,7 +26,7 @@ from closeloop.cases.lifecycle import OPEN, Status
 from closeloop.cases.models import Case
 from closeloop.cases.search import matches
 from closeloop.db import utcnow
-from closeloop.errors import UnprocessableEntity
+from closeloop.paging import after, page
 
 __all__ = [
     "COUNT_CAP",
@@ -37,8 +34,6 @@ __all__ = [
     "OPEN_STATUSES",
     "CaseFilters",
     "count_cases",
-    "decode_cursor",
-    "encode_cursor",
     "list_cases",
 ]
 
@@ -63,24 +58,6 @@ class CaseFilters:
     received_from: dt.datetime | None = None  # inclusive
     received_to: dt.datetime | None = None  # exclusive
     q: str | None = None
-
-
-def encode_cursor(case: Case) -> str:
-    raw = json.dumps([case.received_at.isoformat(), str(case.id)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, case_id = json.loads(raw)
-        return dt.datetime.fromisoformat(at), uuid.UUID(case_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise UnprocessableEntity(
-            "cursor is not one this API gave out; pass next_cursor unchanged",
-            code="invalid_cursor",
-            field="cursor",
-        ) from None
 
 
 def _filtered(query: Select[Any], f: CaseFilters) -> Select[Any]:
@@ -131,14 +108,9 @@ async def list_cases(
         ),
         filters,
     )
-    if cursor:
-        at, case_id = decode_cursor(cursor)
-        query = query.where(tuple_(Case.received_at, Case.id) < tuple_(at, case_id))
+    query = after(query, (Case.received_at, Case.id), cursor, descending=True)
     query = query.order_by(Case.received_at.desc(), Case.id.desc()).limit(limit + 1)
-    rows: list[Case] = list((await session.scalars(query)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]) if more and rows else None
+    return page((await session.scalars(query)).all(), limit, lambda c: (c.received_at, c.id))
 
 
 async def count_cases(

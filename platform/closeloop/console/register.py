@@ -26,10 +26,13 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from closeloop.cases.attachments import AttachmentService
-from closeloop.cases.controllers import INTAKE_ROLES, provide_storage
-from closeloop.cases.editing import CaseService
-from closeloop.cases.intake import IntakeService
+from closeloop.cases.controllers import INTAKE_ROLES
+from closeloop.cases.deps import (
+    provide_attachments,
+    provide_case_intake,
+    provide_case_service,
+    provide_storage,
+)
 from closeloop.console.deps import Viewer
 from closeloop.console.i18n import babel_locale
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
@@ -47,10 +50,10 @@ from closeloop.console.register_form import (
     read_uploads,
 )
 from closeloop.console.register_lookup import look_up_customer
-from closeloop.customers.service import CustomerService
+from closeloop.customers.deps import provide_customer_service
 from closeloop.errors import ApiError
 from closeloop.identity.access import access, declared_access
-from closeloop.plugins.admin import PluginAdminService
+from closeloop.plugins.deps import provide_plugin_admin
 from closeloop.settings import Settings
 from closeloop.web.deps import DbSession
 
@@ -173,15 +176,14 @@ class RegisterController(Controller):
             # A savepoint: a refusal anywhere leaves nothing behind (and the
             # transaction, bound to the tenant, usable for the page).
             async with db_session.begin_nested():
-                result = await IntakeService(db_session, settings, viewer.principal).register(
-                    data, idempotency_key=key
-                )
+                intake = provide_case_intake(db_session, viewer.principal, settings)
+                result = await intake.register(data, idempotency_key=key)
                 if result.created and uploads:
-                    service = AttachmentService(
-                        db_session, provide_storage(request.app.state), viewer.principal
+                    attachments = provide_attachments(
+                        db_session, viewer.principal, settings, provide_storage(request.app.state)
                     )
                     for upload in uploads:
-                        await service.add(result.case, upload)
+                        await attachments.add(result.case, upload)
         except msgspec.ValidationError as exc:
             problems.from_validation(exc)
         except ApiError as exc:
@@ -239,7 +241,7 @@ class RegisterController(Controller):
         form = await request.form()
         lookup = await look_up_customer(
             db_session,
-            CustomerService(db_session, _settings(request), viewer.principal),
+            provide_customer_service(db_session, viewer.principal, _settings(request)),
             phone=str(form.get("customer.phone") or ""),
             email=str(form.get("customer.email") or ""),
             category=str(form.get("category_id") or ""),
@@ -264,10 +266,10 @@ class RegisterController(Controller):
         zone, and what the plugins said."""
         _allowed(request, viewer)
         settings = _settings(request)
-        case = await CaseService(db_session, viewer.principal).get(case_id)
-        findings = await PluginAdminService(
-            db_session, settings, actor=viewer.principal.actor
-        ).findings(case.id)
+        case = await provide_case_service(db_session, viewer.principal, settings).get(case_id)
+        findings = await provide_plugin_admin(db_session, viewer.principal, settings).findings(
+            case.id
+        )
         shown = sorted(
             (f for f in findings if f.hook in SHOWN_HOOKS),
             key=lambda f: (SHOWN_HOOKS.index(f.hook), f.plugin),

@@ -22,7 +22,7 @@ from closeloop.cases.attachments import Upload, check_type, clean_filename, too_
 from closeloop.cases.schemas import CaseCreate
 from closeloop.config import current
 from closeloop.config.models import Category
-from closeloop.config.service import CATEGORIES, ConfigService
+from closeloop.config.service import CategoryService
 from closeloop.console.i18n import N_, gettext
 from closeloop.errors import ApiError, UnprocessableEntity
 from closeloop.plugins.tenant import TenantPlugins
@@ -159,7 +159,7 @@ async def extra_field_specs(
 async def load_choices(
     session: AsyncSession, settings: Settings, *, kind: str, locale: str, actor: str
 ) -> RegisterChoices:
-    categories = await ConfigService(session, actor=actor).list(CATEGORIES, active=True)
+    categories = await CategoryService(session, actor=actor, settings=settings).list(active=True)
     return RegisterChoices(
         channels=[Choice(c.code, _name(c, locale)) for c in await current.channels(session)],
         categories=_tree(categories, kind, locale),
