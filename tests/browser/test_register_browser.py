@@ -30,18 +30,24 @@ async def sign_in_by_keyboard(page: Page, tenant: str, email: str) -> None:
     await page.keyboard.press("Enter")
 
 
+async def agent_at_the_form(
+    new_context: NewContext, api: httpx.AsyncClient, tenant: TenantHandle
+) -> tuple[Page, Problems]:
+    """A new agent of `tenant`, signed in with the keyboard, at the register form with
+    the phone field focused."""
+    page = await (await new_context()).new_page()
+    problems = Problems(page)
+    await sign_in_by_keyboard(page, tenant.slug, await make_agent(api, tenant))
+    await expect(page.get_by_label("电话", exact=True)).to_be_focused()
+    return page, problems
+
+
 async def test_an_agent_registers_a_phone_complaint_with_the_keyboard_alone(
     new_context: NewContext, api: httpx.AsyncClient, tenant: TenantHandle
 ) -> None:
-    page = await (await new_context()).new_page()
-    problems = Problems(page)
-    email = await make_agent(api, tenant)
-    await sign_in_by_keyboard(page, tenant.slug, email)
-
+    page, problems = await agent_at_the_form(new_context, api, tenant)  # autofocus: phone
     await expect(page.get_by_role("heading", name="登记案件")).to_be_visible()
     await expect(page.get_by_label("渠道")).to_have_value("phone")
-    phone = page.get_by_label("电话", exact=True)
-    await expect(phone).to_be_focused()  # autofocus: the agent types at once
     await assert_accessible(page)
     await screenshot(page, "register-zh-CN", ARTIFACTS)
 
@@ -93,11 +99,7 @@ async def test_a_refusal_keeps_what_was_typed(
 ) -> None:
     """The intake refuses a time in the future: the problem is named next to the field
     and everything typed, the phone number included, is still in the form."""
-    page = await (await new_context()).new_page()
-    problems = Problems(page)
-    email = await make_agent(api, tenant)
-    await sign_in_by_keyboard(page, tenant.slug, email)
-    await expect(page.get_by_label("电话", exact=True)).to_be_focused()
+    page, problems = await agent_at_the_form(new_context, api, tenant)
     await page.keyboard.type("13800138001")
     await page.get_by_label("受理时间").fill("2099-01-01T12:00")
     await page.get_by_label("标题").focus()
@@ -119,11 +121,7 @@ async def test_a_refusal_keeps_what_was_typed(
 async def test_files_dropped_on_the_form_are_attached_to_the_case(
     new_context: NewContext, api: httpx.AsyncClient, tenant: TenantHandle
 ) -> None:
-    page = await (await new_context()).new_page()
-    problems = Problems(page)
-    email = await make_agent(api, tenant)
-    await sign_in_by_keyboard(page, tenant.slug, email)
-    await expect(page.get_by_label("电话", exact=True)).to_be_focused()
+    page, problems = await agent_at_the_form(new_context, api, tenant)
     await page.keyboard.type("13800138002")
     await page.get_by_label("标题").focus()
     await page.keyboard.type("发票金额错误")
