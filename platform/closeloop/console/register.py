@@ -52,7 +52,7 @@ from closeloop.console.register_form import (
 from closeloop.console.register_lookup import look_up_customer
 from closeloop.customers.deps import provide_customer_service
 from closeloop.errors import ApiError
-from closeloop.identity.access import access, declared_access
+from closeloop.identity.access import access
 from closeloop.plugins.deps import provide_plugin_admin
 from closeloop.settings import Settings
 from closeloop.web.deps import DbSession
@@ -72,14 +72,6 @@ SHOWN_HOOKS = (
 # The form: its fields, every file at the attachment limit, and the multipart framing.
 MAX_FILES = 10
 FORM_BODY_LIMIT = 128 * 1024 * 1024
-
-
-def _allowed(request: Request[Any, Any, Any], viewer: Viewer) -> None:
-    """The route's declared roles (`opt=access(...)`), checked for the signed-in user;
-    a refused role gets the console's 403 page."""
-    declared = declared_access(request.route_handler.opt)
-    assert declared is not None, "every register route declares its access"
-    declared.check(viewer.principal)
 
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
@@ -146,7 +138,6 @@ class RegisterController(Controller):
         self, request: Request[Any, Any, Any], viewer: Viewer, db_session: DbSession
     ) -> Template:
         """The empty form, with a fresh idempotency key."""
-        _allowed(request, viewer)
         values: dict[str, Any] = {"kind": "complaint", "channel": "phone", "demands": []}
         values["idempotency_key"] = _new_key()
         return await _form_page(request, viewer, db_session, values=values)
@@ -157,7 +148,6 @@ class RegisterController(Controller):
     ) -> Template | Redirect | Response[bytes]:
         """Register through the intake service; to the result page, or the form again
         with the problems named (4xx)."""
-        _allowed(request, viewer)
         settings = _settings(request)
         form = await request.form()
         values = form_values(form)
@@ -211,7 +201,6 @@ class RegisterController(Controller):
         kind: FromQuery[str] = "complaint",
     ) -> Template:
         """The plugins' extra fields and the category tree for another kind."""
-        _allowed(request, viewer)
         locale = _locale(request, viewer)
         known = {k for k, _ in KINDS}
         choices = await load_choices(
@@ -237,7 +226,6 @@ class RegisterController(Controller):
         """The known customer of the phone number or e-mail typed (exact match through
         the keyed hash, as intake finds them), masked unless the viewer has `pii`, with
         their recent cases and whether this one would be a repeat."""
-        _allowed(request, viewer)
         form = await request.form()
         lookup = await look_up_customer(
             db_session,
@@ -264,7 +252,6 @@ class RegisterController(Controller):
     ) -> Template:
         """The registered case: its number, the promised reply time in the tenant's time
         zone, and what the plugins said."""
-        _allowed(request, viewer)
         settings = _settings(request)
         case = await provide_case_service(db_session, viewer.principal, settings).get(case_id)
         findings = await provide_plugin_admin(db_session, viewer.principal, settings).findings(
