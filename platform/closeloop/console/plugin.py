@@ -24,6 +24,7 @@ from closeloop.console.deps import console_caller, provide_viewer
 from closeloop.console.errors import with_console_pages
 from closeloop.console.followup_desk import FollowupDeskController
 from closeloop.console.pages import template_config
+from closeloop.console.register import RegisterController
 from closeloop.settings import Settings
 from closeloop.web.guards import CALLER_KEY
 
@@ -59,6 +60,7 @@ class ConsolePlugin(InitPluginProtocol):
             path="/console",
             route_handlers=[
                 ConsoleController,
+                RegisterController,
                 static_file,
                 CasePageController,
                 FollowupDeskController,
