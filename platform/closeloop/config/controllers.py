@@ -10,8 +10,10 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, patch
+from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, Parameter
 
+from closeloop.config.deps import provide_profile_service
 from closeloop.config.models import TenantProfile
 from closeloop.config.schemas import (
     CategoryCreate,
@@ -44,7 +46,6 @@ from closeloop.config.service import (
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.web.crud import ConfigurationController, CrudController, given
-from closeloop.web.deps import Caller, DbSession
 
 __all__ = [
     "CONFIG_CONTROLLERS",
@@ -119,19 +120,19 @@ class ProfileController(Controller):
     path = "/api/v1/profile"
     tags = ("configuration",)
     opt = access(*ALL_ROLES)
+    dependencies = {"profiles": Provide(provide_profile_service, sync_to_thread=False)}
 
     @get("/")
-    async def get_profile(self, db_session: DbSession, principal: Caller) -> ProfileRead:
+    async def get_profile(self, profiles: NamedDependency[ProfileService]) -> ProfileRead:
         """Number patterns, satisfaction scale, follow-up script and windows, PII mode."""
-        return _profile_read(await ProfileService(db_session, actor=principal.actor).get())
+        return _profile_read(await profiles.get())
 
     @patch("/", opt=access(Role.ADMIN))
     async def update_profile(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[ProfileUpdate]
+        self, profiles: NamedDependency[ProfileService], data: JSONBody[ProfileUpdate]
     ) -> ProfileRead:
         """Change the fields given. Existing cases keep the numbers and texts they have."""
-        service = ProfileService(db_session, actor=principal.actor)
-        return _profile_read(await service.update(given(data)))
+        return _profile_read(await profiles.update(given(data)))
 
 
 CONFIG_CONTROLLERS = [
