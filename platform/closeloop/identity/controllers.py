@@ -83,7 +83,7 @@ class UserController(CrudController):
 
     path = "/api/v1/users"
     tags = ["identity"]
-    item, service = "user", UserService
+    item, provider = "user", provide_user_service
     read, create_body, update_body = UserRead, UserCreate, UserUpdate
     reading, writing = access(Role.ADMIN, Role.SUPERVISOR), access(Role.ADMIN)
     list_query = {

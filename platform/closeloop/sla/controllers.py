@@ -18,7 +18,7 @@ from closeloop.db import bound_tenant
 from closeloop.errors import NotFound
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.sla.clocks import ClockService
-from closeloop.sla.deps import provide_clock_service
+from closeloop.sla.deps import provide_clock_service, provide_policy_service
 from closeloop.sla.models import SlaClock, SlaEscalationLevel, SlaPolicy
 from closeloop.sla.policies import PolicyService
 from closeloop.sla.policy_schemas import (
@@ -59,7 +59,7 @@ class SlaPolicyController(ConfigurationController):
     """Every staff role reads the policies; admins change them."""
 
     path, docs = "/api/v1/sla-policies", POLICY_DOCS
-    item, service, deletable = "sla_policy", PolicyService, True
+    item, provider, deletable = "sla_policy", provide_policy_service, True
     read, create_body, update_body = SlaPolicyRead, SlaPolicyCreate, SlaPolicyUpdate
 
     async def present(self, service: PolicyService, row: SlaPolicy) -> SlaPolicyRead:
