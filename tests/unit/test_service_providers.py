@@ -91,19 +91,12 @@ def test_the_controllers_are_found() -> None:
     assert {"console/controllers.py", "sla/calendar_controllers.py"} <= names
 
 
-# Controllers the audited CRUD base rewrote while the providers were built; they still
-# build a few services in handler bodies. Remove an entry once it uses its provider.
-NOT_YET = {"config/controllers.py", "identity/controllers.py", "sla/controllers.py"}
-
-
 @pytest.mark.parametrize(
     "path", _controller_modules(), ids=lambda p: p.relative_to(PACKAGE).as_posix()
 )
 def test_no_controller_builds_a_service_itself(path: Path) -> None:
     """Handlers declare the service as a parameter; its provider (deps.py) builds it."""
     calls = _service_calls(path.read_text(encoding="utf-8"))
-    if path.relative_to(PACKAGE).as_posix() in NOT_YET:
-        pytest.xfail(f"not moved to providers yet: {calls}")
     assert calls == [], f"use the domain's provider (deps.py) instead of {calls}"
 
 
