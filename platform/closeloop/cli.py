@@ -10,11 +10,11 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -373,13 +373,7 @@ def audit() -> None:
 @click.argument("slug")
 def audit_verify(slug: str) -> None:
     """Recompute tenant SLUG's audit chain; exit 1 naming the first broken entry."""
-    settings = _settings()
-    with _database(settings) as app_url:
-        try:
-            report = asyncio.run(_verify_audit(app_url, slug))
-        except LookupError:
-            click.echo(f"closeloop: no tenant {slug!r}", err=True)
-            sys.exit(2)
+    report = _on_tenant(slug, _verify_audit, missing=LookupError)
     if report.ok:
         click.echo(f"audit chain of {slug}: ok, {report.entries} entries")
         return
@@ -389,6 +383,25 @@ def audit_verify(slug: str) -> None:
         err=True,
     )
     sys.exit(1)
+
+
+_T = TypeVar("_T")
+
+
+def _on_tenant(
+    slug: str,
+    run: Callable[[str, str], Coroutine[Any, Any, _T]],
+    *,
+    missing: type[Exception],
+) -> _T:
+    """`run(app_url, slug)` on the database; exit 2 naming SLUG when `missing` says there
+    is no such tenant."""
+    with _database(_settings()) as app_url:
+        try:
+            return asyncio.run(run(app_url, slug))
+        except missing:
+            click.echo(f"closeloop: no tenant {slug!r}", err=True)
+            sys.exit(2)
 
 
 async def _verify_audit(app_url: str, slug: str) -> ChainReport:
@@ -602,13 +615,7 @@ def tenants_export(slug: str) -> None:
     """Write tenant SLUG as a tenant file to standard output (users without passwords)."""
     from closeloop.errors import NotFound
 
-    settings = _settings()
-    with _database(settings) as app_url:
-        try:
-            text = asyncio.run(_export_tenant(app_url, slug))
-        except NotFound:
-            click.echo(f"closeloop: no tenant {slug!r}", err=True)
-            sys.exit(2)
+    text = _on_tenant(slug, _export_tenant, missing=NotFound)
     click.echo(text, nl=False)
 
 
