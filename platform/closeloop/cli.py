@@ -277,10 +277,7 @@ def worker() -> None:
     """Run Dramatiq actors from BROKER_URL until Ctrl-C (a retried message waits its backoff)."""
     from closeloop.queue.commands import run_worker_process
 
-    settings = _settings()
-    _require_services(settings, "closeloop worker")
-    with _database(settings) as app_url:
-        run_worker_process(settings, app_url)
+    _run_process("closeloop worker", run_worker_process)
 
 
 @main.command()
@@ -288,10 +285,15 @@ def scheduler() -> None:
     """Relay the outbox to BROKER_URL and enqueue the periodic sweeps, until Ctrl-C."""
     from closeloop.queue.commands import run_scheduler_process
 
+    _run_process("closeloop scheduler", run_scheduler_process)
+
+
+def _run_process(command: str, run: Callable[[Settings, str], None]) -> None:
+    """A long-running process that needs the broker and the database, schema up to date."""
     settings = _settings()
-    _require_services(settings, "closeloop scheduler")
+    _require_services(settings, command)
     with _database(settings) as app_url:
-        run_scheduler_process(settings, app_url)
+        run(settings, app_url)
 
 
 @main.group("dead-letters")
