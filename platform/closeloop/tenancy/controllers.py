@@ -1,4 +1,5 @@
-"""Platform operators' HTTP: tenants are created, listed, suspended and resumed here.
+"""Platform operators' HTTP: tenants are created, listed, suspended, resumed, exported
+and deleted here.
 
 Operators belong to no tenant; they present the `CLOSELOOP_OPERATOR_TOKEN` setting
 as their bearer token.
@@ -7,17 +8,28 @@ as their bearer token.
 from __future__ import annotations
 
 import hmac
-from typing import Any
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import File
 
+from closeloop.cases.controllers import Storage, provide_storage
 from closeloop.crud import read_as
 from closeloop.errors import NotFound, Unauthorized
+from closeloop.identity.access import operator
 from closeloop.identity.service import UserService
 from closeloop.settings import Settings
+from closeloop.tenancy._delete import delete_tenant_rows
+from closeloop.tenancy._dump import dump_tenant
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.tenancy.schemas import TenantCreate, TenantCreated, TenantRead
 from closeloop.tenancy.service import TenantService
@@ -51,7 +63,11 @@ def tenant_read(tenant: Tenant) -> TenantRead:
 class PlatformTenantController(Controller):
     path = "/platform/v1/tenants"
     guards = [operator_guard]
+    opt = operator()
     tags = ["platform"]
+    dependencies = {
+        "storage": Provide(provide_storage, sync_to_thread=False),
+    }
 
     @post("/")
     async def create_tenant(
@@ -89,3 +105,69 @@ class PlatformTenantController(Controller):
     async def resume_tenant(self, db_session: DbSession, slug: FromPath[str]) -> TenantRead:
         tenants = TenantService(db_session, actor=OPERATOR)
         return tenant_read(await tenants.set_status(slug, TenantStatus.ACTIVE))
+
+    @get("/{slug:str}/export", media_type="application/gzip")
+    async def export_tenant(
+        self,
+        db_session: DbSession,
+        storage: Storage,
+        settings: NamedDependency[Settings],
+        slug: FromPath[str],
+        pii: Annotated[
+            bool, QueryParameter(description="PII in clear (audited in the tenant's chain)")
+        ] = False,
+    ) -> File:
+        """The whole tenant as a `.tar.gz` of the dump folder (`closeloop tenants dump`):
+        manifest, tenant file, cases with timelines and SLA history, customers (PII
+        masked unless `pii=true`), notifications, the audit chain with its verify result,
+        and attachment files. A suspended tenant's answer carries its deletion token in
+        `X-Closeloop-Delete-Token` (and in the manifest)."""
+        work = Path(tempfile.mkdtemp(prefix="closeloop-export-"))
+        try:
+            folder = work / slug
+            result = await dump_tenant(
+                db_session,
+                slug,
+                folder,
+                storage=storage,
+                settings=settings,
+                with_pii=pii,
+                actor=OPERATOR,
+            )
+            archive = work / f"{slug}.tar.gz"
+            with tarfile.open(archive, "w:gz") as tar:
+                tar.add(folder, arcname=slug)
+            shutil.rmtree(folder)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        headers = {"X-Closeloop-Audit-Ok": "true" if result.audit_ok else "false"}
+        if token := result.manifest.get("delete_token"):
+            headers["X-Closeloop-Delete-Token"] = token
+        return File(
+            path=archive,
+            filename=f"{slug}.tar.gz",
+            media_type="application/gzip",
+            headers=headers,
+            background=BackgroundTask(shutil.rmtree, work, True),
+        )
+
+    @delete("/{slug:str}", status_code=204)
+    async def delete_tenant(
+        self,
+        db_session: DbSession,
+        storage: Storage,
+        settings: NamedDependency[Settings],
+        slug: FromPath[str],
+        confirm: Annotated[
+            str | None, QueryParameter(description="the tenant's deletion token")
+        ] = None,
+    ) -> None:
+        """Delete a suspended tenant for good: every row of it in every tenant table, then
+        its files. Without `confirm` the answer is 409 `confirmation_required` carrying
+        the token in `details.confirm_token`; dump the tenant first."""
+        tenant = await delete_tenant_rows(
+            db_session, slug, confirm=confirm, settings=settings, actor=OPERATOR
+        )
+        await db_session.commit()  # the rows are gone for good before any file is
+        await storage.purge(tenant.id)
