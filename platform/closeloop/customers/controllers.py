@@ -1,4 +1,5 @@
-"""HTTP for customers: exact search, one customer, erasure of personal data."""
+"""HTTP for customers: exact search, one customer, their data export, erasure of
+personal data."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from closeloop.customers.schemas import CustomerRead
+from closeloop.customers._export import export_customer
+from closeloop.customers.schemas import CustomerExport, CustomerRead
 from closeloop.customers.service import CustomerService
+from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.settings import Settings
 from closeloop.web.deps import Caller, DbSession
@@ -56,6 +59,21 @@ class CustomerController(Controller):
         """One customer; PII masked unless the caller may see it (then the read is audited)."""
         service = CustomerService(db_session, settings, principal)
         return await service.view(await service.get(customer_id))
+
+    @get("/{customer_id:uuid}/export", opt=access(Role.ADMIN, Role.SUPERVISOR))
+    async def export_customer(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        customer_id: FromPath[uuid.UUID],
+    ) -> CustomerExport:
+        """One customer's own data for an access request: their record, cases, the
+        timeline entries meant for them, satisfaction answers and follow-up records.
+        Admins and supervisors; PII in clear only with the `pii` permission; audited
+        (`customer.export`)."""
+        principal.require(Role.ADMIN, Role.SUPERVISOR)
+        return await export_customer(CustomerService(db_session, settings, principal), customer_id)
 
     @post("/{customer_id:uuid}/erase", status_code=200)
     async def erase_customer(
