@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import record
 from closeloop.cases.models import Case, CaseEvent
+from closeloop.cases.schemas import customer_message
 from closeloop.customers.schemas import (
     CustomerExport,
     ExportedCase,
@@ -31,20 +32,11 @@ from closeloop.customers.schemas import (
 from closeloop.customers.service import CustomerService
 from closeloop.db import utcnow
 from closeloop.followups.models import FollowupTask
-from closeloop.public.controllers import CUSTOMER_MESSAGE_KEYS
 from closeloop.surveys.models import Survey
 
 __all__ = ["export_customer"]
 
 _Row = TypeVar("_Row", CaseEvent, Survey, FollowupTask)
-
-
-def _message(event: CaseEvent) -> str | None:
-    for key in CUSTOMER_MESSAGE_KEYS:
-        value = (event.data or {}).get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
 
 
 async def _by_case(
@@ -112,7 +104,10 @@ async def export_customer(service: CustomerService, customer_id: uuid.UUID) -> C
                 closed_at=case.closed_at,
                 timeline=[
                     ExportedEvent(
-                        type=e.type, at=e.created_at, status=e.to_status, message=_message(e)
+                        type=e.type,
+                        at=e.created_at,
+                        status=e.to_status,
+                        message=customer_message(e.data),
                     )
                     for e in events[case.id]
                 ],
