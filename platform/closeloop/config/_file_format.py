@@ -229,13 +229,20 @@ class KeyLines:
         current: tuple[str | int, ...],
         counters: dict[tuple[str | int, ...], int],
     ) -> tuple[str | int, ...]:
-        # A nested array of tables ([[profile.satisfaction_scale]]) lives in the table
-        # named by its prefix; plain paths are enough for this format's depth.
-        path: tuple[str | int, ...] = tuple(parts)
-        if bracket == "[[":
-            counters[path] = counters.get(path, -1) + 1
-            return (*path, counters[path])
-        return path
+        # A table under an item of an array of tables (`[sla_policies.targets]`,
+        # `[[sla_policies.levels]]`) belongs to that array's latest item; arrays of
+        # tables count their items per enclosing item.
+        path: list[str | int] = []
+        for index, part in enumerate(parts):
+            path.append(part)
+            key = tuple(path)
+            if index == len(parts) - 1:
+                if bracket == "[[":
+                    counters[key] = counters.get(key, -1) + 1
+                    path.append(counters[key])
+            elif key in counters:
+                path.append(counters[key])
+        return tuple(path)
 
     def find(self, path: list[str | int]) -> int | None:
         """The line of `path`, else of its closest enclosing key or table."""
