@@ -203,7 +203,7 @@ class _Dumper:
         from closeloop.customers.service import CustomerService
 
         out = self.lines("customers.jsonl")
-        service = CustomerService(self.session, self.settings, None)
+        service = CustomerService(self.session, principal=None, settings=self.settings)
         cipher = await cipher_for(self.session, self.settings)
         try:
             query = select(Customer).order_by(Customer.created_at, Customer.id)
