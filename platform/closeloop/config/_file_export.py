@@ -108,7 +108,10 @@ def dump_toml(document: dict[str, Any]) -> str:
     out: list[str] = []
 
     def table(path: list[str], values: dict[str, Any], array: bool) -> None:
-        if path:
+        only_tables = bool(values) and all(
+            isinstance(v, dict) or _is_table_list(v) for v in values.values()
+        )
+        if path and (array or not only_tables):  # a table of tables needs no header
             header = ".".join(_key(p) for p in path)
             out.append(f"\n[[{header}]]" if array else f"\n[{header}]")
         nested = []

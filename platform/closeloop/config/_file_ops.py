@@ -71,6 +71,7 @@ from closeloop.settings import Settings
 from closeloop.sla.calendar import DEFAULT_WEEK_HOURS
 from closeloop.sla.calendar_service import CalendarService, _normalized
 from closeloop.sla.policies import LEVEL_FIELDS, PolicyService
+from closeloop.sla.timing import TARGETS
 from closeloop.tenancy.models import Tenant
 
 __all__ = ["OperationsPlan", "export_operations", "plan_operations", "write_operations"]
@@ -372,7 +373,13 @@ async def write_operations(
         if op.section == "calendars" and op.op == "change" and not values.get("is_default"):
             values.pop("is_default", None)
         try:
-            if op.op == "add":
+            if op.op == "deactivate":  # nothing to check; a stale match must not block it
+                assert op.row_id is not None
+                row = await service.get(op.row_id)
+                before = await service.snapshot(row)
+                row.active = False
+                await service.audit_update(row, before)
+            elif op.op == "add":
                 row = await service.create(values)
             else:
                 assert op.row_id is not None
@@ -384,8 +391,27 @@ async def write_operations(
     await session.flush()
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TARGET_KEYS = ("unit", "hours", "days", "earliest_days")
+# Values an exported item leaves out because the file's default is the same.
+_DEFAULTS = {"active": True, "is_default": False, "extra_holidays": [], "extra_working_days": []}
+
+
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if value is not None}
+    return {
+        name: value
+        for name, value in values.items()
+        if value is not None and not (name in _DEFAULTS and value == _DEFAULTS[name])
+    }
+
+
+def _tidy_targets(targets: dict[str, Any]) -> dict[str, Any]:
+    """Targets in the order of the lifecycle, each spec's keys in a reader's order."""
+    return {
+        name: {key: spec[key] for key in _TARGET_KEYS if spec.get(key) is not None}
+        for name in TARGETS
+        if (spec := targets.get(name))
+    }
 
 
 async def export_operations(session: AsyncSession) -> dict[str, Any]:
@@ -396,9 +422,14 @@ async def export_operations(session: AsyncSession) -> dict[str, Any]:
     document["calendars"] = [
         {
             "code": row.code,
-            **_without_none({name: getattr(row, name) for name in _CALENDAR_VIEW}),
-            "extra_holidays": [_date(d) for d in row.extra_holidays],
-            "extra_working_days": [_date(d) for d in row.extra_working_days],
+            **_without_none(
+                {
+                    **{name: getattr(row, name) for name in _CALENDAR_VIEW},
+                    "extra_holidays": [_date(d) for d in row.extra_holidays],
+                    "extra_working_days": [_date(d) for d in row.extra_working_days],
+                    "week_hours": {day: row.week_hours.get(day, []) for day in _WEEKDAYS},
+                }
+            ),
         }
         for row in sorted(calendars, key=lambda row: row.code)
     ]
@@ -407,6 +438,7 @@ async def export_operations(session: AsyncSession) -> dict[str, Any]:
     for row in sorted(await service.list(), key=lambda row: (row.position, row.code)):
         view = _policy_view(row, await service.levels(row.id), names)
         levels = [_without_none(level) for level in view.pop("levels")]
+        view["targets"] = _tidy_targets(view["targets"])
         policies.append({"code": row.code, **_without_none(view), "levels": levels})
     document["sla_policies"] = policies
     templates = await TemplateService(session).list()
