@@ -7,6 +7,7 @@ as their bearer token.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import shutil
 import tarfile
@@ -56,6 +57,13 @@ def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
     ):
         raise Unauthorized("operator endpoints need `Authorization: Bearer <operator token>`")
     bind_actor(tenant_id="-", actor="operator")
+
+
+def _pack(folder: Path, archive: Path) -> None:
+    """`folder` as a gzipped tar of one top folder named like it; the folder goes."""
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    shutil.rmtree(folder)
 
 
 def tenant_read(tenant: Tenant) -> TenantRead:
@@ -137,9 +145,7 @@ class PlatformTenantController(Controller):
                 actor=OPERATOR,
             )
             archive = work / f"{slug}.tar.gz"
-            with tarfile.open(archive, "w:gz") as tar:
-                tar.add(folder, arcname=slug)
-            shutil.rmtree(folder)
+            await asyncio.to_thread(_pack, folder, archive)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise

@@ -4,9 +4,13 @@ and the other tenant is untouched."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import json
+import os
+import subprocess
+import sys
 import tarfile
 import uuid
 from pathlib import Path
@@ -17,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import sessionmaker, transaction
+from closeloop.provision import Provisioned
 from closeloop.settings import Settings
 from closeloop.storage import storage_from_settings
 from closeloop.tenancy._dump import dump_tenant
@@ -207,3 +212,55 @@ async def test_a_resumed_tenant_needs_a_new_token(client: Client, tenant: Tenant
     assert stale.status_code == 409
     assert stale.json()["error"]["code"] == "confirmation_mismatch"
     assert (await client.get(url, headers=OPERATOR)).status_code == 200
+
+
+def _cli(settings: Settings, database: Provisioned, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOSELOOP_", "DATABASE_"))}
+    env.update(
+        DATABASE_URL=database.app_url,
+        DATABASE_OWNER_URL=database.owner_url,
+        CLOSELOOP_SECRET_KEY=settings.secret_key,
+        CLOSELOOP_MASTER_KEY=settings.master_key or "",
+        CLOSELOOP_DATA_DIR=str(settings.data_dir),
+    )
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "closeloop"), "tenants", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_the_dump_and_delete_commands(
+    client: Client,
+    tenant: TenantHandle,
+    settings: Settings,
+    database: Provisioned,
+    owner_engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    await _history(client, tenant)
+    folder = tmp_path / "acme"
+    dumped = await asyncio.to_thread(_cli, settings, database, "dump", "acme", str(folder))
+    assert dumped.returncode == 0, dumped.stderr
+    assert "audit chain: ok" in dumped.stdout
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["with_pii"] is False
+    assert manifest["files"]["cases.jsonl"] == 1
+    assert len(list((folder / "attachments").iterdir())) == 1
+
+    refused = await asyncio.to_thread(_cli, settings, database, "delete", "acme")
+    assert refused.returncode == 1
+    assert "suspend it" in refused.stderr
+    await client.post("/platform/v1/tenants/acme/suspend", headers=OPERATOR)
+    asked = await asyncio.to_thread(_cli, settings, database, "delete", "acme")
+    assert asked.returncode == 1
+    token = asked.stderr.split("--confirm ")[1].split()[0]
+    deleted = await asyncio.to_thread(
+        _cli, settings, database, "delete", "acme", "--confirm", token
+    )
+    assert deleted.returncode == 0, deleted.stderr
+    assert not any((await _counts(owner_engine, tenant.id)).values())
+    assert not (settings.data_dir / "attachments" / str(tenant.id)).exists()
