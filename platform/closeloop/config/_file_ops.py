@@ -173,6 +173,20 @@ class _Planner:
                 op.after = after
             self.ops.append(op)
 
+    def _item(
+        self,
+        section: str,
+        index: int,
+        key: str,
+        row: Any,
+        before: dict[str, Any] | None,
+        after: dict[str, Any],
+        values: dict[str, Any],
+    ) -> None:
+        """A named item: added when nothing is stored under its key, else changed."""
+        op = "add" if row is None else "change"
+        self._add(_Op(section, index, key, op, before, after, values, getattr(row, "id", None)))
+
     async def calendars(self) -> dict[str, uuid.UUID | None]:
         """Plan the calendars; the id of every calendar code known after the apply."""
         stored = {row.code: row for row in await self._stored(CalendarService)}
@@ -199,18 +213,7 @@ class _Planner:
                 after["is_default"] = before["is_default"]  # false never takes it away
             if row is None:
                 values["code"] = spec.code
-            self._add(
-                _Op(
-                    "calendars",
-                    index,
-                    spec.code,
-                    "add" if row is None else "change",
-                    before,
-                    after,
-                    values,
-                    row.id if row is not None else None,
-                )
-            )
+            self._item("calendars", index, spec.code, row, before, after, values)
             codes.setdefault(spec.code, None)
         return codes
 
@@ -243,18 +246,7 @@ class _Planner:
                 if not spec.is_default:
                     after["is_default"] = before["is_default"]
                 values.pop("code")
-            self._add(
-                _Op(
-                    "sla_policies",
-                    index,
-                    spec.code,
-                    "add" if row is None else "change",
-                    before,
-                    after,
-                    values,
-                    row.id if row is not None else None,
-                )
-            )
+            self._item("sla_policies", index, spec.code, row, before, after, values)
         if self.file.spec.sla_policies is None:
             return
         named = {spec.code for spec in self.file.spec.sla_policies}

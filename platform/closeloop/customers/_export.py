@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.service import record
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.schemas import customer_message
+from closeloop.crud import read_as
 from closeloop.customers.schemas import (
     CustomerExport,
     ExportedCase,
@@ -82,55 +83,25 @@ async def export_customer(service: CustomerService, customer_id: uuid.UUID) -> C
         customer=view,
         exported_at=utcnow(),
         cases=[
-            ExportedCase(
-                id=case.id,
-                number=case.number,
-                kind=case.kind,
-                status=case.status,
-                channel=case.channel,
-                received_at=case.received_at,
-                title=case.title,
-                description=case.description,
+            read_as(
+                ExportedCase,
+                case,
                 category=case.category_code,
                 severity=case.severity_code,
                 product=case.product or {},
-                problem_at=case.problem_at,
-                problem_place=case.problem_place,
                 demands=list(case.demands or []),
-                resolution=case.resolution,
-                first_satisfaction=case.first_satisfaction,
-                followup_outcome=case.followup_outcome,
-                resolved_at=case.resolved_at,
-                closed_at=case.closed_at,
                 timeline=[
-                    ExportedEvent(
-                        type=e.type,
+                    read_as(
+                        ExportedEvent,
+                        e,
                         at=e.created_at,
                         status=e.to_status,
                         message=customer_message(e.data),
                     )
                     for e in events[case.id]
                 ],
-                surveys=[
-                    ExportedSurvey(
-                        cycle=s.cycle,
-                        sent_at=s.sent_at,
-                        answered_at=s.answered_at,
-                        answer=s.answer,
-                        reason=s.reason,
-                    )
-                    for s in surveys[case.id]
-                ],
-                followups=[
-                    ExportedFollowup(
-                        due_from=f.due_from,
-                        due_by=f.due_by,
-                        status=f.status,
-                        outcome=f.outcome,
-                        done_at=f.done_at,
-                    )
-                    for f in followups[case.id]
-                ],
+                surveys=[read_as(ExportedSurvey, s) for s in surveys[case.id]],
+                followups=[read_as(ExportedFollowup, f) for f in followups[case.id]],
             )
             for case in cases
         ],

@@ -8,9 +8,7 @@ import asyncio
 import dataclasses
 import io
 import json
-import os
 import subprocess
-import sys
 import tarfile
 import uuid
 from pathlib import Path
@@ -25,7 +23,7 @@ from closeloop.provision import Provisioned
 from closeloop.settings import Settings
 from closeloop.storage import storage_from_settings
 from closeloop.tenancy._dump import dump_tenant
-from support import OPERATOR, Client, TenantHandle
+from support import OPERATOR, Client, TenantHandle, run_closeloop
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2
 
@@ -215,22 +213,8 @@ async def test_a_resumed_tenant_needs_a_new_token(client: Client, tenant: Tenant
 
 
 def _cli(settings: Settings, database: Provisioned, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOSELOOP_", "DATABASE_"))}
-    env.update(
-        DATABASE_URL=database.app_url,
-        DATABASE_OWNER_URL=database.owner_url,
-        CLOSELOOP_SECRET_KEY=settings.secret_key,
-        CLOSELOOP_MASTER_KEY=settings.master_key or "",
-        CLOSELOOP_DATA_DIR=str(settings.data_dir),
-    )
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "closeloop"), "tenants", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    data_dir = str(settings.data_dir)
+    return run_closeloop(settings, database, "tenants", *args, CLOSELOOP_DATA_DIR=data_dir)
 
 
 async def test_the_dump_and_delete_commands(
