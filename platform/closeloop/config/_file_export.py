@@ -108,6 +108,9 @@ def dump_toml(document: dict[str, Any]) -> str:
     out: list[str] = []
 
     def table(path: list[str], values: dict[str, Any], array: bool) -> None:
+        # TOML has no null: a key whose value is null is left out (read back, it takes
+        # its default, which is what a null setting means).
+        values = {name: value for name, value in values.items() if value is not None}
         only_tables = bool(values) and all(
             isinstance(v, dict) or _is_table_list(v) for v in values.values()
         )
