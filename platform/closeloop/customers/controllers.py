@@ -14,7 +14,7 @@ from closeloop.customers._export import export_customer
 from closeloop.customers.deps import provide_customer_service
 from closeloop.customers.schemas import CustomerExport, CustomerRead
 from closeloop.customers.service import CustomerService
-from closeloop.identity.access import access
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.web.deps import Caller
 
@@ -26,6 +26,7 @@ Customers = NamedDependency[CustomerService]
 class CustomerController(Controller):
     path = "/api/v1/customers"
     tags = ("customers",)
+    opt = access(*ALL_ROLES)
     dependencies = {"customers": Provide(provide_customer_service, sync_to_thread=False)}
 
     @get("/")
@@ -67,10 +68,9 @@ class CustomerController(Controller):
         timeline entries meant for them, satisfaction answers and follow-up records.
         Admins and supervisors; PII in clear only with the `pii` permission; audited
         (`customer.export`)."""
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         return await export_customer(customers, customer_id)
 
-    @post("/{customer_id:uuid}/erase", status_code=200)
+    @post("/{customer_id:uuid}/erase", status_code=200, opt=access(Role.ADMIN, Role.SUPERVISOR))
     async def erase_customer(
         self,
         principal: Caller,
@@ -80,5 +80,4 @@ class CustomerController(Controller):
         """Erase the customer's personal data (name, phone, e-mail, ID number, nickname,
         external ref); the record and its cases remain for statistics. Admins and
         supervisors; repeating it changes nothing."""
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         return await customers.view(await customers.erase(customer_id))

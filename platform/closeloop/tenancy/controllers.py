@@ -8,55 +8,34 @@ as their bearer token.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, delete, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
-from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import File
 
 from closeloop.cases.deps import Storage, provide_storage
 from closeloop.crud import read_as
-from closeloop.errors import NotFound, Unauthorized
 from closeloop.identity.access import operator
 from closeloop.identity.service import UserService
 from closeloop.providers import AppSettings, Session
-from closeloop.settings import Settings
 from closeloop.tenancy._delete import delete_tenant_rows
 from closeloop.tenancy._dump import dump_tenant
 from closeloop.tenancy.deps import OPERATOR, provide_operator_tenants, provide_operator_users
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.tenancy.schemas import TenantCreate, TenantCreated, TenantRead
 from closeloop.tenancy.service import TenantService
-from closeloop.web.context import bind_actor
 
-__all__ = ["PlatformTenantController", "operator_guard"]
+__all__ = ["PlatformTenantController"]
 
 Tenants = NamedDependency[TenantService]
 Users = NamedDependency[UserService]
-
-
-def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    settings: Settings = connection.app.state.settings
-    if settings.operator_token is None:
-        raise NotFound(
-            "operator access is not configured on this deployment (CLOSELOOP_OPERATOR_TOKEN)"
-        )
-    scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
-    presented = token.strip().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        presented, settings.operator_token.encode()
-    ):
-        raise Unauthorized("operator endpoints need `Authorization: Bearer <operator token>`")
-    bind_actor(tenant_id="-", actor="operator")
 
 
 def _pack(folder: Path, archive: Path) -> None:
@@ -72,7 +51,6 @@ def tenant_read(tenant: Tenant) -> TenantRead:
 
 class PlatformTenantController(Controller):
     path = "/platform/v1/tenants"
-    guards = [operator_guard]
     opt = operator()
     tags = ["platform"]
     dependencies = {
