@@ -69,7 +69,7 @@ from closeloop.errors import ApiError
 from closeloop.notify.admin import TemplateService, WebhookService
 from closeloop.settings import Settings
 from closeloop.sla.calendar import DEFAULT_WEEK_HOURS
-from closeloop.sla.calendar_service import CalendarService, _normalized
+from closeloop.sla.calendar_service import SETTINGS, CalendarService, _normalized
 from closeloop.sla.policies import LEVEL_FIELDS, PolicyService
 from closeloop.sla.timing import TARGETS
 from closeloop.tenancy.models import Tenant
@@ -86,17 +86,7 @@ _POLICY_VIEW = (
     "match_category",
     "match_channel",
 )
-_CALENDAR_VIEW = (
-    "name",
-    "timezone",
-    "country",
-    "subdivision",
-    "week_hours",
-    "workday_hours",
-    "extra_holidays",
-    "extra_working_days",
-    "is_default",
-)
+_CALENDAR_VIEW = ("name", *SETTINGS, "is_default")
 
 
 @dataclasses.dataclass
