@@ -22,6 +22,7 @@ from closeloop.console.controllers import COOKIE_PATH, ConsoleController
 from closeloop.console.deps import console_caller, provide_viewer
 from closeloop.console.errors import with_console_pages
 from closeloop.console.pages import template_config
+from closeloop.console.register import RegisterController
 from closeloop.settings import Settings
 from closeloop.web.guards import CALLER_KEY
 
@@ -55,7 +56,7 @@ class ConsolePlugin(InitPluginProtocol):
         assets()  # hash the static files now, not on the first page
         router = Router(
             path="/console",
-            route_handlers=[ConsoleController, static_file],
+            route_handlers=[ConsoleController, RegisterController, static_file],
             middleware=[DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings))],
             dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
             # Pages declaring access(...) are for the signed-in user of a cookie session.
