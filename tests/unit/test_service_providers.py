@@ -28,6 +28,7 @@ from closeloop.followups.queue import FollowupQueue
 from closeloop.followups.service import FollowupService
 from closeloop.identity.auth import LoginService
 from closeloop.identity.service import ApiKeyService, UserService
+from closeloop.imports.service import ImportService
 from closeloop.notify.admin import TemplateService, WebhookService
 from closeloop.plugins.admin import PluginAdminService
 from closeloop.sla.calendar_service import CalendarService
@@ -49,6 +50,7 @@ SERVICES = [
     CustomerService,
     FollowupQueue,
     FollowupService,
+    ImportService,
     IntakeService,
     LoginService,
     PluginAdminService,
@@ -128,7 +130,17 @@ def test_every_service_takes_the_same_shape(service: type) -> None:
 
 @pytest.mark.parametrize(
     "domain",
-    ["cases", "config", "customers", "followups", "identity", "notify", "plugins", "sla"],
+    [
+        "cases",
+        "config",
+        "customers",
+        "followups",
+        "identity",
+        "imports",
+        "notify",
+        "plugins",
+        "sla",
+    ],
 )
 def test_each_domain_has_its_providers(domain: str) -> None:
     deps = importlib.import_module(f"closeloop.{domain}.deps")

@@ -18,9 +18,11 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins import InitPluginProtocol
 
 from closeloop.console.assets import assets, static_file
+from closeloop.console.case_page import CasePageController
 from closeloop.console.controllers import COOKIE_PATH, ConsoleController
 from closeloop.console.deps import console_caller, provide_viewer
 from closeloop.console.errors import with_console_pages
+from closeloop.console.followup_desk import FollowupDeskController
 from closeloop.console.pages import template_config
 from closeloop.console.register import RegisterController
 from closeloop.settings import Settings
@@ -56,7 +58,13 @@ class ConsolePlugin(InitPluginProtocol):
         assets()  # hash the static files now, not on the first page
         router = Router(
             path="/console",
-            route_handlers=[ConsoleController, RegisterController, static_file],
+            route_handlers=[
+                ConsoleController,
+                RegisterController,
+                static_file,
+                CasePageController,
+                FollowupDeskController,
+            ],
             middleware=[DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings))],
             dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
             # Pages declaring access(...) are for the signed-in user of a cookie session.
