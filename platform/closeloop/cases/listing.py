@@ -3,7 +3,9 @@
 Order is `received_at` descending, then `id` descending, so a page boundary never
 skips or repeats a case, whatever is inserted meanwhile. The cursor is the last
 row's `(received_at, id)`, encoded opaquely; the query continues strictly after it
-on the `(tenant_id, received_at, id)` index.
+on the `(tenant_id, received_at, id)` index. `order="due"` (the console's queues)
+lists the next due first instead, cases without a due time last, then by `id`; its
+cursor is the last row's `(due_at, id)`.
 
 `count_cases` tells how many cases match the same filters (not only the rest after a
 cursor), exactly up to `COUNT_CAP`; past it the count stops there and says so, so a
@@ -35,14 +37,19 @@ __all__ = [
     "COUNT_CAP",
     "MAX_LIMIT",
     "OPEN_STATUSES",
+    "ORDERS",
     "CaseFilters",
+    "HandlerLoad",
     "count_cases",
     "decode_cursor",
     "encode_cursor",
+    "handler_load",
     "list_cases",
 ]
 
 MAX_LIMIT = 200
+# `received`: newest received first (the API's default); `due`: next due first.
+ORDERS = ("received", "due")
 COUNT_CAP = 10_000  # `?count=true` counts exactly up to here
 # Not yet resolved: where a passed `due` means a breach.
 OPEN_STATUSES = tuple(
@@ -73,24 +80,53 @@ class CaseFilters:
     received_from: dt.datetime | None = None  # inclusive
     received_to: dt.datetime | None = None  # exclusive
     q: str | None = None
+    assigned: bool | None = None  # has a handler (False: none yet)
+    escalated: bool | None = None  # escalation level above 0
+    due_before: dt.datetime | None = None  # due strictly before this time
 
 
-def encode_cursor(case: Case) -> str:
-    raw = json.dumps([case.received_at.isoformat(), str(case.id)], separators=(",", ":"))
+def encode_cursor(case: Case, order: str = "received") -> str:
+    """The cursor after `case`; in `due` order it is tagged, so one order's cursor is
+    never read as the other's."""
+    if order == "due":
+        due = case.due_at.isoformat() if case.due_at is not None else None
+        parts: list[str | None] = ["due", due, str(case.id)]
+    else:
+        parts = [case.received_at.isoformat(), str(case.id)]
+    raw = json.dumps(parts, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+def _bad_cursor() -> UnprocessableEntity:
+    return UnprocessableEntity(
+        "cursor is not one this API gave out; pass next_cursor unchanged",
+        code="invalid_cursor",
+        field="cursor",
+    )
+
+
+def _cursor_parts(cursor: str, order: str) -> tuple[dt.datetime | None, uuid.UUID]:
+    """The time and id of a cursor of `order` (the time None: a case without due time)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, case_id = json.loads(raw)
-        return dt.datetime.fromisoformat(at), uuid.UUID(case_id)
+        parts = json.loads(raw)
+        if order == "due":
+            tag, at, case_id = parts
+            if tag != "due":
+                raise ValueError("not a due-order cursor")
+        else:
+            at, case_id = parts
+            if at is None:
+                raise ValueError("not a received-order cursor")
+        return (None if at is None else dt.datetime.fromisoformat(at)), uuid.UUID(case_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise UnprocessableEntity(
-            "cursor is not one this API gave out; pass next_cursor unchanged",
-            code="invalid_cursor",
-            field="cursor",
-        ) from None
+        raise _bad_cursor() from None
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    at, case_id = _cursor_parts(cursor, "received")
+    assert at is not None
+    return at, case_id
 
 
 def _filtered(query: Select[Any], f: CaseFilters) -> Select[Any]:
@@ -124,14 +160,42 @@ def _filtered(query: Select[Any], f: CaseFilters) -> Select[Any]:
             query = query.where(
                 or_(Case.due_at.is_(None), Case.due_at >= now, Case.status.not_in(OPEN_STATUSES))
             )
+    if f.assigned is not None:
+        query = query.where(
+            Case.handler_id.is_not(None) if f.assigned else Case.handler_id.is_(None)
+        )
+    if f.escalated is not None:
+        query = query.where(
+            Case.escalation_level > 0 if f.escalated else Case.escalation_level == 0
+        )
+    if f.due_before is not None:
+        query = query.where(Case.due_at < f.due_before)
     if f.q is not None and f.q.strip():
         clause = matches(f.q)
         query = query.where(clause if clause is not None else false())
     return query
 
 
+def _due_order(query: Select[Any], cursor: str | None) -> Select[Any]:
+    """Next due first, no due time last, then `id`; continued strictly after `cursor`."""
+    if cursor:
+        due, case_id = _cursor_parts(cursor, "due")
+        if due is None:
+            query = query.where(Case.due_at.is_(None), Case.id > case_id)
+        else:
+            query = query.where(
+                or_(Case.due_at.is_(None), tuple_(Case.due_at, Case.id) > tuple_(due, case_id))
+            )
+    return query.order_by(Case.due_at.asc().nulls_last(), Case.id.asc())
+
+
 async def list_cases(
-    session: AsyncSession, filters: CaseFilters, *, limit: int, cursor: str | None = None
+    session: AsyncSession,
+    filters: CaseFilters,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    order: str = "received",
 ) -> tuple[list[Case], str | None]:
     """One page of the bound tenant's cases and the cursor of the next (None at the end)."""
     limit = max(1, min(limit, MAX_LIMIT))
@@ -141,14 +205,17 @@ async def list_cases(
         ),
         filters,
     )
-    if cursor:
-        at, case_id = decode_cursor(cursor)
-        query = query.where(tuple_(Case.received_at, Case.id) < tuple_(at, case_id))
-    query = query.order_by(Case.received_at.desc(), Case.id.desc()).limit(limit + 1)
-    rows: list[Case] = list((await session.scalars(query)).all())
+    if order == "due":
+        query = _due_order(query, cursor)
+    else:
+        if cursor:
+            at, case_id = decode_cursor(cursor)
+            query = query.where(tuple_(Case.received_at, Case.id) < tuple_(at, case_id))
+        query = query.order_by(Case.received_at.desc(), Case.id.desc())
+    rows: list[Case] = list((await session.scalars(query.limit(limit + 1))).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]) if more and rows else None
+    return rows, encode_cursor(rows[-1], order) if more and rows else None
 
 
 async def count_cases(
@@ -159,3 +226,36 @@ async def count_cases(
     matching = _filtered(select(literal(1)).select_from(Case), filters).limit(cap + 1)
     found = int(await session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
     return (cap, True) if found > cap else (found, False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HandlerLoad:
+    """One handler's open cases, how many of them fall due before `until`, how many are
+    past due."""
+
+    handler_id: uuid.UUID
+    open: int
+    due_soon: int
+    breached: int
+
+
+async def handler_load(session: AsyncSession, *, until: dt.datetime) -> list[HandlerLoad]:
+    """The bound tenant's open cases per handler (most open first), as the list filters
+    count them: open is `OPEN_STATUSES`, breached is `breached=true`."""
+    now = utcnow()
+    query = (
+        select(
+            Case.handler_id,
+            func.count(),
+            func.count().filter(Case.due_at >= now, Case.due_at < until),
+            func.count().filter(Case.due_at < now),
+        )
+        .where(Case.status.in_(OPEN_STATUSES), Case.handler_id.is_not(None))
+        .group_by(Case.handler_id)
+        .order_by(func.count().desc(), Case.handler_id)
+    )
+    return [
+        HandlerLoad(handler_id=row[0], open=row[1], due_soon=row[2], breached=row[3])
+        for row in (await session.execute(query)).all()
+        if row[0] is not None
+    ]

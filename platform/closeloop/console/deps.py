@@ -1,4 +1,5 @@
-"""What console handlers ask for: the signed-in user (`viewer`)."""
+"""What console handlers ask for: the signed-in user (`viewer`), and the caller
+(`principal`) for services and filters that take one, as the API's handlers do."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from closeloop.console.sessions import SESSION_COOKIE, ConsoleSessionService, ConsoleUser
+from closeloop.identity.access import Audience, declared_access
+from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
 from closeloop.web.context import bind_actor
 from closeloop.web.deps import DbSession
 
-__all__ = ["Viewer", "provide_viewer"]
+__all__ = ["Viewer", "provide_viewer", "provide_viewer_principal"]
 
 # The signed-in user of a console page; pages that need none do not ask for it.
 Viewer = NamedDependency[ConsoleUser]
@@ -20,12 +23,16 @@ Viewer = NamedDependency[ConsoleUser]
 
 async def provide_viewer(request: Request[Any, Any, Any], db_session: DbSession) -> ConsoleUser:
     """The signed-in user of a console page, the tenant bound to the request's
-    transaction; no usable session sends the browser to the sign-in page."""
+    transaction; no usable session sends the browser to the sign-in page. A route that
+    declares who may call it (`opt=access(...)`) refuses anyone else (403 page)."""
     settings: Settings = request.app.state.settings
     try:
         viewer = await ConsoleSessionService(db_session, settings).resolve(
             request.cookies.get(SESSION_COOKIE)
         )
+        declared = declared_access(request.route_handler.opt)
+        if declared is not None and declared.audience is Audience.TENANT:
+            declared.check(viewer.principal)
     except BaseException:
         # Litestar does not unwind dependencies resolved before a failing one: give the
         # connection back now (as the API's provide_principal does).
@@ -34,3 +41,8 @@ async def provide_viewer(request: Request[Any, Any, Any], db_session: DbSession)
         raise
     bind_actor(tenant_id=viewer.principal.tenant_id, actor=viewer.principal.actor)
     return viewer
+
+
+def provide_viewer_principal(viewer: Viewer) -> Principal:
+    """The signed-in user as the caller of the services the API calls."""
+    return viewer.principal

@@ -18,10 +18,13 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins import InitPluginProtocol
 
 from closeloop.console.assets import assets, static_file
+from closeloop.console.board import BoardController
 from closeloop.console.controllers import COOKIE_PATH, ConsoleController
 from closeloop.console.deps import provide_viewer
 from closeloop.console.errors import with_console_pages
+from closeloop.console.inbox import InboxPageController
 from closeloop.console.pages import template_config
+from closeloop.console.queues import QueueController
 from closeloop.settings import Settings
 
 __all__ = ["CSRF_COOKIE", "CSRF_HEADER", "ConsolePlugin"]
@@ -54,7 +57,13 @@ class ConsolePlugin(InitPluginProtocol):
         assets()  # hash the static files now, not on the first page
         router = Router(
             path="/console",
-            route_handlers=[ConsoleController, static_file],
+            route_handlers=[
+                ConsoleController,
+                static_file,
+                QueueController,
+                BoardController,
+                InboxPageController,
+            ],
             middleware=[DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings))],
             dependencies={"viewer": Provide(provide_viewer)},
             include_in_schema=False,
