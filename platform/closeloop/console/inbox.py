@@ -79,8 +79,8 @@ class InboxPageController(Controller):
             request,
             "inbox/_count.html",
             locale=locale,
-            unread=count,
-            stamp=stamp,
+            inbox_unread=count,
+            inbox_stamp=stamp,
             poll_seconds=POLL_SECONDS,
         )
 
