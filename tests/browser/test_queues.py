@@ -83,6 +83,8 @@ async def test_the_queue_in_both_languages_with_clocks_that_tick(
 
     await page.get_by_role("navigation", name="语言").get_by_role("link", name="English").click()
     await expect(page.get_by_role("heading", name="All cases", exact=True)).to_be_visible()
+    await expect(page.get_by_role("columnheader", name="Customer")).to_be_visible()
+    await expect(page.get_by_role("navigation", name="Language")).to_be_visible()
     await expect(row(page, late["number"])).to_contain_text("overdue by")
     await expect(row(page, soon["number"]).locator("[data-due]")).to_contain_text("due in")
     await assert_accessible(page)
