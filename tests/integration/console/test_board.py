@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from console_support import act, console_sign_in, department_id, make_staff, new_case
+from console_support import PII, act, console_sign_in, department_id, make_staff, new_case
 
 from support import Client, TenantHandle
 
@@ -50,6 +50,8 @@ async def test_the_board_counts_and_links_into_the_queues(
     assert counter(board, "breached") == "1"
     assert counter(board, "unassigned") == "2"  # the late one and the fresh one
     assert "<script>alert(1)</script>" not in board
+    # The supervisor holds no `pii`: the listed customer is masked.
+    assert [value for value in PII if value in board] == []
     # The team's load: Li Lei has one open case; each figure links to the cases behind it.
     assert "Li Lei" in board
     links = [
