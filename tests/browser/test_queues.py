@@ -100,9 +100,14 @@ async def test_a_case_changed_through_the_api_shows_in_the_open_queue_without_re
     await open_queue(page, tenant, "unassigned")
     await expect(row(page, first["number"])).to_contain_text("已登记")
     await page.evaluate("() => { window.closeloopNotReloaded = true; }")
+    await page.keyboard.press("j")
+    first_link = page.get_by_role("link", name=first["number"], exact=True)
+    await expect(first_link).to_be_focused()
 
     second = await new_case(api, tenant, title="电话里刚登记的")
     await expect(row(page, second["number"])).to_be_visible(timeout=LIVE_MS)
+    # The redraw kept the keyboard user's place.
+    await expect(first_link).to_be_focused()
     await expect(page.get_by_role("heading", name="2 件")).to_be_visible()
     await act(api, tenant, first["id"], "verify", valid=True)
     await expect(row(page, first["number"])).to_contain_text("已核实", timeout=LIVE_MS)

@@ -161,9 +161,22 @@
     if (row) { markCurrent(row, false); }
   });
 
+  /* A redraw replaces the rows: the keyboard user keeps their place. */
+  var refocus = false;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    refocus = !!(target && document.activeElement && target.contains(document.activeElement));
+  });
+
   document.addEventListener("htmx:afterSettle", function () {
     restore();
     tick();
+    if (refocus) {
+      refocus = false;
+      var row = currentRow();
+      var link = row && row.querySelector("[data-row-link]");
+      if (link) { link.focus({ preventScroll: true }); }
+    }
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
@@ -222,7 +235,9 @@
     if (typing(event.target)) { return; }
     var box = overlay();
     if (box && !box.hidden) {
-      if (event.key === "?") { closeShortcuts(); event.preventDefault(); }
+      /* The overlay is modal: the focus stays on its close button. */
+      if (event.key === "?" || event.key === "Tab") { event.preventDefault(); }
+      if (event.key === "?") { closeShortcuts(); }
       return;
     }
     if (pendingG && Date.now() - pendingG < 1500) {
