@@ -175,12 +175,10 @@ def _kept_params(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
 async def _clean_query(request: Request[Any, Any, Any]) -> Response[Any] | None:
     """A filter form leaves empty fields in the URL (`severity=`): go to the URL without
     them, so the API's parsing reads only what was chosen and the URL stays short."""
-    pairs = request.query_params.multi_items()
+    pairs = list(request.query_params.multi_items())
     if not any(value == "" for _, value in pairs):
         return None
-    return Redirect(
-        _with_query(request.url.path, list(pairs)), status_code=303, headers=SECURITY_HEADERS
-    )
+    return Redirect(_with_query(request.url.path, pairs), status_code=303, headers=SECURITY_HEADERS)
 
 
 def _with_query(path: str, pairs: Sequence[tuple[str, str | None]]) -> str:
@@ -210,6 +208,8 @@ async def queue_rows(
         clock = None
         if case.due_at is not None and case.status in OPEN_STATUSES:
             clock = due_clock(locale, case.due_at, case.received_at, now)
+        elif case.status == Status.WAITING_CUSTOMER:
+            clock = {"paused": True}  # the clocks wait with the case (sla/clocks.py)
         rows.append(
             {
                 "id": case.id,
