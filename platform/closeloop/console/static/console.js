@@ -3,7 +3,8 @@
 
    - CSRF: unsafe htmx requests repeat the page's token in a header.
    - Live fragments: an element with `data-live-stamp` sends its stamp back when it is
-     polled, and the server answers 204 (nothing to redraw) while it is current.
+     polled, and the server answers 204 (nothing to redraw) while it is current; a
+     hidden tab skips its polls and asks at once when shown again.
    - Due clocks (`[data-due]`) tick every second from the due time the server sent, in
      the page's language (templates in <meta name="closeloop-clock">).
    - Keyboard: j/k move in a case list, Enter opens, x selects, / searches, g + key goes
@@ -28,6 +29,21 @@
     var stamp = event.detail.elt && event.detail.elt.getAttribute("data-live-stamp");
     if (stamp) {
       event.detail.headers["X-Live-Stamp"] = stamp;
+    }
+  });
+
+  /* A tab in the background does not poll; back in front, it asks at once. */
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (document.hidden && elt && elt.hasAttribute("data-live-stamp")) {
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && window.htmx) {
+      window.htmx.trigger(document.body, "closeloop:changed");
+      window.htmx.trigger(document.body, "closeloop:inbox");
     }
   });
 
