@@ -14,12 +14,17 @@ from closeloop.cases.action_schemas import ACTION_BODIES, Assign, Progress, Veri
 from closeloop.cases.actions import _APPLIERS
 from closeloop.cases.lifecycle import (
     ALLOWED,
+    ENDED,
+    FOLLOWUP_STAGE,
+    OPEN,
     RULES,
+    WAITING,
     Action,
     Status,
     allowed_actions,
     check,
 )
+from closeloop.cases.subscribers import SUBSCRIBERS
 from closeloop.errors import ApiError, Conflict, Forbidden
 from closeloop.identity.principal import Principal
 
@@ -183,3 +188,22 @@ def test_deadlines_keep_their_offset() -> None:
     assert isinstance(body, Assign)
     assert body.deadline is not None
     assert body.deadline.utcoffset() == dt.timedelta(hours=8)
+
+
+def test_the_status_groups_are_the_documented_ones() -> None:
+    documented = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        found = re.match(r"\|\s*\*\*(\w+)\*\*\s*\|\s*([^|]+)\|", line)
+        if found:
+            documented[found.group(1)] = set(re.findall(r"[a-z_]+", found.group(2)))
+    groups = {"OPEN": OPEN, "WAITING": WAITING, "FOLLOWUP_STAGE": FOLLOWUP_STAGE, "ENDED": ENDED}
+    assert documented == {name: {s.value for s in group} for name, group in groups.items()}
+    assert len(OPEN) + len(FOLLOWUP_STAGE) + len(ENDED) == len(Status)
+    assert set(Status) == OPEN | FOLLOWUP_STAGE | ENDED
+    assert WAITING <= OPEN
+
+
+def test_the_subscribers_run_in_the_documented_order() -> None:
+    text = DOC.read_text(encoding="utf-8").split("## What an action sets off")[1]
+    documented = re.findall(r"^\d\. [^(]+\(`([\w.]+)`\)", text, flags=re.MULTILINE)
+    assert documented == [subscriber.__module__ for _, subscriber in SUBSCRIBERS]

@@ -29,6 +29,7 @@ __all__ = [
     "Feedback",
     "Followup",
     "Invalidate",
+    "Merge",
     "Progress",
     "Reopen",
     "RequestInfo",
@@ -125,6 +126,13 @@ class Annotate(ActionBody):
     note: Text
 
 
+class Merge(ActionBody):
+    """`into`: the case this one duplicates, by its id or its number."""
+
+    into: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    note: Text | None = None
+
+
 ACTION_BODIES: dict[Action, type[ActionBody]] = {
     Action.VERIFY: Verify,
     Action.INVALIDATE: Invalidate,
@@ -140,6 +148,7 @@ ACTION_BODIES: dict[Action, type[ActionBody]] = {
     Action.REOPEN: Reopen,
     Action.ARCHIVE: Archive,
     Action.ANNOTATE: Annotate,
+    Action.MERGE: Merge,
 }
 
 _FIELD_PATTERNS = (
@@ -204,4 +213,5 @@ class CaseState(msgspec.Struct):
     closed_at: dt.datetime | None
     archived_at: dt.datetime | None
     allowed_actions: list[str]
+    merged_into_id: uuid.UUID | None = None
     event_id: uuid.UUID | None = None

@@ -1,12 +1,15 @@
-"""Applying a lifecycle action to a case: lock, check, change, record.
+"""Applying a lifecycle action to a case: lock, check, change, publish.
 
 `CaseActionService.apply()` does, in the caller's transaction:
 
 1. `SELECT ... FOR UPDATE` of the case (404 when it is not the tenant's), so concurrent
    actions on one case run one after the other and none is lost;
 2. `lifecycle.check()`: the caller's role (403), then the status (409);
-3. the action's own change (below), checked against the declared targets;
-4. `version + 1`, a timeline event and an audit entry `case.<action>` with the diff.
+3. the action's own change (below), checked against the declared targets, and
+   `version + 1`;
+4. one `CaseChange` describing it, handed to the subscribers declared in
+   `closeloop.cases.subscribers` (SLA clocks, timeline, notifications, plugins,
+   surveys, follow-ups, audit), in their order.
 """
 
 from __future__ import annotations
@@ -19,24 +22,29 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import diff, digest_fields, record
 from closeloop.cases import action_schemas as body
-from closeloop.cases.lifecycle import RESUME, RULES, STAY, Action, Status, check
-from closeloop.cases.models import Case, CaseEvent
-from closeloop.cases.timeline import Visibility, add_event
+from closeloop.cases.lifecycle import (
+    ENDED,
+    RESUME,
+    RULES,
+    STAY,
+    Action,
+    CaseChange,
+    Status,
+    check,
+)
+from closeloop.cases.models import Case
+from closeloop.cases.snapshot import snapshot
+from closeloop.cases.subscribers import publish
+from closeloop.cases.timeline import Visibility
 from closeloop.config.models import Category, Department, Severity, TenantProfile
-from closeloop.db import bound_tenant, utcnow
-from closeloop.errors import NotFound, UnprocessableEntity
-from closeloop.followups.hooks import on_case_action as followups_on_action
+from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.followups.service import due_window
 from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
-from closeloop.notify.case_hooks import notify_case_action
-from closeloop.plugins.lifecycle import after_case_event
-from closeloop.sla import hooks as sla_hooks
-from closeloop.surveys.hooks import on_case_action as surveys_on_action
 
-__all__ = ["DEFAULT_SATISFACTION_SCALE", "CaseActionService", "snapshot"]
+__all__ = ["DEFAULT_SATISFACTION_SCALE", "CaseActionService"]
 
 DEFAULT_SATISFACTION_SCALE: list[dict[str, Any]] = [
     {"code": "satisfied", "name_zh": "满意", "name_en": "Satisfied", "satisfied": True},
@@ -49,19 +57,6 @@ DEFAULT_SATISFACTION_SCALE: list[dict[str, Any]] = [
     {"code": "unsatisfied", "name_zh": "不满意", "name_en": "Unsatisfied", "satisfied": False},
 ]
 HANDLER_ROLES = (Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
-
-# The case fields the lifecycle changes; the audit entry holds their diff.
-SNAPSHOT_FIELDS = (
-    "status", "version", "escalation_level", "category_id", "category_code", "severity_id",
-    "severity_code", "severity_rank", "handler_id", "handler_history", "lead_department_id",
-    "collaborating_department_ids", "deadline", "resume_status", "resolution",
-    "first_satisfaction", "followup_outcome", "followup_after", "resolved_at", "closed_at",
-    "archived_at",
-)  # fmt: skip
-
-
-def snapshot(case: Case) -> dict[str, Any]:
-    return {name: getattr(case, name) for name in SNAPSHOT_FIELDS}
 
 
 class _Change:
@@ -104,51 +99,28 @@ class CaseActionService:
         data: body.ActionBody,
         *,
         now: dt.datetime | None = None,
-    ) -> tuple[Case, CaseEvent]:
-        """`now` (default: the current time) dates the timeline event and the SLA clocks."""
+    ) -> tuple[Case, CaseChange]:
+        """`now` (default: the current time) dates the timeline event and the SLA clocks.
+        Answers the case and the change (`change.event_id` is its timeline event)."""
         case = await self.lock(case_id)
         check(case, self.principal, action)
-        before, from_status = snapshot(case), case.status
-        change = await _APPLIERS[action](self, case, data)
-        _check_target(action, from_status, case.status)
-        now = now or utcnow()
-        await sla_hooks.on_action(
-            self.session,
-            case,
-            action,
-            before=before,
-            data=change.data,
-            visibility=change.visibility,
-            actor=self.principal.actor,
-            now=now,
-        )
+        before = snapshot(case)
+        done = await _APPLIERS[action](self, case, data)
+        _check_target(action, before["status"], case.status)
         case.version += 1
-        event = await add_event(
-            self.session,
-            case,
-            type=action.value,
+        change = CaseChange(
+            case=case,
+            action=action,
             actor=self.principal.actor,
-            from_status=from_status,
-            to_status=case.status,
-            data=change.data,
-            visibility=change.visibility,
-            at=now,
+            before=before,
+            after=snapshot(case),
+            data=done.data,
+            visibility=done.visibility,
+            at=now or utcnow(),
+            event_id=new_id(),
         )
-        await notify_case_action(self.session, case, action.value, event)
-        await after_case_event(self.session, case, event)
-        await surveys_on_action(self.session, case, action.value, event)
-        await followups_on_action(self.session, case, action.value, event)
-        old, new = diff(before, snapshot(case))
-        await record(
-            self.session,
-            actor=self.principal.actor,
-            action=f"case.{action.value}",
-            entity_type="case",
-            entity_id=case.id,
-            before=digest_fields(old, ("resolution",)),
-            after={**digest_fields(new, ("resolution",)), "event_id": event.id},
-        )
-        return case, event
+        await publish(self.session, change)
+        return case, change
 
     # -- the actions -------------------------------------------------------------------
 
@@ -315,6 +287,45 @@ class CaseActionService:
     async def _annotate(self, case: Case, data: body.Annotate) -> _Change:
         return _Change({"note": data.note})
 
+    async def _merge(self, case: Case, data: body.Merge) -> _Change:
+        target = await self._merge_target(data.into)
+        if target.id == case.id:
+            raise UnprocessableEntity(
+                "a case cannot be merged into itself", code="merge_into_self", field="into"
+            )
+        if target.status in ENDED:
+            raise Conflict(
+                f"case {target.number} is {target.status}: merge into a case still handled"
+                + (" (the one it was merged into)" if target.merged_into_id else ""),
+                code="merge_target_ended",
+                details={
+                    "into_id": str(target.id),
+                    "status": target.status,
+                    "merged_into_id": str(target.merged_into_id) if target.merged_into_id else None,
+                },
+            )
+        case.merged_into_id = target.id
+        case.status = Status.MERGED
+        case.resume_status = None
+        case.closed_at = utcnow()
+        return _Change(
+            {"into_id": target.id, "into_number": target.number, "note": data.note}, "customer"
+        )
+
+    async def _merge_target(self, into: str) -> Case:
+        """The case `into` names (its id or its number), row-locked; 404 when it is not
+        one of the tenant's cases."""
+        try:
+            where = Case.id == uuid.UUID(into)
+        except ValueError:
+            where = Case.number == into
+        target = await self.session.scalar(
+            select(Case).where(where).with_for_update().execution_options(populate_existing=True)
+        )
+        if target is None:
+            raise NotFound(f"no case {into!r} to merge into", code="merge_target_not_found")
+        return target
+
     async def _escalate(self, case: Case) -> dict[str, Any]:
         """Reopen one escalation level up, with the next severity when there is one."""
         case.escalation_level += 1
@@ -363,4 +374,5 @@ _APPLIERS: dict[Action, Applier] = {
     Action.REOPEN: CaseActionService._reopen,
     Action.ARCHIVE: CaseActionService._archive,
     Action.ANNOTATE: CaseActionService._annotate,
+    Action.MERGE: CaseActionService._merge,
 }

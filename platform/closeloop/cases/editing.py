@@ -26,6 +26,7 @@ from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, Customer
 from closeloop.cases.schemas import CaseUpdate
 from closeloop.cases.search import search_vector
+from closeloop.cases.snapshot import snapshot
 from closeloop.cases.timeline import add_event
 from closeloop.config.models import Category, DemandType, Severity, TenantProfile
 from closeloop.db import bound_tenant, utcnow
@@ -79,8 +80,8 @@ def parse_if_match(header: str | None) -> int:
 
 
 def _snapshot(case: Case) -> dict[str, Any]:
-    snapshot: dict[str, Any] = jsonable({name: getattr(case, name) for name in _DIFFED})
-    return snapshot
+    shown: dict[str, Any] = jsonable(snapshot(case, _DIFFED))
+    return shown
 
 
 class CaseService:

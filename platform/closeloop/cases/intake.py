@@ -49,6 +49,7 @@ from closeloop.cases.models import Case, Customer
 from closeloop.cases.numbering import numbering_for_kind, take_number
 from closeloop.cases.schemas import CaseCreate, ProductIn
 from closeloop.cases.search import document_tokens, vector_text
+from closeloop.cases.snapshot import INTAKE_AUDIT, snapshot
 from closeloop.cases.timeline import add_event
 from closeloop.config import current
 from closeloop.config.models import Category, Channel, DemandType, Severity
@@ -91,20 +92,7 @@ def local_time(value: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
 
 def case_audit_shape(case: Case) -> dict[str, Any]:
     """What the audit trail keeps of a new case (its text stays in the case)."""
-    return {
-        "number": case.number,
-        "kind": case.kind,
-        "status": case.status,
-        "channel": case.channel,
-        "received_at": case.received_at,
-        "category": case.category_code,
-        "severity": case.severity_code,
-        "customer_id": case.customer_id,
-        "demands": list(case.demands),
-        "is_repeat": case.is_repeat,
-        "repeat_of": list(case.repeat_of),
-        "idempotency_key": case.idempotency_key,
-    }
+    return snapshot(case, INTAKE_AUDIT)
 
 
 # Built once (executed with parameters): earlier cases of a customer and category

@@ -6,24 +6,37 @@ tables decide whether an action is accepted (`check`) and what a caller may do n
 A unit test compares `ALLOWED` with the table in the document.
 
 Checks run in this order: the caller's role (403), then the current status (409).
+
+The status groups (`OPEN`, `WAITING`, `ENDED`, ...) are defined here once; SLA clocks,
+follow-ups and listing read them. An action's effect is one `CaseChange` value, handed
+to the subscribers declared in `closeloop.cases.subscribers`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 import uuid
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from closeloop.errors import Conflict, Forbidden
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 
+if TYPE_CHECKING:
+    from closeloop.cases.models import Case
+
 __all__ = [
     "ALLOWED",
+    "ENDED",
+    "FOLLOWUP_STAGE",
+    "OPEN",
     "RULES",
+    "WAITING",
     "Action",
+    "CaseChange",
     "CaseLike",
     "Rule",
     "Status",
@@ -45,6 +58,7 @@ class Status(enum.StrEnum):
     REOPENED = "reopened"
     CLOSED = "closed"
     CLOSED_INVALID = "closed_invalid"
+    MERGED = "merged"
     ARCHIVED = "archived"
 
 
@@ -63,23 +77,39 @@ class Action(enum.StrEnum):
     REOPEN = "reopen"
     ARCHIVE = "archive"
     ANNOTATE = "annotate"
+    MERGE = "merge"
 
 
 S, A = Status, Action
 
+# The status groups, defined once.
+# Not yet resolved: the case is being handled, a passed due time is a breach.
+OPEN: frozenset[Status] = frozenset(
+    {S.REGISTERED, S.VERIFIED, S.WAITING_CUSTOMER, S.ASSIGNED, S.IN_PROGRESS, S.REOPENED}
+)
+# Waiting on the customer: the resolution clock is paused.
+WAITING: frozenset[Status] = frozenset({S.WAITING_CUSTOMER})
+# Resolved, the loop not yet closed: feedback and the follow-up call are to come.
+FOLLOWUP_STAGE: frozenset[Status] = frozenset(
+    {S.RESOLVED, S.FEEDBACK_RECEIVED, S.FOLLOWUP_SCHEDULED}
+)
+# Done with: every clock stops, no follow-up is open, only archive/reopen/annotate remain.
+ENDED: frozenset[Status] = frozenset({S.CLOSED, S.CLOSED_INVALID, S.MERGED, S.ARCHIVED})
+
 # Status → the actions it accepts, in the order of the document's table.
 ALLOWED: dict[Status, tuple[Action, ...]] = {
     S.REGISTERED: (A.VERIFY, A.INVALIDATE, A.REQUEST_INFO, A.ANNOTATE),
-    S.VERIFIED: (A.ASSIGN, A.REQUEST_INFO, A.INVALIDATE, A.ANNOTATE),
-    S.WAITING_CUSTOMER: (A.RESUME, A.ANNOTATE),
-    S.ASSIGNED: (A.START, A.ASSIGN, A.PROGRESS, A.REQUEST_INFO, A.ANNOTATE),
-    S.IN_PROGRESS: (A.PROGRESS, A.RESOLVE, A.ASSIGN, A.REQUEST_INFO, A.ANNOTATE),
+    S.VERIFIED: (A.ASSIGN, A.REQUEST_INFO, A.INVALIDATE, A.ANNOTATE, A.MERGE),
+    S.WAITING_CUSTOMER: (A.RESUME, A.ANNOTATE, A.MERGE),
+    S.ASSIGNED: (A.START, A.ASSIGN, A.PROGRESS, A.REQUEST_INFO, A.ANNOTATE, A.MERGE),
+    S.IN_PROGRESS: (A.PROGRESS, A.RESOLVE, A.ASSIGN, A.REQUEST_INFO, A.ANNOTATE, A.MERGE),
     S.RESOLVED: (A.FEEDBACK, A.SCHEDULE_FOLLOWUP, A.FOLLOWUP, A.REOPEN, A.ANNOTATE),
     S.FEEDBACK_RECEIVED: (A.SCHEDULE_FOLLOWUP, A.FOLLOWUP, A.REOPEN, A.ANNOTATE),
     S.FOLLOWUP_SCHEDULED: (A.FOLLOWUP, A.REOPEN, A.ANNOTATE),
-    S.REOPENED: (A.ASSIGN, A.START, A.PROGRESS, A.REQUEST_INFO, A.ANNOTATE),
+    S.REOPENED: (A.ASSIGN, A.START, A.PROGRESS, A.REQUEST_INFO, A.ANNOTATE, A.MERGE),
     S.CLOSED: (A.ARCHIVE, A.REOPEN, A.ANNOTATE),
     S.CLOSED_INVALID: (A.ARCHIVE, A.REOPEN, A.ANNOTATE),
+    S.MERGED: (A.ARCHIVE, A.ANNOTATE),
     S.ARCHIVED: (A.ANNOTATE,),
 }
 
@@ -128,6 +158,7 @@ RULES: dict[Action, Rule] = {
     A.REOPEN: Rule(_STAFF, (S.REOPENED,)),
     A.ARCHIVE: Rule(_STAFF, (S.ARCHIVED,)),
     A.ANNOTATE: Rule(_STAFF | {Role.AGENT, Role.HANDLER, Role.FOLLOWUP}, (STAY,)),
+    A.MERGE: Rule(_STAFF, (S.MERGED,)),
 }
 
 
@@ -194,3 +225,38 @@ def check(case: CaseLike, principal: Principal, action: Action) -> None:
             code="action_not_allowed",
             details={"status": case.status, "action": action.value, "allowed_actions": allowed},
         )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CaseChange:
+    """What one lifecycle action did to a case: the one value its subscribers receive.
+
+    * `case`: the locked case, as the action left it (`version` already increased);
+    * `before` / `after`: the case's lifecycle fields (`closeloop.cases.snapshot`) before
+      and after the action;
+    * `data` and `visibility`: the details the timeline keeps, and who may see them;
+    * `actor`, `at`: who took the action, and when (it dates the event and the clocks);
+    * `event_id`: the id of the timeline event the change is recorded as.
+    """
+
+    case: Case
+    action: Action
+    actor: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    data: dict[str, Any]
+    visibility: Literal["internal", "customer"]
+    at: dt.datetime
+    event_id: uuid.UUID
+
+    @property
+    def from_status(self) -> str:
+        return str(self.before["status"])
+
+    @property
+    def to_status(self) -> str:
+        return str(self.after["status"])
+
+    @property
+    def status_changed(self) -> bool:
+        return self.from_status != self.to_status

@@ -34,7 +34,10 @@ Apply a lifecycle action (see docs/cases-lifecycle.md). Bodies per action:
 `resolve {root_cause, responsible_party: internal|customer|third_party, third_party?,
 solution_type, result}`, `feedback {satisfaction, reason?}`, `schedule_followup {after?}`,
 `followup {outcome: resolved_satisfied|partially_resolved|unresolved, note?, script_answers?}`,
-`reopen {reason}`, `archive {note?}`, `annotate {note}`.
+`reopen {reason}`, `archive {note?}`, `annotate {note}`,
+`merge {into: the id or number of the case this one duplicates, note?}` (supervisors and
+admins; 404 when `into` is no case of the tenant, 422 `merge_into_self`, 409
+`merge_target_ended` when it has ended or was merged itself).
 403 when the caller may not take the action; 409 `action_not_allowed` with the status and the
 allowed actions when the case's status does not accept it.
 """
@@ -64,6 +67,7 @@ def case_state(case: Case, principal: Principal, event_id: uuid.UUID | None = No
         closed_at=case.closed_at,
         archived_at=case.archived_at,
         allowed_actions=allowed_actions(case, principal),
+        merged_into_id=case.merged_into_id,
         event_id=event_id,
     )
 
@@ -95,8 +99,8 @@ class CaseActionController(Controller):
         """Take a lifecycle action on a case; answers the case as it now is."""
         chosen = _action(action)
         parsed = decode_body(chosen, data)
-        case, event = await CaseActionService(db_session, principal).apply(case_id, chosen, parsed)
-        return case_state(case, principal, event.id)
+        case, change = await CaseActionService(db_session, principal).apply(case_id, chosen, parsed)
+        return case_state(case, principal, change.event_id)
 
 
 class CaseTimelineController(Controller):

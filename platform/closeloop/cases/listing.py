@@ -27,7 +27,7 @@ from sqlalchemy import Select, false, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from closeloop.cases.lifecycle import Status
+from closeloop.cases.lifecycle import OPEN, Status
 from closeloop.cases.models import Case
 from closeloop.cases.search import matches
 from closeloop.db import utcnow
@@ -51,18 +51,8 @@ MAX_LIMIT = 200
 # `received`: newest received first (the API's default); `due`: next due first.
 ORDERS = ("received", "due")
 COUNT_CAP = 10_000  # `?count=true` counts exactly up to here
-# Not yet resolved: where a passed `due` means a breach.
-OPEN_STATUSES = tuple(
-    s.value
-    for s in (
-        Status.REGISTERED,
-        Status.VERIFIED,
-        Status.WAITING_CUSTOMER,
-        Status.ASSIGNED,
-        Status.IN_PROGRESS,
-        Status.REOPENED,
-    )
-)
+# Not yet resolved: where a passed `due` means a breach (`lifecycle.OPEN`).
+OPEN_STATUSES = tuple(s.value for s in Status if s in OPEN)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

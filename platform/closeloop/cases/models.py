@@ -78,6 +78,7 @@ class Case(TenantOwned, Base):
         _fk(["lead_department_id"], "departments"),
         _fk(["handler_id"], "users"),
         _fk(["registrar_id"], "users"),
+        _fk(["merged_into_id"], "cases"),
         Index(None, "tenant_id", "status", "due_at"),
         Index(None, "tenant_id", "received_at", "id"),
         Index(None, "tenant_id", "customer_id", "category_id", "received_at", "id"),
@@ -128,6 +129,8 @@ class Case(TenantOwned, Base):
     resolved_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
     archived_at: Mapped[dt.datetime | None]
+    # The case this one duplicates (`merge`): reports count the two as one case.
+    merged_into_id: Mapped[uuid.UUID | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

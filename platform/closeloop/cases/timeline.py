@@ -7,6 +7,10 @@ explanation of an invalid case, the resolution); `?visibility=customer` lists on
 It pages like every other list: `{items, next_cursor}`, oldest first, `limit` events a
 page; the cursor is the last event's `(created_at, id)` and the next page continues
 strictly after it, so an event written meanwhile is never skipped or shown twice.
+
+`on_case_change` is the timeline's subscriber of a lifecycle action (`CaseChange`):
+the action's event, under the id the change names. A `merge` also writes a
+`merged_in` event on the case merged into, so both timelines show it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
 from closeloop.audit.service import jsonable
+from closeloop.cases.lifecycle import Action, CaseChange
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.errors import NotFound, UnprocessableEntity
@@ -36,6 +41,7 @@ __all__ = [
     "Visibility",
     "add_event",
     "event_read",
+    "on_case_change",
 ]
 
 MAX_TIMELINE_LIMIT = 500
@@ -87,12 +93,13 @@ async def add_event(
     data: dict[str, Any] | None = None,
     visibility: Visibility = "internal",
     at: dt.datetime | None = None,
+    id: uuid.UUID | None = None,
 ) -> CaseEvent:
     """Append an event to `case`'s timeline in the caller's transaction."""
     event = rows.new(
         CaseEvent,
         tenant_id=case.tenant_id,
-        id=new_id(),
+        id=id or new_id(),
         case_id=case.id,
         type=type,
         actor=actor,
@@ -104,6 +111,36 @@ async def add_event(
     )
     await rows.insert(session, event)
     return event
+
+
+async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+    """The action's event on the case's timeline (and, for a merge, on the other case's)."""
+    case = change.case
+    await add_event(
+        session,
+        case,
+        type=change.action.value,
+        actor=change.actor,
+        from_status=change.from_status,
+        to_status=change.to_status,
+        data=change.data,
+        visibility=change.visibility,
+        at=change.at,
+        id=change.event_id,
+    )
+    if change.action == Action.MERGE and case.merged_into_id is not None:
+        target = await session.get(Case, (case.tenant_id, case.merged_into_id))
+        assert target is not None, "the merge locked the case it merged into"
+        await add_event(
+            session,
+            target,
+            type="merged_in",
+            actor=change.actor,
+            from_status=None,
+            to_status=None,
+            data={"case_id": case.id, "number": case.number, "note": change.data.get("note")},
+            at=change.at,
+        )
 
 
 class TimelineService:

@@ -1,12 +1,14 @@
-"""What the lifecycle means for follow-ups: called once by `CaseActionService.apply()`
-after the action's timeline event is written, in its transaction, on the locked case.
+"""What the lifecycle means for follow-ups: a subscriber of `CaseChange`
+(`closeloop.cases.subscribers`), after the action's timeline event is written, in its
+transaction, on the locked case.
 
 * feedback, satisfied (the case is `feedback_received`) → the follow-up is scheduled
   and assigned (`FollowupService.schedule`);
 * schedule_followup → the same, its `after` moving the window later when it is later;
 * followup → the open follow-up is done, with the outcome, by whoever took the action;
 * the case is reopened (unsatisfied answer, unresolved follow-up, reopen) or ends
-  otherwise → its open follow-up is cancelled.
+  otherwise (`lifecycle.ENDED`: closed, invalid, merged, archived) → its open follow-up
+  is cancelled.
 
 A case resolved and never answered gets its follow-up from the sweep in
 `closeloop.followups.actors` once the first-feedback window has passed.
@@ -16,21 +18,21 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.cases.lifecycle import Action, Status
-from closeloop.cases.models import Case, CaseEvent
+from closeloop.cases.lifecycle import ENDED, Action, CaseChange, Status
 from closeloop.followups.service import FollowupService
 
-__all__ = ["on_case_action"]
+__all__ = ["on_case_change"]
 
-_ENDS = frozenset({Status.REOPENED, Status.CLOSED, Status.CLOSED_INVALID, Status.ARCHIVED})
+# Where an open follow-up has no more purpose.
+_CANCELS = ENDED | {Status.REOPENED}
 
 
-async def on_case_action(session: AsyncSession, case: Case, action: str, event: CaseEvent) -> None:
-    followups = FollowupService(session, actor=event.actor)
-    at = event.created_at
+async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+    case, action, at = change.case, change.action, change.at
+    followups = FollowupService(session, actor=change.actor)
     if action == Action.FOLLOWUP:
         await followups.complete(case, outcome=case.followup_outcome, at=at)
-    if case.status in _ENDS and event.from_status != case.status:
+    if case.status in _CANCELS and change.status_changed:
         await followups.cancel_open(case.id, at=at)
     elif action == Action.FEEDBACK and case.status == Status.FEEDBACK_RECEIVED:
         await followups.schedule(case, now=at)

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case, Customer
+from closeloop.cases.snapshot import WEBHOOK_CASE, snapshot
 from closeloop.config import current
 from closeloop.config.models import Severity
 from closeloop.db import TenantNotBound, bound_tenant, new_id, utcnow
@@ -191,18 +192,7 @@ def _payload(scope: _Scope, event: str, locale: str, context: Mapping[str, Any])
             "event": event,
             "tenant": scope.tenant.slug,
             "locale": locale,
-            "case": None
-            if case is None
-            else {
-                "id": case.id,
-                "number": case.number,
-                "title": case.title,
-                "status": case.status,
-                "severity": case.severity_code,
-                "kind": case.kind,
-                "channel": case.channel,
-                "due_at": case.due_at,
-            },
+            "case": None if case is None else snapshot(case, WEBHOOK_CASE),
             "data": {key: _shown(value, scope.zone) for key, value in context.items()},
         }
     )

@@ -1,7 +1,8 @@
 """Plugins after lifecycle actions: `on_case_event`, handed to a worker.
 
-`after_case_event(session, case, event)` is called by the action service in the
-action's transaction; when any plugin enabled for the tenant implements
+`on_case_change(session, change)` (a subscriber of `CaseChange`, see
+`closeloop.cases.subscribers`) and `after_case_event(session, case, event)` (intake)
+run in the action's transaction; when any plugin enabled for the tenant implements
 `on_case_event` it enqueues `run_case_event_plugins` through the outbox, so the job
 exists exactly when the action committed and plugins never run inside the request.
 
@@ -17,12 +18,15 @@ runs the actions they return:
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop.cases.lifecycle import CaseChange
 from closeloop.cases.models import Case, CaseEvent, Customer
+from closeloop.cases.snapshot import PLUGIN_CASE, snapshot
 from closeloop.cases.timeline import add_event
 from closeloop.identity.models import User
 from closeloop.notify import events as notify_events
@@ -37,6 +41,7 @@ __all__ = [
     "after_case_event",
     "case_snapshot",
     "event_snapshot",
+    "on_case_change",
     "run_actions",
 ]
 
@@ -46,13 +51,22 @@ EMAIL_ACTOR = "send_plugin_email"
 
 async def after_case_event(session: AsyncSession, case: Case, event: CaseEvent) -> None:
     """Hand `event` to the plugins (through a worker) when any enabled one listens."""
+    await _hand_over(session, case, event.id)
+
+
+async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+    """Hand a lifecycle action's event to the plugins, as `after_case_event` does."""
+    await _hand_over(session, change.case, change.event_id)
+
+
+async def _hand_over(session: AsyncSession, case: Case, event_id: uuid.UUID) -> None:
     if await enabled_plugin_names(session, hook="on_case_event"):
         await enqueue(
             session,
             EVENT_ACTOR,
             tenant_id=case.tenant_id,
             case_id=str(case.id),
-            event_id=str(event.id),
+            event_id=str(event_id),
         )
 
 
@@ -62,28 +76,7 @@ async def case_snapshot(session: AsyncSession, case: Case) -> CaseSnapshot:
         customer_ref = await session.scalar(
             select(Customer.external_ref).where(Customer.id == case.customer_id)
         )
-    return CaseSnapshot(
-        id=case.id,
-        number=case.number,
-        kind=case.kind,
-        status=case.status,
-        channel=case.channel,
-        received_at=case.received_at,
-        title=case.title,
-        description=case.description,
-        category_code=case.category_code,
-        severity_code=case.severity_code,
-        severity_rank=case.severity_rank,
-        product=dict(case.product or {}),
-        demands=list(case.demands or []),
-        extra=dict(case.extra or {}),
-        problem_at=case.problem_at,
-        problem_place=case.problem_place,
-        customer_ref=customer_ref,
-        is_repeat=case.is_repeat,
-        escalation_level=case.escalation_level,
-        resolution=dict(case.resolution) if case.resolution is not None else None,
-    )
+    return CaseSnapshot(**snapshot(case, PLUGIN_CASE), customer_ref=customer_ref)
 
 
 async def event_snapshot(session: AsyncSession, case: Case, event: CaseEvent) -> CaseEventSnapshot:

@@ -105,7 +105,7 @@ class CaseEventSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """One step of a case's timeline: `type` is `registered` after intake, else the
     lifecycle action's name (`verify`, `invalidate`, `request_info`, `resume`,
     `assign`, `start`, `progress`, `resolve`, `feedback`, `schedule_followup`,
-    `followup`, `reopen`, `archive`, `annotate`); `from_status` / `to_status` the case's
+    `followup`, `reopen`, `archive`, `annotate`, `merge`); `from_status` / `to_status` the case's
     status before and after (`to_status` is `resolved` after `resolve`); `data` the
     event's data as on the timeline; `case` the case after the step."""
 

@@ -1,8 +1,9 @@
 """Which clocks a case's lifecycle starts, pauses, resumes, restarts and stops.
 
-Called by intake (`on_intake`), by `CaseActionService.apply` after an action changed
-the case (`on_action`), and by the case edit (`on_edit`), in their transaction, on the
-locked case. The mapping (docs: README "SLA clocks and escalation"):
+Called by intake (`on_intake`), after a lifecycle action changed the case
+(`on_case_change`, first of the subscribers in `closeloop.cases.subscribers`), and by
+the case edit (`on_edit`), in their transaction, on the locked case. The mapping
+(docs: README "SLA clocks and escalation"):
 
 * intake: start first_response and resolution at the received time;
 * verify, invalidate, request_info, assign, start, resolve, and progress shown to the
@@ -21,24 +22,24 @@ locked case. The mapping (docs: README "SLA clocks and escalation"):
 * unsatisfied feedback, unresolved follow-up, reopen: stop the cycle; the next cycle
   starts second_handling (24 h) and resolution, the old cycle's clocks stay as they
   ended;
-* close (follow-up done), invalid, archive: stop every clock.
+* a case that ends (closed after the follow-up, invalid, merged into another case,
+  archived; `lifecycle.ENDED`): stop every clock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.cases.lifecycle import Action, Status
+from closeloop.cases.lifecycle import ENDED, Action, CaseChange, Status
 from closeloop.cases.models import Case
 from closeloop.db import utcnow
 from closeloop.sla.clocks import OPEN, ClockService
 from closeloop.sla.models import SlaClock, SlaClockEvent
 from closeloop.sla.policies import match_policy
 
-__all__ = ["on_action", "on_edit", "on_intake"]
+__all__ = ["on_case_change", "on_edit", "on_intake"]
 
 # Actions that answer the customer or take the case up: the first response is given.
 _ANSWERS = frozenset(
@@ -51,7 +52,6 @@ _ANSWERS = frozenset(
         Action.RESOLVE,
     }
 )
-_ENDED = frozenset({Status.CLOSED, Status.CLOSED_INVALID, Status.ARCHIVED})
 _RECOMPUTE_ON = ("severity_id", "category_id")
 
 
@@ -77,21 +77,12 @@ async def on_edit(
         await ClockService(session, actor=actor).recompute(case, now=now or utcnow(), reason=reason)
 
 
-async def on_action(
-    session: AsyncSession,
-    case: Case,
-    action: Action,
-    *,
-    before: dict[str, Any],
-    data: dict[str, Any],
-    visibility: str,
-    actor: str,
-    now: dt.datetime,
-) -> None:
-    """Move the case's clocks for `action`, which has just changed `case` (was `before`)."""
-    clocks = ClockService(session, actor=actor)
+async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+    """Move the case's clocks for the action that has just changed it."""
+    case, action, before, now = change.case, change.action, change.before, change.at
+    clocks = ClockService(session, actor=change.actor)
     reason = action.value
-    if case.status in _ENDED:
+    if case.status in ENDED:
         await clocks.stop_all(case, at=now, reason=reason)
         await clocks.refresh_due(case)
         return
@@ -123,7 +114,7 @@ async def on_action(
         if started is not None:
             current[target] = started
 
-    shown = visibility == "customer"
+    shown = change.visibility == "customer"
     if action in _ANSWERS or (action == Action.PROGRESS and shown):
         await stop("first_response", "second_handling")
     if any(before.get(name) != getattr(case, name) for name in _RECOMPUTE_ON):
@@ -131,7 +122,7 @@ async def on_action(
         current = await clocks.cycle_clocks(case.id, cycle)
 
     if action == Action.REQUEST_INFO:
-        why = data.get("reason") or "waiting on the customer"
+        why = change.data.get("reason") or "waiting on the customer"
         for target in ("resolution", "customer_update"):
             if target in current:
                 await clocks.pause(current[target], now, reason=str(why))

@@ -1,5 +1,6 @@
-"""What the lifecycle means for surveys: called once by `CaseActionService.apply()` after
-the action's timeline event is written, in its transaction, on the locked case.
+"""What the lifecycle means for surveys: a subscriber of `CaseChange`
+(`closeloop.cases.subscribers`), after the action's timeline event is written, in its
+transaction, on the locked case.
 
 * resolve → a new survey, its link sent to the customer; the case's earlier unanswered
   surveys end (their links answer 410).
@@ -12,13 +13,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.cases.lifecycle import Action
-from closeloop.cases.models import Case, CaseEvent
+from closeloop.cases.lifecycle import Action, CaseChange
 from closeloop.surveys.sending import send_survey
 
-__all__ = ["on_case_action"]
+__all__ = ["on_case_change"]
 
 
-async def on_case_action(session: AsyncSession, case: Case, action: str, event: CaseEvent) -> None:
-    if action == Action.RESOLVE:
-        await send_survey(session, case, now=event.created_at)
+async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+    if change.action == Action.RESOLVE:
+        await send_survey(session, change.case, now=change.at)

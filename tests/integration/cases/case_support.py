@@ -82,3 +82,11 @@ async def config_id(client: Client, tenant: TenantHandle, kind: str, code: str) 
         if item["code"] == code:
             return str(item["id"])
     raise AssertionError(f"tenant has no {kind} {code!r}")
+
+
+async def list_items(client: Client, headers: dict[str, str], path: str) -> list[dict[str, Any]]:
+    """The `items` of the first page `GET path` answers."""
+    response = await client.get(path, headers=headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items

@@ -94,8 +94,11 @@ async def read_case(engine: AsyncEngine, tenant_id: uuid.UUID, case_id: uuid.UUI
     return case
 
 
-def valid_bodies(department_id: uuid.UUID, handler_id: uuid.UUID) -> dict[Action, dict[str, Any]]:
-    """A body every action accepts (so a refusal is about status or role, not the body)."""
+def valid_bodies(
+    department_id: uuid.UUID, handler_id: uuid.UUID, merge_into: uuid.UUID | None = None
+) -> dict[Action, dict[str, Any]]:
+    """A body every action accepts (so a refusal is about status or role, not the body);
+    `merge` needs a case to merge into to go through."""
     return {
         Action.VERIFY: {"valid": True},
         Action.INVALIDATE: {"explanation": "Not a complaint about our service."},
@@ -117,6 +120,7 @@ def valid_bodies(department_id: uuid.UUID, handler_id: uuid.UUID) -> dict[Action
         Action.REOPEN: {"reason": "Customer called again"},
         Action.ARCHIVE: {},
         Action.ANNOTATE: {"note": "For the record."},
+        Action.MERGE: {"into": str(merge_into or uuid.UUID(int=0))},
     }
 
 

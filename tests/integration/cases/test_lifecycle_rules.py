@@ -83,7 +83,8 @@ async def test_every_action_a_status_accepts_goes_through(
 ) -> None:
     department = await make_department(app_engine, tenant.id, "logistics")
     handler_id, _ = await make_user(client, tenant, "handler")
-    bodies = valid_bodies(department, handler_id)
+    merge_into = await insert_case(app_engine, tenant.id, status="assigned")
+    bodies = valid_bodies(department, handler_id, merge_into)
     for status, actions in ALLOWED.items():
         for action in actions:
             case_id = await insert_case(
