@@ -30,7 +30,7 @@ from sqlalchemy import select
 from closeloop.cases.action_schemas import decode_body
 from closeloop.cases.actions import CaseActionService
 from closeloop.cases.http_filters import provide_case_filters
-from closeloop.cases.lifecycle import Action, Status
+from closeloop.cases.lifecycle import FOLLOWUP_STAGE, WAITING, Action, Status
 from closeloop.cases.listing import MAX_LIMIT, OPEN_STATUSES, CaseFilters, count_cases, list_cases
 from closeloop.cases.models import Case
 from closeloop.cases.views import case_summaries
@@ -86,6 +86,7 @@ STATUS_LABELS = {
     Status.CLOSED: N_("Closed"),
     Status.CLOSED_INVALID: N_("Closed as invalid"),
     Status.ARCHIVED: N_("Archived"),
+    Status.MERGED: N_("Merged"),
 }
 KIND_LABELS = {
     "complaint": N_("Complaint"),
@@ -94,7 +95,8 @@ KIND_LABELS = {
     "suggestion": N_("Suggestion"),
 }
 _OPEN = list(OPEN_STATUSES)
-_FOLLOWUP = [Status.RESOLVED.value, Status.FEEDBACK_RECEIVED.value, Status.FOLLOWUP_SCHEDULED.value]
+_WAITING = [s.value for s in Status if s in WAITING]
+_FOLLOWUP = [s.value for s in Status if s in FOLLOWUP_STAGE]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -135,7 +137,7 @@ def _preset(name: str, user: User | None, now: dt.datetime) -> dict[str, Any]:
         "unassigned": {"status": _OPEN, "assigned": False},
         "due-soon": {"status": _OPEN, "breached": False, "due_before": now + DUE_SOON},
         "breached": {"breached": True},
-        "waiting": {"status": [Status.WAITING_CUSTOMER.value]},
+        "waiting": {"status": _WAITING},
         "reopened": {"status": [Status.REOPENED.value]},
         "followups": {"status": _FOLLOWUP},
         "open": {"status": _OPEN},
