@@ -9,16 +9,17 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import any_, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.actions import HANDLER_ROLES
-from closeloop.config.models import Category, Department, Severity
+from closeloop.config import current
+from closeloop.config.models import Category, Channel, Department, Severity
 from closeloop.identity.models import User
 
-__all__ = ["Choice", "Names", "assignable_handlers", "departments", "load_names"]
+__all__ = ["Choice", "Names", "assignable_handlers", "channels", "departments", "load_names"]
 
 # Who may be made a case's handler: the assign action's own rule.
 _HANDLER_ROLES = [role.value for role in HANDLER_ROLES]
@@ -46,8 +47,19 @@ class Names:
         return self.categories.get(code or "", code or "")
 
 
-def _name(row: Category | Department | Severity, locale: str) -> str:
+def _name(row: Category | Channel | Department | Severity, locale: str) -> str:
     return row.name_zh if locale == "zh-CN" else row.name_en
+
+
+async def _all(session: AsyncSession, model: type[Any]) -> list[Any]:
+    """Every row of a configuration table, active or not, in its order: cached per
+    process under the tenant's configuration version (`config.current.shared`)."""
+
+    async def load() -> list[Any]:
+        query = select(model).order_by(model.position, model.code)
+        return list((await session.scalars(query)).all())
+
+    return await current.shared(session, ("console.directory", model.__tablename__), load)
 
 
 async def load_names(
@@ -59,19 +71,23 @@ async def load_names(
         rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
         users = {row.id: row.display_name for row in rows}
     categories: dict[str, str] = {}
-    for category in await session.scalars(select(Category)):
+    for category in await _all(session, Category):
         categories[str(category.id)] = categories[category.code] = _name(category, locale)
-    severities = {s.code: _name(s, locale) for s in await session.scalars(select(Severity))}
-    departments = {d.id: _name(d, locale) for d in await session.scalars(select(Department))}
+    severities = {s.code: _name(s, locale) for s in await _all(session, Severity)}
+    departments = {d.id: _name(d, locale) for d in await _all(session, Department)}
     return Names(users, categories, severities, departments)
 
 
 async def departments(session: AsyncSession, locale: str) -> list[Choice]:
     """The tenant's active departments, in their order."""
-    rows = await session.scalars(
-        select(Department).where(Department.active).order_by(Department.position, Department.code)
-    )
-    return [Choice(str(d.id), _name(d, locale)) for d in rows]
+    return [
+        Choice(str(d.id), _name(d, locale)) for d in await _all(session, Department) if d.active
+    ]
+
+
+async def channels(session: AsyncSession, locale: str) -> list[Choice]:
+    """The tenant's channels (active or not: old cases keep theirs), in their order."""
+    return [Choice(c.code, _name(c, locale)) for c in await _all(session, Channel)]
 
 
 async def assignable_handlers(session: AsyncSession) -> list[Choice]:

@@ -34,9 +34,14 @@ from closeloop.cases.lifecycle import FOLLOWUP_STAGE, WAITING, Action, Status
 from closeloop.cases.listing import MAX_LIMIT, OPEN_STATUSES, CaseFilters, count_cases, list_cases
 from closeloop.cases.models import Case
 from closeloop.cases.views import case_summaries
-from closeloop.config.models import CASE_KINDS, Channel
+from closeloop.config.models import CASE_KINDS
 from closeloop.console.deps import Viewer, provide_viewer_principal
-from closeloop.console.directory import assignable_handlers, departments, load_names
+from closeloop.console.directory import (
+    assignable_handlers,
+    channels,
+    departments,
+    load_names,
+)
 from closeloop.console.i18n import N_, gettext
 from closeloop.console.live import POLL_SECONDS, due_clock, live_stamp, unchanged
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
@@ -238,7 +243,6 @@ async def queue_rows(
 
 async def _form_choices(db_session: DbSession, locale: str) -> dict[str, Any]:
     names = await load_names(db_session, locale)
-    channels = await db_session.scalars(select(Channel).order_by(Channel.position, Channel.code))
     return {
         "statuses": [(s.value, gettext(locale, label)) for s, label in STATUS_LABELS.items()],
         "kinds": [(k, gettext(locale, KIND_LABELS.get(k, k))) for k in CASE_KINDS],
@@ -246,7 +250,7 @@ async def _form_choices(db_session: DbSession, locale: str) -> dict[str, Any]:
         "categories": sorted(
             (code, name) for code, name in names.categories.items() if not _is_uuid(code)
         ),
-        "channels": [(c.code, c.name_zh if locale == "zh-CN" else c.name_en) for c in channels],
+        "channels": await channels(db_session, locale),
         "departments": await departments(db_session, locale),
         "handlers": await assignable_handlers(db_session),
     }
