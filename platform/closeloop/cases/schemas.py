@@ -124,6 +124,8 @@ class CaseRead(msgspec.Struct):
     resolved_at: dt.datetime | None
     closed_at: dt.datetime | None
     archived_at: dt.datetime | None
+    # The case this one duplicates, once merged into it (status `merged`).
+    merged_into_id: uuid.UUID | None = None
     # What the caller may do next (docs/cases-lifecycle.md).
     allowed_actions: list[str] = []
 

@@ -91,6 +91,7 @@ async def case_read(
         resolved_at=case.resolved_at,
         closed_at=case.closed_at,
         archived_at=case.archived_at,
+        merged_into_id=case.merged_into_id,
         allowed_actions=allowed_actions(case, principal) if principal is not None else [],
     )
 

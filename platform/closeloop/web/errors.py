@@ -139,6 +139,9 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
 # PostgreSQL cannot store NUL in text and answers character_not_in_repertoire (22021);
 # untranslatable_character (22P05) is the same mistake in a JSON column. Bad input, not a bug.
 _BAD_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
+# deadlock_detected (40P01) and serialization_failure (40001): the transaction was rolled
+# back by the server; the request may simply be sent again.
+_CONCURRENCY_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
@@ -146,6 +149,18 @@ def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Respons
     if sqlstate in _BAD_TEXT_SQLSTATES:
         return error_response(
             400, "invalid_request", "text must not contain NUL (\\u0000) characters"
+        )
+    if sqlstate in _CONCURRENCY_SQLSTATES:
+        # Two requests locked the same rows in opposite orders (or serialization failed):
+        # PostgreSQL rolled this one back whole, so nothing changed and a retry is safe.
+        log.info("concurrent change refused", sqlstate=sqlstate, path=request.url.path)
+        return error_response(
+            409,
+            "concurrent_change",
+            "another request changed the same records at the same moment; nothing was "
+            "changed, retry",
+            None,
+            {"Retry-After": str(RETRY_AFTER_BUSY_SECONDS)},
         )
     if exc.connection_invalidated or sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
         return _unavailable(request, exc)

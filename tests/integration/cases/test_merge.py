@@ -6,12 +6,15 @@ audit trail records it; the target must be another case of the tenant, still han
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from case_support import create_case, list_items
 from lifecycle_support import action_url, make_user
 
-from support import Client, TenantHandle
+from closeloop.settings import Settings
+from closeloop.web.app import create_app
+from support import Client, TenantHandle, make_tenant, served
 
 
 async def _act(
@@ -67,6 +70,10 @@ async def test_a_duplicate_is_merged_into_the_case_it_duplicates(
     assert merged["closed_at"] is not None
     assert merged["version"] == duplicate["version"] + 1
     assert merged["allowed_actions"] == ["archive", "annotate"]
+    read = await client.get(f"/api/v1/cases/{duplicate['id']}", headers=supervisor)
+    assert (read.json()["status"], read.json()["merged_into_id"]) == ("merged", original["id"])
+    untouched = await client.get(f"/api/v1/cases/{original['id']}", headers=supervisor)
+    assert untouched.json()["merged_into_id"] is None
 
     # the duplicate's timeline: a customer-visible `merge` naming the other case
     event = (await _timeline(client, supervisor, duplicate["id"]))[-1]
@@ -221,3 +228,37 @@ async def test_the_openapi_documents_merge(client: Client) -> None:
     components = schema["components"]["schemas"]
     assert components["Merge"]["required"] == ["into"]
     assert "merged_into_id" in components["CaseState"]["properties"]
+
+
+async def test_two_cases_merged_into_each_other_at_once_never_answer_500(
+    settings: Settings,
+) -> None:
+    """A into B and B into A at the same moment lock the two rows in opposite orders; the
+    loser of PostgreSQL's deadlock detection answers 409 `concurrent_change` (its
+    transaction rolled back, nothing changed), or waits and finds its target merged."""
+    async with served(create_app(settings)) as concurrent:
+        tenant = await make_tenant(concurrent, "acme")
+        for _ in range(3):
+            first = await _verified(concurrent, tenant.headers)
+            second = await _verified(concurrent, tenant.headers)
+            answers = await asyncio.gather(
+                concurrent.post(
+                    action_url(first["id"], "merge"),
+                    headers=tenant.headers,
+                    json={"into": second["id"]},
+                ),
+                concurrent.post(
+                    action_url(second["id"], "merge"),
+                    headers=tenant.headers,
+                    json={"into": first["id"]},
+                ),
+            )
+            codes = sorted(answer.status_code for answer in answers)
+            assert codes == [200, 409], [answer.text for answer in answers]
+            refused = next(answer for answer in answers if answer.status_code == 409)
+            assert refused.json()["error"]["code"] in {"concurrent_change", "merge_target_ended"}
+            states = [
+                (await concurrent.get(f"/api/v1/cases/{c['id']}", headers=tenant.headers)).json()
+                for c in (first, second)
+            ]
+            assert sorted(state["status"] for state in states) == ["merged", "verified"]
