@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from browser_support import ARTIFACTS, NewContext, Problems, assert_accessible, screenshot
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Response, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from test_console_browser import sign_in
 
@@ -277,3 +277,24 @@ async def test_the_inbox_count_follows_new_notifications_live(
     await assert_accessible(page)
     await screenshot(page, "inbox-en", ARTIFACTS)
     assert problems.seen == []
+
+
+async def test_first_load_of_a_full_queue_stays_within_the_budget(
+    page: Page, api: httpx.AsyncClient, tenant: TenantHandle
+) -> None:
+    """Signing in and landing on a queue of 50 cases: every response body, as Chromium
+    counts the transfer (compressed where the server compressed)."""
+    for n in range(52):
+        await new_case(api, tenant, title=f"第 {n} 件投诉：快递延误，包装破损，要求退款")
+    sizes: list[tuple[str, int]] = []
+
+    async def count(response: Response) -> None:
+        body = (await response.request.sizes())["responseBodySize"]
+        sizes.append((response.url, max(body, 0)))
+
+    page.on("response", count)
+    await open_queue(page, tenant)
+    await expect(page.locator("[data-row-link]")).to_have_count(50)
+    await page.wait_for_load_state("networkidle")
+    total = sum(size for _, size in sizes)
+    assert total < 200 * 1024, f"first load transfers {total} bytes: {sizes}"
