@@ -3,7 +3,8 @@
 Breaches and escalations (the first cases of each, next due first), the reopened,
 unassigned and follow-up counts, and each handler's load (open, due today, breached).
 Every figure is counted by the case list's own service with the filters of the queue
-it links to, so a click shows the cases behind the number.
+it links to, so a click shows the cases behind the number. The open board polls
+itself like the queues (204 while nothing on it changed).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
@@ -21,6 +22,7 @@ from closeloop.cases.listing import CaseFilters, count_cases, handler_load, list
 from closeloop.console.deps import Viewer
 from closeloop.console.directory import load_names
 from closeloop.console.i18n import N_
+from closeloop.console.live import POLL_SECONDS, live_stamp, unchanged
 from closeloop.console.pages import render, request_locale
 from closeloop.console.queues import QUEUES, queue_filters, queue_rows, queue_url
 from closeloop.db import utcnow
@@ -33,6 +35,7 @@ __all__ = ["BOARD_ROLES", "BoardController"]
 
 BOARD_ROLES = (Role.SUPERVISOR, Role.ADMIN)
 SHOWN = 10  # cases listed per panel; the link shows them all
+BOARD_ID = "board-live"
 # The counters: the queue each links to (and counts), and extra filters of the link.
 COUNTERS: tuple[tuple[str, dict[str, str]], ...] = (
     ("breached", {}),
@@ -63,10 +66,11 @@ class BoardController(Controller):
         db_session: DbSession,
         settings: AppSettings,
         viewer: Viewer,
-    ) -> Template:
+    ) -> Template | Response[bytes]:
+        """The board; polled by the page (204 while nothing on it changed)."""
         locale = request_locale(request, viewer.tenant_locale)
         now = utcnow()
-        counters = []
+        counters: list[dict[str, Any]] = []
         for name, extra in COUNTERS:
             filters = queue_filters(name, None, now)
             assert filters is not None
@@ -82,7 +86,7 @@ class BoardController(Controller):
                     "key": name if not extra else "escalated",
                 }
             )
-        panels = []
+        panels: list[dict[str, Any]] = []
         for title, name, extra in (
             (N_("Breached now"), "breached", {}),
             (N_("Escalated now"), "open", {"escalated": "true"}),
@@ -114,12 +118,24 @@ class BoardController(Controller):
             }
             for row in load
         ]
+        stamp = live_stamp(
+            locale,
+            [c["total"] for c in counters],
+            [[(r["id"], r["status"], r["escalation"]) for r in p["rows"]] for p in panels],
+            team,
+        )
+        partial = request.headers.get("hx-target") == BOARD_ID
+        if partial and (answer := unchanged(request, stamp)) is not None:
+            return answer
         return render(
             request,
-            "board/board.html",
+            "board/_board.html" if partial else "board/board.html",
             locale=locale,
             viewer=viewer,
             counters=counters,
             panels=panels,
             team=team,
+            board_id=BOARD_ID,
+            stamp=stamp,
+            poll_seconds=POLL_SECONDS,
         )

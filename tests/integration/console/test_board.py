@@ -65,6 +65,17 @@ async def test_the_board_counts_and_links_into_the_queues(
     assert set(ROW.findall((await client.get(breached_link)).text)) == set()
     assert fresh["id"] not in board
 
+    # The open board polls itself: 204 while nothing changed, the board alone after.
+    stamp = re.search(r'id="board-live".*?data-live-stamp="([0-9a-f]+)"', board, re.S)
+    assert stamp
+    poll = {"HX-Request": "true", "HX-Target": "board-live", "X-Live-Stamp": stamp.group(1)}
+    assert (await client.get("/console/board", headers=poll)).status_code == 204
+    await new_case(client, tenant.headers, title="Also late", received_at=ago(days=3))
+    changed = await client.get("/console/board", headers=poll)
+    assert changed.status_code == 200
+    assert "<html" not in changed.text
+    assert counter(changed.text, "breached") == "2"
+
 
 def counter(board: str, key: str) -> str:
     found = re.search(rf'board-{key}" href="[^"]+">.*?<p class="h1 mb-0">(\d+)', board, re.S)
