@@ -22,10 +22,10 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, Uuid, event, func, select
+from sqlalchemy import DateTime, ForeignKey, MetaData, Select, Uuid, event, func, select
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -60,6 +60,7 @@ __all__ = [
     "unscoped",
     "unscoped_now",
     "utcnow",
+    "where_equal",
 ]
 
 NAMING = {
@@ -69,6 +70,8 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+_Q = TypeVar("_Q", bound=Select[Any])
 
 _TENANT_KEY = "closeloop.tenant_id"
 _UNSCOPED_KEY = "closeloop.unscoped"
@@ -297,3 +300,12 @@ async def transaction(
         if tenant_id is not None:
             await tenant_scope(session, tenant_id)
         yield session
+
+
+def where_equal(query: _Q, *pairs: tuple[Any, Any]) -> _Q:
+    """`query` with `column == value` for each `(column, value)` whose value is given
+    (not None): a list's optional equality filters."""
+    for column, value in pairs:
+        if value is not None:
+            query = query.where(column == value)
+    return query

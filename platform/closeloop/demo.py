@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.config.defaults import DEFAULT_DEPARTMENTS, seed_defaults
 from closeloop.config.models import Department
-from closeloop.config.service import DEPARTMENTS, ConfigService
+from closeloop.config.service import DepartmentService
 from closeloop.db import tenant_scope
 from closeloop.errors import Conflict, NotFound
 from closeloop.identity.models import ROLES, Permission, Role
@@ -88,7 +88,7 @@ async def _department_managers(
     codes = [code for code, _, _ in DEFAULT_DEPARTMENTS]
     found = await session.scalars(select(Department).where(Department.code.in_(codes)))
     departments = {department.code: department for department in found.all()}
-    config = ConfigService(session, actor=ACTOR)
+    service = DepartmentService(session, actor=ACTOR)
     for code, name_zh, name_en in DEFAULT_DEPARTMENTS:
         department = departments.get(code)
         if department is None:
@@ -108,4 +108,4 @@ async def _department_managers(
             )
         except Conflict:  # made by an earlier run, then unset by an admin: leave it so
             continue
-        await config.update(DEPARTMENTS, department.id, {"manager_id": manager.id})
+        await service.update(department.id, {"manager_id": manager.id})

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from closeloop.web.openapi_routes import ACTIONS_PATH, ERROR_MEDIA_TYPES, EXTRA_STATUSES
-from support import Client
+from support import Client, TenantHandle
 
 METHODS = ("get", "put", "post", "patch", "delete")
 ERROR_REF = "#/components/schemas/Error"
@@ -169,3 +169,25 @@ async def test_an_allow_header_names_every_method_of_the_path(client: Client) ->
     response = await client.options("/api/v1/categories")
     assert response.status_code == 204
     assert set(response.headers["allow"].split(", ")) == {"GET", "OPTIONS", "POST"}
+
+
+async def test_an_idempotent_replay_answers_a_documented_status(
+    client: Client, tenant: TenantHandle, document: dict[str, Any]
+) -> None:
+    headers = {**tenant.headers, "Idempotency-Key": "replay-1"}
+    body = {
+        "kind": "complaint",
+        "channel": "phone",
+        "title": "Late parcel",
+        "description": "The parcel is a week late.",
+        "customer": {"nickname": "Sam"},
+    }
+    statuses = [
+        (await client.post("/api/v1/cases", headers=headers, json=body)).status_code
+        for _ in range(2)
+    ]
+    assert statuses == [201, 200]
+    documented = document["paths"]["/api/v1/cases"]["post"]["responses"]
+    assert {"200", "201"} <= set(documented)
+    assert documented["200"]["content"] == documented["201"]["content"]
+    assert "Idempotent-Replayed" in documented["200"]["headers"]

@@ -11,8 +11,9 @@ from litestar.params import FromQuery, QueryParameter
 from closeloop.audit.models import AuditEntry
 from closeloop.audit.schemas import AuditEntryRead, AuditPage, ChainReportRead
 from closeloop.audit.service import AuditQuery, list_entries, verify
-from closeloop.errors import UnprocessableEntity
+from closeloop.crud import read_as
 from closeloop.identity.models import Role
+from closeloop.paging import decode_cursor, page
 from closeloop.times import ClientTime
 from closeloop.web.deps import Caller, DbSession
 
@@ -20,27 +21,7 @@ __all__ = ["AuditController", "entry_read"]
 
 
 def entry_read(entry: AuditEntry) -> AuditEntryRead:
-    return AuditEntryRead(
-        id=entry.id,
-        seq=entry.seq,
-        at=entry.at,
-        actor=entry.actor,
-        action=entry.action,
-        entity_type=entry.entity_type,
-        entity_id=entry.entity_id,
-        before=entry.before,
-        after=entry.after,
-        prev_hash=entry.prev_hash.hex(),
-        hash=entry.hash.hex(),
-    )
-
-
-def _cursor(value: str | None) -> int | None:
-    if value is None:
-        return None
-    if not value.isdigit():
-        raise UnprocessableEntity("cursor is not one this API gave", field="cursor")
-    return int(value)
+    return read_as(AuditEntryRead, entry, prev_hash=entry.prev_hash.hex(), hash=entry.hash.hex())
 
 
 class AuditController(Controller):
@@ -74,15 +55,12 @@ class AuditController(Controller):
             action=action,
             at_from=from_,
             at_to=to,
-            before_seq=_cursor(cursor),
+            before_seq=decode_cursor(cursor, (int,))[0] if cursor else None,
         )
-        entries = await list_entries(db_session, query, limit=limit + 1)
-        more = len(entries) > limit
-        page = entries[:limit]
-        return AuditPage(
-            items=[entry_read(e) for e in page],
-            next_cursor=str(page[-1].seq) if more else None,
+        entries, next_cursor = page(
+            await list_entries(db_session, query, limit=limit + 1), limit, lambda e: (e.seq,)
         )
+        return AuditPage(items=[entry_read(e) for e in entries], next_cursor=next_cursor)
 
     @get("/verify")
     async def verify_chain(self, db_session: DbSession, principal: Caller) -> ChainReportRead:
@@ -90,10 +68,4 @@ class AuditController(Controller):
         moved entry."""
         principal.require(Role.ADMIN, Role.SUPERVISOR)
         report = await verify(db_session)
-        return ChainReportRead(
-            ok=report.ok,
-            entries=report.entries,
-            broken_at_seq=report.broken_at_seq,
-            entry_id=report.entry_id,
-            reason=report.reason,
-        )
+        return read_as(ChainReportRead, report)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop import rows
 from closeloop.audit._chain import GENESIS, entry_hash, flush_audit, hold
 from closeloop.audit.models import AuditEntry
-from closeloop.db import TenantNotBound, bound_tenant, new_id, utcnow
+from closeloop.db import TenantNotBound, bound_tenant, new_id, utcnow, where_equal
 
 __all__ = [
     "AuditQuery",
@@ -221,14 +221,13 @@ async def list_entries(session: AsyncSession, query: AuditQuery, *, limit: int) 
     """The bound tenant's entries matching `query`, newest (highest `seq`) first."""
     await flush_audit(session)
     statement = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
-    if query.entity_type is not None:
-        statement = statement.where(AuditEntry.entity_type == query.entity_type)
-    if query.entity_id is not None:
-        statement = statement.where(AuditEntry.entity_id == query.entity_id)
-    if query.actor is not None:
-        statement = statement.where(AuditEntry.actor == query.actor)
-    if query.action is not None:
-        statement = statement.where(AuditEntry.action == query.action)
+    statement = where_equal(
+        statement,
+        (AuditEntry.entity_type, query.entity_type),
+        (AuditEntry.entity_id, query.entity_id),
+        (AuditEntry.actor, query.actor),
+        (AuditEntry.action, query.action),
+    )
     if query.at_from is not None:
         statement = statement.where(AuditEntry.at >= query.at_from)
     if query.at_to is not None:

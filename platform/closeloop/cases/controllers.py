@@ -34,6 +34,7 @@ from closeloop.cases.listing import (
 from closeloop.cases.models import Attachment
 from closeloop.cases.schemas import AttachmentRead, CaseCreate, CasePage, CaseRead, CaseUpdate
 from closeloop.cases.views import case_read, case_summaries
+from closeloop.crud import read_as
 from closeloop.identity.models import Role
 from closeloop.settings import Settings
 from closeloop.storage import AttachmentStorage, storage_from_settings
@@ -59,16 +60,7 @@ def provide_storage(state: State) -> AttachmentStorage:
 
 
 def attachment_read(attachment: Attachment) -> AttachmentRead:
-    return AttachmentRead(
-        id=attachment.id,
-        case_id=attachment.case_id,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-        size=attachment.size,
-        sha256=attachment.sha256.hex(),
-        uploaded_by=attachment.uploaded_by,
-        created_at=attachment.created_at,
-    )
+    return read_as(AttachmentRead, attachment, sha256=attachment.sha256.hex())
 
 
 def _with_etag(body: CaseRead, status_code: int = 200, **headers: str) -> Response[CaseRead]:

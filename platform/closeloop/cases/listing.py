@@ -4,8 +4,8 @@ Order is `received_at` descending, then `id` descending, so a page boundary neve
 skips or repeats a case, whatever is inserted meanwhile. The cursor is the last
 row's `(received_at, id)`, encoded opaquely; the query continues strictly after it
 on the `(tenant_id, received_at, id)` index. `order="due"` (the console's queues)
-lists the next due first instead, cases without a due time last, then by `id`; its
-cursor is the last row's `(due_at, id)`.
+lists the next due first instead, cases without a due time last (as if due at
+`NO_DUE`), then by `id`; its cursor is the last row's `(due time, id)`.
 
 `count_cases` tells how many cases match the same filters (not only the rest after a
 cursor), exactly up to `COUNT_CAP`; past it the count stops there and says so, so a
@@ -14,16 +14,13 @@ count never costs more than reading `COUNT_CAP` index entries.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
-import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, false, func, literal, or_, select, tuple_
+from sqlalchemy import Select, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -31,18 +28,17 @@ from closeloop.cases.lifecycle import OPEN, Status
 from closeloop.cases.models import Case
 from closeloop.cases.search import matches
 from closeloop.db import utcnow
-from closeloop.errors import UnprocessableEntity
+from closeloop.paging import after, page
 
 __all__ = [
     "COUNT_CAP",
     "MAX_LIMIT",
+    "NO_DUE",
     "OPEN_STATUSES",
     "ORDERS",
     "CaseFilters",
     "HandlerLoad",
     "count_cases",
-    "decode_cursor",
-    "encode_cursor",
     "handler_load",
     "list_cases",
 ]
@@ -50,6 +46,8 @@ __all__ = [
 MAX_LIMIT = 200
 # `received`: newest received first (the API's default); `due`: next due first.
 ORDERS = ("received", "due")
+# Where a case without a due time sorts in `due` order: after every real one.
+NO_DUE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 COUNT_CAP = 10_000  # `?count=true` counts exactly up to here
 # Not yet resolved: where a passed `due` means a breach (`lifecycle.OPEN`).
 OPEN_STATUSES = tuple(s.value for s in Status if s in OPEN)
@@ -73,50 +71,6 @@ class CaseFilters:
     assigned: bool | None = None  # has a handler (False: none yet)
     escalated: bool | None = None  # escalation level above 0
     due_before: dt.datetime | None = None  # due strictly before this time
-
-
-def encode_cursor(case: Case, order: str = "received") -> str:
-    """The cursor after `case`; in `due` order it is tagged, so one order's cursor is
-    never read as the other's."""
-    if order == "due":
-        due = case.due_at.isoformat() if case.due_at is not None else None
-        parts: list[str | None] = ["due", due, str(case.id)]
-    else:
-        parts = [case.received_at.isoformat(), str(case.id)]
-    raw = json.dumps(parts, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _bad_cursor() -> UnprocessableEntity:
-    return UnprocessableEntity(
-        "cursor is not one this API gave out; pass next_cursor unchanged",
-        code="invalid_cursor",
-        field="cursor",
-    )
-
-
-def _cursor_parts(cursor: str, order: str) -> tuple[dt.datetime | None, uuid.UUID]:
-    """The time and id of a cursor of `order` (the time None: a case without due time)."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        parts = json.loads(raw)
-        if order == "due":
-            tag, at, case_id = parts
-            if tag != "due":
-                raise ValueError("not a due-order cursor")
-        else:
-            at, case_id = parts
-            if at is None:
-                raise ValueError("not a received-order cursor")
-        return (None if at is None else dt.datetime.fromisoformat(at)), uuid.UUID(case_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise _bad_cursor() from None
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    at, case_id = _cursor_parts(cursor, "received")
-    assert at is not None
-    return at, case_id
 
 
 def _filtered(query: Select[Any], f: CaseFilters) -> Select[Any]:
@@ -166,19 +120,6 @@ def _filtered(query: Select[Any], f: CaseFilters) -> Select[Any]:
     return query
 
 
-def _due_order(query: Select[Any], cursor: str | None) -> Select[Any]:
-    """Next due first, no due time last, then `id`; continued strictly after `cursor`."""
-    if cursor:
-        due, case_id = _cursor_parts(cursor, "due")
-        if due is None:
-            query = query.where(Case.due_at.is_(None), Case.id > case_id)
-        else:
-            query = query.where(
-                or_(Case.due_at.is_(None), tuple_(Case.due_at, Case.id) > tuple_(due, case_id))
-            )
-    return query.order_by(Case.due_at.asc().nulls_last(), Case.id.asc())
-
-
 async def list_cases(
     session: AsyncSession,
     filters: CaseFilters,
@@ -196,16 +137,15 @@ async def list_cases(
         filters,
     )
     if order == "due":
-        query = _due_order(query, cursor)
-    else:
-        if cursor:
-            at, case_id = decode_cursor(cursor)
-            query = query.where(tuple_(Case.received_at, Case.id) < tuple_(at, case_id))
-        query = query.order_by(Case.received_at.desc(), Case.id.desc())
-    rows: list[Case] = list((await session.scalars(query.limit(limit + 1))).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1], order) if more and rows else None
+        due = func.coalesce(Case.due_at, NO_DUE)
+        query = after(query, (due, Case.id), cursor, descending=False)
+        query = query.order_by(due, Case.id).limit(limit + 1)
+        return page(
+            (await session.scalars(query)).all(), limit, lambda c: (c.due_at or NO_DUE, c.id)
+        )
+    query = after(query, (Case.received_at, Case.id), cursor, descending=True)
+    query = query.order_by(Case.received_at.desc(), Case.id.desc()).limit(limit + 1)
+    return page((await session.scalars(query)).all(), limit, lambda c: (c.received_at, c.id))
 
 
 async def count_cases(

@@ -15,23 +15,22 @@ the action's event, under the id the change names. A `merge` also writes a
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 import uuid
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.lifecycle import Action, CaseChange
 from closeloop.cases.models import Case, CaseEvent
+from closeloop.crud import read_as
 from closeloop.db import bound_tenant, new_id, utcnow
-from closeloop.errors import NotFound, UnprocessableEntity
+from closeloop.errors import NotFound
+from closeloop.paging import after, page
 
 __all__ = [
     "MAX_TIMELINE_LIMIT",
@@ -69,17 +68,7 @@ class TimelinePage(msgspec.Struct):
 
 
 def event_read(event: CaseEvent) -> EventRead:
-    return EventRead(
-        id=event.id,
-        case_id=event.case_id,
-        type=event.type,
-        actor=event.actor,
-        visibility=event.visibility,
-        from_status=event.from_status,
-        to_status=event.to_status,
-        data=event.data,
-        created_at=event.created_at,
-    )
+    return read_as(EventRead, event)
 
 
 async def add_event(
@@ -160,33 +149,12 @@ class TimelineService:
         tenant_id = bound_tenant(self.session)
         assert tenant_id is not None, "TimelineService needs a tenant-bound session"
         limit = max(1, min(limit, MAX_TIMELINE_LIMIT))
-        after = _decode_cursor(cursor) if cursor else None
+        query = select(CaseEvent).where(CaseEvent.case_id == case_id)
+        query = after(query, (CaseEvent.created_at, CaseEvent.id), cursor, descending=False)
         if await self.session.get(Case, (tenant_id, case_id)) is None:
             raise NotFound("no such case")
-        query = select(CaseEvent).where(CaseEvent.case_id == case_id)
         if visibility is not None:
             query = query.where(CaseEvent.visibility == visibility)
-        if after is not None:
-            query = query.where(tuple_(CaseEvent.created_at, CaseEvent.id) > tuple_(*after))
         query = query.order_by(CaseEvent.created_at, CaseEvent.id).limit(limit + 1)
-        found = list((await self.session.scalars(query)).all())
-        page = found[:limit]
-        return page, _encode_cursor(page[-1]) if len(found) > limit else None
-
-
-def _encode_cursor(event: CaseEvent) -> str:
-    raw = json.dumps([event.created_at.isoformat(), str(event.id)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, event_id = json.loads(raw)
-        return dt.datetime.fromisoformat(at), uuid.UUID(event_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise UnprocessableEntity(
-            "cursor is not one this API gave out; pass next_cursor unchanged",
-            code="invalid_cursor",
-            field="cursor",
-        ) from None
+        found = (await self.session.scalars(query)).all()
+        return page(found, limit, lambda event: (event.created_at, event.id))

@@ -6,12 +6,11 @@ an item and keeps it for the cases that refer to it.
 
 from __future__ import annotations
 
-import uuid
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
-from litestar import Controller, get, patch, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar import Controller, get, patch
+from litestar.params import JSONBody, Parameter
 
 from closeloop.config.models import TenantProfile
 from closeloop.config.schemas import (
@@ -34,17 +33,16 @@ from closeloop.config.schemas import (
     SeverityUpdate,
 )
 from closeloop.config.service import (
-    CATEGORIES,
-    CHANNELS,
-    DEMAND_TYPES,
-    DEPARTMENTS,
-    SEVERITIES,
-    ConfigService,
-    ItemKind,
+    CategoryService,
+    ChannelService,
+    DemandTypeService,
+    DepartmentService,
+    ItemService,
     ProfileService,
+    SeverityService,
 )
 from closeloop.identity.models import Role
-from closeloop.identity.principal import Principal
+from closeloop.web.crud import ConfigurationController, CrudController, given
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = [
@@ -57,235 +55,58 @@ __all__ = [
     "SeverityController",
 ]
 
-R = TypeVar("R", bound=msgspec.Struct)
 STAFF = tuple(Role)
 ACTIVE = Parameter(default=None, description="only active (true) or only retired (false) items")
 
 
-def _read(read_type: type[R], row: Any) -> R:
-    return read_type(**{name: getattr(row, name) for name in read_type.__struct_fields__})
+class _ItemController(ConfigurationController):
+    list_query = {"active": (bool | None, ACTIVE)}
 
 
-def _given(data: msgspec.Struct) -> dict[str, Any]:
-    """The fields a body sets (PATCH leaves out what does not change)."""
-    return {
-        name: msgspec.to_builtins(value) if isinstance(value, list) else value
-        for name in data.__struct_fields__
-        if (value := getattr(data, name)) is not msgspec.UNSET
+def _items(
+    name: str, service: type[ItemService], *bodies: type[Any], docs: dict[str, str] | None = None
+) -> type[CrudController]:
+    """The controller of one list: `/api/v1/<entity>s` (dashes for underscores)."""
+    entity = service.kind.entity
+    plural = {"category": "categories", "severity": "severities"}.get(entity, f"{entity}s")
+    namespace = {
+        "path": f"/api/v1/{plural.replace('_', '-')}",
+        "item": entity,
+        "service": service,
+        "read": bodies[0],
+        "create_body": bodies[1],
+        "update_body": bodies[2],
+        "docs": docs or {},
+        "__module__": __name__,
     }
+    return type(name, (_ItemController,), namespace)
 
 
-def _service(session: Any, principal: Principal, *, write: bool) -> ConfigService:
-    if write:
-        principal.require(Role.ADMIN)
-    else:
-        principal.require(*STAFF)
-    return ConfigService(session, actor=principal.actor)
-
-
-async def _list(
-    session: Any, principal: Principal, kind: ItemKind, read: type[R], active: bool | None
-) -> list[R]:
-    return [
-        _read(read, row)
-        for row in await _service(session, principal, write=False).list(kind, active=active)
-    ]
-
-
-async def _create(
-    session: Any, principal: Principal, kind: ItemKind, read: type[R], data: msgspec.Struct
-) -> R:
-    return _read(read, await _service(session, principal, write=True).create(kind, _given(data)))
-
-
-async def _get(
-    session: Any, principal: Principal, kind: ItemKind, read: type[R], item_id: uuid.UUID
-) -> R:
-    return _read(read, await _service(session, principal, write=False).get(kind, item_id))
-
-
-async def _update(
-    session: Any,
-    principal: Principal,
-    kind: ItemKind,
-    read: type[R],
-    item_id: uuid.UUID,
-    data: msgspec.Struct,
-) -> R:
-    return _read(
-        read, await _service(session, principal, write=True).update(kind, item_id, _given(data))
-    )
-
-
-class CategoryController(Controller):
-    path = "/api/v1/categories"
-    tags = ("configuration",)
-
-    @get("/")
-    async def list_categories(
-        self, db_session: DbSession, principal: Caller, active: bool | None = ACTIVE
-    ) -> list[CategoryRead]:
-        """The category tree as a flat list (`parent_id` links it), in display order."""
-        return await _list(db_session, principal, CATEGORIES, CategoryRead, active)
-
-    @post("/")
-    async def create_category(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[CategoryCreate]
-    ) -> CategoryRead:
-        return await _create(db_session, principal, CATEGORIES, CategoryRead, data)
-
-    @get("/{category_id:uuid}")
-    async def get_category(
-        self, db_session: DbSession, principal: Caller, category_id: FromPath[uuid.UUID]
-    ) -> CategoryRead:
-        return await _get(db_session, principal, CATEGORIES, CategoryRead, category_id)
-
-    @patch("/{category_id:uuid}")
-    async def update_category(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        category_id: FromPath[uuid.UUID],
-        data: JSONBody[CategoryUpdate],
-    ) -> CategoryRead:
-        return await _update(db_session, principal, CATEGORIES, CategoryRead, category_id, data)
-
-
-class SeverityController(Controller):
-    path = "/api/v1/severities"
-    tags = ("configuration",)
-
-    @get("/")
-    async def list_severities(
-        self, db_session: DbSession, principal: Caller, active: bool | None = ACTIVE
-    ) -> list[SeverityRead]:
-        """Severity levels; a higher `rank` is more severe."""
-        return await _list(db_session, principal, SEVERITIES, SeverityRead, active)
-
-    @post("/")
-    async def create_severity(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[SeverityCreate]
-    ) -> SeverityRead:
-        return await _create(db_session, principal, SEVERITIES, SeverityRead, data)
-
-    @get("/{severity_id:uuid}")
-    async def get_severity(
-        self, db_session: DbSession, principal: Caller, severity_id: FromPath[uuid.UUID]
-    ) -> SeverityRead:
-        return await _get(db_session, principal, SEVERITIES, SeverityRead, severity_id)
-
-    @patch("/{severity_id:uuid}")
-    async def update_severity(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        severity_id: FromPath[uuid.UUID],
-        data: JSONBody[SeverityUpdate],
-    ) -> SeverityRead:
-        return await _update(db_session, principal, SEVERITIES, SeverityRead, severity_id, data)
-
-
-class DepartmentController(Controller):
-    path = "/api/v1/departments"
-    tags = ("configuration",)
-
-    @get("/")
-    async def list_departments(
-        self, db_session: DbSession, principal: Caller, active: bool | None = ACTIVE
-    ) -> list[DepartmentRead]:
-        return await _list(db_session, principal, DEPARTMENTS, DepartmentRead, active)
-
-    @post("/")
-    async def create_department(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[DepartmentCreate]
-    ) -> DepartmentRead:
-        return await _create(db_session, principal, DEPARTMENTS, DepartmentRead, data)
-
-    @get("/{department_id:uuid}")
-    async def get_department(
-        self, db_session: DbSession, principal: Caller, department_id: FromPath[uuid.UUID]
-    ) -> DepartmentRead:
-        return await _get(db_session, principal, DEPARTMENTS, DepartmentRead, department_id)
-
-    @patch("/{department_id:uuid}")
-    async def update_department(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        department_id: FromPath[uuid.UUID],
-        data: JSONBody[DepartmentUpdate],
-    ) -> DepartmentRead:
-        return await _update(
-            db_session, principal, DEPARTMENTS, DepartmentRead, department_id, data
-        )
-
-
-class ChannelController(Controller):
-    path = "/api/v1/channels"
-    tags = ("configuration",)
-
-    @get("/")
-    async def list_channels(
-        self, db_session: DbSession, principal: Caller, active: bool | None = ACTIVE
-    ) -> list[ChannelRead]:
-        return await _list(db_session, principal, CHANNELS, ChannelRead, active)
-
-    @post("/")
-    async def create_channel(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[ChannelCreate]
-    ) -> ChannelRead:
-        return await _create(db_session, principal, CHANNELS, ChannelRead, data)
-
-    @get("/{channel_id:uuid}")
-    async def get_channel(
-        self, db_session: DbSession, principal: Caller, channel_id: FromPath[uuid.UUID]
-    ) -> ChannelRead:
-        return await _get(db_session, principal, CHANNELS, ChannelRead, channel_id)
-
-    @patch("/{channel_id:uuid}")
-    async def update_channel(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        channel_id: FromPath[uuid.UUID],
-        data: JSONBody[ChannelUpdate],
-    ) -> ChannelRead:
-        return await _update(db_session, principal, CHANNELS, ChannelRead, channel_id, data)
-
-
-class DemandTypeController(Controller):
-    path = "/api/v1/demand-types"
-    tags = ("configuration",)
-
-    @get("/")
-    async def list_demand_types(
-        self, db_session: DbSession, principal: Caller, active: bool | None = ACTIVE
-    ) -> list[DemandTypeRead]:
-        return await _list(db_session, principal, DEMAND_TYPES, DemandTypeRead, active)
-
-    @post("/")
-    async def create_demand_type(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[DemandTypeCreate]
-    ) -> DemandTypeRead:
-        return await _create(db_session, principal, DEMAND_TYPES, DemandTypeRead, data)
-
-    @get("/{demand_type_id:uuid}")
-    async def get_demand_type(
-        self, db_session: DbSession, principal: Caller, demand_type_id: FromPath[uuid.UUID]
-    ) -> DemandTypeRead:
-        return await _get(db_session, principal, DEMAND_TYPES, DemandTypeRead, demand_type_id)
-
-    @patch("/{demand_type_id:uuid}")
-    async def update_demand_type(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        demand_type_id: FromPath[uuid.UUID],
-        data: JSONBody[DemandTypeUpdate],
-    ) -> DemandTypeRead:
-        return await _update(
-            db_session, principal, DEMAND_TYPES, DemandTypeRead, demand_type_id, data
-        )
+CategoryController = _items(
+    "CategoryController",
+    CategoryService,
+    CategoryRead,
+    CategoryCreate,
+    CategoryUpdate,
+    docs={"list": "The category tree as a flat list (`parent_id` links it), in display order."},
+)
+SeverityController = _items(
+    "SeverityController",
+    SeverityService,
+    SeverityRead,
+    SeverityCreate,
+    SeverityUpdate,
+    docs={"list": "Severity levels; a higher `rank` is more severe."},
+)
+DepartmentController = _items(
+    "DepartmentController", DepartmentService, DepartmentRead, DepartmentCreate, DepartmentUpdate
+)
+ChannelController = _items(
+    "ChannelController", ChannelService, ChannelRead, ChannelCreate, ChannelUpdate
+)
+DemandTypeController = _items(
+    "DemandTypeController", DemandTypeService, DemandTypeRead, DemandTypeCreate, DemandTypeUpdate
+)
 
 
 def _profile_read(profile: TenantProfile) -> ProfileRead:
@@ -311,7 +132,7 @@ class ProfileController(Controller):
         """Change the fields given. Existing cases keep the numbers and texts they have."""
         principal.require(Role.ADMIN)
         service = ProfileService(db_session, actor=principal.actor)
-        return _profile_read(await service.update(_given(data)))
+        return _profile_read(await service.update(given(data)))
 
 
 CONFIG_CONTROLLERS = [

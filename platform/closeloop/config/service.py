@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import diff, record, record_update
+from closeloop.audit.service import diff, record
 from closeloop.config.defaults import default_profile
 from closeloop.config.models import (
     CASE_KINDS,
@@ -30,8 +30,9 @@ from closeloop.config.models import (
     TenantProfile,
 )
 from closeloop.config.patterns import PatternError, validate_pattern
-from closeloop.db import bound_tenant, new_id
-from closeloop.errors import Conflict, NotFound, UnprocessableEntity
+from closeloop.crud import AuditedService
+from closeloop.db import new_id
+from closeloop.errors import Conflict, UnprocessableEntity
 from closeloop.identity.models import User
 
 __all__ = [
@@ -39,13 +40,19 @@ __all__ = [
     "CHANNELS",
     "DEMAND_TYPES",
     "DEPARTMENTS",
+    "ITEM_SERVICES",
     "KINDS",
     "PII_MODES",
     "PROFILE_FIELDS",
     "SEVERITIES",
-    "ConfigService",
+    "CategoryService",
+    "ChannelService",
+    "DemandTypeService",
+    "DepartmentService",
     "ItemKind",
+    "ItemService",
     "ProfileService",
+    "SeverityService",
     "check_profile",
     "profile_snapshot",
     "record_item",
@@ -103,31 +110,30 @@ def _invalid(field: str, message: str) -> UnprocessableEntity:
     return UnprocessableEntity(message, field=field)
 
 
-class ConfigService:
-    """List, create, read and change the items of one `ItemKind` in the bound tenant."""
+class ItemService(AuditedService[Any]):
+    """List, create, read and change the items of one `ItemKind` (the subclass's `kind`)
+    in the bound tenant. Nothing is deleted: `active` false retires an item."""
 
-    def __init__(self, session: AsyncSession, *, actor: str) -> None:
-        self.session = session
-        self.actor = actor
+    kind: ClassVar[ItemKind]
 
-    def _tenant(self) -> uuid.UUID:
-        tenant_id = bound_tenant(self.session)
-        assert tenant_id is not None, "ConfigService needs a tenant-bound session"
-        return tenant_id
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.model, cls.entity, cls.label = cls.kind.model, cls.kind.entity, cls.kind.label
 
-    async def list(self, kind: ItemKind, *, active: bool | None = None) -> Sequence[Any]:
-        query = select(kind.model).order_by(kind.model.position, kind.model.code)
+    def ordering(self) -> tuple[Any, ...]:
+        return (self.model.position, self.model.code)
+
+    async def snapshot(self, row: Any) -> dict[str, Any]:
+        return snapshot(self.kind, row)
+
+    async def list(self, *, active: bool | None = None) -> Sequence[Any]:
+        query = select(self.model).order_by(*self.ordering())
         if active is not None:
-            query = query.where(kind.model.active == active)
+            query = query.where(self.model.active == active)
         return (await self.session.scalars(query)).all()
 
-    async def get(self, kind: ItemKind, item_id: uuid.UUID) -> Any:
-        row = await self.session.get(kind.model, (self._tenant(), item_id))
-        if row is None:
-            raise NotFound(f"no such {kind.label}")
-        return row
-
-    async def create(self, kind: ItemKind, values: dict[str, Any]) -> Any:
+    async def create(self, values: dict[str, Any]) -> Any:
+        kind = self.kind
         values = _fill_names(dict(values))
         if await self.session.scalar(
             select(kind.model.id).where(kind.model.code == values["code"])
@@ -137,17 +143,14 @@ class ConfigService:
                 field="code",
             )
         await self._check(kind, None, values)
-        row = kind.model(tenant_id=self._tenant(), id=new_id(), **values)
-        try:
-            async with self.session.begin_nested():
-                self.session.add(row)
-        except IntegrityError as exc:
-            raise _conflict(kind, exc, values) from None
+        row = kind.model(tenant_id=self.tenant(), id=new_id(), **values)
+        await self.insert(row, lambda exc: _conflict(kind, exc, values))
         await record_item(self.session, self.actor, kind, row, None)
         return row
 
-    async def update(self, kind: ItemKind, item_id: uuid.UUID, changes: dict[str, Any]) -> Any:
-        row = await self.get(kind, item_id)
+    async def update(self, item_id: uuid.UUID, changes: dict[str, Any]) -> Any:
+        kind = self.kind
+        row = await self.get(item_id)
         changes = {k: v for k, v in changes.items() if k in kind.fields and k != "code"}
         before = snapshot(kind, row)
         if all(before[name] == value for name, value in changes.items()):
@@ -165,7 +168,7 @@ class ConfigService:
 
     async def _check(self, kind: ItemKind, row: Any | None, values: dict[str, Any]) -> None:
         """The rules beyond the body's shape; `values` is the item as it would be stored."""
-        tenant_id = self._tenant()
+        tenant_id = self.tenant()
         parent_id = values.get("parent_id")
         if parent_id is not None:
             if await self.session.get(kind.model, (tenant_id, parent_id)) is None:
@@ -226,6 +229,38 @@ class ConfigService:
                 select(kind.model.parent_id).where(kind.model.id == current)
             )
         return False
+
+
+class CategoryService(ItemService):
+    kind = CATEGORIES
+
+
+class SeverityService(ItemService):
+    kind = SEVERITIES
+
+
+class DepartmentService(ItemService):
+    kind = DEPARTMENTS
+
+
+class ChannelService(ItemService):
+    kind = CHANNELS
+
+
+class DemandTypeService(ItemService):
+    kind = DEMAND_TYPES
+
+
+ITEM_SERVICES: dict[ItemKind, type[ItemService]] = {
+    service.kind: service
+    for service in (
+        CategoryService,
+        SeverityService,
+        DepartmentService,
+        ChannelService,
+        DemandTypeService,
+    )
+}
 
 
 def _fill_names(values: dict[str, Any]) -> dict[str, Any]:
@@ -341,19 +376,18 @@ def _check_unique(field: str, key: str, values: list[str]) -> None:
         seen.add(value)
 
 
-class ProfileService:
+class ProfileService(AuditedService[TenantProfile]):
     """The tenant's single-valued settings (one row per tenant)."""
 
-    def __init__(self, session: AsyncSession, *, actor: str) -> None:
-        self.session = session
-        self.actor = actor
+    model, entity, label, actions = TenantProfile, "tenant_profile", "profile", "profile"
 
-    async def get(self) -> TenantProfile:
+    async def snapshot(self, row: TenantProfile) -> dict[str, Any]:
+        return profile_snapshot(row)
+
+    async def get(self) -> TenantProfile:  # type: ignore[override]
         profile = await self.session.scalar(select(TenantProfile))
         if profile is None:  # a tenant created before profiles were seeded
-            tenant_id = bound_tenant(self.session)
-            assert tenant_id is not None, "ProfileService needs a tenant-bound session"
-            profile = default_profile(tenant_id)
+            profile = default_profile(self.tenant())
             self.session.add(profile)
             await self.session.flush()
         return profile
@@ -364,14 +398,5 @@ class ProfileService:
         before = profile_snapshot(profile)
         for name, value in changes.items():
             setattr(profile, name, value)
-        await self.session.flush()
-        await record_update(
-            self.session,
-            actor=self.actor,
-            action="profile.update",
-            entity_type="tenant_profile",
-            entity_id=profile.id,
-            before=before,
-            after=profile_snapshot(profile),
-        )
+        await self.audit_update(profile, before)
         return profile

@@ -9,12 +9,11 @@ follow-up the caller may not see answers 404, like one of another tenant.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.models import Case, Customer
@@ -27,6 +26,7 @@ from closeloop.followups.schemas import FollowupCase, FollowupPage, FollowupRead
 from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
 from closeloop.notify.events import locale_of
+from closeloop.paging import after, page
 from closeloop.tenancy.models import Tenant
 
 __all__ = ["Due", "FollowupFilters", "FollowupQueue"]
@@ -44,25 +44,6 @@ class FollowupFilters:
     status: str | None = FollowupStatus.OPEN.value
     due: Due | None = None
     assignee: str | None = None
-
-
-def _cursor(task: FollowupTask) -> str:
-    return f"{task.due_by.isoformat()}~{task.id}"
-
-
-def _after(query: Select[Any], cursor: str | None) -> Select[Any]:
-    if cursor is None:
-        return query
-    try:
-        at_text, _, id_text = cursor.partition("~")
-        at, last_id = dt.datetime.fromisoformat(at_text), uuid.UUID(id_text)
-    except ValueError:
-        raise UnprocessableEntity(
-            "cursor: use the next_cursor of the previous page", field="cursor"
-        ) from None
-    return query.where(
-        or_(FollowupTask.due_by > at, and_(FollowupTask.due_by == at, FollowupTask.id > last_id))
-    )
 
 
 class FollowupQueue:
@@ -106,14 +87,12 @@ class FollowupQueue:
         elif filters.due == "upcoming":
             query = query.where(FollowupTask.due_from > now)
         query = self._assignee(query, filters.assignee)
-        query = _after(query, cursor).order_by(FollowupTask.due_by, FollowupTask.id)
-        tasks = (await self.session.scalars(query.limit(limit + 1))).all()
-        more = len(tasks) > limit
-        tasks = tasks[:limit]
-        return FollowupPage(
-            items=await self._reads(tasks, locale),
-            next_cursor=_cursor(tasks[-1]) if more and tasks else None,
+        query = after(query, (FollowupTask.due_by, FollowupTask.id), cursor, descending=False)
+        query = query.order_by(FollowupTask.due_by, FollowupTask.id).limit(limit + 1)
+        tasks, next_cursor = page(
+            (await self.session.scalars(query)).all(), limit, lambda task: (task.due_by, task.id)
         )
+        return FollowupPage(items=await self._reads(tasks, locale), next_cursor=next_cursor)
 
     def _assignee(self, query: Select[Any], assignee: str | None) -> Select[Any]:
         if assignee is None:

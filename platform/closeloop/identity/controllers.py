@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, delete, get, patch, post
+import msgspec
+from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
+from closeloop.crud import read_as
+from closeloop.identity.access import access
 from closeloop.identity.models import ApiKey, Role, User
 from closeloop.identity.schemas import (
     ApiKeyCreate,
@@ -21,34 +24,18 @@ from closeloop.identity.schemas import (
 )
 from closeloop.identity.service import ApiKeyService, LoginService, UserService
 from closeloop.settings import Settings
+from closeloop.web.crud import CrudController
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["ApiKeyController", "AuthController", "UserController"]
 
 
 def user_read(user: User) -> UserRead:
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        roles=list(user.roles),
-        permissions=list(user.permissions),
-        department_id=user.department_id,
-        active=user.active,
-        created_at=user.created_at,
-    )
+    return read_as(UserRead, user, roles=list(user.roles), permissions=list(user.permissions))
 
 
 def key_read(key: ApiKey) -> ApiKeyRead:
-    return ApiKeyRead(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        scopes=list(key.scopes),
-        created_at=key.created_at,
-        revoked_at=key.revoked_at,
-        last_used_at=key.last_used_at,
-    )
+    return read_as(ApiKeyRead, key, scopes=list(key.scopes))
 
 
 class AuthController(Controller):
@@ -77,68 +64,32 @@ class AuthController(Controller):
         if principal.user_id is not None:
             return user_read(await UserService(db_session).get(principal.user_id))
         assert principal.api_key_id is not None
-        return key_read(
-            await ApiKeyService(db_session, principal.tenant_id).get(principal.api_key_id)
-        )
+        return key_read(await ApiKeyService(db_session).get(principal.api_key_id))
 
 
-class UserController(Controller):
+class UserController(CrudController):
+    """Admins and supervisors see the users; admins change them."""
+
     path = "/api/v1/users"
     tags = ["identity"]
+    item, service = "user", UserService
+    read, create_body, update_body = UserRead, UserCreate, UserUpdate
+    reading, writing = access(Role.ADMIN, Role.SUPERVISOR), access(Role.ADMIN)
+    list_query = {
+        "limit": (int, Parameter(default=100, ge=1, le=500)),
+        "after": (str | None, Parameter(default=None, description="e-mail to continue after")),
+    }
 
-    @get("/")
-    async def list_users(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        limit: int = Parameter(default=100, ge=1, le=500),
-        after: str | None = Parameter(default=None, description="e-mail to continue after"),
-    ) -> list[UserRead]:
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
-        users = await UserService(db_session).list(limit=limit, after=after)
-        return [user_read(u) for u in users]
+    async def present(self, service: UserService, row: User) -> UserRead:
+        return user_read(row)
 
-    @post("/")
-    async def create_user(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[UserCreate]
-    ) -> UserRead:
-        principal.require(Role.ADMIN)
-        user = await UserService(db_session, actor=principal.actor).create(
-            email=data.email,
-            display_name=data.display_name,
-            password=data.password,
-            roles=data.roles,
-            permissions=data.permissions,
-            department_id=data.department_id,
-        )
-        return user_read(user)
+    async def create_item(self, service: UserService, data: msgspec.Struct) -> User:
+        return await service.create(**self.given(data))
 
-    @get("/{user_id:uuid}")
-    async def get_user(
-        self, db_session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID]
-    ) -> UserRead:
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
-        return user_read(await UserService(db_session).get(user_id))
-
-    @patch("/{user_id:uuid}")
-    async def update_user(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        user_id: FromPath[uuid.UUID],
-        data: JSONBody[UserUpdate],
-    ) -> UserRead:
-        principal.require(Role.ADMIN)
-        user = await UserService(db_session, actor=principal.actor).update(
-            user_id,
-            display_name=data.display_name,
-            roles=data.roles,
-            permissions=data.permissions,
-            active=data.active,
-            password=data.password,
-            department_id=data.department_id,
-        )
-        return user_read(user)
+    async def update_item(
+        self, service: UserService, item_id: uuid.UUID, data: msgspec.Struct
+    ) -> User:
+        return await service.update(item_id, **self.given(data))
 
 
 class ApiKeyController(Controller):
@@ -148,7 +99,7 @@ class ApiKeyController(Controller):
     @get("/")
     async def list_keys(self, db_session: DbSession, principal: Caller) -> list[ApiKeyRead]:
         principal.require(Role.ADMIN)
-        return [key_read(k) for k in await ApiKeyService(db_session, principal.tenant_id).list()]
+        return [key_read(k) for k in await ApiKeyService(db_session).list()]
 
     @post("/")
     async def create_key(
@@ -156,7 +107,7 @@ class ApiKeyController(Controller):
     ) -> ApiKeyCreated:
         """Create a key. The `key` in the answer is shown this once and cannot be read again."""
         principal.require(Role.ADMIN)
-        keys = ApiKeyService(db_session, principal.tenant_id, actor=principal.actor)
+        keys = ApiKeyService(db_session, actor=principal.actor)
         key, plain = await keys.create(
             name=data.name, scopes=data.scopes, created_by=principal.user_id
         )
@@ -174,7 +125,7 @@ class ApiKeyController(Controller):
         self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
         principal.require(Role.ADMIN)
-        return key_read(await ApiKeyService(db_session, principal.tenant_id).get(key_id))
+        return key_read(await ApiKeyService(db_session).get(key_id))
 
     @delete("/{key_id:uuid}", status_code=200)
     async def revoke_key(
@@ -182,5 +133,5 @@ class ApiKeyController(Controller):
     ) -> ApiKeyRead:
         """Revoke a key: it stops working at once; the record stays for the audit trail."""
         principal.require(Role.ADMIN)
-        keys = ApiKeyService(db_session, principal.tenant_id, actor=principal.actor)
+        keys = ApiKeyService(db_session, actor=principal.actor)
         return key_read(await keys.revoke(key_id))

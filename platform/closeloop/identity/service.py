@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import any_, func, literal, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import record, record_update
 from closeloop.config import current
-from closeloop.db import add_in_savepoint, bound_tenant, new_id, utcnow
-from closeloop.errors import Conflict, NotFound, UnprocessableEntity
+from closeloop.crud import AuditedService
+from closeloop.db import add_in_savepoint, new_id, utcnow
+from closeloop.errors import Conflict, UnprocessableEntity
 from closeloop.identity.auth import LoginService, authenticate
 from closeloop.identity.models import ROLES, ApiKey, Permission, Role, User
 from closeloop.identity.passwords import hash_password
@@ -55,7 +55,7 @@ def _check_password(password: str) -> None:
         )
 
 
-def _user_shape(user: User) -> dict[str, object]:
+def _user_shape(user: User) -> dict[str, Any]:
     """What the audit trail keeps of a user; never the password hash."""
     return {
         "email": user.email,
@@ -81,29 +81,19 @@ def _unknown_department(department_id: uuid.UUID | None) -> UnprocessableEntity:
     )
 
 
-class UserService:
+class UserService(AuditedService[User]):
     """Users of the session's bound tenant; changes are audited as `actor`."""
 
-    def __init__(self, session: AsyncSession, *, actor: str = "system") -> None:
-        self.session = session
-        self.actor = actor
+    model, entity, label = User, "user", "user"
 
-    async def list(self, *, limit: int, after: str | None) -> Sequence[User]:
+    async def snapshot(self, row: User) -> dict[str, Any]:
+        return _user_shape(row)
+
+    async def list(self, *, limit: int, after: str | None) -> Sequence[User]:  # type: ignore[override]
         query = select(User).order_by(User.email).limit(limit)
         if after:
             query = query.where(User.email > after)
         return (await self.session.scalars(query)).all()
-
-    async def get(self, user_id: uuid.UUID) -> User:
-        user = await self.session.get(User, (self._tenant(), user_id))
-        if user is None:
-            raise NotFound("no such user")
-        return user
-
-    def _tenant(self) -> uuid.UUID:
-        tenant_id = bound_tenant(self.session)
-        assert tenant_id is not None, "UserService needs a tenant-bound session"
-        return tenant_id
 
     async def create(
         self,
@@ -121,7 +111,7 @@ class UserService:
         if "@" not in email:
             raise UnprocessableEntity("email is not an e-mail address", field="email")
         user = User(
-            tenant_id=self._tenant(),
+            tenant_id=self.tenant(),
             id=new_id(),
             email=email,
             display_name=display_name,
@@ -137,14 +127,7 @@ class UserService:
             if _violates_foreign_key(exc):
                 raise _unknown_department(department_id) from None
             raise Conflict(f"a user with e-mail {email!r} exists already", field="email") from None
-        await record(
-            self.session,
-            actor=self.actor,
-            action="user.create",
-            entity_type="user",
-            entity_id=user.id,
-            after=_user_shape(user),
-        )
+        await self.audit_create(user)
         return user
 
     async def create_admin(self, *, email: str, display_name: str, password: str) -> User:
@@ -194,15 +177,8 @@ class UserService:
             if _violates_foreign_key(exc):
                 raise _unknown_department(department_id) from None
             raise
-        await record_update(
-            self.session,
-            actor=self.actor,
-            action="user.update",
-            entity_type="user",
-            entity_id=user.id,
-            before=before,
-            after=_user_shape(user),
-            flags={"password_changed": True} if password is not None else None,
+        await self.audit_update(
+            user, before, flags={"password_changed": True} if password is not None else None
         )
         return user
 
@@ -213,7 +189,7 @@ class UserService:
         then counts the others in a fresh snapshot: of two requests demoting the last
         two admins at once, the second sees the first's committed change and is refused.
         """
-        lock = func.pg_advisory_xact_lock(_ADMIN_LOCK_CLASS, func.hashtext(str(self._tenant())))
+        lock = func.pg_advisory_xact_lock(_ADMIN_LOCK_CLASS, func.hashtext(str(self.tenant())))
         await self.session.execute(select(lock))
         others = await self.session.scalar(
             select(func.count())
@@ -235,26 +211,13 @@ def _removes_an_admin(user: User, *, roles: Sequence[str] | None, active: bool |
     return active is False or (roles is not None and Role.ADMIN.value not in roles)
 
 
-class ApiKeyService:
-    """API keys of one tenant; changes are audited as `actor`."""
+class ApiKeyService(AuditedService[ApiKey]):
+    """API keys of the session's bound tenant; changes are audited as `actor`."""
 
-    def __init__(
-        self, session: AsyncSession, tenant_id: uuid.UUID, *, actor: str = "system"
-    ) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-        self.actor = actor
+    model, entity, label = ApiKey, "api_key", "API key"
 
-    async def list(self) -> Sequence[ApiKey]:
-        return (
-            await self.session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))
-        ).all()
-
-    async def get(self, key_id: uuid.UUID) -> ApiKey:
-        key = await self.session.get(ApiKey, (self.tenant_id, key_id))
-        if key is None:
-            raise NotFound("no such API key")
-        return key
+    def ordering(self) -> tuple[Any, ...]:
+        return (ApiKey.created_at, ApiKey.id)
 
     async def create(
         self, *, name: str, scopes: Sequence[str], created_by: uuid.UUID | None
@@ -263,9 +226,9 @@ class ApiKeyService:
         if not scopes:
             raise UnprocessableEntity("an API key needs at least one scope", field="scopes")
         _check_roles(scopes, field="scopes")
-        plain, prefix = new_api_key(self.tenant_id)
+        plain, prefix = new_api_key(self.tenant())
         key = ApiKey(
-            tenant_id=self.tenant_id,
+            tenant_id=self.tenant(),
             id=new_id(),
             name=name,
             prefix=prefix,
@@ -275,14 +238,8 @@ class ApiKeyService:
         )
         self.session.add(key)
         await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="api_key.create",
-            entity_type="api_key",
-            entity_id=key.id,
-            after={"name": key.name, "prefix": key.prefix, "scopes": list(key.scopes)},
-        )
+        shown = {"name": key.name, "prefix": key.prefix, "scopes": list(key.scopes)}
+        await self.audit("create", key.id, after=shown)
         return key, plain
 
     async def revoke(self, key_id: uuid.UUID) -> ApiKey:
@@ -290,13 +247,7 @@ class ApiKeyService:
         if key.revoked_at is None:
             key.revoked_at = utcnow()
             await self.session.flush()
-            await record(
-                self.session,
-                actor=self.actor,
-                action="api_key.revoke",
-                entity_type="api_key",
-                entity_id=key.id,
-                before={"revoked_at": None},
-                after={"revoked_at": key.revoked_at},
+            await self.audit(
+                "revoke", key.id, before={"revoked_at": None}, after={"revoked_at": key.revoked_at}
             )
         return key

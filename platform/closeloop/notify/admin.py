@@ -13,17 +13,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import record, record_update
-from closeloop.db import add_in_savepoint, bound_tenant, new_id
-from closeloop.errors import Conflict, NotFound, UnprocessableEntity
+from closeloop.crud import AuditedService, fields_of
+from closeloop.db import new_id
+from closeloop.errors import Conflict, UnprocessableEntity
 from closeloop.notify.events import CHANNELS, EVENTS, LOCALES
 from closeloop.notify.models import NotificationTemplate, WebhookDelivery, WebhookEndpoint
 from closeloop.notify.templates import TemplateProblem, check
 from closeloop.pii.cipher import cipher_for
-from closeloop.settings import Settings
 
 __all__ = ["TemplateService", "WebhookService"]
 
@@ -40,30 +37,18 @@ def _one_of(field: str, value: str, allowed: Sequence[str]) -> None:
         raise _invalid(field, f"must be one of {', '.join(allowed)}, got {value!r}")
 
 
-def _tenant(session: AsyncSession) -> uuid.UUID:
-    tenant_id = bound_tenant(session)
-    assert tenant_id is not None, "notification settings need a tenant-bound session"
-    return tenant_id
+class TemplateService(AuditedService[NotificationTemplate]):
+    model, entity, label = NotificationTemplate, "notification_template", "template"
 
-
-class TemplateService:
-    def __init__(self, session: AsyncSession, *, actor: str) -> None:
-        self.session = session
-        self.actor = actor
-
-    async def list(self) -> Sequence[NotificationTemplate]:
-        query = select(NotificationTemplate).order_by(
-            NotificationTemplate.event, NotificationTemplate.channel, NotificationTemplate.locale
+    def ordering(self) -> tuple[Any, ...]:
+        return (
+            NotificationTemplate.event,
+            NotificationTemplate.channel,
+            NotificationTemplate.locale,
         )
-        return (await self.session.scalars(query)).all()
 
-    async def get(self, template_id: uuid.UUID) -> NotificationTemplate:
-        row = await self.session.scalar(
-            select(NotificationTemplate).where(NotificationTemplate.id == template_id)
-        )
-        if row is None:
-            raise NotFound("no such template")
-        return row
+    async def snapshot(self, row: NotificationTemplate) -> dict[str, Any]:
+        return fields_of(row, ("event", "channel", "locale", "subject", "body"))
 
     @staticmethod
     def _checked(event: str, subject: str, body: str) -> None:
@@ -82,68 +67,25 @@ class TemplateService:
         _one_of("channel", values["channel"], CHANNELS)
         _one_of("locale", values["locale"], LOCALES)
         self._checked(values["event"], values["subject"], values["body"])
-        row = NotificationTemplate(tenant_id=_tenant(self.session), id=new_id(), **values)
-        try:
-            await add_in_savepoint(self.session, row)
-        except IntegrityError:
-            raise Conflict(
-                f"a template for {values['event']} on {values['channel']} in "
-                f"{values['locale']} exists; change that one",
-                code="template_exists",
-            ) from None
-        await record(
-            self.session,
-            actor=self.actor,
-            action="notification_template.create",
-            entity_type="notification_template",
-            entity_id=row.id,
-            after=self._shape(row),
+        row = NotificationTemplate(tenant_id=self.tenant(), id=new_id(), **values)
+        exists = Conflict(
+            f"a template for {values['event']} on {values['channel']} in "
+            f"{values['locale']} exists; change that one",
+            code="template_exists",
         )
+        await self.insert(row, lambda _: exists)
+        await self.audit_create(row)
         return row
 
     async def update(self, template_id: uuid.UUID, values: dict[str, Any]) -> NotificationTemplate:
         row = await self.get(template_id)
-        before = self._shape(row)
+        before = await self.snapshot(row)
         subject = values.get("subject", row.subject)
         body = values.get("body", row.body)
         self._checked(row.event, subject, body)
         row.subject, row.body = subject, body
-        await self.session.flush()
-        await record_update(
-            self.session,
-            actor=self.actor,
-            action="notification_template.update",
-            entity_type="notification_template",
-            entity_id=row.id,
-            before=before,
-            after=self._shape(row),
-        )
+        await self.audit_update(row, before)
         return row
-
-    async def delete(self, template_id: uuid.UUID) -> None:
-        """The built-in template of the event and locale applies again."""
-        row = await self.get(template_id)
-        before = self._shape(row)
-        await self.session.delete(row)
-        await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="notification_template.delete",
-            entity_type="notification_template",
-            entity_id=template_id,
-            before=before,
-        )
-
-    @staticmethod
-    def _shape(row: NotificationTemplate) -> dict[str, Any]:
-        return {
-            "event": row.event,
-            "channel": row.channel,
-            "locale": row.locale,
-            "subject": row.subject,
-            "body": row.body,
-        }
 
 
 def _check_url(url: str) -> str:
@@ -175,30 +117,29 @@ def _check_events(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-class WebhookService:
-    def __init__(self, session: AsyncSession, settings: Settings, *, actor: str) -> None:
-        self.session = session
-        self.settings = settings
-        self.actor = actor
+class WebhookService(AuditedService[WebhookEndpoint]):
+    """Deleting an endpoint removes its delivery log; its notifications stay on record."""
 
-    async def list(self) -> Sequence[WebhookEndpoint]:
-        query = select(WebhookEndpoint).order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-        return (await self.session.scalars(query)).all()
+    model, entity, label = WebhookEndpoint, "webhook", "webhook"
 
-    async def get(self, webhook_id: uuid.UUID) -> WebhookEndpoint:
-        row = await self.session.scalar(
-            select(WebhookEndpoint).where(WebhookEndpoint.id == webhook_id)
-        )
-        if row is None:
-            raise NotFound("no such webhook")
-        return row
+    def ordering(self) -> tuple[Any, ...]:
+        return (WebhookEndpoint.created_at, WebhookEndpoint.id)
+
+    async def snapshot(self, row: WebhookEndpoint) -> dict[str, Any]:
+        return {
+            "url": row.url,
+            "description": row.description,
+            "events": list(row.events),
+            "active": row.active,
+        }
 
     async def _encrypt(self, secret: str) -> bytes:
+        assert self.settings is not None, "WebhookService needs the settings (the data keys)"
         return (await cipher_for(self.session, self.settings)).encrypt(secret)
 
     async def create(self, values: dict[str, Any]) -> WebhookEndpoint:
         row = WebhookEndpoint(
-            tenant_id=_tenant(self.session),
+            tenant_id=self.tenant(),
             id=new_id(),
             url=_check_url(values["url"]),
             description=values.get("description", "")[:200],
@@ -208,19 +149,12 @@ class WebhookService:
         )
         self.session.add(row)
         await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="webhook.create",
-            entity_type="webhook",
-            entity_id=row.id,
-            after=self._shape(row),
-        )
+        await self.audit_create(row)
         return row
 
     async def update(self, webhook_id: uuid.UUID, values: dict[str, Any]) -> WebhookEndpoint:
         row = await self.get(webhook_id)
-        before = self._shape(row)
+        before = await self.snapshot(row)
         if "url" in values:
             row.url = _check_url(values["url"])
         if "events" in values:
@@ -231,33 +165,10 @@ class WebhookService:
             row.active = values["active"]
         if "secret" in values:
             row.secret_enc = await self._encrypt(_check_secret(values["secret"]))
-        await self.session.flush()
-        await record_update(
-            self.session,
-            actor=self.actor,
-            action="webhook.update",
-            entity_type="webhook",
-            entity_id=row.id,
-            before=before,
-            after=self._shape(row),
-            flags={"secret_changed": True} if "secret" in values else None,
+        await self.audit_update(
+            row, before, flags={"secret_changed": True} if "secret" in values else None
         )
         return row
-
-    async def delete(self, webhook_id: uuid.UUID) -> None:
-        """Remove the endpoint and its delivery log; its notifications stay on record."""
-        row = await self.get(webhook_id)
-        before = self._shape(row)
-        await self.session.delete(row)
-        await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="webhook.delete",
-            entity_type="webhook",
-            entity_id=webhook_id,
-            before=before,
-        )
 
     async def deliveries(self, webhook_id: uuid.UUID, *, limit: int) -> Sequence[WebhookDelivery]:
         await self.get(webhook_id)
@@ -268,12 +179,3 @@ class WebhookService:
             .limit(limit)
         )
         return (await self.session.scalars(query)).all()
-
-    @staticmethod
-    def _shape(row: WebhookEndpoint) -> dict[str, Any]:
-        return {
-            "url": row.url,
-            "description": row.description,
-            "events": list(row.events),
-            "active": row.active,
-        }

@@ -4,20 +4,22 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
+from closeloop.crud import read_as
 from closeloop.errors import Forbidden
+from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.notify import records
 from closeloop.notify.admin import TemplateService, WebhookService
 from closeloop.notify.events import EVENTS, LOCALES, variables
-from closeloop.notify.models import Notification, WebhookDelivery
+from closeloop.notify.models import WebhookDelivery
 from closeloop.notify.schemas import (
     BuiltinTemplateRead,
     InboxItem,
@@ -34,6 +36,7 @@ from closeloop.notify.schemas import (
 )
 from closeloop.notify.templates import builtin
 from closeloop.settings import Settings
+from closeloop.web.crud import CrudController
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = [
@@ -52,32 +55,29 @@ Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the 
 S = TypeVar("S", bound=msgspec.Struct)
 
 
-def _as(read_type: type[S], row: Any) -> S:
-    return read_type(**{name: getattr(row, name) for name in read_type.__struct_fields__})
-
-
-def _given(data: msgspec.Struct) -> dict[str, Any]:
-    return {
-        name: value
-        for name in data.__struct_fields__
-        if (value := getattr(data, name)) is not msgspec.UNSET
-    }
-
-
 def _admin(principal: Principal) -> None:
     principal.require(Role.ADMIN)
 
 
-class TemplateController(Controller):
-    path = "/api/v1/templates"
-    tags = ("notifications",)
+class _AdminController(CrudController):
+    """Notification settings: admins only."""
 
-    @get("/")
-    async def list_templates(self, db_session: DbSession, principal: Caller) -> list[TemplateRead]:
-        """The tenant's own templates; where it has none, the built-in ones apply."""
-        _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return [_as(TemplateRead, row) for row in await service.list()]
+    tags = ("notifications",)
+    opt = access(Role.ADMIN)
+    deletable = True
+
+
+class TemplateController(_AdminController):
+    path = "/api/v1/templates"
+    item, service = "template", TemplateService
+    read, create_body, update_body = TemplateRead, TemplateCreate, TemplateUpdate
+    docs = {
+        "list": "The tenant's own templates; where it has none, the built-in ones apply.",
+        "create": "Save the tenant's wording of an event on a channel in a locale. A template "
+        "that\ndoes not compile, names a variable its event does not give, or fails to render\n"
+        "with a sample context is refused with 422 naming the part and line.",
+        "delete": "Drop the tenant's template: the built-in one applies again.",
+    }
 
     @get("/builtin")
     async def list_builtin_templates(self, principal: Caller) -> list[BuiltinTemplateRead]:
@@ -95,142 +95,35 @@ class TemplateController(Controller):
             for locale in LOCALES
         ]
 
-    @post("/")
-    async def create_template(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[TemplateCreate]
-    ) -> TemplateRead:
-        """Save the tenant's wording of an event on a channel in a locale. A template that
-        does not compile, names a variable its event does not give, or fails to render
-        with a sample context is refused with 422 naming the part and line."""
-        _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return _as(TemplateRead, await service.create(_given(data)))
-
-    @get("/{template_id:uuid}")
-    async def get_template(
-        self, db_session: DbSession, principal: Caller, template_id: FromPath[uuid.UUID]
-    ) -> TemplateRead:
-        _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return _as(TemplateRead, await service.get(template_id))
-
-    @patch("/{template_id:uuid}")
-    async def update_template(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        template_id: FromPath[uuid.UUID],
-        data: JSONBody[TemplateUpdate],
-    ) -> TemplateRead:
-        _admin(principal)
-        service = TemplateService(db_session, actor=principal.actor)
-        return _as(TemplateRead, await service.update(template_id, _given(data)))
-
-    @delete("/{template_id:uuid}")
-    async def delete_template(
-        self, db_session: DbSession, principal: Caller, template_id: FromPath[uuid.UUID]
-    ) -> None:
-        """Drop the tenant's template: the built-in one applies again."""
-        _admin(principal)
-        await TemplateService(db_session, actor=principal.actor).delete(template_id)
-
 
 def _delivery(row: WebhookDelivery) -> WebhookDeliveryRead:
-    return WebhookDeliveryRead(
-        id=row.id,
-        notification_id=row.notification_id,
-        event=row.event,
-        attempt=row.attempt,
-        status_code=row.status_code,
-        error=row.error,
-        duration_ms=row.duration_ms,
-        at=row.created_at,
-    )
+    return read_as(WebhookDeliveryRead, row, at=row.created_at)
 
 
-class WebhookController(Controller):
+class WebhookController(_AdminController):
     path = "/api/v1/webhooks"
-    tags = ("notifications",)
-
-    @get("/")
-    async def list_webhooks(
-        self, db_session: DbSession, principal: Caller, settings: AppSettings
-    ) -> list[WebhookRead]:
-        _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return [_as(WebhookRead, row) for row in await service.list()]
-
-    @post("/")
-    async def create_webhook(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
-        data: JSONBody[WebhookCreate],
-    ) -> WebhookRead:
-        """Add an endpoint. Each event it subscribes to is POSTed as JSON with
-        `X-Closeloop-Timestamp` and `X-Closeloop-Signature: sha256=<HMAC-SHA256 of
-        "<timestamp>.<body>" under the secret>`; retried with backoff on network errors
-        and 5xx answers. The secret is never shown again."""
-        _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return _as(WebhookRead, await service.create(_given(data)))
-
-    @get("/{webhook_id:uuid}")
-    async def get_webhook(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
-        webhook_id: FromPath[uuid.UUID],
-    ) -> WebhookRead:
-        _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return _as(WebhookRead, await service.get(webhook_id))
-
-    @patch("/{webhook_id:uuid}")
-    async def update_webhook(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
-        webhook_id: FromPath[uuid.UUID],
-        data: JSONBody[WebhookUpdate],
-    ) -> WebhookRead:
-        """Change the fields given; a new `secret` signs from the next delivery on."""
-        _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
-        return _as(WebhookRead, await service.update(webhook_id, _given(data)))
-
-    @delete("/{webhook_id:uuid}")
-    async def delete_webhook(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
-        webhook_id: FromPath[uuid.UUID],
-    ) -> None:
-        """Remove the endpoint and its delivery log; its notifications stay on record."""
-        _admin(principal)
-        await WebhookService(db_session, settings, actor=principal.actor).delete(webhook_id)
+    item, service = "webhook", WebhookService
+    read, create_body, update_body = WebhookRead, WebhookCreate, WebhookUpdate
+    docs = {
+        "create": "Add an endpoint. Each event it subscribes to is POSTed as JSON with\n"
+        "`X-Closeloop-Timestamp` and `X-Closeloop-Signature: sha256=<HMAC-SHA256 of\n"
+        '"<timestamp>.<body>" under the secret>`; retried with backoff on network errors\n'
+        "and 5xx answers. The secret is never shown again.",
+        "update": "Change the fields given; a new `secret` signs from the next delivery on.",
+        "delete": "Remove the endpoint and its delivery log; its notifications stay on record.",
+    }
 
     @get("/{webhook_id:uuid}/deliveries")
     async def list_webhook_deliveries(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        service: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         limit: Limit = 100,
     ) -> list[WebhookDeliveryRead]:
         """Every delivery attempt to the endpoint, newest first."""
         _admin(principal)
-        service = WebhookService(db_session, settings, actor=principal.actor)
         return [_delivery(row) for row in await service.deliveries(webhook_id, limit=limit)]
-
-
-def _notification(row: Notification) -> NotificationRead:
-    return _as(NotificationRead, row)
 
 
 class NotificationController(Controller):
@@ -260,14 +153,18 @@ class NotificationController(Controller):
         rows, next_cursor = await records.list_notifications(
             db_session, filters, limit=limit, cursor=cursor
         )
-        return NotificationPage(items=[_notification(r) for r in rows], next_cursor=next_cursor)
+        return NotificationPage(
+            items=[read_as(NotificationRead, r) for r in rows], next_cursor=next_cursor
+        )
 
     @get("/{notification_id:uuid}")
     async def get_notification(
         self, db_session: DbSession, principal: Caller, notification_id: FromPath[uuid.UUID]
     ) -> NotificationRead:
         principal.require(Role.ADMIN, Role.SUPERVISOR)
-        return _notification(await records.get_notification(db_session, notification_id))
+        return read_as(
+            NotificationRead, await records.get_notification(db_session, notification_id)
+        )
 
 
 def _user(principal: Principal) -> uuid.UUID:
@@ -296,7 +193,7 @@ class InboxController(Controller):
             db_session, user_id, unread_only=unread, limit=limit, cursor=cursor
         )
         return InboxPage(
-            items=[_as(InboxItem, row) for row in rows],
+            items=[read_as(InboxItem, row) for row in rows],
             unread=await records.unread_count(db_session, user_id),
             next_cursor=next_cursor,
         )
@@ -307,7 +204,7 @@ class InboxController(Controller):
     ) -> InboxItem:
         """Mark one of the caller's messages read (again: no change)."""
         user_id = _user(principal)
-        return _as(InboxItem, await records.mark_read(db_session, user_id, notification_id))
+        return read_as(InboxItem, await records.mark_read(db_session, user_id, notification_id))
 
     @post("/read", status_code=200)
     async def mark_inbox_all_read(self, db_session: DbSession, principal: Caller) -> InboxPage:
@@ -318,7 +215,7 @@ class InboxController(Controller):
             db_session, user_id, unread_only=False, limit=50, cursor=None
         )
         return InboxPage(
-            items=[_as(InboxItem, row) for row in rows], unread=0, next_cursor=next_cursor
+            items=[read_as(InboxItem, row) for row in rows], unread=0, next_cursor=next_cursor
         )
 
 

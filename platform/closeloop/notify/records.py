@@ -1,20 +1,20 @@
 """Reading notification records: the operators' list (admins and supervisors) and each
-user's own inbox. Newest first, with an opaque cursor (`<created_at>~<id>`)."""
+user's own inbox. Newest first, paged by an opaque cursor (closeloop.paging)."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.db import utcnow
+from closeloop.db import utcnow, where_equal
 from closeloop.errors import NotFound, UnprocessableEntity
 from closeloop.notify.events import CHANNELS, EVENTS
 from closeloop.notify.models import Notification
+from closeloop.paging import after, page
 
 __all__ = [
     "STATUSES",
@@ -24,7 +24,6 @@ __all__ = [
     "list_notifications",
     "mark_all_read",
     "mark_read",
-    "next_cursor",
     "unread_count",
 ]
 
@@ -51,50 +50,31 @@ class NotificationFilters:
                 )
 
 
-def _after_cursor(query: Select[Notification], cursor: str | None) -> Select[Notification]:
-    if cursor is None:
-        return query
-    try:
-        at_text, _, id_text = cursor.partition("~")
-        at, last_id = dt.datetime.fromisoformat(at_text), uuid.UUID(id_text)
-    except ValueError:
-        raise UnprocessableEntity("cursor is not one this API gave", field="cursor") from None
-    return query.where(
-        or_(
-            Notification.created_at < at,
-            and_(Notification.created_at == at, Notification.id < last_id),
-        )
-    )
+def _after(query: Select[Notification], cursor: str | None) -> Select[Notification]:
+    return after(query, (Notification.created_at, Notification.id), cursor, descending=True)
 
 
 def _newest_first(query: Select[Notification], limit: int) -> Select[Notification]:
     return query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
 
 
-def next_cursor(rows: Sequence[Notification], limit: int) -> tuple[list[Notification], str | None]:
-    """The page (at most `limit` rows) and the cursor of the next one, if any."""
-    page = list(rows[:limit])
-    if len(rows) <= limit or not page:
-        return page, None
-    last = page[-1]
-    return page, f"{last.created_at.isoformat()}~{last.id}"
+def _page(rows: Sequence[Notification], limit: int) -> tuple[list[Notification], str | None]:
+    return page(rows, limit, lambda row: (row.created_at, row.id))
 
 
 async def list_notifications(
     session: AsyncSession, filters: NotificationFilters, *, limit: int, cursor: str | None
 ) -> tuple[list[Notification], str | None]:
     filters.check()
-    query = select(Notification)
-    if filters.status is not None:
-        query = query.where(Notification.status == filters.status)
-    if filters.event is not None:
-        query = query.where(Notification.event == filters.event)
-    if filters.channel is not None:
-        query = query.where(Notification.channel == filters.channel)
-    if filters.case_id is not None:
-        query = query.where(Notification.case_id == filters.case_id)
-    rows = (await session.scalars(_newest_first(_after_cursor(query, cursor), limit))).all()
-    return next_cursor(rows, limit)
+    query = where_equal(
+        select(Notification),
+        (Notification.status, filters.status),
+        (Notification.event, filters.event),
+        (Notification.channel, filters.channel),
+        (Notification.case_id, filters.case_id),
+    )
+    rows = (await session.scalars(_newest_first(_after(query, cursor), limit))).all()
+    return _page(rows, limit)
 
 
 async def get_notification(session: AsyncSession, notification_id: uuid.UUID) -> Notification:
@@ -124,8 +104,8 @@ async def inbox(
     query = _inbox_of(user_id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    rows = (await session.scalars(_newest_first(_after_cursor(query, cursor), limit))).all()
-    return next_cursor(rows, limit)
+    rows = (await session.scalars(_newest_first(_after(query, cursor), limit))).all()
+    return _page(rows, limit)
 
 
 async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:

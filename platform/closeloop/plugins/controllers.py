@@ -9,6 +9,7 @@ from litestar import Controller, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from closeloop.crud import read_as
 from closeloop.identity.models import Role
 from closeloop.plugins.admin import PluginAdminService
 from closeloop.plugins.models import CaseFinding
@@ -23,19 +24,7 @@ AppSettings = NamedDependency[Settings]
 
 
 def finding_read(finding: CaseFinding) -> FindingRead:
-    return FindingRead(
-        id=finding.id,
-        case_id=finding.case_id,
-        plugin=finding.plugin,
-        version=finding.version,
-        hook=finding.hook,
-        status=finding.status,
-        result=finding.result,
-        error=finding.error,
-        duration_ms=finding.duration_ms,
-        notes=dict(finding.notes or {}),
-        created_at=finding.created_at,
-    )
+    return read_as(FindingRead, finding, notes=dict(finding.notes or {}))
 
 
 class PluginController(Controller):

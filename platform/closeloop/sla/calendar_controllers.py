@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar import get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 
 from closeloop.errors import UnprocessableEntity
 from closeloop.identity.models import Role
-from closeloop.identity.principal import Principal
 from closeloop.sla.calendar_models import Calendar
 from closeloop.sla.calendar_schemas import (
     CalendarCreate,
@@ -22,6 +22,7 @@ from closeloop.sla.calendar_schemas import (
     CalendarUpdate,
 )
 from closeloop.sla.calendar_service import CalendarService, load
+from closeloop.web.crud import ConfigurationController
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["CalendarController"]
@@ -39,71 +40,27 @@ def _read(row: Calendar) -> CalendarRead:
     )
 
 
-def _given(data: msgspec.Struct) -> dict[str, Any]:
-    """The fields a body sets (PATCH leaves out what does not change), as plain values."""
-    given = {}
-    for name in data.__struct_fields__:
-        value = getattr(data, name)
-        if value is msgspec.UNSET:
-            continue
-        given[name] = msgspec.to_builtins(value) if isinstance(value, msgspec.Struct) else value
-    return given
+CALENDAR_DOCS = {
+    "list": "The tenant's calendars, the default first.",
+    "update": "Change the fields given; due times already computed stay as they are.",
+    "delete": "Delete a calendar that is not the default and that no SLA policy names.",
+}
 
 
-def _service(session: Any, principal: Principal, *, write: bool) -> CalendarService:
-    if write:
-        principal.require(Role.ADMIN)
-    else:
-        principal.require(*STAFF)
-    return CalendarService(session, actor=principal.actor)
+class CalendarController(ConfigurationController):
+    path, docs = "/api/v1/calendars", CALENDAR_DOCS
+    item, service, deletable = "calendar", CalendarService, True
+    read, create_body, update_body = CalendarRead, CalendarCreate, CalendarUpdate
 
-
-class CalendarController(Controller):
-    path = "/api/v1/calendars"
-    tags = ("configuration",)
-
-    @get("/")
-    async def list_calendars(self, db_session: DbSession, principal: Caller) -> list[CalendarRead]:
-        """The tenant's calendars, the default first."""
-        return [_read(row) for row in await _service(db_session, principal, write=False).list()]
-
-    @post("/")
-    async def create_calendar(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[CalendarCreate]
-    ) -> CalendarRead:
-        service = _service(db_session, principal, write=True)
-        return _read(await service.create(_given(data)))
-
-    @get("/{calendar_id:uuid}")
-    async def get_calendar(
-        self, db_session: DbSession, principal: Caller, calendar_id: FromPath[uuid.UUID]
-    ) -> CalendarRead:
-        return _read(await _service(db_session, principal, write=False).get(calendar_id))
-
-    @patch("/{calendar_id:uuid}")
-    async def update_calendar(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        calendar_id: FromPath[uuid.UUID],
-        data: JSONBody[CalendarUpdate],
-    ) -> CalendarRead:
-        """Change the fields given; due times already computed stay as they are."""
-        service = _service(db_session, principal, write=True)
-        return _read(await service.update(calendar_id, _given(data)))
-
-    @delete("/{calendar_id:uuid}")
-    async def delete_calendar(
-        self, db_session: DbSession, principal: Caller, calendar_id: FromPath[uuid.UUID]
-    ) -> None:
-        """Delete a calendar that is not the default and that no SLA policy names."""
-        await _service(db_session, principal, write=True).delete(calendar_id)
+    async def present(self, service: CalendarService, row: Calendar) -> CalendarRead:
+        return _read(row)
 
     @get("/{calendar_id:uuid}/days")
     async def list_calendar_days(
         self,
         db_session: DbSession,
         principal: Caller,
+        service: NamedDependency[CalendarService],
         calendar_id: FromPath[uuid.UUID],
         start: Annotated[
             dt.date | None, QueryParameter(name="from", description="first date; default today")
@@ -115,7 +72,8 @@ class CalendarController(Controller):
     ) -> list[CalendarDay]:
         """Each date from `from` to `to` with its working hours, holidays and substituted
         working days applied: what the calendar will compute with."""
-        row = await _service(db_session, principal, write=False).get(calendar_id)
+        principal.require(*STAFF)
+        row = await service.get(calendar_id)
         calendar = await load(db_session, row.id)
         start = start or dt.datetime.now(calendar.zone).date()
         end = end or start + dt.timedelta(days=DEFAULT_DAYS - 1)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import collections
 import threading
 import uuid
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import diff, jsonable, record
 from closeloop.config import current
+from closeloop.crud import AuditedService
 from closeloop.db import bound_tenant, new_id
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.logs import get_logger
@@ -126,27 +126,16 @@ def _normalized(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class CalendarService:
+class CalendarService(AuditedService[Calendar]):
     """List, create, read, change and delete the bound tenant's calendars."""
 
-    def __init__(self, session: AsyncSession, *, actor: str) -> None:
-        self.session = session
-        self.actor = actor
+    model, entity, label = Calendar, "calendar", "calendar"
 
-    def _tenant(self) -> uuid.UUID:
-        tenant_id = bound_tenant(self.session)
-        assert tenant_id is not None, "CalendarService needs a tenant-bound session"
-        return tenant_id
+    def ordering(self) -> tuple[Any, ...]:
+        return (Calendar.is_default.desc(), Calendar.code)
 
-    async def list(self) -> Sequence[Calendar]:
-        query = select(Calendar).order_by(Calendar.is_default.desc(), Calendar.code)
-        return (await self.session.scalars(query)).all()
-
-    async def get(self, calendar_id: uuid.UUID) -> Calendar:
-        row = await self.session.get(Calendar, (self._tenant(), calendar_id))
-        if row is None:
-            raise NotFound("no such calendar")
-        return row
+    async def snapshot(self, row: Calendar) -> dict[str, Any]:
+        return snapshot(row)
 
     async def create(self, values: dict[str, Any]) -> Calendar:
         values = dict(values)
@@ -156,7 +145,7 @@ class CalendarService:
                 field="code",
             )
         if values.get("timezone") is None:
-            values["timezone"] = await _tenant_timezone(self.session, self._tenant())
+            values["timezone"] = await _tenant_timezone(self.session, self.tenant())
         if values.get("week_hours") is None:
             values["week_hours"] = DEFAULT_WEEK_HOURS
         settings = _normalized(values)
@@ -165,26 +154,15 @@ class CalendarService:
         if is_default:
             await self._take_default_from_others()
         row = Calendar(
-            tenant_id=self._tenant(),
+            tenant_id=self.tenant(),
             id=new_id(),
             code=values["code"],
             name=values["name"],
             is_default=is_default,
             **settings,
         )
-        try:
-            async with self.session.begin_nested():
-                self.session.add(row)
-        except IntegrityError as exc:
-            raise _conflict(exc, values) from None
-        await record(
-            self.session,
-            actor=self.actor,
-            action="calendar.create",
-            entity_type="calendar",
-            entity_id=row.id,
-            after=snapshot(row),
-        )
+        await self.insert(row, lambda exc: _conflict(exc, values))
+        await self.audit_create(row)
         return row
 
     async def update(self, calendar_id: uuid.UUID, changes: dict[str, Any]) -> Calendar:
@@ -212,41 +190,13 @@ class CalendarService:
                 await self.session.flush()
         except IntegrityError as exc:
             raise _conflict(exc, changes) from None
-        await record(
-            self.session,
-            actor=self.actor,
-            action="calendar.update",
-            entity_type="calendar",
-            entity_id=row.id,
-            before=old,
-            after=new,
-        )
+        await self.audit("update", row.id, before=old, after=new)
         return row
 
-    async def delete(self, calendar_id: uuid.UUID) -> None:
-        row = await self.get(calendar_id)
-        if row.is_default:
-            raise Conflict(
-                "the default calendar cannot be deleted; make another calendar the default first",
-                field="is_default",
-            )
-        before = snapshot(row)
-        try:
-            async with self.session.begin_nested():
-                await self.session.delete(row)
-                await self.session.flush()
-        except IntegrityError:
-            raise Conflict(
-                f"calendar {row.code!r} is still in use (an SLA policy names it); "
-                "point those at another calendar first"
-            ) from None
-        await record(
-            self.session,
-            actor=self.actor,
-            action="calendar.delete",
-            entity_type="calendar",
-            entity_id=calendar_id,
-            before=before,
+    def in_use(self, row: Calendar) -> Conflict:
+        return Conflict(
+            f"calendar {row.code!r} is still in use (an SLA policy names it); "
+            "point those at another calendar first"
         )
 
     async def _take_default_from_others(self) -> None:

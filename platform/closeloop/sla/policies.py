@@ -19,14 +19,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import jsonable, record, record_update
+from closeloop.audit.service import jsonable
 from closeloop.config import current
 from closeloop.config.models import Category, Channel, Severity
-from closeloop.db import bound_tenant, new_id
-from closeloop.errors import Conflict, NotFound, UnprocessableEntity
+from closeloop.crud import AuditedService
+from closeloop.db import new_id
+from closeloop.errors import Conflict, UnprocessableEntity
 from closeloop.sla.calendar_models import Calendar
 from closeloop.sla.calendar_service import clear_default_flag
 from closeloop.sla.defaults import default_policies
@@ -124,27 +124,16 @@ async def ladders(
     return await current.shared(session, ("sla_ladders", policy_id), load)
 
 
-class PolicyService:
+class PolicyService(AuditedService[SlaPolicy]):
     """List, create, read, change and delete the bound tenant's SLA policies."""
 
-    def __init__(self, session: AsyncSession, *, actor: str) -> None:
-        self.session = session
-        self.actor = actor
+    model, entity, label = SlaPolicy, "sla_policy", "SLA policy"
 
-    def _tenant(self) -> uuid.UUID:
-        tenant_id = bound_tenant(self.session)
-        assert tenant_id is not None, "PolicyService needs a tenant-bound session"
-        return tenant_id
+    def ordering(self) -> tuple[Any, ...]:
+        return (SlaPolicy.is_default, SlaPolicy.position, SlaPolicy.code)
 
-    async def ordered(self) -> Sequence[SlaPolicy]:
-        query = select(SlaPolicy).order_by(SlaPolicy.is_default, SlaPolicy.position, SlaPolicy.code)
-        return (await self.session.scalars(query)).all()
-
-    async def get(self, policy_id: uuid.UUID) -> SlaPolicy:
-        row = await self.session.get(SlaPolicy, (self._tenant(), policy_id))
-        if row is None:
-            raise NotFound("no such SLA policy")
-        return row
+    async def snapshot(self, row: SlaPolicy) -> dict[str, Any]:
+        return snapshot(row, await self.levels(row.id))
 
     async def levels(self, policy_id: uuid.UUID) -> list[SlaEscalationLevel]:
         query = (
@@ -153,15 +142,6 @@ class PolicyService:
             .order_by(SlaEscalationLevel.position)
         )
         return list((await self.session.scalars(query)).all())
-
-    async def levels_by_policy(self) -> dict[uuid.UUID, list[SlaEscalationLevel]]:
-        rows = await self.session.scalars(
-            select(SlaEscalationLevel).order_by(SlaEscalationLevel.position)
-        )
-        found: dict[uuid.UUID, list[SlaEscalationLevel]] = {}
-        for row in rows:
-            found.setdefault(row.policy_id, []).append(row)
-        return found
 
     async def create(self, values: dict[str, Any], *, audit: bool = True) -> SlaPolicy:
         values = dict(values)
@@ -175,25 +155,11 @@ class PolicyService:
         await self._check(values, levels)
         if values["is_default"]:
             await self._take_default_from_others()
-        row = SlaPolicy(tenant_id=self._tenant(), id=new_id(), **_columns(values))
-        try:
-            async with self.session.begin_nested():
-                self.session.add(row)
-        except IntegrityError:
-            raise Conflict(
-                "another request changed the SLA policies at the same time; try again",
-                field="code",
-            ) from None
-        saved = await self._replace_levels(row, levels)
+        row = SlaPolicy(tenant_id=self.tenant(), id=new_id(), **_columns(values))
+        await self.insert(row, lambda _: _raced())
+        await self._replace_levels(row, levels)
         if audit:
-            await record(
-                self.session,
-                actor=self.actor,
-                action="sla_policy.create",
-                entity_type="sla_policy",
-                entity_id=row.id,
-                after=snapshot(row, saved),
-            )
+            await self.audit_create(row)
         return row
 
     async def update(self, policy_id: uuid.UUID, changes: dict[str, Any]) -> SlaPolicy:
@@ -222,37 +188,10 @@ class PolicyService:
         for name, value in _columns(wanted).items():
             if name != "code":
                 setattr(row, name, value)
-        saved = await self._replace_levels(row, levels) if levels is not None else old_levels
-        await self.session.flush()
-        await record_update(
-            self.session,
-            actor=self.actor,
-            action="sla_policy.update",
-            entity_type="sla_policy",
-            entity_id=row.id,
-            before=before,
-            after=snapshot(row, saved),
-        )
+        if levels is not None:
+            await self._replace_levels(row, levels)
+        await self.audit_update(row, before)
         return row
-
-    async def delete(self, policy_id: uuid.UUID) -> None:
-        row = await self.get(policy_id)
-        if row.is_default:
-            raise Conflict(
-                "the default SLA policy cannot be deleted; make another policy the default first",
-                field="is_default",
-            )
-        before = snapshot(row, await self.levels(row.id))
-        await self.session.delete(row)
-        await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="sla_policy.delete",
-            entity_type="sla_policy",
-            entity_id=policy_id,
-            before=before,
-        )
 
     # ---- checks ---------------------------------------------------------------------------
 
@@ -271,7 +210,7 @@ class PolicyService:
                 raise _invalid(name, f"no {model.__tablename__[:-1]} with code {code!r}")
         calendar_id = values.get("calendar_id")
         if calendar_id is not None and (
-            await self.session.get(Calendar, (self._tenant(), uuid.UUID(str(calendar_id)))) is None
+            await self.session.get(Calendar, (self.tenant(), uuid.UUID(str(calendar_id)))) is None
         ):
             raise _invalid("calendar_id", "no such calendar")
         _check_targets(values.get("targets") or {})
@@ -339,6 +278,12 @@ class PolicyService:
         await clear_default_flag(
             self.session, SlaPolicy, actor=self.actor, entity_type="sla_policy"
         )
+
+
+def _raced() -> Conflict:
+    return Conflict(
+        "another request changed the SLA policies at the same time; try again", field="code"
+    )
 
 
 def _columns(values: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
+from closeloop.crud import read_as
 from closeloop.errors import NotFound, Unauthorized
 from closeloop.identity.service import UserService
 from closeloop.settings import Settings
@@ -44,15 +45,7 @@ def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
 
 
 def tenant_read(tenant: Tenant) -> TenantRead:
-    return TenantRead(
-        id=tenant.id,
-        slug=tenant.slug,
-        name=tenant.name,
-        status=tenant.status,
-        locale=tenant.locale,
-        timezone=tenant.timezone,
-        created_at=tenant.created_at,
-    )
+    return read_as(TenantRead, tenant)
 
 
 class PlatformTenantController(Controller):

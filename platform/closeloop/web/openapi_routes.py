@@ -91,7 +91,9 @@ def _success(operation: Operation) -> OpenAPIResponse:
 
 def describe(key: str, operation: Operation, schemas: MsgspecSchemas) -> None:
     """Bodies and media types of the routes that Litestar cannot read from the handler."""
-    if key == "GET /api/v1/cases/export":
+    if key == "POST /api/v1/cases":
+        _describe_replay(operation)
+    elif key == "GET /api/v1/cases/export":
         answer = _success(operation)
         answer.content = {"text/csv": OpenAPIMediaType(schema=_TEXT)}
         answer.content[_XLSX] = OpenAPIMediaType(schema=_BINARY)
@@ -138,6 +140,23 @@ def describe(key: str, operation: Operation, schemas: MsgspecSchemas) -> None:
                 "application/x-www-form-urlencoded": OpenAPIMediaType(schema=form),
             },
         )
+
+
+def _describe_replay(operation: Operation) -> None:
+    """Intake answers 201 with a new case, and 200 with the case an earlier request with
+    the same `Idempotency-Key` made (the same body as 201)."""
+    created = _success(operation)
+    responses = operation.responses or {}
+    responses["200"] = OpenAPIResponse(
+        description="The same request again with its Idempotency-Key: the case it made "
+        "(`Idempotent-Replayed: true`).",
+        content=copy.deepcopy(created.content),
+        headers={
+            **copy.deepcopy(created.headers or {}),
+            "Idempotent-Replayed": OpenAPIHeader(schema=_TEXT, description="`true`"),
+        },
+    )
+    operation.responses = dict(sorted(responses.items()))
 
 
 def _describe_readiness(operation: Operation) -> None:
