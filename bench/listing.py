@@ -54,7 +54,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from closeloop.cases.listing import OPEN_STATUSES, CaseFilters, list_cases
 from closeloop.cases.search import document_tokens
-from closeloop.console.sessions import SESSION_COOKIE, ConsoleSessionService
+from closeloop.console.deps import provide_console_sessions
+from closeloop.console.sessions import SESSION_COOKIE
 from closeloop.db import create_engine, sessionmaker, tenant_scope
 from closeloop.identity.models import User
 from closeloop.identity.passwords import hash_password
@@ -429,7 +430,7 @@ async def _measure(urls: Provisioned, args: argparse.Namespace, version: str) ->
             cookies = {}
             for tid, uid in users.items():
                 async with factory() as session, session.begin():
-                    sessions = ConsoleSessionService(session, settings)
+                    sessions = provide_console_sessions(session, settings)
                     cookies[tid] = await sessions.open(tenant_id=tid, user_id=uid)
             async with (
                 app.lifespan(),

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-__all__ = ["MAX_WORKERS", "Settings", "SettingsError", "get_settings", "load_settings"]
+__all__ = ["MAX_WORKERS", "Settings", "SettingsError", "load_settings"]
 
 MAX_WORKERS = 256  # app processes of `closeloop serve`
 
@@ -245,14 +245,3 @@ def _queue_prefix(env: Mapping[str, str]) -> str:
             "starting with a letter"
         )
     return prefix
-
-
-_cached: Settings | None = None
-
-
-def get_settings() -> Settings:
-    """The process's settings, read once."""
-    global _cached
-    if _cached is None:
-        _cached = load_settings()
-    return _cached

@@ -63,9 +63,9 @@ async def _customer_id(client: Client, owner: TenantHandle) -> str:
     engine = create_engine(settings.database_url, pool_size=1)
     try:
         async with transaction(sessionmaker(engine), owner.id) as session:
-            customer = await CustomerService(session, settings, None).resolve_for_intake(
-                CustomerInput(nickname="a's customer", phone="13800000001")
-            )
+            customer = await CustomerService(
+                session, principal=None, settings=settings
+            ).resolve_for_intake(CustomerInput(nickname="a's customer", phone="13800000001"))
     finally:
         await engine.dispose()
     return str(customer.id)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import diff, digest_fields, record
 from closeloop.cases.lifecycle import CaseChange
+from closeloop.settings import Settings
 
 __all__ = ["on_case_change"]
 
@@ -19,7 +20,7 @@ __all__ = ["on_case_change"]
 _DIGESTED = ("resolution",)
 
 
-async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+async def on_case_change(session: AsyncSession, change: CaseChange, settings: Settings) -> None:
     old, new = diff(change.before, change.after)
     await record(
         session,

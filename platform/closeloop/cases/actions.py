@@ -43,6 +43,7 @@ from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.followups.service import due_window
 from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
+from closeloop.settings import Settings
 
 __all__ = ["DEFAULT_SATISFACTION_SCALE", "CaseActionService"]
 
@@ -73,9 +74,10 @@ Applier = Callable[["CaseActionService", Case, Any], Awaitable[_Change]]
 
 
 class CaseActionService:
-    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+    def __init__(self, session: AsyncSession, *, principal: Principal, settings: Settings) -> None:
         self.session = session
         self.principal = principal
+        self.settings = settings
         tenant_id = bound_tenant(session)
         assert tenant_id is not None, "CaseActionService needs a tenant-bound session"
         self.tenant_id: uuid.UUID = tenant_id
@@ -119,7 +121,7 @@ class CaseActionService:
             at=now or utcnow(),
             event_id=new_id(),
         )
-        await publish(self.session, change)
+        await publish(self.session, change, self.settings)
         return case, change
 
     # -- the actions -------------------------------------------------------------------

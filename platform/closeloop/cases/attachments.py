@@ -33,6 +33,7 @@ from closeloop.cases.timeline import add_event
 from closeloop.db import new_id
 from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.principal import Principal
+from closeloop.settings import Settings
 from closeloop.storage import AttachmentStorage
 
 __all__ = [
@@ -258,11 +259,17 @@ async def read_upload(
 
 class AttachmentService:
     def __init__(
-        self, session: AsyncSession, storage: AttachmentStorage, principal: Principal
+        self,
+        session: AsyncSession,
+        *,
+        principal: Principal,
+        settings: Settings,
+        storage: AttachmentStorage,
     ) -> None:
         self.session = session
-        self.storage = storage
         self.principal = principal
+        self.settings = settings
+        self.storage = storage
 
     async def add(self, case: Case, upload: Upload) -> Attachment:
         if case.status == Status.ARCHIVED:

@@ -8,17 +8,21 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import (
     FromPath,
     HeaderParameter,
     JSONBody,
     QueryParameter,
-    SkipValidation,
 )
 
 from closeloop.cases.attachments import AttachmentService, read_upload
+from closeloop.cases.deps import (
+    provide_attachments,
+    provide_case_intake,
+    provide_case_service,
+    provide_storage,
+)
 from closeloop.cases.editing import IF_MATCH, CaseService, parse_if_match
 from closeloop.cases.export import EXPORT_ROLES, export_cases
 from closeloop.cases.http_filters import provide_case_filters
@@ -37,26 +41,14 @@ from closeloop.cases.views import case_read, case_summaries
 from closeloop.crud import read_as
 from closeloop.identity.models import Role
 from closeloop.settings import Settings
-from closeloop.storage import AttachmentStorage, storage_from_settings
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["AttachmentController", "CaseController", "provide_storage"]
 
 AppSettings = NamedDependency[Settings]
-# A protocol: nothing to validate, and msgspec could not.
-Storage = NamedDependency[SkipValidation[AttachmentStorage]]
 
 INTAKE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 EDIT_ROLES = (Role.AGENT, Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
-
-
-def provide_storage(state: State) -> AttachmentStorage:
-    """The app's attachment storage (`state.attachment_storage` if set, else local disk)."""
-    storage: AttachmentStorage | None = state.get("attachment_storage")
-    if storage is None:
-        storage = storage_from_settings(state.settings)
-        state.attachment_storage = storage
-    return storage
 
 
 def attachment_read(attachment: Attachment) -> AttachmentRead:
@@ -70,7 +62,11 @@ def _with_etag(body: CaseRead, status_code: int = 200, **headers: str) -> Respon
 class CaseController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
-    dependencies = {"filters": Provide(provide_case_filters)}
+    dependencies = {
+        "filters": Provide(provide_case_filters),
+        "case_service": Provide(provide_case_service, sync_to_thread=False),
+        "intake": Provide(provide_case_intake, sync_to_thread=False),
+    }
 
     @post("/", status_code=201)
     async def create_case(
@@ -78,6 +74,7 @@ class CaseController(Controller):
         db_session: DbSession,
         principal: Caller,
         settings: AppSettings,
+        intake: NamedDependency[IntakeService],
         data: JSONBody[CaseCreate],
         idempotency_key: Annotated[
             str | None,
@@ -94,9 +91,7 @@ class CaseController(Controller):
         """Register a case (intake). 201 with the new case; the same request again with
         its `Idempotency-Key`, 200 with that case (`Idempotent-Replayed: true`)."""
         principal.require(*INTAKE_ROLES)
-        result = await IntakeService(db_session, settings, principal).register(
-            data, idempotency_key=idempotency_key
-        )
+        result = await intake.register(data, idempotency_key=idempotency_key)
         body = await case_read(db_session, settings, principal, result.case)
         headers = {"Location": f"/api/v1/cases/{body.id}"}
         if not result.created:
@@ -168,10 +163,11 @@ class CaseController(Controller):
         db_session: DbSession,
         principal: Caller,
         settings: AppSettings,
+        case_service: NamedDependency[CaseService],
         case_id: FromPath[uuid.UUID],
     ) -> Response[CaseRead]:
         """One case; `ETag` is its version (send it back as `If-Match` to edit)."""
-        case = await CaseService(db_session, principal).get(case_id)
+        case = await case_service.get(case_id)
         return _with_etag(await case_read(db_session, settings, principal, case))
 
     @patch("/{case_id:uuid}")
@@ -180,6 +176,7 @@ class CaseController(Controller):
         db_session: DbSession,
         principal: Caller,
         settings: AppSettings,
+        case_service: NamedDependency[CaseService],
         case_id: FromPath[uuid.UUID],
         data: JSONBody[CaseUpdate],
         if_match: Annotated[
@@ -194,9 +191,8 @@ class CaseController(Controller):
         """Edit fields. 428 without `If-Match`, 409 `version_conflict` (with the current
         version) when the case changed since, 409 `case_archived` on an archived case."""
         principal.require(*EDIT_ROLES)
-        service = CaseService(db_session, principal)
-        await service.get(case_id)  # 404 before anything about the request itself
-        case = await service.update(case_id, data, if_match=parse_if_match(if_match))
+        await case_service.get(case_id)  # 404 before anything about the request itself
+        case = await case_service.update(case_id, data, if_match=parse_if_match(if_match))
         return _with_etag(await case_read(db_session, settings, principal, case))
 
 
@@ -209,7 +205,11 @@ def _content_disposition(filename: str) -> str:
 class AttachmentController(Controller):
     path = "/api/v1/cases/{case_id:uuid}/attachments"
     tags = ("cases",)
-    dependencies = {"storage": Provide(provide_storage, sync_to_thread=False)}
+    dependencies = {
+        "storage": Provide(provide_storage, sync_to_thread=False),
+        "case_service": Provide(provide_case_service, sync_to_thread=False),
+        "attachments": Provide(provide_attachments, sync_to_thread=False),
+    }
 
     @post("/", status_code=201, request_max_body_size=None)
     async def upload_attachment(
@@ -218,48 +218,44 @@ class AttachmentController(Controller):
         db_session: DbSession,
         principal: Caller,
         settings: AppSettings,
-        storage: Storage,
+        case_service: NamedDependency[CaseService],
+        attachments: NamedDependency[AttachmentService],
         case_id: FromPath[uuid.UUID],
     ) -> AttachmentRead:
         """Add an evidence file: `multipart/form-data` with one part `file`. 413 past the
         size limit (`CLOSELOOP_ATTACHMENT_MAX_BYTES`, 10 MiB by default), 415 unless an
         image, PDF, plain text, audio or office document."""
         principal.require(*EDIT_ROLES)
-        case = await CaseService(db_session, principal).get(case_id)
+        case = await case_service.get(case_id)
         upload = await read_upload(
             request.stream(),
             request.headers.get("content-type"),
             max_bytes=settings.attachment_max_bytes,
             content_length=request.content_length,
         )
-        attachment = await AttachmentService(db_session, storage, principal).add(case, upload)
+        attachment = await attachments.add(case, upload)
         return attachment_read(attachment)
 
     @get("/")
     async def list_attachments(
         self,
-        db_session: DbSession,
-        principal: Caller,
-        storage: Storage,
+        case_service: NamedDependency[CaseService],
+        attachments: NamedDependency[AttachmentService],
         case_id: FromPath[uuid.UUID],
     ) -> list[AttachmentRead]:
-        await CaseService(db_session, principal).get(case_id)
-        attachments = await AttachmentService(db_session, storage, principal).list(case_id)
-        return [attachment_read(a) for a in attachments]
+        await case_service.get(case_id)
+        return [attachment_read(a) for a in await attachments.list(case_id)]
 
     @get("/{attachment_id:uuid}")
     async def download_attachment(
         self,
-        db_session: DbSession,
-        principal: Caller,
-        storage: Storage,
+        attachments: NamedDependency[AttachmentService],
         case_id: FromPath[uuid.UUID],
         attachment_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
         """The file itself, always as a download (`Content-Disposition: attachment`)."""
-        service = AttachmentService(db_session, storage, principal)
-        attachment = await service.get(case_id, attachment_id)
-        content = await service.content(attachment)
+        attachment = await attachments.get(case_id, attachment_id)
+        content = await attachments.content(attachment)
         return Response(
             content,
             media_type=attachment.content_type,

@@ -32,6 +32,7 @@ from closeloop.config.models import Category, DemandType, Severity, TenantProfil
 from closeloop.db import bound_tenant, utcnow
 from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.principal import Principal
+from closeloop.settings import Settings
 from closeloop.sla import hooks as sla_hooks
 from closeloop.tenancy.models import Tenant
 
@@ -85,9 +86,16 @@ def _snapshot(case: Case) -> dict[str, Any]:
 
 
 class CaseService:
-    def __init__(self, session: AsyncSession, principal: Principal | None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        principal: Principal | None,
+        settings: Settings | None = None,
+    ) -> None:
         self.session = session
         self.principal = principal
+        self.settings = settings
 
     def _tenant_id(self) -> uuid.UUID:
         tenant_id = bound_tenant(self.session)

@@ -53,7 +53,7 @@ from closeloop.cases.snapshot import INTAKE_AUDIT, snapshot
 from closeloop.cases.timeline import add_event
 from closeloop.config import current
 from closeloop.config.models import Category, Channel, DemandType, Severity
-from closeloop.customers.service import CustomerService
+from closeloop.customers.deps import provide_customer_service
 from closeloop.db import bound_tenant, utcnow
 from closeloop.errors import UnprocessableEntity
 from closeloop.identity.principal import Principal
@@ -152,7 +152,7 @@ class IntakeService:
     public form (the actor is then `public`)."""
 
     def __init__(
-        self, session: AsyncSession, settings: Settings, principal: Principal | None
+        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
     ) -> None:
         self.session = session
         self.settings = settings
@@ -209,7 +209,7 @@ class IntakeService:
         token = secrets.token_urlsafe(24) if public else None
         customer = None
         if data.customer is not None:
-            customers = CustomerService(self.session, self.settings, self.principal)
+            customers = provide_customer_service(self.session, self.principal, self.settings)
             customer = await customers.resolve_for_intake(data.customer)
         repeat_of = await find_repeats(
             self.session,
@@ -335,9 +335,9 @@ class IntakeService:
         else:
             severity = severities[0] if severities else None
         if data.customer is not None:
-            await CustomerService(self.session, self.settings, self.principal).check_pii_allowed(
-                data.customer
-            )
+            await provide_customer_service(
+                self.session, self.principal, self.settings
+            ).check_pii_allowed(data.customer)
         return _Checked(
             title=title,
             received_at=received_at,

@@ -6,10 +6,12 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from closeloop.cases.action_schemas import CaseState, decode_body
 from closeloop.cases.actions import CaseActionService
+from closeloop.cases.deps import provide_case_actions, provide_timeline
 from closeloop.cases.lifecycle import Action, allowed_actions
 from closeloop.cases.models import Case
 from closeloop.cases.timeline import (
@@ -21,7 +23,7 @@ from closeloop.cases.timeline import (
 )
 from closeloop.errors import NotFound
 from closeloop.identity.principal import Principal
-from closeloop.web.deps import Caller, DbSession
+from closeloop.web.deps import Caller
 
 __all__ = ["CaseActionController", "CaseTimelineController", "case_state"]
 
@@ -86,12 +88,13 @@ def _action(name: str) -> Action:
 class CaseActionController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
+    dependencies = {"actions": Provide(provide_case_actions, sync_to_thread=False)}
 
     @post("/{case_id:uuid}/actions/{action:str}", status_code=200, description=_ACTIONS_DOC)
     async def take_action(
         self,
-        db_session: DbSession,
         principal: Caller,
+        actions: NamedDependency[CaseActionService],
         case_id: FromPath[uuid.UUID],
         action: FromPath[str],
         data: JSONBody[dict[str, Any] | None] = None,
@@ -99,19 +102,19 @@ class CaseActionController(Controller):
         """Take a lifecycle action on a case; answers the case as it now is."""
         chosen = _action(action)
         parsed = decode_body(chosen, data)
-        case, change = await CaseActionService(db_session, principal).apply(case_id, chosen, parsed)
+        case, change = await actions.apply(case_id, chosen, parsed)
         return case_state(case, principal, change.event_id)
 
 
 class CaseTimelineController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
+    dependencies = {"timeline_service": Provide(provide_timeline, sync_to_thread=False)}
 
     @get("/{case_id:uuid}/timeline")
     async def timeline(
         self,
-        db_session: DbSession,
-        principal: Caller,
+        timeline_service: NamedDependency[TimelineService],
         case_id: FromPath[uuid.UUID],
         visibility: Annotated[
             Visibility | None,
@@ -122,7 +125,7 @@ class CaseTimelineController(Controller):
     ) -> TimelinePage:
         """The case's events, oldest first, a page at a time like every list. Every event
         is shown to the tenant's staff."""
-        events, next_cursor = await TimelineService(db_session).events(
+        events, next_cursor = await timeline_service.events(
             case_id, visibility=visibility, limit=limit, cursor=cursor
         )
         return TimelinePage(items=[event_read(e) for e in events], next_cursor=next_cursor)

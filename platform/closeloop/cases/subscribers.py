@@ -16,7 +16,8 @@ action means there; this table only declares the order, and why:
 6. `followups`: the follow-up is scheduled, done or cancelled;
 7. `audit`: last, the entry `case.<action>` with the diff, once everything else is done.
 
-A new subscriber is one line here and a function `on_case_change(session, change)` in
+A new subscriber is one line here and a function `on_case_change(session, change,
+settings)` in
 its domain. The table is explicit rather than filled by registration on import: the
 order is read in one place, and a subscriber cannot go missing because its module was
 not imported.
@@ -39,12 +40,14 @@ from closeloop.cases.lifecycle import CaseChange
 from closeloop.followups import hooks as followups
 from closeloop.notify import case_hooks as notify
 from closeloop.plugins import lifecycle as plugins
+from closeloop.settings import Settings
 from closeloop.sla import hooks as sla
 from closeloop.surveys import hooks as surveys
 
 __all__ = ["SUBSCRIBERS", "Subscriber", "publish"]
 
-Subscriber = Callable[[AsyncSession, CaseChange], Awaitable[None]]
+# `settings`: the app's in a request, the worker's in an actor (`CaseActionService.settings`).
+Subscriber = Callable[[AsyncSession, CaseChange, Settings], Awaitable[None]]
 
 SUBSCRIBERS: tuple[tuple[str, Subscriber], ...] = (
     ("sla", sla.on_case_change),
@@ -57,7 +60,8 @@ SUBSCRIBERS: tuple[tuple[str, Subscriber], ...] = (
 )
 
 
-async def publish(session: AsyncSession, change: CaseChange) -> None:
-    """Hand `change` to every subscriber, in the declared order."""
+async def publish(session: AsyncSession, change: CaseChange, settings: Settings) -> None:
+    """Hand `change` (and the settings the action runs with) to every subscriber, in
+    the declared order."""
     for _, subscriber in SUBSCRIBERS:
-        await subscriber(session, change)
+        await subscriber(session, change, settings)

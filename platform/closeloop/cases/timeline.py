@@ -30,7 +30,9 @@ from closeloop.cases.models import Case, CaseEvent
 from closeloop.crud import read_as
 from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.errors import NotFound
+from closeloop.identity.principal import Principal
 from closeloop.paging import after, page
+from closeloop.settings import Settings
 
 __all__ = [
     "MAX_TIMELINE_LIMIT",
@@ -102,7 +104,7 @@ async def add_event(
     return event
 
 
-async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+async def on_case_change(session: AsyncSession, change: CaseChange, settings: Settings) -> None:
     """The action's event on the case's timeline (and, for a merge, on the other case's)."""
     case = change.case
     await add_event(
@@ -133,8 +135,16 @@ async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
 
 
 class TimelineService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        principal: Principal | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.session = session
+        self.principal = principal
+        self.settings = settings
 
     async def events(
         self,

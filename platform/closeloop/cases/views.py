@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.cases.lifecycle import allowed_actions
 from closeloop.cases.models import Case, Customer
 from closeloop.cases.schemas import CaseRead, CaseSummary
+from closeloop.customers.deps import provide_customer_service
 from closeloop.customers.schemas import CustomerRead
-from closeloop.customers.service import CustomerService
 from closeloop.db import bound_tenant
 from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
@@ -39,7 +39,7 @@ async def _customers(
     if not wanted:
         return {}
     rows = (await session.scalars(select(Customer).where(Customer.id.in_(wanted)))).all()
-    service = CustomerService(session, settings, principal)
+    service = provide_customer_service(session, principal, settings)
     return {row.id: await service.view(row) for row in rows}
 
 
@@ -51,7 +51,7 @@ async def case_read(
         tenant_id = bound_tenant(session)
         row = await session.get(Customer, (tenant_id, case.customer_id))
         if row is not None:
-            customer = await CustomerService(session, settings, principal).view(row)
+            customer = await provide_customer_service(session, principal, settings).view(row)
     return CaseRead(
         id=case.id,
         number=case.number,

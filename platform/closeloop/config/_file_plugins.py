@@ -132,7 +132,7 @@ async def write_plugins(
 ) -> None:
     """Carry out the plan for the session's bound tenant (`settings`: the server's, for
     the tenant's data key when stored secrets are kept)."""
-    service = PluginAdminService(session, settings, actor=actor)
+    service = PluginAdminService(session, actor=actor, settings=settings)
     for name, update in plan.updates.items():
         await service.update(name, update)
 

@@ -11,24 +11,26 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from closeloop.console.deps import Viewer
+from closeloop.console.deps import Viewer, provide_console_sessions
 from closeloop.console.i18n import LANGUAGE_COOKIE, LOCALES, N_, gettext
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale, secure_cookies
 from closeloop.console.sessions import SESSION_COOKIE, ConsoleSessionService
 from closeloop.errors import ApiError
+from closeloop.identity.deps import provide_login_service
 from closeloop.identity.schemas import LoginRequest
 from closeloop.identity.service import LoginService
 from closeloop.settings import Settings
-from closeloop.web.deps import DbSession
 
 __all__ = ["ConsoleController", "SignInForm", "safe_next"]
 
 HOME = "/console/"
+ConsoleSessions = NamedDependency[ConsoleSessionService]
 COOKIE_PATH = "/console"
 LANGUAGE_MAX_AGE = 365 * 86_400
 
@@ -78,6 +80,10 @@ def safe_next(value: str | None) -> str:
 
 class ConsoleController(Controller):
     path = "/"
+    dependencies = {
+        "login_service": Provide(provide_login_service, sync_to_thread=False),
+        "console_sessions": Provide(provide_console_sessions, sync_to_thread=False),
+    }
 
     @get("/login")
     async def sign_in_page(
@@ -103,7 +109,8 @@ class ConsoleController(Controller):
     async def sign_in(
         self,
         request: Request[Any, Any, Any],
-        db_session: DbSession,
+        login_service: NamedDependency[LoginService],
+        console_sessions: ConsoleSessions,
         data: Annotated[SignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         settings: Settings = request.app.state.settings
@@ -112,19 +119,18 @@ class ConsoleController(Controller):
                 {"tenant": data.tenant.strip(), "email": data.email, "password": data.password},
                 LoginRequest,
             )
-            tenant_id, user_id = await LoginService(
-                request.app.state.sessionmaker, settings
-            ).verify(tenant_slug=checked.tenant, email=checked.email, password=checked.password)
+            tenant_id, user_id = await login_service.verify(
+                tenant_slug=checked.tenant, email=checked.email, password=checked.password
+            )
         except msgspec.ValidationError:
             return self._refused(request, data, "incomplete")
         except ApiError as exc:
             if exc.code not in SIGN_IN_ERRORS:
                 raise
             return self._refused(request, data, exc.code)
-        sessions = ConsoleSessionService(db_session, settings)
         # A session the browser held already ends here: sign-in always starts a new one.
-        await sessions.close(request.cookies.get(SESSION_COOKIE))
-        cookie = await sessions.open(tenant_id=tenant_id, user_id=user_id)
+        await console_sessions.close(request.cookies.get(SESSION_COOKIE))
+        cookie = await console_sessions.open(tenant_id=tenant_id, user_id=user_id)
         return Redirect(
             safe_next(data.next),
             status_code=303,
@@ -158,9 +164,10 @@ class ConsoleController(Controller):
         )
 
     @post("/logout")
-    async def sign_out(self, request: Request[Any, Any, Any], db_session: DbSession) -> Redirect:
-        settings: Settings = request.app.state.settings
-        await ConsoleSessionService(db_session, settings).close(request.cookies.get(SESSION_COOKIE))
+    async def sign_out(
+        self, request: Request[Any, Any, Any], console_sessions: ConsoleSessions
+    ) -> Redirect:
+        await console_sessions.close(request.cookies.get(SESSION_COOKIE))
         return Redirect(
             "/console/login",
             status_code=303,

@@ -15,10 +15,17 @@ from closeloop.settings import Settings
 from closeloop.web.context import bind_actor
 from closeloop.web.deps import DbSession
 
-__all__ = ["Viewer", "provide_viewer", "provide_viewer_principal"]
+__all__ = ["Viewer", "provide_console_sessions", "provide_viewer", "provide_viewer_principal"]
 
 # The signed-in user of a console page; pages that need none do not ask for it.
 Viewer = NamedDependency[ConsoleUser]
+
+
+def provide_console_sessions(
+    db_session: DbSession, settings: NamedDependency[Settings]
+) -> ConsoleSessionService:
+    """Console sessions in the request's transaction: the one way to build the service."""
+    return ConsoleSessionService(db_session, settings=settings)
 
 
 async def provide_viewer(request: Request[Any, Any, Any], db_session: DbSession) -> ConsoleUser:
@@ -27,7 +34,7 @@ async def provide_viewer(request: Request[Any, Any, Any], db_session: DbSession)
     declares who may call it (`opt=access(...)`) refuses anyone else (403 page)."""
     settings: Settings = request.app.state.settings
     try:
-        viewer = await ConsoleSessionService(db_session, settings).resolve(
+        viewer = await provide_console_sessions(db_session, settings).resolve(
             request.cookies.get(SESSION_COOKIE)
         )
         declared = declared_access(request.route_handler.opt)

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from closeloop.cases.action_schemas import decode_body
 from closeloop.cases.actions import CaseActionService
+from closeloop.cases.deps import provide_case_actions
 from closeloop.cases.http_filters import provide_case_filters
 from closeloop.cases.lifecycle import FOLLOWUP_STAGE, WAITING, Action, Status
 from closeloop.cases.listing import MAX_LIMIT, OPEN_STATUSES, CaseFilters, count_cases, list_cases
@@ -274,6 +275,7 @@ class QueueController(Controller):
     dependencies = {
         "principal": Provide(provide_viewer_principal, sync_to_thread=False),
         "filters": Provide(provide_case_filters),
+        "actions": Provide(provide_case_actions, sync_to_thread=False),
     }
 
     @get("/", opt=access(*ALL_ROLES))
@@ -344,6 +346,7 @@ class QueueController(Controller):
         request: Request[Any, Any, Any],
         db_session: DbSession,
         viewer: Viewer,
+        actions: NamedDependency[CaseActionService],
         name: FromPath[str],
     ) -> Template:
         """Assign each chosen case with the API's assign action; one result per case."""
@@ -375,9 +378,8 @@ class QueueController(Controller):
                 problem = N_("Choose a department and a handler.")
         results = []
         if body is not None:
-            service = CaseActionService(db_session, viewer.principal)
             for case_id in ids:
-                results.append(await _assign_one(db_session, service, case_id, body, locale))
+                results.append(await _assign_one(db_session, actions, case_id, body, locale))
         partial = bool(request.headers.get("hx-request"))
         page = render(
             request,

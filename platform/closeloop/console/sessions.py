@@ -85,7 +85,7 @@ def parse_cookie(value: str | None) -> tuple[uuid.UUID, str] | None:
 class ConsoleSessionService:
     """Console sessions in the request's transaction (`session`)."""
 
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, session: AsyncSession, *, settings: Settings) -> None:
         self.session = session
         self.idle = dt.timedelta(seconds=settings.console_idle_seconds)
         self.lifetime = dt.timedelta(seconds=settings.console_session_seconds)

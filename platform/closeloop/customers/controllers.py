@@ -6,31 +6,30 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from closeloop.customers.deps import provide_customer_service
 from closeloop.customers.schemas import CustomerRead
 from closeloop.customers.service import CustomerService
 from closeloop.identity.models import Role
-from closeloop.settings import Settings
-from closeloop.web.deps import Caller, DbSession
+from closeloop.web.deps import Caller
 
 __all__ = ["CustomerController"]
 
-# The app's settings (the `settings` dependency), for the tenant's PII cipher.
-AppSettings = NamedDependency[Settings]
+Customers = NamedDependency[CustomerService]
 
 
 class CustomerController(Controller):
     path = "/api/v1/customers"
     tags = ("customers",)
+    dependencies = {"customers": Provide(provide_customer_service, sync_to_thread=False)}
 
     @get("/")
     async def search_customers(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        customers: Customers,
         phone: Annotated[str | None, QueryParameter(description="exact number, any format")] = None,
         email: Annotated[str | None, QueryParameter(description="exact address, any case")] = None,
         external_ref: FromQuery[str | None] = None,
@@ -39,35 +38,30 @@ class CustomerController(Controller):
         """Customers matching every given criterion exactly (none given: the newest);
         PII masked unless the caller holds the `pii` permission (each unmasked read is
         audited)."""
-        service = CustomerService(db_session, settings, principal)
-        found = await service.search(
+        found = await customers.search(
             phone=phone, email=email, external_ref=external_ref, limit=limit
         )
-        return [await service.view(c) for c in found]
+        return [await customers.view(c) for c in found]
 
     @get("/{customer_id:uuid}")
     async def get_customer(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        customers: Customers,
         customer_id: FromPath[uuid.UUID],
     ) -> CustomerRead:
         """One customer; PII masked unless the caller may see it (then the read is audited)."""
-        service = CustomerService(db_session, settings, principal)
-        return await service.view(await service.get(customer_id))
+        return await customers.view(await customers.get(customer_id))
 
     @post("/{customer_id:uuid}/erase", status_code=200)
     async def erase_customer(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        customers: Customers,
         customer_id: FromPath[uuid.UUID],
     ) -> CustomerRead:
         """Erase the customer's personal data (name, phone, e-mail, ID number, nickname,
         external ref); the record and its cases remain for statistics. Admins and
         supervisors; repeating it changes nothing."""
         principal.require(Role.ADMIN, Role.SUPERVISOR)
-        service = CustomerService(db_session, settings, principal)
-        return await service.view(await service.erase(customer_id))
+        return await customers.view(await customers.erase(customer_id))

@@ -92,7 +92,7 @@ class CustomerService:
     """
 
     def __init__(
-        self, session: AsyncSession, settings: Settings, principal: Principal | None
+        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
     ) -> None:
         self.session = session
         self.settings = settings

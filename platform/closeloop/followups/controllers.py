@@ -10,13 +10,15 @@ import uuid
 from typing import Annotated, Literal
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from closeloop.followups.deps import provide_followup_queue, provide_followup_service
 from closeloop.followups.queue import Due, FollowupFilters, FollowupQueue
 from closeloop.followups.schemas import FollowupAssign, FollowupPage, FollowupRead
 from closeloop.followups.service import FollowupService
 from closeloop.identity.models import Role
-from closeloop.web.deps import Caller, DbSession
+from closeloop.web.deps import Caller
 
 __all__ = ["FollowupController"]
 
@@ -33,12 +35,15 @@ Status = Annotated[
 class FollowupController(Controller):
     path = "/api/v1/followups"
     tags = ("followups",)
+    dependencies = {
+        "queue": Provide(provide_followup_queue, sync_to_thread=False),
+        "followups": Provide(provide_followup_service, sync_to_thread=False),
+    }
 
     @get("/")
     async def list_followups(
         self,
-        db_session: DbSession,
-        principal: Caller,
+        queue: NamedDependency[FollowupQueue],
         status: Status = "open",
         due: Annotated[
             Due | None,
@@ -56,26 +61,24 @@ class FollowupController(Controller):
         and the tenant's follow-up script. A followup user sees the ones assigned to them;
         supervisors and admins see all (`assignee=unassigned` for the ones nobody could
         be given)."""
-        queue = FollowupQueue(db_session, principal)
         filters = FollowupFilters(status=status, due=due, assignee=assignee)
         return await queue.page(filters, locale=locale, limit=limit, cursor=cursor)
 
     @get("/{followup_id:uuid}")
     async def get_followup(
         self,
-        db_session: DbSession,
-        principal: Caller,
+        queue: NamedDependency[FollowupQueue],
         followup_id: FromPath[uuid.UUID],
         locale: Locale = None,
     ) -> FollowupRead:
-        queue = FollowupQueue(db_session, principal)
         return await queue.read(await queue.task(followup_id), locale)
 
     @post("/{followup_id:uuid}/assign", status_code=200)
     async def assign_followup(
         self,
-        db_session: DbSession,
         principal: Caller,
+        queue: NamedDependency[FollowupQueue],
+        followups: NamedDependency[FollowupService],
         followup_id: FromPath[uuid.UUID],
         data: JSONBody[FollowupAssign],
     ) -> FollowupRead:
@@ -83,7 +86,6 @@ class FollowupController(Controller):
         naming `assignee_id` for a user who is inactive, lacks the role or handled the
         case."""
         principal.require(Role.SUPERVISOR, Role.ADMIN)
-        queue = FollowupQueue(db_session, principal)
         task = await queue.task(followup_id)
-        await FollowupService(db_session, actor=principal.actor).assign(task, data.assignee_id)
+        await followups.assign(task, data.assignee_id)
         return await queue.read(task)

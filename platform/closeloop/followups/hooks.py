@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.lifecycle import ENDED, Action, CaseChange, Status
 from closeloop.followups.service import FollowupService
+from closeloop.settings import Settings
 
 __all__ = ["on_case_change"]
 
@@ -27,7 +28,7 @@ __all__ = ["on_case_change"]
 _CANCELS = ENDED | {Status.REOPENED}
 
 
-async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+async def on_case_change(session: AsyncSession, change: CaseChange, settings: Settings) -> None:
     case, action, at = change.case, change.action, change.at
     followups = FollowupService(session, actor=change.actor)
     if action == Action.FOLLOWUP:

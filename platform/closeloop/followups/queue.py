@@ -27,6 +27,7 @@ from closeloop.identity.models import Role, User
 from closeloop.identity.principal import Principal
 from closeloop.notify.events import locale_of
 from closeloop.paging import after, page
+from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant
 
 __all__ = ["Due", "FollowupFilters", "FollowupQueue"]
@@ -47,9 +48,12 @@ class FollowupFilters:
 
 
 class FollowupQueue:
-    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+    def __init__(
+        self, session: AsyncSession, *, principal: Principal, settings: Settings | None = None
+    ) -> None:
         self.session = session
         self.principal = principal
+        self.settings = settings
         tenant_id = bound_tenant(session)
         assert tenant_id is not None, "FollowupQueue needs a tenant-bound session"
         self.tenant_id: uuid.UUID = tenant_id

@@ -34,6 +34,7 @@ from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.errors import UnprocessableEntity
 from closeloop.followups.models import FollowupStatus, FollowupTask
 from closeloop.identity.models import Role, User
+from closeloop.settings import Settings
 from closeloop.sla import calendar_service
 
 __all__ = [
@@ -77,9 +78,16 @@ async def due_window(
 
 
 class FollowupService:
-    def __init__(self, session: AsyncSession, *, actor: str = SYSTEM_ACTOR) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        actor: str = SYSTEM_ACTOR,
+        settings: Settings | None = None,
+    ) -> None:
         self.session = session
         self.actor = actor
+        self.settings = settings
         tenant_id = bound_tenant(session)
         assert tenant_id is not None, "FollowupService needs a tenant-bound session"
         self.tenant_id: uuid.UUID = tenant_id

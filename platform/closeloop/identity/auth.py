@@ -50,7 +50,7 @@ class LoginService:
     without checking the password.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings
 

@@ -48,7 +48,7 @@ class AuthController(Controller):
     ) -> LoginResponse:
         """Exchange a tenant, e-mail and password for a short-lived session token."""
         settings: Settings = request.app.state.settings
-        service = LoginService(request.app.state.sessionmaker, settings)
+        service = LoginService(request.app.state.sessionmaker, settings=settings)
         token, expires = await service.login(
             tenant_slug=data.tenant, email=data.email, password=data.password
         )

@@ -33,11 +33,10 @@ from closeloop.db import utcnow
 from closeloop.identity.models import User
 from closeloop.logs import get_logger
 from closeloop.mail import NOT_CONFIGURED, DeliveryFailed, Mailer
-from closeloop.notify import runtime
 from closeloop.notify.delivery import post_webhook
 from closeloop.notify.models import Notification, WebhookDelivery, WebhookEndpoint
 from closeloop.pii.cipher import cipher_for
-from closeloop.queue import closeloop_actor, tenant_transaction
+from closeloop.queue import closeloop_actor, current_message, tenant_transaction
 from closeloop.tenancy.models import Tenant
 
 __all__ = [
@@ -115,7 +114,7 @@ async def _address(session: AsyncSession, notification: Notification) -> tuple[s
     )
     if customer is None or customer.erased_at is not None or customer.email_enc is None:
         return None, "the customer has no e-mail address (any more)"
-    cipher = await cipher_for(session, runtime.settings())
+    cipher = await cipher_for(session, current_message().settings)
     return cipher.decrypt(customer.email_enc), ""
 
 
@@ -128,7 +127,7 @@ async def _address(session: AsyncSession, notification: Notification) -> tuple[s
 async def send_email_notification(*, tenant_id: str, message_id: str, notification_id: str) -> None:
     """Send a pending e-mail notification through `SMTP_URL`, in one transaction that
     holds the record locked from reading it to marking it (see the module's docstring)."""
-    mailer = Mailer(runtime.settings().smtp_url)
+    mailer = Mailer(current_message().settings.smtp_url)
     async with tenant_transaction() as session:
         notification = await _pending(session, notification_id)
         if notification is None:
@@ -191,7 +190,7 @@ async def send_webhook_notification(
         if endpoint is None or not endpoint.active:
             _settle(notification, "skipped", "the webhook endpoint is inactive or deleted")
             return
-        cipher = await cipher_for(session, runtime.settings())
+        cipher = await cipher_for(session, current_message().settings)
         secret = cipher.decrypt(endpoint.secret_enc)
         url, webhook_id, event = endpoint.url, endpoint.id, notification.event
         attempt = notification.attempts + 1

@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.cases.lifecycle import Action, CaseChange
 from closeloop.notify import events
 from closeloop.notify.service import notify_customer, notify_staff
+from closeloop.settings import Settings
 
 __all__ = ["on_case_change"]
 
 
-async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+async def on_case_change(session: AsyncSession, change: CaseChange, settings: Settings) -> None:
     case, action, data = change.case, change.action, change.data
     if action == Action.REQUEST_INFO:
         await notify_customer(

@@ -11,12 +11,11 @@ from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.timeline import add_event
 from closeloop.logs import get_logger
 from closeloop.mail import NOT_CONFIGURED, DeliveryFailed, Mailer
-from closeloop.notify import runtime
 from closeloop.notify.events import locale_of
 from closeloop.plugins.findings import settle
 from closeloop.plugins.lifecycle import EMAIL_ACTOR, EVENT_ACTOR, event_snapshot, run_actions
 from closeloop.plugins.tenant import TenantPlugins
-from closeloop.queue import actor_transaction, closeloop_actor, tenant_transaction
+from closeloop.queue import actor_transaction, closeloop_actor, current_message, tenant_transaction
 from closeloop.tenancy.models import Tenant
 
 __all__ = ["run_case_event_plugins", "send_plugin_email"]
@@ -37,7 +36,7 @@ async def run_case_event_plugins(
         if case is None or event is None:
             log.info("case or event gone; nothing to do", case_id=case_id, event_id=event_id)
             return
-        plugins = await TenantPlugins.load(session, runtime.settings())
+        plugins = await TenantPlugins.load(session, current_message().settings)
         if not plugins.implementing("on_case_event"):
             return
         outcomes = await plugins.call(
@@ -69,7 +68,7 @@ async def send_plugin_email(
 ) -> None:
     """Send a plugin's e-mail to an address outside the tenant's staff, then note it on
     the case's timeline (`plugin_email`: sent, or skipped with the reason)."""
-    mailer = Mailer(runtime.settings().smtp_url)
+    mailer = Mailer(current_message().settings.smtp_url)
     async with tenant_transaction() as session:
         tenant = await session.get(Tenant, uuid.UUID(tenant_id))
         case = await session.scalar(select(Case).where(Case.id == uuid.UUID(case_id)))

@@ -47,9 +47,9 @@ class PluginAdminService:
     def __init__(
         self,
         session: AsyncSession,
-        settings: Settings,
         *,
         actor: str,
+        settings: Settings,
         manager: PluginManager | None = None,
     ) -> None:
         self.session = session

@@ -6,21 +6,21 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, get, put
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from closeloop.crud import read_as
 from closeloop.identity.models import Role
 from closeloop.plugins.admin import PluginAdminService
+from closeloop.plugins.deps import provide_plugin_admin
 from closeloop.plugins.models import CaseFinding
 from closeloop.plugins.schemas import FindingRead, PluginRead, PluginUpdate
-from closeloop.settings import Settings
-from closeloop.web.deps import Caller, DbSession
+from closeloop.web.deps import Caller
 
 __all__ = ["PLUGIN_CONTROLLERS", "CaseFindingController", "PluginController"]
 
 STAFF = tuple(Role)
-AppSettings = NamedDependency[Settings]
+Plugins = NamedDependency[PluginAdminService]
 
 
 def finding_read(finding: CaseFinding) -> FindingRead:
@@ -30,34 +30,30 @@ def finding_read(finding: CaseFinding) -> FindingRead:
 class PluginController(Controller):
     path = "/api/v1/plugins"
     tags = ("plugins",)
+    dependencies = {"plugins": Provide(provide_plugin_admin, sync_to_thread=False)}
 
     @get("/")
-    async def list_plugins(
-        self, db_session: DbSession, principal: Caller, settings: AppSettings
-    ) -> list[PluginRead]:
+    async def list_plugins(self, principal: Caller, plugins: Plugins) -> list[PluginRead]:
         """Installed plugins (name, version, description, settings JSON schema, hooks) with
         this tenant's setup: enabled, settings (secrets shown as `"***"`), failure state."""
         principal.require(*STAFF)
-        return await PluginAdminService(db_session, settings, actor=principal.actor).installed()
+        return await plugins.installed()
 
     @get("/{plugin_name:str}")
     async def get_plugin(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        plugins: Plugins,
         plugin_name: FromPath[str],
     ) -> PluginRead:
         principal.require(*STAFF)
-        service = PluginAdminService(db_session, settings, actor=principal.actor)
-        return await service.get(plugin_name)
+        return await plugins.get(plugin_name)
 
     @put("/{plugin_name:str}")
     async def update_plugin(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        plugins: Plugins,
         plugin_name: FromPath[str],
         data: JSONBody[PluginUpdate],
     ) -> PluginRead:
@@ -66,26 +62,24 @@ class PluginController(Controller):
         write-only: left out or sent as `"***"` they keep their value. Enabling resets
         the failure count."""
         principal.require(Role.ADMIN)
-        service = PluginAdminService(db_session, settings, actor=principal.actor)
-        return await service.update(plugin_name, data)
+        return await plugins.update(plugin_name, data)
 
 
 class CaseFindingController(Controller):
     path = "/api/v1/cases/{case_id:uuid}/findings"
     tags = ("plugins",)
+    dependencies = {"plugins": Provide(provide_plugin_admin, sync_to_thread=False)}
 
     @get("/")
     async def list_case_findings(
         self,
-        db_session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        plugins: Plugins,
         case_id: FromPath[uuid.UUID],
     ) -> list[FindingRead]:
         """What the tenant's plugins said about the case (ok or failed), oldest first."""
         principal.require(*STAFF)
-        service = PluginAdminService(db_session, settings, actor=principal.actor)
-        return [finding_read(f) for f in await service.findings(case_id)]
+        return [finding_read(f) for f in await plugins.findings(case_id)]
 
 
 PLUGIN_CONTROLLERS = [PluginController, CaseFindingController]

@@ -1,6 +1,6 @@
 """Plugins after lifecycle actions: `on_case_event`, handed to a worker.
 
-`on_case_change(session, change)` (a subscriber of `CaseChange`, see
+`on_case_change(session, change, settings)` (a subscriber of `CaseChange`, see
 `closeloop.cases.subscribers`) and `after_case_event(session, case, event)` (intake)
 run in the action's transaction; when any plugin enabled for the tenant implements
 `on_case_event` it enqueues `run_case_event_plugins` through the outbox, so the job
@@ -34,6 +34,7 @@ from closeloop.notify.service import notify_staff
 from closeloop.plugins.tenant import Outcome, enabled_plugin_names
 from closeloop.plugins.types import CaseEventSnapshot, CaseSnapshot, PluginAction
 from closeloop.queue.outbox import enqueue
+from closeloop.settings import Settings
 
 __all__ = [
     "EMAIL_ACTOR",
@@ -54,7 +55,7 @@ async def after_case_event(session: AsyncSession, case: Case, event: CaseEvent) 
     await _hand_over(session, case, event.id)
 
 
-async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+async def on_case_change(session: AsyncSession, change: CaseChange, settings: Settings) -> None:
     """Hand a lifecycle action's event to the plugins, as `after_case_event` does."""
     await _hand_over(session, change.case, change.event_id)
 

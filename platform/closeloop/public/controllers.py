@@ -17,11 +17,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop.cases.deps import provide_public_intake
 from closeloop.cases.intake import IntakeService, hash_public_token
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.schemas import (
@@ -74,6 +75,7 @@ def _message(event: CaseEvent) -> str | None:
 class PublicCaseController(Controller):
     path = "/public/{tenant:str}/cases"
     tags = ("public",)
+    dependencies = {"public_intake": Provide(provide_public_intake, sync_to_thread=False)}
 
     @post("/", status_code=201)
     async def file_case(
@@ -81,6 +83,7 @@ class PublicCaseController(Controller):
         request: Request[Any, Any, Any],
         db_session: DbSession,
         settings: AppSettings,
+        public_intake: NamedDependency[IntakeService],
         tenant: FromPath[str],
         data: JSONBody[PublicCaseCreate],
     ) -> PublicCaseCreated:
@@ -112,7 +115,7 @@ class PublicCaseController(Controller):
             problem_place=data.problem_place,
             demands=data.demands,
         )
-        result = await IntakeService(db_session, settings, None).register(intake, public=True)
+        result = await public_intake.register(intake, public=True)
         assert result.public_token is not None
         number = result.case.number
         return PublicCaseCreated(

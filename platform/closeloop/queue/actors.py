@@ -6,7 +6,8 @@ wrapper does the plumbing:
 * binds the log context (`request_id` of the request that enqueued the job, `tenant_id`,
   `actor`, `message_id`) for every line the actor logs;
 * runs the coroutine on the worker's event loop, with a session factory for the worker
-  database (`current_message().sessionmaker`);
+  database (`current_message().sessionmaker`) and the worker's settings
+  (`current_message().settings`, which the actor passes on to the services it builds);
 * skips a message whose id is already in `processed_messages`, and records the id in the
   SAME transaction as the actor's effects when the actor opens `actor_transaction()`; a
   redelivered message therefore does nothing twice.
@@ -47,6 +48,7 @@ from closeloop.db import transaction
 from closeloop.logs import get_logger
 from closeloop.queue import registry, runtime
 from closeloop.queue.models import ProcessedMessage
+from closeloop.settings import Settings
 
 __all__ = [
     "ActorSpec",
@@ -77,6 +79,14 @@ class MessageContext:
     actor_name: str
     sessionmaker: async_sessionmaker[AsyncSession]
     claimed: bool = False
+    given_settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings `handle()` was given, else the worker's (`runtime.configure`)."""
+        if self.given_settings is not None:
+            return self.given_settings
+        return runtime.current().settings
 
 
 _CURRENT: contextvars.ContextVar[MessageContext | None] = contextvars.ContextVar(
@@ -168,8 +178,10 @@ class ActorSpec:
         kwargs: dict[str, Any],
         request_id: str | None = None,
         sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        settings: Settings | None = None,
     ) -> bool:
-        """Handle one delivery; False when it was a duplicate and nothing ran."""
+        """Handle one delivery; False when it was a duplicate and nothing ran. The
+        session factory and settings default to the worker's (`runtime.configure`)."""
         arguments = dict(kwargs)
         tenant_id = uuid.UUID(str(arguments.pop("tenant_id", None)))
         arguments.pop("message_id", None)
@@ -186,7 +198,9 @@ class ActorSpec:
             if await _already_processed(factory, tenant_id, message_uuid):
                 log.info("message already processed; skipped")
                 return False
-            context = MessageContext(tenant_id, message_id, self.actor_name, factory)
+            context = MessageContext(
+                tenant_id, message_id, self.actor_name, factory, given_settings=settings
+            )
             token = _CURRENT.set(context)
             try:
                 await self.fn(tenant_id=str(tenant_id), message_id=message_id, **arguments)

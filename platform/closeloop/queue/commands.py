@@ -29,7 +29,7 @@ log = get_logger(__name__)
 def run_worker_process(settings: Settings, app_url: str) -> None:
     """Consume the configured broker until SIGINT or SIGTERM."""
     config = BrokerConfig.from_settings(settings)
-    runtime.configure(app_url, pool_size=settings.worker_threads)
+    runtime.configure(app_url, settings=settings, pool_size=settings.worker_threads)
     broker = make_broker(config)
     dramatiq.set_broker(broker)
     stop = threading.Event()

@@ -35,12 +35,14 @@ class InProcessQueue:
         engine: AsyncEngine,
         database_url: str,
         *,
+        settings: Settings,
         config: BrokerConfig | None = None,
         worker_threads: int = 4,
         poll_seconds: float = 1.0,
     ) -> None:
         self.engine = engine
         self.database_url = database_url
+        self.settings = settings
         self.config = config or BrokerConfig()
         if self.config.url is not None:
             raise ValueError("the in-process queue runs without BROKER_URL")
@@ -58,12 +60,15 @@ class InProcessQueue:
         return cls(
             engine,
             database_url,
+            settings=settings,
             config=BrokerConfig.from_settings(settings),
             worker_threads=settings.worker_threads,
         )
 
     async def start(self) -> None:
-        runtime.configure(self.database_url, pool_size=max(2, self.worker_threads))
+        runtime.configure(
+            self.database_url, settings=self.settings, pool_size=max(2, self.worker_threads)
+        )
         self.broker = make_broker(self.config)
         self.worker = await asyncio.to_thread(
             start_worker, self.broker, threads=self.worker_threads, timeout_ms=200

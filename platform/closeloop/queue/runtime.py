@@ -1,9 +1,11 @@
-"""The worker side's database: one engine per event loop, made on first use.
+"""The worker's setup: its settings and its database, one engine per event loop.
 
 Actors run on the worker's event loop thread (Dramatiq's AsyncIO middleware), never on
 the web app's loop, and a connection pool must stay on one loop. `configure()` is called
 once per process by whatever starts a worker (`closeloop worker`, the in-process runner,
-a test); `sessionmaker()` is called on the loop that will use it.
+a test) with the `Settings` that process built; `sessionmaker()` is called on the loop
+that will use it. Actors read the settings as `current_message().settings` and pass
+them on explicitly (to services, through their providers); nothing else keeps a copy.
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from closeloop.db import create_engine
 from closeloop.db import sessionmaker as make_sessionmaker
+from closeloop.settings import Settings
 
 __all__ = ["WorkerDatabase", "configure", "current", "reset"]
 
 
 class WorkerDatabase:
-    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+    """The worker's database URL and pool size, and the settings its actors use."""
+
+    def __init__(self, url: str, *, settings: Settings, pool_size: int = 5) -> None:
         self.url = url
+        self.settings = settings
         self.pool_size = pool_size
         self._engines: dict[asyncio.AbstractEventLoop, AsyncEngine] = {}
 
@@ -41,10 +47,10 @@ class WorkerDatabase:
 _database: WorkerDatabase | None = None
 
 
-def configure(url: str, *, pool_size: int = 5) -> WorkerDatabase:
-    """Point this process's actors at `url` (the application role's URL)."""
+def configure(url: str, *, settings: Settings, pool_size: int = 5) -> WorkerDatabase:
+    """Point this process's actors at `url` (the application role's URL), with `settings`."""
     global _database
-    _database = WorkerDatabase(url, pool_size=pool_size)
+    _database = WorkerDatabase(url, settings=settings, pool_size=pool_size)
     return _database
 
 

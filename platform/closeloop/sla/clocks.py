@@ -29,6 +29,7 @@ from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case
 from closeloop.db import bound_tenant, new_id
 from closeloop.errors import NotFound
+from closeloop.settings import Settings
 from closeloop.sla.calendar import BusinessCalendar
 from closeloop.sla.calendar_service import load
 from closeloop.sla.models import SlaClock, SlaClockEvent, SlaEscalationLevel, SlaPolicy
@@ -47,9 +48,12 @@ def _seconds(delta: dt.timedelta) -> int:
 
 
 class ClockService:
-    def __init__(self, session: AsyncSession, *, actor: str) -> None:
+    def __init__(
+        self, session: AsyncSession, *, actor: str, settings: Settings | None = None
+    ) -> None:
         self.session = session
         self.actor = actor
+        self.settings = settings
         tenant_id = bound_tenant(session)
         assert tenant_id is not None, "ClockService needs a tenant-bound session"
         self.tenant_id: uuid.UUID = tenant_id

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.cases.lifecycle import ENDED, Action, CaseChange, Status
 from closeloop.cases.models import Case
 from closeloop.db import utcnow
+from closeloop.settings import Settings
 from closeloop.sla.clocks import OPEN, ClockService
 from closeloop.sla.models import SlaClock, SlaClockEvent
 from closeloop.sla.policies import match_policy
@@ -77,7 +78,7 @@ async def on_edit(
         await ClockService(session, actor=actor).recompute(case, now=now or utcnow(), reason=reason)
 
 
-async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+async def on_case_change(session: AsyncSession, change: CaseChange, settings: Settings) -> None:
     """Move the case's clocks for the action that has just changed it."""
     case, action, before, now = change.case, change.action, change.before, change.at
     clocks = ClockService(session, actor=change.actor)

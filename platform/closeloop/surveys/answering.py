@@ -22,13 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.action_schemas import Feedback
-from closeloop.cases.actions import CaseActionService
+from closeloop.cases.deps import provide_case_actions
 from closeloop.cases.lifecycle import Action, allowed_actions
 from closeloop.cases.models import Case
 from closeloop.db import tenant_scope, utcnow
 from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
+from closeloop.settings import Settings
 from closeloop.surveys import pages
 from closeloop.surveys.models import Survey
 from closeloop.surveys.schemas import ScaleItem, SurveyAnswer, SurveyAnswered, SurveyRead
@@ -159,7 +160,12 @@ def check_open(found: OpenSurvey, locale: str, now: dt.datetime) -> None:
 
 
 async def answer_survey(
-    session: AsyncSession, token: str, data: SurveyAnswer, locale: str | None = None
+    session: AsyncSession,
+    token: str,
+    data: SurveyAnswer,
+    locale: str | None = None,
+    *,
+    settings: Settings,
 ) -> SurveyAnswered:
     """Record the customer's answer as the case's feedback; see the module docstring."""
     found = await open_survey(session, token, lock=True)
@@ -183,7 +189,7 @@ async def answer_survey(
     # Marked before the action runs, in the same transaction (a refusal rolls it back).
     survey.answered_at, survey.answer, survey.reason = now, data.answer, reason
     await session.flush()
-    actions = CaseActionService(session, _survey_principal(found.tenant.id))
+    actions = provide_case_actions(session, _survey_principal(found.tenant.id), settings)
     await actions.apply(
         found.case.id, Action.FEEDBACK, Feedback(satisfaction=data.answer, reason=reason)
     )

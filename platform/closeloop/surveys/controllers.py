@@ -188,7 +188,7 @@ class PublicSurveyController(Controller):
             html = html or from_form
             if answer is None:
                 raise _invalid("answer", "choose an answer")
-            answered = await answer_survey(db_session, token, answer, lang)
+            answered = await answer_survey(db_session, token, answer, lang, settings=settings)
         except ApiError as error:
             if not html:
                 raise

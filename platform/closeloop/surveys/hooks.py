@@ -14,11 +14,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.lifecycle import Action, CaseChange
+from closeloop.settings import Settings
 from closeloop.surveys.sending import send_survey
 
 __all__ = ["on_case_change"]
 
 
-async def on_case_change(session: AsyncSession, change: CaseChange) -> None:
+async def on_case_change(session: AsyncSession, change: CaseChange, settings: Settings) -> None:
     if change.action == Action.RESOLVE:
-        await send_survey(session, change.case, now=change.at)
+        await send_survey(session, change.case, settings=settings, now=change.at)

@@ -21,7 +21,8 @@ from closeloop.config.models import TenantProfile
 from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.notify import events
 from closeloop.notify.service import notify_customer
-from closeloop.surveys.links import link_settings, survey_url
+from closeloop.settings import Settings
+from closeloop.surveys.links import survey_url
 from closeloop.surveys.models import Survey
 from closeloop.surveys.tokens import hash_token, new_token
 from closeloop.tenancy.models import Tenant
@@ -59,12 +60,12 @@ async def withdraw_surveys(session: AsyncSession, case_id: uuid.UUID, *, at: dt.
 
 
 async def send_survey(
-    session: AsyncSession, case: Case, *, now: dt.datetime | None = None
+    session: AsyncSession, case: Case, *, settings: Settings, now: dt.datetime | None = None
 ) -> Survey:
-    """A new survey for `case` (just resolved), its link sent to the customer."""
+    """A new survey for `case` (just resolved), its link sent to the customer; the link
+    and its lifetime come from `settings` (`public_url`, `survey_ttl_days`)."""
     tenant_id = bound_tenant(session)
     assert tenant_id is not None, "send_survey needs a tenant-bound session"
-    settings = link_settings(session)
     now = now or utcnow()
     await withdraw_surveys(session, case.id, at=now)
     last = await session.scalar(select(func.max(Survey.cycle)).where(Survey.case_id == case.id))

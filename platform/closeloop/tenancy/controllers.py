@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
@@ -18,15 +19,16 @@ from closeloop.crud import read_as
 from closeloop.errors import NotFound, Unauthorized
 from closeloop.identity.service import UserService
 from closeloop.settings import Settings
+from closeloop.tenancy.deps import provide_operator_tenants, provide_operator_users
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.tenancy.schemas import TenantCreate, TenantCreated, TenantRead
 from closeloop.tenancy.service import TenantService
 from closeloop.web.context import bind_actor
-from closeloop.web.deps import DbSession
 
 __all__ = ["PlatformTenantController", "operator_guard"]
 
-OPERATOR = "operator"  # the audit actor of operator requests
+Tenants = NamedDependency[TenantService]
+Users = NamedDependency[UserService]
 
 
 def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -52,16 +54,20 @@ class PlatformTenantController(Controller):
     path = "/platform/v1/tenants"
     guards = [operator_guard]
     tags = ["platform"]
+    dependencies = {
+        "tenants": Provide(provide_operator_tenants, sync_to_thread=False),
+        "users": Provide(provide_operator_users, sync_to_thread=False),
+    }
 
     @post("/")
     async def create_tenant(
-        self, db_session: DbSession, data: JSONBody[TenantCreate]
+        self, tenants: Tenants, users: Users, data: JSONBody[TenantCreate]
     ) -> TenantCreated:
         """Create a tenant together with its first admin (role `admin`, permission `pii`)."""
-        tenant = await TenantService(db_session, actor=OPERATOR).create(
+        tenant = await tenants.create(
             slug=data.slug, name=data.name, locale=data.locale, timezone=data.timezone
         )
-        admin = await UserService(db_session, actor=OPERATOR).create_admin(
+        admin = await users.create_admin(
             email=data.admin_email, display_name=data.admin_name, password=data.admin_password
         )
         read = tenant_read(tenant)
@@ -72,20 +78,18 @@ class PlatformTenantController(Controller):
         )
 
     @get("/")
-    async def list_tenants(self, db_session: DbSession) -> list[TenantRead]:
-        return [tenant_read(t) for t in await TenantService(db_session).list()]
+    async def list_tenants(self, tenants: Tenants) -> list[TenantRead]:
+        return [tenant_read(t) for t in await tenants.list()]
 
     @get("/{slug:str}")
-    async def get_tenant(self, db_session: DbSession, slug: FromPath[str]) -> TenantRead:
-        return tenant_read(await TenantService(db_session).by_slug(slug))
+    async def get_tenant(self, tenants: Tenants, slug: FromPath[str]) -> TenantRead:
+        return tenant_read(await tenants.by_slug(slug))
 
     @post("/{slug:str}/suspend", status_code=200)
-    async def suspend_tenant(self, db_session: DbSession, slug: FromPath[str]) -> TenantRead:
+    async def suspend_tenant(self, tenants: Tenants, slug: FromPath[str]) -> TenantRead:
         """Suspend a tenant: its users and API keys get 403 until it is resumed."""
-        tenants = TenantService(db_session, actor=OPERATOR)
         return tenant_read(await tenants.set_status(slug, TenantStatus.SUSPENDED))
 
     @post("/{slug:str}/resume", status_code=200)
-    async def resume_tenant(self, db_session: DbSession, slug: FromPath[str]) -> TenantRead:
-        tenants = TenantService(db_session, actor=OPERATOR)
+    async def resume_tenant(self, tenants: Tenants, slug: FromPath[str]) -> TenantRead:
         return tenant_read(await tenants.set_status(slug, TenantStatus.ACTIVE))

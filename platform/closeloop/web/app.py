@@ -37,7 +37,6 @@ from closeloop.settings import Settings, load_settings
 from closeloop.sla.calendar_controllers import CalendarController
 from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
 from closeloop.surveys.controllers import PublicSurveyController
-from closeloop.surveys.links import carry_settings
 from closeloop.tenancy.controllers import PlatformTenantController
 from closeloop.times import TYPE_DECODERS, TimeSchemaPlugin
 from closeloop.web.allow import answer_options
@@ -117,7 +116,6 @@ def create_app(
             await check_app_role(active)
             app.state.engine = active
             app.state.sessionmaker = sessionmaker(active)
-            carry_settings(app.state.sessionmaker, settings)
             async with background_work(settings, active, url, enabled=background):
                 log.info("closeloop ready", version=__version__)
                 yield

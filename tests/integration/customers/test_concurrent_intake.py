@@ -42,9 +42,9 @@ async def test_the_second_insert_of_a_new_ref_uses_the_first_ones_customer(
 
     async def intake(phone: str, started: asyncio.Event | None = None) -> Customer:
         async with transaction(factory, tenant.id) as session:
-            found = await CustomerService(session, settings, None).resolve_for_intake(
-                CustomerInput(external_ref="C-77", nickname="小李", phone=phone)
-            )
+            found = await CustomerService(
+                session, principal=None, settings=settings
+            ).resolve_for_intake(CustomerInput(external_ref="C-77", nickname="小李", phone=phone))
             if started is not None:
                 await started.wait()  # holds its insert uncommitted until told
             return found

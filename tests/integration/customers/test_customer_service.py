@@ -30,12 +30,16 @@ async def test_intake_finds_the_same_customer_by_ref_phone_or_email(
 ) -> None:
     factory = sessionmaker(app_engine)
     async with transaction(factory, tenant.id) as session:
-        service = CustomerService(session, settings, _principal(tenant, pii=False))
+        service = CustomerService(
+            session, principal=_principal(tenant, pii=False), settings=settings
+        )
         first = await service.resolve_for_intake(
             CustomerInput(external_ref="C-1", nickname="小张", name="张三", phone="13812345678")
         )
     async with transaction(factory, tenant.id) as session:
-        service = CustomerService(session, settings, _principal(tenant, pii=False))
+        service = CustomerService(
+            session, principal=_principal(tenant, pii=False), settings=settings
+        )
         by_ref = await service.resolve_for_intake(CustomerInput(external_ref="C-1"))
         by_phone = await service.resolve_for_intake(CustomerInput(phone="+86 138-1234-5678"))
         filled = await service.resolve_for_intake(
@@ -52,7 +56,9 @@ async def test_view_masks_without_pii_and_audits_with_it(
 ) -> None:
     factory = sessionmaker(app_engine)
     async with transaction(factory, tenant.id) as session:
-        service = CustomerService(session, settings, _principal(tenant, pii=False))
+        service = CustomerService(
+            session, principal=_principal(tenant, pii=False), settings=settings
+        )
         customer = await service.resolve_for_intake(CustomerInput(name="张三", phone="13812345678"))
         masked = await service.view(customer)
         reads = await session.scalar(
@@ -63,7 +69,9 @@ async def test_view_masks_without_pii_and_audits_with_it(
     assert (masked.name, masked.phone, masked.masked) == ("张*", "138****5678", True)
     assert reads == 0
     async with transaction(factory, tenant.id) as session:
-        service = CustomerService(session, settings, _principal(tenant, pii=True))
+        service = CustomerService(
+            session, principal=_principal(tenant, pii=True), settings=settings
+        )
         plain = await service.view(customer)
         entry = await session.scalar(
             select(AuditEntry).where(AuditEntry.action == "customer.pii_read")
@@ -84,12 +92,16 @@ async def test_no_pii_tenant_refuses_pii_fields(
         profile.pii_mode = "none"
     sent = CustomerInput(nickname="x", phone="13812345678", name="张三")
     async with transaction(factory, tenant.id) as session:
-        service = CustomerService(session, settings, _principal(tenant, pii=False))
+        service = CustomerService(
+            session, principal=_principal(tenant, pii=False), settings=settings
+        )
         with pytest.raises(UnprocessableEntity) as refused:
             await service.resolve_for_intake(sent)
     assert refused.value.code == "pii_not_allowed"
     assert refused.value.fields == ["name", "phone"]
     async with transaction(factory, tenant.id) as session:
-        service = CustomerService(session, settings, _principal(tenant, pii=False))
+        service = CustomerService(
+            session, principal=_principal(tenant, pii=False), settings=settings
+        )
         ok = await service.resolve_for_intake(CustomerInput(nickname="x"))
         assert ok.nickname == "x"

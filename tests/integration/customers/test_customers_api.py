@@ -41,9 +41,9 @@ async def _customer(
     }
     data.update(fields)
     async with transaction(sessionmaker(engine), tenant.id) as session:
-        customer = await CustomerService(session, settings, None).resolve_for_intake(
-            CustomerInput(**data)
-        )
+        customer = await CustomerService(
+            session, principal=None, settings=settings
+        ).resolve_for_intake(CustomerInput(**data))
     return customer.id
 
 

@@ -7,8 +7,8 @@ import dramatiq
 import notify_support as ns
 import pytest
 
-from closeloop.notify import runtime as notify_runtime
 from closeloop.provision import Provisioned
+from closeloop.queue import runtime
 from closeloop.settings import Settings
 
 
@@ -18,20 +18,21 @@ async def _start_empty(clean_tables: None) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _notify_settings(settings: Settings) -> Iterator[None]:
-    """What the notify code reads outside a request (`closeloop.notify.runtime`): the
-    test settings (no SMTP_URL), unless `mail` or `dead_smtp` name a server."""
-    notify_runtime.configure(settings)
+def _worker_settings(database: Provisioned, settings: Settings) -> Iterator[None]:
+    """The worker's setup, where the delivery actors read their settings
+    (`current_message().settings`): the test settings (no SMTP_URL), unless `mail` or
+    `dead_smtp` name a server."""
+    runtime.configure(database.app_url, settings=settings)
     try:
         yield
     finally:
-        notify_runtime.reset()
+        runtime.reset()
 
 
 @pytest.fixture
 async def broker(database: Provisioned) -> AsyncIterator[dramatiq.Broker]:
     """The StubBroker with a worker running every actor (fast retries)."""
-    async with ns.running_worker(database.app_url) as running:
+    async with ns.running_worker(database.app_url, settings=runtime.current().settings) as running:
         yield running
 
 
@@ -39,7 +40,7 @@ async def broker(database: Provisioned) -> AsyncIterator[dramatiq.Broker]:
 def mail(settings: Settings) -> Iterator[ns.Mailbox]:
     """A real SMTP server started for the test; the delivery actors send to it."""
     with ns.smtp_server() as (url, mailbox):
-        notify_runtime.configure(dataclasses.replace(settings, smtp_url=url))
+        runtime.current().settings = dataclasses.replace(settings, smtp_url=url)
         yield mailbox
 
 
@@ -47,5 +48,5 @@ def mail(settings: Settings) -> Iterator[ns.Mailbox]:
 def dead_smtp(settings: Settings) -> str:
     """SMTP_URL naming a local port nothing listens on."""
     url = f"smtp://127.0.0.1:{ns.free_port()}"
-    notify_runtime.configure(dataclasses.replace(settings, smtp_url=url))
+    runtime.current().settings = dataclasses.replace(settings, smtp_url=url)
     return url

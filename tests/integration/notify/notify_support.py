@@ -27,6 +27,7 @@ from closeloop.notify.models import Notification
 from closeloop.queue import runtime
 from closeloop.queue.brokers import BrokerConfig, make_broker, start_worker
 from closeloop.queue.relay import Relay
+from closeloop.settings import Settings
 
 FAST = BrokerConfig(min_backoff_ms=10, max_backoff_ms=50)
 
@@ -108,9 +109,12 @@ class WebhookReceiver:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(app_url: str, *, threads: int = 2) -> AsyncIterator[dramatiq.Broker]:
-    """The StubBroker with every actor declared, and a worker consuming it."""
-    runtime.configure(app_url, pool_size=threads)
+async def running_worker(
+    app_url: str, *, settings: Settings, threads: int = 2
+) -> AsyncIterator[dramatiq.Broker]:
+    """The StubBroker with every actor declared, and a worker consuming it; its actors
+    use `settings` (a test changes them with `runtime.current().settings = ...`)."""
+    runtime.configure(app_url, settings=settings, pool_size=threads)
     broker = make_broker(FAST)
     worker = await asyncio.to_thread(start_worker, broker, threads=threads, timeout_ms=100)
     try:

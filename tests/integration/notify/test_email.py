@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import sessionmaker
-from closeloop.notify import runtime as notify_runtime
 from closeloop.notify.actors import MAX_ATTEMPTS
+from closeloop.queue import runtime
 from closeloop.queue.registry import actor_spec
 from closeloop.settings import Settings
 from support import Client, TenantHandle
@@ -27,7 +27,7 @@ from support import Client, TenantHandle
 def slow_mail(settings: Settings) -> Iterator[ns.Mailbox]:
     """An SMTP server that takes half a second to accept each message."""
     with ns.smtp_server(delay=0.5) as (url, mailbox):
-        notify_runtime.configure(dataclasses.replace(settings, smtp_url=url))
+        runtime.current().settings = dataclasses.replace(settings, smtp_url=url)
         yield mailbox
 
 

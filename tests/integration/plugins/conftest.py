@@ -5,8 +5,9 @@ from collections.abc import Iterator
 import pytest
 from plugin_support import Recorder
 
-from closeloop.notify import runtime as notify_runtime
 from closeloop.plugins.manager import registered_plugins
+from closeloop.provision import Provisioned
+from closeloop.queue import runtime
 from closeloop.settings import Settings
 
 
@@ -16,13 +17,14 @@ async def _start_empty(clean_tables: None) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _worker_settings(settings: Settings) -> Iterator[None]:
-    """The plugin jobs read the process's settings, as the notification actors do."""
-    notify_runtime.configure(settings)
+def _worker_settings(database: Provisioned, settings: Settings) -> Iterator[None]:
+    """The worker's setup, where the plugin jobs read their settings
+    (`current_message().settings`), as the notification actors do."""
+    runtime.configure(database.app_url, settings=settings)
     try:
         yield
     finally:
-        notify_runtime.reset()
+        runtime.reset()
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.audit.models import AuditEntry
 from closeloop.cases.models import Case
-from closeloop.notify import runtime as notify_runtime
 from closeloop.notify.models import Notification
 from closeloop.plugins.models import CaseFinding
 from closeloop.plugins.types import CaseSnapshot, TenantInfo
+from closeloop.queue import runtime
 from closeloop.queue.models import OutboxMessage
 from closeloop.settings import Settings
 from support import Client, TenantHandle, fields_of
@@ -293,7 +293,7 @@ async def test_mail_to_an_outside_address_is_sent_through_the_mail_server(
     case = await create_case(client, tenant.headers, extra=EXTRA)
     await run_jobs(app_engine, tenant.id, "run_case_event_plugins")
     with smtp_server() as (url, mailbox):
-        notify_runtime.configure(dataclasses.replace(settings, smtp_url=url))
+        runtime.current().settings = dataclasses.replace(settings, smtp_url=url)
         await run_jobs(app_engine, tenant.id, "send_plugin_email")
     [(recipients, message)] = mailbox.messages
     assert recipients == ["sec@outside.example"]

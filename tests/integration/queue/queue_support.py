@@ -26,6 +26,7 @@ from closeloop.db import sessionmaker, transaction
 from closeloop.queue import actor_transaction, closeloop_actor, enqueue, runtime
 from closeloop.queue.brokers import BrokerConfig, make_broker, start_worker
 from closeloop.queue.models import DeadLetter, OutboxMessage, ProcessedMessage
+from closeloop.settings import Settings
 
 EFFECT = "queue_test.effect"
 RUNS: list[str] = []  # message ids of every attempt of the poisoned and refusing actors
@@ -158,10 +159,11 @@ class Seen(Middleware):
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    app_url: str, config: BrokerConfig, *, threads: int = 2
+    app_url: str, config: BrokerConfig, *, settings: Settings, threads: int = 2
 ) -> AsyncIterator[tuple[dramatiq.Broker, Seen]]:
-    """A broker for `config` and a `dramatiq.Worker` consuming it, stopped on exit."""
-    runtime.configure(app_url, pool_size=threads)
+    """A broker for `config` and a `dramatiq.Worker` consuming it (its actors using
+    `settings`), stopped on exit."""
+    runtime.configure(app_url, settings=settings, pool_size=threads)
     broker = make_broker(config)
     seen = Seen()
     broker.add_middleware(seen)

@@ -46,9 +46,12 @@ async def test_the_app_process_runs_the_work_itself_without_a_broker(
 
 
 async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll(
-    app_engine: AsyncEngine, database: Provisioned, tenant: object
+    app_engine: AsyncEngine, database: Provisioned, settings: Settings, tenant: object
 ) -> None:
-    async with qs.running_worker(database.app_url, BrokerConfig()) as (broker, _):
+    async with qs.running_worker(database.app_url, BrokerConfig(), settings=settings) as (
+        broker,
+        _,
+    ):
         relay = Relay(app_engine, broker, poll_seconds=3600)  # polling would take an hour
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from closeloop.provision import Provisioned
 from closeloop.queue.brokers import BrokerConfig
 from closeloop.queue.relay import Relay
+from closeloop.settings import Settings
 from support import TenantHandle
 
 AMQP_URL = os.environ.get("CLOSELOOP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -68,21 +69,28 @@ def _delete_rabbitmq_queues(broker: dramatiq.Broker) -> None:
 
 
 @pytest.fixture
-async def rabbitmq(database: Provisioned) -> AsyncIterator[tuple[dramatiq.Broker, str, qs.Seen]]:
+async def rabbitmq(
+    database: Provisioned, settings: Settings
+) -> AsyncIterator[tuple[dramatiq.Broker, str, qs.Seen]]:
     _check_rabbitmq()
     prefix = _prefix()
     config = BrokerConfig(url=AMQP_URL, queue_prefix=prefix, min_backoff_ms=10, max_backoff_ms=50)
-    async with qs.running_worker(database.app_url, config) as (broker, seen):
+    async with qs.running_worker(database.app_url, config, settings=settings) as (broker, seen):
         yield broker, prefix, seen
     _delete_rabbitmq_queues(broker)
 
 
 @pytest.fixture
-async def redis_broker(database: Provisioned) -> AsyncIterator[tuple[dramatiq.Broker, str]]:
+async def redis_broker(
+    database: Provisioned, settings: Settings
+) -> AsyncIterator[tuple[dramatiq.Broker, str]]:
     _check_redis()
     prefix = _prefix()
     config = BrokerConfig(url=REDIS_URL, queue_prefix=prefix, min_backoff_ms=10, max_backoff_ms=50)
-    async with qs.running_worker(database.app_url, config) as (broker, _seen):
+    async with qs.running_worker(database.app_url, config, settings=settings) as (
+        broker,
+        _seen,
+    ):
         yield broker, prefix
         broker.flush_all()  # type: ignore[attr-defined]
 

@@ -14,14 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from closeloop.provision import Provisioned
 from closeloop.queue.brokers import BrokerConfig
 from closeloop.queue.relay import Relay
+from closeloop.settings import Settings
 from support import OPERATOR, Client, TenantHandle
 
 FAST = BrokerConfig(min_backoff_ms=10, max_backoff_ms=50)
 
 
 @pytest.fixture
-async def stub(database: Provisioned) -> AsyncIterator[tuple[dramatiq.Broker, qs.Seen]]:
-    async with qs.running_worker(database.app_url, FAST) as running:
+async def stub(
+    database: Provisioned, settings: Settings
+) -> AsyncIterator[tuple[dramatiq.Broker, qs.Seen]]:
+    async with qs.running_worker(database.app_url, FAST, settings=settings) as running:
         yield running
 
 

@@ -12,12 +12,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.cases.action_schemas import decode_body
-from closeloop.cases.actions import CaseActionService
+from closeloop.cases.deps import provide_case_actions
 from closeloop.cases.lifecycle import Action
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.db import sessionmaker, transaction
 from closeloop.identity.principal import Principal
 from closeloop.notify.models import Notification
+from closeloop.settings import Settings
 from closeloop.sla.models import SlaClock, SlaClockEvent
 from closeloop.sla.sweep import SweepReport, sweep_due
 from support import Client, TenantHandle
@@ -47,11 +48,12 @@ async def act(
     body: dict[str, Any] | None = None,
     *,
     at: dt.datetime,
+    settings: Settings,
 ) -> Case:
     """Take a lifecycle action as the tenant's admin, dated `at`."""
     chosen = Action(action)
     async with transaction(sessionmaker(engine), tenant.id) as session:
-        case, _ = await CaseActionService(session, admin(tenant)).apply(
+        case, _ = await provide_case_actions(session, admin(tenant), settings).apply(
             uuid.UUID(str(case_id)), chosen, decode_body(chosen, body or {}), now=at
         )
     return case

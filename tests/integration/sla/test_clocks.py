@@ -11,6 +11,7 @@ import sla_support as sla
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import sessionmaker, transaction
+from closeloop.settings import Settings
 from closeloop.sla.calendar_service import load
 from integration.cases.case_support import config_id, create_case
 from integration.cases.lifecycle_support import make_department, make_user
@@ -25,7 +26,7 @@ async def _calendar(engine: AsyncEngine, tenant: TenantHandle):  # type: ignore[
 
 
 async def test_waiting_on_the_customer_moves_the_resolution_due_time_by_the_paused_business_time(
-    client: Client, app_engine: AsyncEngine, tenant: TenantHandle
+    client: Client, app_engine: AsyncEngine, tenant: TenantHandle, settings: Settings
 ) -> None:
     # Monday 2026-11-16 10:00 in Shanghai; the default calendar works Mon-Fri
     # 09:00-12:00 and 13:30-18:00; the default policy resolves within 10 working days.
@@ -35,7 +36,15 @@ async def test_waiting_on_the_customer_moves_the_resolution_due_time_by_the_paus
     assert before.due_at == sla.local(2026, 11, 30, 10, 0)
 
     asked, answered = sla.local(2026, 11, 17, 11, 0), sla.local(2026, 11, 18, 15, 0)
-    await sla.act(app_engine, tenant, case["id"], "verify", {"valid": True}, at=received + HOUR)
+    await sla.act(
+        app_engine,
+        tenant,
+        case["id"],
+        "verify",
+        {"valid": True},
+        at=received + HOUR,
+        settings=settings,
+    )
     await sla.act(
         app_engine,
         tenant,
@@ -43,13 +52,14 @@ async def test_waiting_on_the_customer_moves_the_resolution_due_time_by_the_paus
         "request_info",
         {"question": "Which order number?", "reason": "order number missing"},
         at=asked,
+        settings=settings,
     )
     paused = sla.clock(await sla.clocks(app_engine, tenant.id, case["id"]), "resolution")
     assert (paused.state, paused.next_check_at) == ("paused", None)
     contact = sla.clock(await sla.clocks(app_engine, tenant.id, case["id"]), "customer_contact")
     assert contact.due_at == sla.local(2026, 11, 18, 11, 0)  # within 1 working day
 
-    await sla.act(app_engine, tenant, case["id"], "resume", {}, at=answered)
+    await sla.act(app_engine, tenant, case["id"], "resume", {}, at=answered, settings=settings)
     rows = await sla.clocks(app_engine, tenant.id, case["id"])
     resumed = sla.clock(rows, "resolution")
     # Tue 11:00-12:00, 13:30-18:00, Wed 09:00-12:00, 13:30-15:00: 10 working hours.
@@ -106,7 +116,7 @@ async def test_a_friday_evening_case_is_due_by_the_working_hours_that_follow(
 
 
 async def test_the_lifecycle_starts_and_stops_the_right_clocks_and_a_reopen_starts_a_new_cycle(
-    client: Client, app_engine: AsyncEngine, tenant: TenantHandle
+    client: Client, app_engine: AsyncEngine, tenant: TenantHandle, settings: Settings
 ) -> None:
     handler_id, _ = await make_user(client, tenant, "handler")
     department_id = await make_department(app_engine, tenant.id, "logistics")
@@ -114,10 +124,14 @@ async def test_the_lifecycle_starts_and_stops_the_right_clocks_and_a_reopen_star
     case = await create_case(client, tenant.headers, received_at="2026-11-16T10:00:00")
     case_id = case["id"]
 
-    await sla.act(app_engine, tenant, case_id, "verify", {"valid": True}, at=t0 + HOUR)
+    await sla.act(
+        app_engine, tenant, case_id, "verify", {"valid": True}, at=t0 + HOUR, settings=settings
+    )
     assign = {"lead_department_id": str(department_id), "handler_id": str(handler_id)}
-    await sla.act(app_engine, tenant, case_id, "assign", assign, at=t0 + 2 * HOUR)
-    await sla.act(app_engine, tenant, case_id, "start", {}, at=t0 + 3 * HOUR)
+    await sla.act(
+        app_engine, tenant, case_id, "assign", assign, at=t0 + 2 * HOUR, settings=settings
+    )
+    await sla.act(app_engine, tenant, case_id, "start", {}, at=t0 + 3 * HOUR, settings=settings)
     rows = await sla.clocks(app_engine, tenant.id, case_id)
     update = sla.clock(rows, "customer_update")
     # 6 working hours from 13:00, in the lunch break: 13:30-18:00, then Tuesday 09:00-10:30.
@@ -129,6 +143,7 @@ async def test_the_lifecycle_starts_and_stops_the_right_clocks_and_a_reopen_star
         "progress",
         {"note": "Carrier called", "visibility": "customer"},
         at=t0 + 5 * HOUR,
+        settings=settings,
     )
     restarted = sla.clock(await sla.clocks(app_engine, tenant.id, case_id), "customer_update")
     assert (restarted.period, restarted.started_at) == (2, t0 + 5 * HOUR)
@@ -139,7 +154,9 @@ async def test_the_lifecycle_starts_and_stops_the_right_clocks_and_a_reopen_star
         "solution_type": "coupon",
         "result": "Coupon sent",
     }
-    await sla.act(app_engine, tenant, case_id, "resolve", resolve, at=t0 + 6 * HOUR)
+    await sla.act(
+        app_engine, tenant, case_id, "resolve", resolve, at=t0 + 6 * HOUR, settings=settings
+    )
     rows = await sla.clocks(app_engine, tenant.id, case_id)
     assert {c.target: c.state for c in rows} == {
         "first_response": "stopped",
@@ -161,6 +178,7 @@ async def test_the_lifecycle_starts_and_stops_the_right_clocks_and_a_reopen_star
         "feedback",
         {"satisfaction": "unsatisfied", "reason": "Coupon too small"},
         at=unhappy,
+        settings=settings,
     )
     rows = await sla.clocks(app_engine, tenant.id, case_id)
     first = [c for c in rows if c.cycle == 1]
@@ -180,7 +198,9 @@ async def test_the_lifecycle_starts_and_stops_the_right_clocks_and_a_reopen_star
     assert reopened.severity_code == "urgent"
     assert reopened.due_at == unhappy + 24 * HOUR
 
-    await sla.act(app_engine, tenant, case_id, "assign", assign, at=unhappy + HOUR)
+    await sla.act(
+        app_engine, tenant, case_id, "assign", assign, at=unhappy + HOUR, settings=settings
+    )
     rows = await sla.clocks(app_engine, tenant.id, case_id)
     assert sla.clock(rows, "second_handling", 2).state == "stopped"  # the second handling began
     body = await sla.case_sla(client, tenant.headers, case_id)
@@ -190,12 +210,18 @@ async def test_the_lifecycle_starts_and_stops_the_right_clocks_and_a_reopen_star
 
 
 async def test_archiving_stops_every_clock_and_clears_the_due_time(
-    client: Client, app_engine: AsyncEngine, tenant: TenantHandle
+    client: Client, app_engine: AsyncEngine, tenant: TenantHandle, settings: Settings
 ) -> None:
     t0 = sla.local(2026, 11, 16, 10, 0)
     case = await create_case(client, tenant.headers, received_at="2026-11-16T10:00:00")
     await sla.act(
-        app_engine, tenant, case["id"], "invalidate", {"explanation": "Spam"}, at=t0 + HOUR
+        app_engine,
+        tenant,
+        case["id"],
+        "invalidate",
+        {"explanation": "Spam"},
+        at=t0 + HOUR,
+        settings=settings,
     )
     rows = await sla.clocks(app_engine, tenant.id, case["id"])
     assert {c.state for c in rows} == {"stopped"}

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from closeloop.audit.models import AuditEntry
 from closeloop.db import sessionmaker, transaction, utcnow
 from closeloop.queue.registry import actor_spec
+from closeloop.settings import Settings
 from integration.cases.case_support import config_id, create_case
 from integration.cases.lifecycle_support import make_department, make_user
 from support import Client, TenantHandle
@@ -91,7 +92,7 @@ def _sent(notes: list[Any], people: dict[str, Any]) -> Counter[tuple[str, str]]:
 
 
 async def test_a_breach_fires_each_level_once_reaching_the_right_people(
-    client: Client, app_engine: AsyncEngine, tenant: TenantHandle
+    client: Client, app_engine: AsyncEngine, tenant: TenantHandle, settings: Settings
 ) -> None:
     assert (
         await client.post("/api/v1/sla-policies/", headers=tenant.headers, json=LADDER)
@@ -101,8 +102,8 @@ async def test_a_breach_fires_each_level_once_reaching_the_right_people(
     case = await create_case(client, tenant.headers, channel="web", received_at=t0.isoformat())
     case_id = case["id"]
     assign = {"lead_department_id": str(people["department"]), "handler_id": str(people["handler"])}
-    await sla.act(app_engine, tenant, case_id, "verify", {"valid": True}, at=t0)
-    await sla.act(app_engine, tenant, case_id, "assign", assign, at=t0)
+    await sla.act(app_engine, tenant, case_id, "verify", {"valid": True}, at=t0, settings=settings)
+    await sla.act(app_engine, tenant, case_id, "assign", assign, at=t0, settings=settings)
 
     # 60 % of the 10 hours: the first level only, to the handler; then nothing more.
     for _ in range(3):
