@@ -34,7 +34,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Benchmarks print figures (README, Benchmarks). DATABASE_URL: a superuser URL of a server,
+# Benchmarks print figures (bench/RESULTS.md). DATABASE_URL: a superuser URL of a server,
 # else an embedded one. The listing seed (1,000,000 cases) is kept and reused.
 bench: install
 	$(BIN)/python bench/intake.py

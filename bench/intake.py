@@ -50,6 +50,7 @@ import httpx
 from litestar import Litestar, post
 from litestar.datastructures import State
 
+from closeloop.identity.access import public
 from closeloop.settings import Settings
 
 DATABASE = "closeloop_bench_intake"
@@ -70,7 +71,12 @@ PROFILE_ENV = "CLOSELOOP_BENCH_PROFILE"  # "1": time the SQL statements
 WORKERS_ENV = "CLOSELOOP_BENCH_WORKERS"
 
 
-@post("/bench/bare", status_code=201, include_in_schema=False)
+@post(
+    "/bench/bare",
+    status_code=201,
+    include_in_schema=False,
+    opt=public("the benchmark's baseline; mounted only by this benchmark"),
+)
 async def bare_insert(data: dict[str, Any], state: State) -> dict[str, str]:
     """One INSERT + COMMIT through asyncpg: the floor any write endpoint stands on."""
     pool: asyncpg.Pool = state.bare_pool

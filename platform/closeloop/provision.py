@@ -121,7 +121,7 @@ async def check_app_role(engine: AsyncEngine) -> None:
     if superuser:
         raise UnsafeAppRole(
             f"database role {name!r} is a superuser and would bypass row-level security; "
-            "DATABASE_URL must use the application role (see README, Settings)"
+            "DATABASE_URL must use the application role (see docs/settings.md)"
         )
     if bypass:
         raise UnsafeAppRole(

@@ -52,7 +52,7 @@ BIN = Path(sys.executable).parent
 # list. A missing `If-Match` is 428 Precondition Required.
 CHECKS = """
 [generation]
-# PostgreSQL cannot store NUL in text; such text answers 400 (README, HTTP API).
+# PostgreSQL cannot store NUL in text; such text answers 400 (docs/api.md, Conventions).
 allow-x00 = false
 
 [checks.positive_data_acceptance]

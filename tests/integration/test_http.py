@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from closeloop.db import sessionmaker, transaction
+from closeloop.identity.access import public
 from closeloop.identity.models import User
 from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant
@@ -25,6 +26,8 @@ from support import OPERATOR, PASSWORD, Client, TenantHandle
 USERS = "/api/v1/users/"
 TENANTS = "/platform/v1/tenants/"
 JSON = {"Content-Type": "application/json"}
+
+TEST_ROUTE = public("a route of this test only")
 
 
 def _user(**overrides: object) -> dict[str, object]:
@@ -257,12 +260,12 @@ async def test_wrong_method_is_405_in_the_json_error_shape(client: Client) -> No
 SECRET_DETAIL = "the frobnicator exploded at 0xDEADBEEF"
 
 
-@get("/test/boom")
+@get("/test/boom", opt=TEST_ROUTE)
 async def boom() -> None:
     raise RuntimeError(SECRET_DETAIL)
 
 
-@post("/test/write-then-boom")
+@post("/test/write-then-boom", opt=TEST_ROUTE)
 async def write_then_boom(db_session: DbSession) -> None:
     session: AsyncSession = db_session
     await TenantService(session).create(

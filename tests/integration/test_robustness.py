@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from closeloop.cases.models import Case
 from closeloop.db import create_engine, sessionmaker, transaction
+from closeloop.identity.access import public
 from closeloop.logs import configure_logging
 from closeloop.settings import Settings
 from closeloop.web.app import create_app
@@ -40,6 +41,8 @@ INTAKE = {
     "description": "订单 A1001 承诺三天送达,实际一周后才到。",
     "customer": {"nickname": "小王", "phone": "13812345678"},
 }
+
+TEST_ROUTE = public("a route of this test only")
 
 
 class Echo(msgspec.Struct, forbid_unknown_fields=True):
@@ -60,22 +63,26 @@ class FailingMiddleware:
         raise Boom("the middleware failed")
 
 
-@post("/test/echo", status_code=200)
+@post("/test/echo", status_code=200, opt=TEST_ROUTE)
 async def echo(data: JSONBody[Echo]) -> dict[str, Any]:
     return {"principal": data.principal}
 
 
-@get("/test/bad-dependency", dependencies={"answer": Provide(lambda: "many", sync_to_thread=False)})
+@get(
+    "/test/bad-dependency",
+    opt=TEST_ROUTE,
+    dependencies={"answer": Provide(lambda: "many", sync_to_thread=False)},
+)
 async def bad_dependency(answer: NamedDependency[int]) -> dict[str, int]:
     return {"answer": answer}
 
 
-@get("/test/failing-middleware", middleware=[FailingMiddleware])
+@get("/test/failing-middleware", middleware=[FailingMiddleware], opt=TEST_ROUTE)
 async def failing_middleware() -> dict[str, str]:
     return {}
 
 
-@get("/test/hold")
+@get("/test/hold", opt=TEST_ROUTE)
 async def hold(db_session: DbSession) -> dict[str, int]:
     """Holds its pooled connection for a second, like a slow request."""
     await db_session.execute(text("SELECT pg_sleep(1)"))

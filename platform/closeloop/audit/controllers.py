@@ -12,6 +12,7 @@ from closeloop.audit.models import AuditEntry
 from closeloop.audit.schemas import AuditEntryRead, AuditPage, ChainReportRead
 from closeloop.audit.service import AuditQuery, list_entries, verify
 from closeloop.crud import read_as
+from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.paging import decode_cursor, page
 from closeloop.times import ClientTime
@@ -27,6 +28,7 @@ def entry_read(entry: AuditEntry) -> AuditEntryRead:
 class AuditController(Controller):
     path = "/api/v1/audit"
     tags = ("audit",)
+    opt = access(Role.ADMIN, Role.SUPERVISOR)
 
     @get("/")
     async def list_audit(
@@ -47,7 +49,6 @@ class AuditController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> AuditPage:
         """Entries of the caller's tenant, newest first, filtered by every given criterion."""
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         query = AuditQuery(
             entity_type=entity_type,
             entity_id=entity_id,
@@ -66,6 +67,5 @@ class AuditController(Controller):
     async def verify_chain(self, db_session: DbSession, principal: Caller) -> ChainReportRead:
         """Recompute the tenant's chain; `ok` false names the first altered, removed or
         moved entry."""
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         report = await verify(db_session)
         return read_as(ChainReportRead, report)

@@ -39,6 +39,7 @@ from closeloop.cases.models import Attachment
 from closeloop.cases.schemas import AttachmentRead, CaseCreate, CasePage, CaseRead, CaseUpdate
 from closeloop.cases.views import case_read, case_summaries
 from closeloop.crud import read_as
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.settings import Settings
 from closeloop.web.deps import Caller, DbSession
@@ -62,13 +63,14 @@ def _with_etag(body: CaseRead, status_code: int = 200, **headers: str) -> Respon
 class CaseController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
+    opt = access(*ALL_ROLES)
     dependencies = {
         "filters": Provide(provide_case_filters),
         "case_service": Provide(provide_case_service, sync_to_thread=False),
         "intake": Provide(provide_case_intake, sync_to_thread=False),
     }
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, opt=access(*INTAKE_ROLES))
     async def create_case(
         self,
         db_session: DbSession,
@@ -90,7 +92,6 @@ class CaseController(Controller):
     ) -> Response[CaseRead]:
         """Register a case (intake). 201 with the new case; the same request again with
         its `Idempotency-Key`, 200 with that case (`Idempotent-Replayed: true`)."""
-        principal.require(*INTAKE_ROLES)
         result = await intake.register(data, idempotency_key=idempotency_key)
         body = await case_read(db_session, settings, principal, result.case)
         headers = {"Location": f"/api/v1/cases/{body.id}"}
@@ -135,7 +136,7 @@ class CaseController(Controller):
         total, capped = await count_cases(db_session, filters)
         return CasePage(items=items, next_cursor=next_cursor, total=total, total_capped=capped)
 
-    @get("/export")
+    @get("/export", opt=access(*EXPORT_ROLES))
     async def export_cases(
         self,
         db_session: DbSession,
@@ -148,7 +149,6 @@ class CaseController(Controller):
     ) -> Response[bytes]:
         """The filtered cases as CSV or Excel. Customer data is always masked in exports,
         whatever the caller's permissions."""
-        principal.require(*EXPORT_ROLES)
         body, media_type = await export_cases(db_session, settings, principal, filters, format)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         return Response(
@@ -170,7 +170,7 @@ class CaseController(Controller):
         case = await case_service.get(case_id)
         return _with_etag(await case_read(db_session, settings, principal, case))
 
-    @patch("/{case_id:uuid}")
+    @patch("/{case_id:uuid}", opt=access(*EDIT_ROLES))
     async def update_case(
         self,
         db_session: DbSession,
@@ -190,7 +190,6 @@ class CaseController(Controller):
     ) -> Response[CaseRead]:
         """Edit fields. 428 without `If-Match`, 409 `version_conflict` (with the current
         version) when the case changed since, 409 `case_archived` on an archived case."""
-        principal.require(*EDIT_ROLES)
         await case_service.get(case_id)  # 404 before anything about the request itself
         case = await case_service.update(case_id, data, if_match=parse_if_match(if_match))
         return _with_etag(await case_read(db_session, settings, principal, case))
@@ -205,13 +204,14 @@ def _content_disposition(filename: str) -> str:
 class AttachmentController(Controller):
     path = "/api/v1/cases/{case_id:uuid}/attachments"
     tags = ("cases",)
+    opt = access(*ALL_ROLES)
     dependencies = {
         "storage": Provide(provide_storage, sync_to_thread=False),
         "case_service": Provide(provide_case_service, sync_to_thread=False),
         "attachments": Provide(provide_attachments, sync_to_thread=False),
     }
 
-    @post("/", status_code=201, request_max_body_size=None)
+    @post("/", status_code=201, request_max_body_size=None, opt=access(*EDIT_ROLES))
     async def upload_attachment(
         self,
         request: Request[Any, Any, Any],
@@ -225,7 +225,6 @@ class AttachmentController(Controller):
         """Add an evidence file: `multipart/form-data` with one part `file`. 413 past the
         size limit (`CLOSELOOP_ATTACHMENT_MAX_BYTES`, 10 MiB by default), 415 unless an
         image, PDF, plain text, audio or office document."""
-        principal.require(*EDIT_ROLES)
         case = await case_service.get(case_id)
         upload = await read_upload(
             request.stream(),

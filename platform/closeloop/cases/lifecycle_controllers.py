@@ -22,6 +22,7 @@ from closeloop.cases.timeline import (
     event_read,
 )
 from closeloop.errors import NotFound
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.principal import Principal
 from closeloop.web.deps import Caller
 
@@ -90,7 +91,14 @@ class CaseActionController(Controller):
     tags = ("cases",)
     dependencies = {"actions": Provide(provide_case_actions, sync_to_thread=False)}
 
-    @post("/{case_id:uuid}/actions/{action:str}", status_code=200, description=_ACTIONS_DOC)
+    # Any member may ask; the lifecycle table (closeloop.cases.lifecycle) checks the
+    # roles of each action, in one place, when the action is applied.
+    @post(
+        "/{case_id:uuid}/actions/{action:str}",
+        status_code=200,
+        description=_ACTIONS_DOC,
+        opt=access(*ALL_ROLES),
+    )
     async def take_action(
         self,
         principal: Caller,
@@ -109,6 +117,7 @@ class CaseActionController(Controller):
 class CaseTimelineController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
+    opt = access(*ALL_ROLES)
     dependencies = {"timeline_service": Provide(provide_timeline, sync_to_thread=False)}
 
     @get("/{case_id:uuid}/timeline")

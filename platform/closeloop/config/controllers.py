@@ -41,6 +41,7 @@ from closeloop.config.service import (
     ProfileService,
     SeverityService,
 )
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.web.crud import ConfigurationController, CrudController, given
 from closeloop.web.deps import Caller, DbSession
@@ -55,7 +56,6 @@ __all__ = [
     "SeverityController",
 ]
 
-STAFF = tuple(Role)
 ACTIVE = Parameter(default=None, description="only active (true) or only retired (false) items")
 
 
@@ -118,19 +118,18 @@ def _profile_read(profile: TenantProfile) -> ProfileRead:
 class ProfileController(Controller):
     path = "/api/v1/profile"
     tags = ("configuration",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def get_profile(self, db_session: DbSession, principal: Caller) -> ProfileRead:
         """Number patterns, satisfaction scale, follow-up script and windows, PII mode."""
-        principal.require(*STAFF)
         return _profile_read(await ProfileService(db_session, actor=principal.actor).get())
 
-    @patch("/")
+    @patch("/", opt=access(Role.ADMIN))
     async def update_profile(
         self, db_session: DbSession, principal: Caller, data: JSONBody[ProfileUpdate]
     ) -> ProfileRead:
         """Change the fields given. Existing cases keep the numbers and texts they have."""
-        principal.require(Role.ADMIN)
         service = ProfileService(db_session, actor=principal.actor)
         return _profile_read(await service.update(given(data)))
 

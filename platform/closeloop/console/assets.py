@@ -20,6 +20,8 @@ from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
+from closeloop.identity.access import public
+
 __all__ = ["STATIC_PREFIX", "STATIC_ROOT", "Asset", "Assets", "assets", "static_file"]
 
 STATIC_ROOT = Path(__file__).resolve().parent / "static"
@@ -102,7 +104,7 @@ def _accepts_gzip(request: Request[Any, Any, Any]) -> bool:
 # a cacheable answer).
 @get(
     "/static/{digest:str}/{file_path:path}",
-    opt={"exclude_from_csrf": True},
+    opt={"exclude_from_csrf": True, **public("the console's scripts and styles, the same for all")},
     include_in_schema=False,
     sync_to_thread=False,
 )

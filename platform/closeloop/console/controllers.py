@@ -22,6 +22,7 @@ from closeloop.console.i18n import LANGUAGE_COOKIE, LOCALES, N_, gettext
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale, secure_cookies
 from closeloop.console.sessions import SESSION_COOKIE, ConsoleSessionService
 from closeloop.errors import ApiError
+from closeloop.identity.access import ALL_ROLES, access, public
 from closeloop.identity.deps import provide_login_service
 from closeloop.identity.schemas import LoginRequest
 from closeloop.identity.service import LoginService
@@ -80,6 +81,7 @@ def safe_next(value: str | None) -> str:
 
 class ConsoleController(Controller):
     path = "/"
+    opt = public("the sign-in pages and the language pick come before any session")
     dependencies = {
         "login_service": Provide(provide_login_service, sync_to_thread=False),
         "console_sessions": Provide(provide_console_sessions, sync_to_thread=False),
@@ -212,7 +214,7 @@ class ConsoleController(Controller):
             ],
         )
 
-    @get("/")
+    @get("/", opt=access(*ALL_ROLES))
     async def home(self, request: Request[Any, Any, Any], viewer: Viewer) -> Template:
         """The landing page: who is signed in; the queues come here next."""
         return render(

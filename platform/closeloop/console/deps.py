@@ -1,24 +1,32 @@
-"""What console handlers ask for: the signed-in user (`viewer`), and the caller
-(`principal`) for services and filters that take one, as the API's handlers do."""
+"""What console handlers ask for: the signed-in user (`viewer`).
+
+The console's routes declare their access like the API's (closeloop.identity.access);
+the app-wide guard (closeloop.web.guards) resolves the caller of a route declaring
+access(...) with `console_caller`, named in the console router's `opt`: the cookie
+session's user, once per request, in the request's transaction. `viewer` is that user.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.console.sessions import SESSION_COOKIE, ConsoleSessionService, ConsoleUser
-from closeloop.identity.access import Audience, declared_access
 from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
-from closeloop.web.context import bind_actor
 from closeloop.web.deps import DbSession
+from closeloop.web.guards import caller_of
 
-__all__ = ["Viewer", "provide_console_sessions", "provide_viewer", "provide_viewer_principal"]
+__all__ = ["Viewer", "console_caller", "provide_console_sessions", "provide_viewer"]
 
 # The signed-in user of a console page; pages that need none do not ask for it.
 Viewer = NamedDependency[ConsoleUser]
+
+_VIEWER_STATE = "closeloop.console.viewer"
 
 
 def provide_console_sessions(
@@ -28,28 +36,21 @@ def provide_console_sessions(
     return ConsoleSessionService(db_session, settings=settings)
 
 
-async def provide_viewer(request: Request[Any, Any, Any], db_session: DbSession) -> ConsoleUser:
+async def console_caller(
+    connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession
+) -> Principal:
     """The signed-in user of a console page, the tenant bound to the request's
-    transaction; no usable session sends the browser to the sign-in page. A route that
-    declares who may call it (`opt=access(...)`) refuses anyone else (403 page)."""
-    settings: Settings = request.app.state.settings
-    try:
-        viewer = await provide_console_sessions(db_session, settings).resolve(
-            request.cookies.get(SESSION_COOKIE)
-        )
-        declared = declared_access(request.route_handler.opt)
-        if declared is not None and declared.audience is Audience.TENANT:
-            declared.check(viewer.principal)
-    except BaseException:
-        # Litestar does not unwind dependencies resolved before a failing one: give the
-        # connection back now (as the API's provide_principal does).
-        await db_session.rollback()
-        await db_session.close()
-        raise
-    bind_actor(tenant_id=viewer.principal.tenant_id, actor=viewer.principal.actor)
-    return viewer
-
-
-def provide_viewer_principal(viewer: Viewer) -> Principal:
-    """The signed-in user as the caller of the services the API calls."""
+    transaction; no usable session sends the browser to the sign-in page."""
+    settings: Settings = connection.app.state.settings
+    viewer = await provide_console_sessions(session, settings).resolve(
+        connection.cookies.get(SESSION_COOKIE)
+    )
+    connection.scope["state"][_VIEWER_STATE] = viewer
     return viewer.principal
+
+
+def provide_viewer(request: Request[Any, Any, Any], db_session: DbSession) -> ConsoleUser:
+    """The viewer `console_caller` resolved for this request's access check."""
+    caller_of(request)  # a page declaring no access(...) has no viewer
+    viewer: ConsoleUser = request.scope["state"][_VIEWER_STATE]
+    return viewer

@@ -20,12 +20,13 @@ from litestar.plugins import InitPluginProtocol
 from closeloop.console.assets import assets, static_file
 from closeloop.console.board import BoardController
 from closeloop.console.controllers import COOKIE_PATH, ConsoleController
-from closeloop.console.deps import provide_viewer
+from closeloop.console.deps import console_caller, provide_viewer
 from closeloop.console.errors import with_console_pages
 from closeloop.console.inbox import InboxPageController
 from closeloop.console.pages import template_config
 from closeloop.console.queues import QueueController
 from closeloop.settings import Settings
+from closeloop.web.guards import CALLER_KEY
 
 __all__ = ["CSRF_COOKIE", "CSRF_HEADER", "ConsolePlugin"]
 
@@ -65,7 +66,9 @@ class ConsolePlugin(InitPluginProtocol):
                 InboxPageController,
             ],
             middleware=[DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings))],
-            dependencies={"viewer": Provide(provide_viewer)},
+            dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
+            # Pages declaring access(...) are for the signed-in user of a cookie session.
+            opt={CALLER_KEY: console_caller},
             include_in_schema=False,
         )
         app_config.route_handlers.append(router)

@@ -36,7 +36,7 @@ from closeloop.cases.listing import MAX_LIMIT, OPEN_STATUSES, CaseFilters, count
 from closeloop.cases.models import Case
 from closeloop.cases.views import case_summaries
 from closeloop.config.models import CASE_KINDS
-from closeloop.console.deps import Viewer, provide_viewer_principal
+from closeloop.console.deps import Viewer
 from closeloop.console.directory import (
     assignable_handlers,
     channels,
@@ -273,7 +273,6 @@ Cursor = Annotated[str | None, QueryParameter(max_length=400)]
 class QueueController(Controller):
     path = "/queues"
     dependencies = {
-        "principal": Provide(provide_viewer_principal, sync_to_thread=False),
         "filters": Provide(provide_case_filters),
         "actions": Provide(provide_case_actions, sync_to_thread=False),
     }

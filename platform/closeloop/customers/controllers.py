@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from closeloop.customers.deps import provide_customer_service
 from closeloop.customers.schemas import CustomerRead
 from closeloop.customers.service import CustomerService
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.web.deps import Caller
 
@@ -23,6 +24,7 @@ Customers = NamedDependency[CustomerService]
 class CustomerController(Controller):
     path = "/api/v1/customers"
     tags = ("customers",)
+    opt = access(*ALL_ROLES)
     dependencies = {"customers": Provide(provide_customer_service, sync_to_thread=False)}
 
     @get("/")
@@ -53,7 +55,7 @@ class CustomerController(Controller):
         """One customer; PII masked unless the caller may see it (then the read is audited)."""
         return await customers.view(await customers.get(customer_id))
 
-    @post("/{customer_id:uuid}/erase", status_code=200)
+    @post("/{customer_id:uuid}/erase", status_code=200, opt=access(Role.ADMIN, Role.SUPERVISOR))
     async def erase_customer(
         self,
         principal: Caller,
@@ -63,5 +65,4 @@ class CustomerController(Controller):
         """Erase the customer's personal data (name, phone, e-mail, ID number, nickname,
         external ref); the record and its cases remain for statistics. Admins and
         supervisors; repeating it changes nothing."""
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         return await customers.view(await customers.erase(customer_id))

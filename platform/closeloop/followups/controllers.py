@@ -17,6 +17,7 @@ from closeloop.followups.deps import provide_followup_queue, provide_followup_se
 from closeloop.followups.queue import Due, FollowupFilters, FollowupQueue
 from closeloop.followups.schemas import FollowupAssign, FollowupPage, FollowupRead
 from closeloop.followups.service import FollowupService
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.web.deps import Caller
 
@@ -35,12 +36,14 @@ Status = Annotated[
 class FollowupController(Controller):
     path = "/api/v1/followups"
     tags = ("followups",)
+    # One follow-up: any member may ask; the queue shows it to whom it may (else 404).
+    opt = access(*ALL_ROLES)
     dependencies = {
         "queue": Provide(provide_followup_queue, sync_to_thread=False),
         "followups": Provide(provide_followup_service, sync_to_thread=False),
     }
 
-    @get("/")
+    @get("/", opt=access(Role.ADMIN, Role.SUPERVISOR, Role.FOLLOWUP))
     async def list_followups(
         self,
         queue: NamedDependency[FollowupQueue],
@@ -73,7 +76,7 @@ class FollowupController(Controller):
     ) -> FollowupRead:
         return await queue.read(await queue.task(followup_id), locale)
 
-    @post("/{followup_id:uuid}/assign", status_code=200)
+    @post("/{followup_id:uuid}/assign", status_code=200, opt=access(Role.SUPERVISOR, Role.ADMIN))
     async def assign_followup(
         self,
         principal: Caller,
@@ -85,7 +88,6 @@ class FollowupController(Controller):
         """Give an open follow-up to another followup user (supervisors and admins); 422
         naming `assignee_id` for a user who is inactive, lacks the role or handled the
         case."""
-        principal.require(Role.SUPERVISOR, Role.ADMIN)
         task = await queue.task(followup_id)
         await followups.assign(task, data.assignee_id)
         return await queue.read(task)

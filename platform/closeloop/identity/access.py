@@ -59,7 +59,7 @@ class Access:
     def check(self, principal: Principal) -> None:
         """Refuse a tenant caller who holds none of the roles or lacks a permission."""
         if not principal.has_role(*self.roles):
-            wanted = " or ".join(role.value for role in sorted(self.roles))
+            wanted = " or ".join(role.value for role in Role if role in self.roles)
             raise Forbidden(f"this needs the {wanted} role", code="role_required")
         missing = [p.value for p in self.permissions if p.value not in principal.permissions]
         if missing:

@@ -10,7 +10,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from closeloop.crud import read_as
-from closeloop.identity.access import access
+from closeloop.identity.access import ALL_ROLES, access, public
 from closeloop.identity.models import ApiKey, Role, User
 from closeloop.identity.schemas import (
     ApiKeyCreate,
@@ -42,7 +42,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["identity"]
 
-    @post("/login", status_code=200)
+    @post("/login", status_code=200, opt=public("signing in"))
     async def login(
         self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
     ) -> LoginResponse:
@@ -58,7 +58,7 @@ class AuthController(Controller):
             expires_at=expires,
         )
 
-    @get("/me")
+    @get("/me", opt=access(*ALL_ROLES))
     async def me(self, db_session: DbSession, principal: Caller) -> UserRead | ApiKeyRead:
         """The calling user, or the calling API key."""
         if principal.user_id is not None:
@@ -95,10 +95,10 @@ class UserController(CrudController):
 class ApiKeyController(Controller):
     path = "/api/v1/api-keys"
     tags = ["identity"]
+    opt = access(Role.ADMIN)
 
     @get("/")
     async def list_keys(self, db_session: DbSession, principal: Caller) -> list[ApiKeyRead]:
-        principal.require(Role.ADMIN)
         return [key_read(k) for k in await ApiKeyService(db_session).list()]
 
     @post("/")
@@ -106,7 +106,6 @@ class ApiKeyController(Controller):
         self, db_session: DbSession, principal: Caller, data: JSONBody[ApiKeyCreate]
     ) -> ApiKeyCreated:
         """Create a key. The `key` in the answer is shown this once and cannot be read again."""
-        principal.require(Role.ADMIN)
         keys = ApiKeyService(db_session, actor=principal.actor)
         key, plain = await keys.create(
             name=data.name, scopes=data.scopes, created_by=principal.user_id
@@ -124,7 +123,6 @@ class ApiKeyController(Controller):
     async def get_key(
         self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
-        principal.require(Role.ADMIN)
         return key_read(await ApiKeyService(db_session).get(key_id))
 
     @delete("/{key_id:uuid}", status_code=200)
@@ -132,6 +130,5 @@ class ApiKeyController(Controller):
         self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
         """Revoke a key: it stops working at once; the record stays for the audit trail."""
-        principal.require(Role.ADMIN)
         keys = ApiKeyService(db_session, actor=principal.actor)
         return key_read(await keys.revoke(key_id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from closeloop.errors import Forbidden
 from closeloop.identity.models import Permission, Role
 
 __all__ = ["Principal"]
@@ -27,12 +26,6 @@ class Principal:
 
     def has_role(self, *roles: Role) -> bool:
         return any(role.value in self.roles for role in roles)
-
-    def require(self, *roles: Role) -> None:
-        """Refuse unless the caller holds one of `roles`."""
-        if not self.has_role(*roles):
-            wanted = " or ".join(role.value for role in roles)
-            raise Forbidden(f"this needs the {wanted} role", code="role_required")
 
     @property
     def may_see_pii(self) -> bool:

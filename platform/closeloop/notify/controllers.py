@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from closeloop.crud import read_as
 from closeloop.errors import Forbidden
-from closeloop.identity.access import access
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.notify import records
@@ -48,15 +48,10 @@ __all__ = [
 ]
 
 AppSettings = NamedDependency[Settings]
-STAFF = tuple(Role)
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the last page")]
 
 S = TypeVar("S", bound=msgspec.Struct)
-
-
-def _admin(principal: Principal) -> None:
-    principal.require(Role.ADMIN)
 
 
 class _AdminController(CrudController):
@@ -82,7 +77,6 @@ class TemplateController(_AdminController):
     @get("/builtin")
     async def list_builtin_templates(self, principal: Caller) -> list[BuiltinTemplateRead]:
         """The built-in template of every event and locale, with the variables it may use."""
-        _admin(principal)
         return [
             BuiltinTemplateRead(
                 event=event,
@@ -122,13 +116,13 @@ class WebhookController(_AdminController):
         limit: Limit = 100,
     ) -> list[WebhookDeliveryRead]:
         """Every delivery attempt to the endpoint, newest first."""
-        _admin(principal)
         return [_delivery(row) for row in await service.deliveries(webhook_id, limit=limit)]
 
 
 class NotificationController(Controller):
     path = "/api/v1/notifications"
     tags = ("notifications",)
+    opt = access(Role.ADMIN, Role.SUPERVISOR)
 
     @get("/")
     async def list_notifications(
@@ -146,7 +140,6 @@ class NotificationController(Controller):
     ) -> NotificationPage:
         """Every notification of the tenant, newest first: what was sent, what is pending,
         what failed (with the error after the retry budget) or was skipped (why)."""
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         filters = records.NotificationFilters(
             status=status, event=event, channel=channel, case_id=case_id
         )
@@ -161,14 +154,12 @@ class NotificationController(Controller):
     async def get_notification(
         self, db_session: DbSession, principal: Caller, notification_id: FromPath[uuid.UUID]
     ) -> NotificationRead:
-        principal.require(Role.ADMIN, Role.SUPERVISOR)
         return read_as(
             NotificationRead, await records.get_notification(db_session, notification_id)
         )
 
 
 def _user(principal: Principal) -> uuid.UUID:
-    principal.require(*STAFF)
     if principal.user_id is None:
         raise Forbidden("the inbox belongs to a user; API keys have none", code="user_required")
     return principal.user_id
@@ -177,6 +168,7 @@ def _user(principal: Principal) -> uuid.UUID:
 class InboxController(Controller):
     path = "/api/v1/inbox"
     tags = ("notifications",)
+    opt = access(*ALL_ROLES)
 
     @get("/")
     async def list_inbox(

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from closeloop.crud import read_as
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.plugins.admin import PluginAdminService
 from closeloop.plugins.deps import provide_plugin_admin
@@ -19,7 +20,6 @@ from closeloop.web.deps import Caller
 
 __all__ = ["PLUGIN_CONTROLLERS", "CaseFindingController", "PluginController"]
 
-STAFF = tuple(Role)
 Plugins = NamedDependency[PluginAdminService]
 
 
@@ -30,13 +30,13 @@ def finding_read(finding: CaseFinding) -> FindingRead:
 class PluginController(Controller):
     path = "/api/v1/plugins"
     tags = ("plugins",)
+    opt = access(*ALL_ROLES)
     dependencies = {"plugins": Provide(provide_plugin_admin, sync_to_thread=False)}
 
     @get("/")
     async def list_plugins(self, principal: Caller, plugins: Plugins) -> list[PluginRead]:
         """Installed plugins (name, version, description, settings JSON schema, hooks) with
         this tenant's setup: enabled, settings (secrets shown as `"***"`), failure state."""
-        principal.require(*STAFF)
         return await plugins.installed()
 
     @get("/{plugin_name:str}")
@@ -46,10 +46,9 @@ class PluginController(Controller):
         plugins: Plugins,
         plugin_name: FromPath[str],
     ) -> PluginRead:
-        principal.require(*STAFF)
         return await plugins.get(plugin_name)
 
-    @put("/{plugin_name:str}")
+    @put("/{plugin_name:str}", opt=access(Role.ADMIN))
     async def update_plugin(
         self,
         principal: Caller,
@@ -61,13 +60,13 @@ class PluginController(Controller):
         (validated against its `Settings`: 422 naming `settings.<field>`). Secrets are
         write-only: left out or sent as `"***"` they keep their value. Enabling resets
         the failure count."""
-        principal.require(Role.ADMIN)
         return await plugins.update(plugin_name, data)
 
 
 class CaseFindingController(Controller):
     path = "/api/v1/cases/{case_id:uuid}/findings"
     tags = ("plugins",)
+    opt = access(*ALL_ROLES)
     dependencies = {"plugins": Provide(provide_plugin_admin, sync_to_thread=False)}
 
     @get("/")
@@ -78,7 +77,6 @@ class CaseFindingController(Controller):
         case_id: FromPath[uuid.UUID],
     ) -> list[FindingRead]:
         """What the tenant's plugins said about the case (ok or failed), oldest first."""
-        principal.require(*STAFF)
         return [finding_read(f) for f in await plugins.findings(case_id)]
 
 

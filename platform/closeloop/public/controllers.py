@@ -35,6 +35,7 @@ from closeloop.cases.schemas import (
 from closeloop.customers.schemas import CustomerInput
 from closeloop.db import tenant_scope
 from closeloop.errors import NotFound, TooManyRequests
+from closeloop.identity.access import public
 from closeloop.public.ratelimit import RateLimiter
 from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant, TenantStatus
@@ -75,6 +76,7 @@ def _message(event: CaseEvent) -> str | None:
 class PublicCaseController(Controller):
     path = "/public/{tenant:str}/cases"
     tags = ("public",)
+    opt = public("customers file and follow their own cases by number")
     dependencies = {"public_intake": Provide(provide_public_intake, sync_to_thread=False)}
 
     @post("/", status_code=201)

@@ -7,8 +7,8 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import FromQuery, QueryParameter
 
+from closeloop.identity.access import operator
 from closeloop.queue.dead_letters import MAX_LIMIT, DeadLetterRead, list_dead_letters
-from closeloop.tenancy.controllers import operator_guard
 from closeloop.times import ClientTime
 from closeloop.web.deps import DbSession
 
@@ -17,7 +17,7 @@ __all__ = ["DeadLetterController"]
 
 class DeadLetterController(Controller):
     path = "/platform/v1/dead-letters"
-    guards = [operator_guard]
+    opt = operator()
     tags = ["platform"]
 
     @get("/")

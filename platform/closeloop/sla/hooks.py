@@ -3,7 +3,7 @@
 Called by intake (`on_intake`), after a lifecycle action changed the case
 (`on_case_change`, first of the subscribers in `closeloop.cases.subscribers`), and by
 the case edit (`on_edit`), in their transaction, on the locked case. The mapping
-(docs: README "SLA clocks and escalation"):
+(docs/sla.md, "Clocks"):
 
 * intake: start first_response and resolution at the received time;
 * verify, invalidate, request_info, assign, start, resolve, and progress shown to the

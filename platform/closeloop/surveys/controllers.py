@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.db import utcnow
 from closeloop.errors import ApiError, TooManyRequests
+from closeloop.identity.access import public
 from closeloop.public.ratelimit import RateLimiter
 from closeloop.settings import Settings
 from closeloop.surveys import pages
@@ -135,6 +136,7 @@ async def _posted(request: Request[Any, Any, Any]) -> tuple[SurveyAnswer | None,
 class PublicSurveyController(Controller):
     path = "/public/surveys"
     tags = ("public",)
+    opt = public("a customer answers the survey the link in their message opens")
 
     @get("/{token:str}", media_type=MediaType.JSON, description=_DOC)
     async def show_survey(

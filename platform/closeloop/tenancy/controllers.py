@@ -6,44 +6,22 @@ as their bearer token.
 
 from __future__ import annotations
 
-import hmac
-from typing import Any
-
 from litestar import Controller, get, post
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
-from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
 from closeloop.crud import read_as
-from closeloop.errors import NotFound, Unauthorized
+from closeloop.identity.access import operator
 from closeloop.identity.service import UserService
-from closeloop.settings import Settings
 from closeloop.tenancy.deps import provide_operator_tenants, provide_operator_users
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.tenancy.schemas import TenantCreate, TenantCreated, TenantRead
 from closeloop.tenancy.service import TenantService
-from closeloop.web.context import bind_actor
 
-__all__ = ["PlatformTenantController", "operator_guard"]
+__all__ = ["PlatformTenantController"]
 
 Tenants = NamedDependency[TenantService]
 Users = NamedDependency[UserService]
-
-
-def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    settings: Settings = connection.app.state.settings
-    if settings.operator_token is None:
-        raise NotFound(
-            "operator access is not configured on this deployment (CLOSELOOP_OPERATOR_TOKEN)"
-        )
-    scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
-    presented = token.strip().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        presented, settings.operator_token.encode()
-    ):
-        raise Unauthorized("operator endpoints need `Authorization: Bearer <operator token>`")
-    bind_actor(tenant_id="-", actor="operator")
 
 
 def tenant_read(tenant: Tenant) -> TenantRead:
@@ -52,7 +30,7 @@ def tenant_read(tenant: Tenant) -> TenantRead:
 
 class PlatformTenantController(Controller):
     path = "/platform/v1/tenants"
-    guards = [operator_guard]
+    opt = operator()
     tags = ["platform"]
     dependencies = {
         "tenants": Provide(provide_operator_tenants, sync_to_thread=False),

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -24,6 +24,7 @@ from closeloop.console import ConsolePlugin
 from closeloop.customers.controllers import CustomerController
 from closeloop.db import create_engine, sessionmaker
 from closeloop.followups.controllers import FollowupController
+from closeloop.identity.access import public
 from closeloop.identity.controllers import ApiKeyController, AuthController, UserController
 from closeloop.logs import configure_logging, get_logger
 from closeloop.models import load_all_models
@@ -44,6 +45,7 @@ from closeloop.web.bodies import StrictRequest
 from closeloop.web.context import RequestContextMiddleware, echo_request_id
 from closeloop.web.deps import provide_db_session, provide_principal, provide_settings
 from closeloop.web.errors import exception_handlers
+from closeloop.web.guards import check_access
 from closeloop.web.health import HealthController
 from closeloop.web.openapi import components, document_api
 from closeloop.web.params import refuse_loose_booleans
@@ -76,6 +78,10 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PublicSurveyController,
     FollowupController,
 ]
+
+
+class MetricsController(PrometheusController):
+    opt = public("Prometheus scrapes it; it counts requests and names no tenant")
 
 
 def _before_request(request: Request[Any, Any, Any]) -> Response[None] | None:
@@ -125,12 +131,14 @@ def create_app(
 
     prometheus = PrometheusConfig(app_name="closeloop", prefix="closeloop", group_path=True)
     app = Litestar(
-        route_handlers=[*ROUTE_HANDLERS, PrometheusController, *(extra_route_handlers or [])],
+        route_handlers=[*ROUTE_HANDLERS, MetricsController, *(extra_route_handlers or [])],
         lifespan=[lifespan],
         state=State({"settings": settings}),
+        # Every route declares who may call it (closeloop.identity.access); this checks it.
+        guards=[check_access],
         dependencies={
             "db_session": Provide(provide_db_session),
-            "principal": Provide(provide_principal),
+            "principal": Provide(provide_principal, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
@@ -145,6 +153,14 @@ def create_app(
             title="Closeloop",
             version=__version__,
             path="/schema",
+            openapi_router=Router(
+                "/schema",
+                route_handlers=[],
+                include_in_schema=False,
+                dto=None,
+                return_dto=None,
+                opt=public("the API's description"),
+            ),
             components=components(),
             security=[{"bearer": []}],
         ),

@@ -21,6 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from closeloop.identity.access import public
+
 __all__ = ["HealthController", "ReadinessProbe"]
 
 PROBE_TIMEOUT_SECONDS = 3.0
@@ -68,6 +70,7 @@ class ReadinessProbe:
 class HealthController(Controller):
     path = "/health"
     tags = ["operations"]
+    opt = public("load balancers and orchestrators probe it")
 
     @get("/live", media_type=MediaType.JSON)
     async def live(self) -> dict[str, str]:

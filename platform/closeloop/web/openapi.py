@@ -45,7 +45,7 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 
-from closeloop.tenancy.controllers import operator_guard
+from closeloop.identity.access import Audience, declared_access
 from closeloop.web import openapi_routes
 from closeloop.web.msgspec_schemas import MsgspecSchemas
 
@@ -136,28 +136,13 @@ def components() -> Components:
 # -- what an operation can answer ------------------------------------------------------------
 
 
-def _needs(handler: HTTPRouteHandler, name: str) -> bool:
-    """Whether the handler, or a dependency it uses, asks for the dependency `name`."""
-    provided = handler.resolve_dependencies()
-    seen: set[str] = set()
-    wanted = list(handler.parsed_fn_signature.parameters)
-    while wanted:
-        key = wanted.pop()
-        if key == name:
-            return True
-        if key in seen or key not in provided:
-            continue
-        seen.add(key)
-        wanted.extend(provided[key].parsed_fn_signature.parameters)
-    return False
-
-
-def _is_operator_route(handler: HTTPRouteHandler) -> bool:
-    return any(operator_guard in (layer.guards or ()) for layer in handler.ownership_layers)
+def _audience(handler: HTTPRouteHandler) -> Audience | None:
+    declared = declared_access(handler.opt)
+    return None if declared is None else declared.audience
 
 
 def _authenticated(handler: HTTPRouteHandler) -> bool:
-    return _needs(handler, "principal") or _is_operator_route(handler)
+    return _audience(handler) in (Audience.TENANT, Audience.OPERATOR)
 
 
 def statuses_of(key: str, handler: HTTPRouteHandler, operation: Operation) -> set[int]:
@@ -175,9 +160,9 @@ def statuses_of(key: str, handler: HTTPRouteHandler, operation: Operation) -> se
         statuses.add(404)
     if any(p.name.lower() == "if-match" for p in parameters):
         statuses |= {409, 428}
-    if _needs(handler, "principal"):
+    if _audience(handler) is Audience.TENANT:
         statuses |= {401, 403}
-    if _is_operator_route(handler):
+    if _audience(handler) is Audience.OPERATOR:
         statuses |= {401, 404}  # 404 too: operator access not configured here
     if key not in _NO_DATABASE:
         statuses.add(503)

@@ -1,7 +1,9 @@
 """A request's database sessions belong to the request: whatever fails, they go back.
 
-`provide_db_session` (web/deps.py) opens the request's session here and, once the
-handler returned, commits it before the response is sent. That alone is not enough:
+The request's transaction is opened here once (`transaction()`): by the access guard
+(web/guards.py), which resolves the caller in it, or else by `provide_db_session`
+(web/deps.py), which hands it to the handler and, once the handler returned, commits it
+before the response is sent. That alone is not enough:
 Litestar unwinds a generator dependency only after every dependency of the handler
 resolved (`KwargsModel.resolve_dependencies` hands its cleanup group back last), so a
 dependency or parameter failing after the session was opened (a malformed
@@ -38,6 +40,7 @@ class RequestSessions:
     def __init__(self, state: State) -> None:
         self._state = state
         self._open: list[AsyncSession] = []
+        self._transaction: AsyncSession | None = None
 
     @classmethod
     def of(cls, scope: Scope) -> RequestSessions:
@@ -51,6 +54,13 @@ class RequestSessions:
         session = factory()
         self._open.append(session)
         return session
+
+    async def transaction(self) -> AsyncSession:
+        """The request's own session, begun on first use; later calls return the same one."""
+        if self._transaction is None:
+            self._transaction = self.open()
+            await self._transaction.begin()
+        return self._transaction
 
     async def close(self, session: AsyncSession) -> None:
         """Close `session` (what it did not commit is rolled back) unless already closed."""

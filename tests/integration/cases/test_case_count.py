@@ -52,7 +52,7 @@ async def test_without_count_the_page_is_as_before(client: Client, tenant: Tenan
 async def test_past_the_cap_the_count_stops_and_says_so(
     client: Client, tenant: TenantHandle, app_engine: AsyncEngine
 ) -> None:
-    assert COUNT_CAP == 10_000  # the cap the README states
+    assert COUNT_CAP == 10_000  # the cap docs/cases-lifecycle.md states
     for _ in range(3):
         await create_case(client, tenant.headers)
 

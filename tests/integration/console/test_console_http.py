@@ -18,11 +18,14 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from closeloop.identity.access import public
 from closeloop.settings import Settings, load_settings
 from closeloop.web.app import create_app
 from support import OPERATOR, PASSWORD, Client, TenantHandle, make_tenant
 
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+TEST_ROUTE = public("a route of this test only")
 
 
 @pytest.fixture(autouse=True)
@@ -307,7 +310,7 @@ async def test_an_htmx_request_without_a_session_is_told_where_to_sign_in(client
     assert response.headers["hx-redirect"] == "/console/login"
 
 
-@get("/console/test-boom")
+@get("/console/test-boom", opt=TEST_ROUTE)
 async def console_boom() -> None:
     raise RuntimeError("the frobnicator exploded at 0xDEADBEEF")
 
