@@ -62,6 +62,31 @@ async def login(client: httpx.AsyncClient, slug: str, email: str, password: str 
     return str(response.json()["access_token"])
 
 
+async def make_staff(
+    client: httpx.AsyncClient,
+    tenant: TenantHandle,
+    *roles: str,
+    pii: bool = False,
+    display_name: str | None = None,
+) -> tuple[uuid.UUID, str]:
+    """A new user of `tenant` with `roles` (and `pii` if asked), made through the API;
+    their id and e-mail (the password is PASSWORD)."""
+    email = f"{'-'.join(roles)}-{uuid.uuid4().hex[:8]}@{tenant.slug}.example.com"
+    response = await client.post(
+        "/api/v1/users/",
+        headers=tenant.headers,
+        json={
+            "email": email,
+            "display_name": display_name or email,
+            "password": PASSWORD,
+            "roles": list(roles),
+            "permissions": ["pii"] if pii else [],
+        },
+    )
+    assert response.status_code == 201, response.text
+    return uuid.UUID(response.json()["id"]), email
+
+
 async def make_tenant(client: httpx.AsyncClient, slug: str) -> TenantHandle:
     email = f"admin@{slug}.example.com"
     response = await client.post(

@@ -8,6 +8,8 @@ import os
 import secrets
 import signal
 import sys
+import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -202,9 +204,18 @@ def demo(host: str | None, port: int | None) -> None:
 
         logins = asyncio.run(_seed_demo(app_url))
         industries = asyncio.run(_apply_demo_tenants(app_url, settings))
+        slugs = [DEMO_TENANT, *(slug for slug, _, _ in industries)]
+        started = time.monotonic()
+        seeded = asyncio.run(_seed_demo_cases(app_url, settings, slugs))
+        log.info(
+            "demo cases loaded",
+            seconds=round(time.monotonic() - started, 1),
+            cases={slug: sum(made.values()) for slug, made in seeded.items()},
+        )
         url = f"http://{host}:{port}"
         lines = [
             "",
+            f"Open the staff console: {url}/console/",
             f"Closeloop is running at {url}",
             f"  API schema:   {url}/schema",
             f"  Tenant:       {DEMO_TENANT}",
@@ -221,6 +232,19 @@ def demo(host: str | None, port: int | None) -> None:
         click.echo("\n".join(lines))
         sys.stdout.flush()
         _serve(settings, app_url, host, port)
+
+
+async def _seed_demo_cases(
+    app_url: str, settings: Settings, slugs: list[str]
+) -> dict[str, Counter[str]]:
+    from closeloop.db import create_engine, sessionmaker
+    from closeloop.demo import seed_demo_cases
+
+    engine = create_engine(app_url, pool_size=len(slugs))
+    try:
+        return await seed_demo_cases(sessionmaker(engine), settings, slugs)
+    finally:
+        await engine.dispose()
 
 
 async def _seed_demo(app_url: str) -> DemoLogins:

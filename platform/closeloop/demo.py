@@ -5,21 +5,27 @@ once. Seeding is idempotent: what an earlier run made is kept as it is.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections import Counter
+from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from closeloop.config.defaults import DEFAULT_DEPARTMENTS, seed_defaults
 from closeloop.config.models import Department
 from closeloop.config.service import DepartmentService
-from closeloop.db import tenant_scope
+from closeloop.db import tenant_scope, transaction
+from closeloop.demo_cases import seed_cases
+from closeloop.demo_texts import demo_texts, shared_data_dir
 from closeloop.errors import Conflict, NotFound
 from closeloop.identity.models import ROLES, Permission, Role
 from closeloop.identity.service import UserService
+from closeloop.settings import Settings
 from closeloop.tenancy.service import TenantService
 
-__all__ = ["DEMO_PASSWORD", "DEMO_TENANT", "DemoLogins", "seed_demo"]
+__all__ = ["DEMO_PASSWORD", "DEMO_TENANT", "DemoLogins", "seed_demo", "seed_demo_cases"]
 
 DEMO_TENANT = "demo"
 DEMO_PASSWORD = "closeloop-demo"  # noqa: S105 - printed on purpose for the local demo
@@ -109,3 +115,21 @@ async def _department_managers(
         except Conflict:  # made by an earlier run, then unset by an admin: leave it so
             continue
         await service.update(department.id, {"manager_id": manager.id})
+
+
+async def seed_demo_cases(
+    factory: async_sessionmaker[AsyncSession], settings: Settings, slugs: Sequence[str]
+) -> dict[str, Counter[str]]:
+    """Cases in every status for each tenant of `slugs` that has none yet (one
+    transaction per tenant), from the shared complaint texts or the built-in ones."""
+    chinese, english, _ = demo_texts(shared_data_dir(settings.shared_data))
+
+    async def one(slug: str) -> Counter[str]:
+        async with transaction(factory) as session:
+            tenant = await TenantService(session, actor=ACTOR).by_slug(slug)
+            await tenant_scope(session, tenant.id)
+            return await seed_cases(session, settings, (chinese, english), seed=slug)
+
+    # The tenants side by side (a connection each): the start is as long as the largest.
+    made = await asyncio.gather(*(one(slug) for slug in slugs))
+    return dict(zip(slugs, made, strict=True))

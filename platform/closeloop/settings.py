@@ -71,6 +71,8 @@ class Settings:
     workers: int = 1
     console_idle_seconds: int = 1800
     console_session_seconds: int = 43_200
+    # The shared complaint data the demo reads its case texts from (read in place).
+    shared_data: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -223,6 +225,9 @@ def load_settings(
         console_session_seconds=_int(
             env, "CLOSELOOP_CONSOLE_SESSION_SECONDS", 43_200, minimum=60, maximum=30 * 86_400
         ),
+        shared_data=Path(env["CLOSELOOP_SHARED_DATA"])
+        if env.get("CLOSELOOP_SHARED_DATA")
+        else None,
     )
 
 

@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -306,6 +307,73 @@ def test_the_demo_tenant_can_assign_at_once_to_a_department_manager(
             )
             assert assigned.status_code == 200, assigned.text
             assert assigned.json()["status"] == "assigned"
+        assert _stop(demo) == 0, demo.output.read_text()[-4000:]
+
+
+STATUSES = {
+    "registered",
+    "verified",
+    "waiting_customer",
+    "assigned",
+    "in_progress",
+    "resolved",
+    "feedback_received",
+    "followup_scheduled",
+    "reopened",
+    "closed",
+    "closed_invalid",
+    "merged",
+    "archived",
+}
+INDUSTRY_TENANT = re.compile(r"^\s+(?P<slug>[a-z0-9-]+) \((?P<file>\w+\.toml)\):\s*$")
+
+
+def _all_cases(client: httpx.Client, headers: dict[str, str], query: str = "") -> list[Any]:
+    items: list[Any] = []
+    cursor = None
+    while True:
+        page = client.get(
+            f"/api/v1/cases/?limit=200{query}" + (f"&cursor={cursor}" if cursor else ""),
+            headers=headers,
+        ).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+def test_each_demo_tenant_has_a_living_queue_in_every_status(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """The banner names the console first; every demo tenant (the demo one and the
+    industry ones) has cases in every status, breached ones and repeats among them."""
+    with running_demo(data_dir, tmp_path) as demo:
+        _wait_ready(demo.url, demo.process)
+        banner = (tmp_path / "stdout.txt").read_text(encoding="utf-8")
+        first = next(line for line in banner.splitlines() if line.strip())
+        assert first == f"Open the staff console: {demo.url}/console/"
+        slugs = [demo.tenant]
+        slugs += [m["slug"] for line in banner.splitlines() if (m := INDUSTRY_TENANT.match(line))]
+        assert len(slugs) == 4, banner
+        with httpx.Client(base_url=demo.url, timeout=30) as client:
+            for slug in slugs:
+                login = client.post(
+                    "/api/v1/auth/login",
+                    json={
+                        "tenant": slug,
+                        "email": f"admin@{slug}.example.com",
+                        "password": demo.logins["admin"][1],
+                    },
+                )
+                assert login.status_code == 200, login.text
+                admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+                cases = _all_cases(client, admin)
+                assert {c["status"] for c in cases} == STATUSES, slug
+                assert len(cases) <= 300
+                assert any(c["is_repeat"] for c in cases), slug
+                assert _all_cases(client, admin, "&breached=true"), slug
+                console = client.get("/console/login")
+                assert console.status_code == 200
         assert _stop(demo) == 0, demo.output.read_text()[-4000:]
 
 

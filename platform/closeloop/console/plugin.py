@@ -25,6 +25,7 @@ from closeloop.console.errors import with_console_pages
 from closeloop.console.inbox import InboxPageController
 from closeloop.console.pages import template_config
 from closeloop.console.queues import QueueController
+from closeloop.console.register import RegisterController
 from closeloop.settings import Settings
 from closeloop.web.guards import CALLER_KEY
 
@@ -60,6 +61,7 @@ class ConsolePlugin(InitPluginProtocol):
             path="/console",
             route_handlers=[
                 ConsoleController,
+                RegisterController,
                 static_file,
                 QueueController,
                 BoardController,

@@ -11,7 +11,7 @@ import httpx
 
 from closeloop.settings import Settings
 from closeloop.web.app import create_app
-from support import PASSWORD, Client, TenantHandle, bearer, login
+from support import Client, TenantHandle, bearer, login, make_staff
 
 
 @contextlib.asynccontextmanager
@@ -32,20 +32,8 @@ async def make_user(
     client: Client, tenant: TenantHandle, *roles: str, pii: bool = False
 ) -> tuple[uuid.UUID, dict[str, str]]:
     """A new user of `tenant` with `roles` (and the `pii` permission if asked), logged in."""
-    email = f"{'-'.join(roles)}-{uuid.uuid4().hex[:8]}@{tenant.slug}.example.com"
-    response = await client.post(
-        "/api/v1/users/",
-        headers=tenant.headers,
-        json={
-            "email": email,
-            "display_name": email,
-            "password": PASSWORD,
-            "roles": list(roles),
-            "permissions": ["pii"] if pii else [],
-        },
-    )
-    assert response.status_code == 201, response.text
-    return uuid.UUID(response.json()["id"]), bearer(await login(client, tenant.slug, email))
+    user_id, email = await make_staff(client, tenant, *roles, pii=pii)
+    return user_id, bearer(await login(client, tenant.slug, email))
 
 
 def intake_body(**overrides: Any) -> dict[str, Any]:
