@@ -19,9 +19,11 @@ from litestar.plugins import InitPluginProtocol
 
 from closeloop.console.assets import assets, static_file
 from closeloop.console.board import BoardController
+from closeloop.console.case_page import CasePageController
 from closeloop.console.controllers import COOKIE_PATH, ConsoleController
 from closeloop.console.deps import console_caller, provide_viewer
 from closeloop.console.errors import with_console_pages
+from closeloop.console.followup_desk import FollowupDeskController
 from closeloop.console.inbox import InboxPageController
 from closeloop.console.pages import template_config
 from closeloop.console.queues import QueueController
@@ -66,6 +68,8 @@ class ConsolePlugin(InitPluginProtocol):
                 QueueController,
                 BoardController,
                 InboxPageController,
+                CasePageController,
+                FollowupDeskController,
             ],
             middleware=[DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings))],
             dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
