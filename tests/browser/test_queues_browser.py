@@ -203,7 +203,7 @@ async def test_the_supervisor_board_in_both_languages(
     await new_case(api, tenant, title="超时未回复", received_at=ago(days=2))
     await new_case(api, tenant, title="新登记")
     for locale, heading, counter in (
-        ("zh-CN", "主管看板", "已超时"),
+        ("zh-CN", "主管看板", "已超期"),
         ("en", "Supervisor board", "Breached"),
     ):
         page = await (await new_context(locale=locale)).new_page()
