@@ -181,3 +181,35 @@ async def served(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     finally:
         stop.set()
         await running
+
+
+PLATFORM_DIR = Path(__file__).resolve().parents[1] / "platform"
+
+
+async def run_cli(settings: Any, *args: str) -> tuple[int, str]:
+    """`closeloop ARGS...` in a child process on the test database, with `settings`' keys;
+    answers its exit code and its output (standard output, then standard error)."""
+    import sys
+
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(PLATFORM_DIR),
+        "DATABASE_URL": str(settings.database_url),
+        "CLOSELOOP_SECRET_KEY": settings.secret_key,
+        "CLOSELOOP_MASTER_KEY": str(settings.master_key),
+        "CLOSELOOP_DATA_DIR": str(settings.data_dir),
+        "LOG_FORMAT": "console",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "closeloop.cli",
+        *args,
+        env=env,
+        cwd=str(PLATFORM_DIR),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, (out + err).decode()

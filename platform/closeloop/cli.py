@@ -490,6 +490,76 @@ async def _export_tenant(app_url: str, slug: str) -> str:
 
 
 @main.group()
+def cases() -> None:
+    """Cases in bulk: import from spreadsheets and CSV files."""
+
+
+@cases.command("import")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--mapping",
+    required=True,
+    help="a shipped mapping (cfpb, heimao, practice_form) or a TOML file",
+)
+@click.option("--dry-run", is_flag=True, help="count what would happen and write no case")
+@click.option("--encoding", default=None, help="the CSV file's encoding (default: detected)")
+@click.option("--sheet", default=None, help="the XLSX sheet (default: the first)")
+@click.option(
+    "--errors",
+    "errors_to",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="write the row errors to this CSV file",
+)
+def cases_import(
+    slug: str,
+    file: Path,
+    mapping: str,
+    dry_run: bool,
+    encoding: str | None,
+    sheet: str | None,
+    errors_to: Path | None,
+) -> None:
+    """Import FILE (CSV or XLSX) into tenant SLUG with MAPPING (docs/imports.md).
+
+    Historical cases keep their times and final status; nobody is notified; a second
+    import of the same file changes nothing. Exit 1 when the run failed as a whole.
+    """
+    from closeloop.errors import NotFound
+    from closeloop.imports import MappingError
+    from closeloop.imports.command import cli_mapping, import_command
+
+    settings = _settings()
+    try:
+        chosen = cli_mapping(mapping)
+    except MappingError as exc:
+        click.echo(f"closeloop: {exc}", err=True)
+        sys.exit(1)
+    with _database(settings) as app_url:
+        try:
+            run, text = asyncio.run(
+                import_command(
+                    app_url,
+                    settings,
+                    slug=slug,
+                    path=file,
+                    mapping=chosen,
+                    dry_run=dry_run,
+                    encoding=encoding,
+                    sheet=sheet,
+                    errors_to=errors_to,
+                )
+            )
+        except NotFound as exc:
+            click.echo(f"closeloop: {exc.message}", err=True)
+            sys.exit(2)
+    click.echo(text)
+    if run.status == "failed":
+        sys.exit(1)
+
+
+@main.group()
 def tenants() -> None:
     """Tenants as files: tenants/<slug>.toml describes a tenant's whole configuration."""
 

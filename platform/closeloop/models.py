@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "closeloop.plugins.models",
     "closeloop.sla.models",
     "closeloop.console.models",
+    "closeloop.imports.models",
 )
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browser_support import LOGIN_MAX_FAILURES, NewContext
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from closeloop.provision import Provisioned
 from support import OPERATOR_TOKEN, TenantHandle, make_tenant
@@ -33,6 +33,9 @@ CHROMIUM_INSTALLED = CHROMIUM.exists()
 SECRET_KEY = "browser-test-secret-key-0123456789abcdef"
 MASTER_KEY = "YnJvd3Nlci10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXM"  # 32 bytes, URL-safe base64
 TIMEOUT_MS = 20_000
+# `expect(...)` waits on its own clock (5 s by default), not the context's: on a loaded CI
+# machine a page after an upload can take longer than that to arrive.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _unavailable(reason: str) -> None:

@@ -265,6 +265,22 @@ ID_FACTORIES["followup_id"] = _followup_id
 EXAMPLE_BODIES["assign_followup"] = {"assignee_id": "00000000-0000-4000-8000-000000000000"}
 
 
+async def _import_run_id(client: Client, owner: TenantHandle) -> str:
+    """Tenant A's import run, queued (no worker runs here)."""
+    response = await client.post(
+        "/api/v1/imports",
+        headers=owner.headers,
+        files={"file": ("a.csv", b"Text\nA's complaint\n", "text/csv")},
+        data={"mapping_toml": '[fields]\ndescription = "Text"\nchannel = { value = "phone" }\n'},
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+# Imports: /api/v1/imports/{run_id}[/errors.csv|/undo].
+ID_FACTORIES["run_id"] = _import_run_id
+
+
 def _tenant_routes() -> list[tuple[str, str, str]]:
     settings = load_settings(
         {

@@ -72,6 +72,7 @@ class Case(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "number"),
         UniqueConstraint("tenant_id", "idempotency_key"),
+        UniqueConstraint("tenant_id", "external_id"),
         _fk(["customer_id"], "customers"),
         _fk(["category_id"], "categories"),
         _fk(["severity_id"], "severities"),
@@ -79,6 +80,7 @@ class Case(TenantOwned, Base):
         _fk(["handler_id"], "users"),
         _fk(["registrar_id"], "users"),
         _fk(["merged_into_id"], "cases"),
+        _fk(["import_run_id"], "import_runs"),
         Index(None, "tenant_id", "status", "due_at"),
         Index(None, "tenant_id", "received_at", "id"),
         Index(None, "tenant_id", "customer_id", "category_id", "received_at", "id"),
@@ -131,6 +133,11 @@ class Case(TenantOwned, Base):
     archived_at: Mapped[dt.datetime | None]
     # The case this one duplicates (`merge`): reports count the two as one case.
     merged_into_id: Mapped[uuid.UUID | None]
+    # Imported cases: the source system's id (re-imports match on it), the run that
+    # created the case and a digest of the imported record (a changed row updates it).
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    import_run_id: Mapped[uuid.UUID | None]
+    import_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -6,12 +6,22 @@ an item and keeps it for the cases that refer to it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 from litestar import Controller, get, patch
+from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, Parameter
 
+from closeloop.config.deps import (
+    provide_category_service,
+    provide_channel_service,
+    provide_demand_type_service,
+    provide_department_service,
+    provide_profile_service,
+    provide_severity_service,
+)
 from closeloop.config.models import TenantProfile
 from closeloop.config.schemas import (
     CategoryCreate,
@@ -44,7 +54,6 @@ from closeloop.config.service import (
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.web.crud import ConfigurationController, CrudController, given
-from closeloop.web.deps import Caller, DbSession
 
 __all__ = [
     "CONFIG_CONTROLLERS",
@@ -64,15 +73,20 @@ class _ItemController(ConfigurationController):
 
 
 def _items(
-    name: str, service: type[ItemService], *bodies: type[Any], docs: dict[str, str] | None = None
+    name: str,
+    service: type[ItemService],
+    provider: Callable[..., ItemService],
+    *bodies: type[Any],
+    docs: dict[str, str] | None = None,
 ) -> type[CrudController]:
-    """The controller of one list: `/api/v1/<entity>s` (dashes for underscores)."""
+    """The controller of one list: `/api/v1/<entity>s` (dashes for underscores), its
+    service from `provider` (config/deps.py)."""
     entity = service.kind.entity
     plural = {"category": "categories", "severity": "severities"}.get(entity, f"{entity}s")
     namespace = {
         "path": f"/api/v1/{plural.replace('_', '-')}",
         "item": entity,
-        "service": service,
+        "provider": provider,
         "read": bodies[0],
         "create_body": bodies[1],
         "update_body": bodies[2],
@@ -85,6 +99,7 @@ def _items(
 CategoryController = _items(
     "CategoryController",
     CategoryService,
+    provide_category_service,
     CategoryRead,
     CategoryCreate,
     CategoryUpdate,
@@ -93,19 +108,35 @@ CategoryController = _items(
 SeverityController = _items(
     "SeverityController",
     SeverityService,
+    provide_severity_service,
     SeverityRead,
     SeverityCreate,
     SeverityUpdate,
     docs={"list": "Severity levels; a higher `rank` is more severe."},
 )
 DepartmentController = _items(
-    "DepartmentController", DepartmentService, DepartmentRead, DepartmentCreate, DepartmentUpdate
+    "DepartmentController",
+    DepartmentService,
+    provide_department_service,
+    DepartmentRead,
+    DepartmentCreate,
+    DepartmentUpdate,
 )
 ChannelController = _items(
-    "ChannelController", ChannelService, ChannelRead, ChannelCreate, ChannelUpdate
+    "ChannelController",
+    ChannelService,
+    provide_channel_service,
+    ChannelRead,
+    ChannelCreate,
+    ChannelUpdate,
 )
 DemandTypeController = _items(
-    "DemandTypeController", DemandTypeService, DemandTypeRead, DemandTypeCreate, DemandTypeUpdate
+    "DemandTypeController",
+    DemandTypeService,
+    provide_demand_type_service,
+    DemandTypeRead,
+    DemandTypeCreate,
+    DemandTypeUpdate,
 )
 
 
@@ -119,19 +150,19 @@ class ProfileController(Controller):
     path = "/api/v1/profile"
     tags = ("configuration",)
     opt = access(*ALL_ROLES)
+    dependencies = {"profiles": Provide(provide_profile_service, sync_to_thread=False)}
 
     @get("/")
-    async def get_profile(self, db_session: DbSession, principal: Caller) -> ProfileRead:
+    async def get_profile(self, profiles: NamedDependency[ProfileService]) -> ProfileRead:
         """Number patterns, satisfaction scale, follow-up script and windows, PII mode."""
-        return _profile_read(await ProfileService(db_session, actor=principal.actor).get())
+        return _profile_read(await profiles.get())
 
     @patch("/", opt=access(Role.ADMIN))
     async def update_profile(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[ProfileUpdate]
+        self, profiles: NamedDependency[ProfileService], data: JSONBody[ProfileUpdate]
     ) -> ProfileRead:
         """Change the fields given. Existing cases keep the numbers and texts they have."""
-        service = ProfileService(db_session, actor=principal.actor)
-        return _profile_read(await service.update(given(data)))
+        return _profile_read(await profiles.update(given(data)))
 
 
 CONFIG_CONTROLLERS = [

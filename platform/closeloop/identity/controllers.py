@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 
 from closeloop.crud import read_as
 from closeloop.identity.access import ALL_ROLES, access, public
+from closeloop.identity.deps import (
+    provide_api_key_service,
+    provide_login_service,
+    provide_user_service,
+)
 from closeloop.identity.models import ApiKey, Role, User
 from closeloop.identity.schemas import (
     ApiKeyCreate,
@@ -23,11 +28,12 @@ from closeloop.identity.schemas import (
     UserUpdate,
 )
 from closeloop.identity.service import ApiKeyService, LoginService, UserService
-from closeloop.settings import Settings
 from closeloop.web.crud import CrudController
-from closeloop.web.deps import Caller, DbSession
+from closeloop.web.deps import Caller
 
 __all__ = ["ApiKeyController", "AuthController", "UserController"]
+
+Keys = NamedDependency[ApiKeyService]
 
 
 def user_read(user: User) -> UserRead:
@@ -41,15 +47,18 @@ def key_read(key: ApiKey) -> ApiKeyRead:
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["identity"]
+    dependencies = {
+        "login_service": Provide(provide_login_service, sync_to_thread=False),
+        "users": Provide(provide_user_service, sync_to_thread=False),
+        "keys": Provide(provide_api_key_service, sync_to_thread=False),
+    }
 
     @post("/login", status_code=200, opt=public("signing in"))
     async def login(
-        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
+        self, login_service: NamedDependency[LoginService], data: JSONBody[LoginRequest]
     ) -> LoginResponse:
         """Exchange a tenant, e-mail and password for a short-lived session token."""
-        settings: Settings = request.app.state.settings
-        service = LoginService(request.app.state.sessionmaker, settings=settings)
-        token, expires = await service.login(
+        token, expires = await login_service.login(
             tenant_slug=data.tenant, email=data.email, password=data.password
         )
         return LoginResponse(
@@ -59,12 +68,14 @@ class AuthController(Controller):
         )
 
     @get("/me", opt=access(*ALL_ROLES))
-    async def me(self, db_session: DbSession, principal: Caller) -> UserRead | ApiKeyRead:
+    async def me(
+        self, principal: Caller, users: NamedDependency[UserService], keys: Keys
+    ) -> UserRead | ApiKeyRead:
         """The calling user, or the calling API key."""
         if principal.user_id is not None:
-            return user_read(await UserService(db_session).get(principal.user_id))
+            return user_read(await users.get(principal.user_id))
         assert principal.api_key_id is not None
-        return key_read(await ApiKeyService(db_session).get(principal.api_key_id))
+        return key_read(await keys.get(principal.api_key_id))
 
 
 class UserController(CrudController):
@@ -72,7 +83,7 @@ class UserController(CrudController):
 
     path = "/api/v1/users"
     tags = ["identity"]
-    item, service = "user", UserService
+    item, provider = "user", provide_user_service
     read, create_body, update_body = UserRead, UserCreate, UserUpdate
     reading, writing = access(Role.ADMIN, Role.SUPERVISOR), access(Role.ADMIN)
     list_query = {
@@ -96,17 +107,17 @@ class ApiKeyController(Controller):
     path = "/api/v1/api-keys"
     tags = ["identity"]
     opt = access(Role.ADMIN)
+    dependencies = {"keys": Provide(provide_api_key_service, sync_to_thread=False)}
 
     @get("/")
-    async def list_keys(self, db_session: DbSession, principal: Caller) -> list[ApiKeyRead]:
-        return [key_read(k) for k in await ApiKeyService(db_session).list()]
+    async def list_keys(self, keys: Keys) -> list[ApiKeyRead]:
+        return [key_read(k) for k in await keys.list()]
 
     @post("/")
     async def create_key(
-        self, db_session: DbSession, principal: Caller, data: JSONBody[ApiKeyCreate]
+        self, principal: Caller, keys: Keys, data: JSONBody[ApiKeyCreate]
     ) -> ApiKeyCreated:
         """Create a key. The `key` in the answer is shown this once and cannot be read again."""
-        keys = ApiKeyService(db_session, actor=principal.actor)
         key, plain = await keys.create(
             name=data.name, scopes=data.scopes, created_by=principal.user_id
         )
@@ -120,15 +131,10 @@ class ApiKeyController(Controller):
         )
 
     @get("/{key_id:uuid}")
-    async def get_key(
-        self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
-    ) -> ApiKeyRead:
-        return key_read(await ApiKeyService(db_session).get(key_id))
+    async def get_key(self, keys: Keys, key_id: FromPath[uuid.UUID]) -> ApiKeyRead:
+        return key_read(await keys.get(key_id))
 
     @delete("/{key_id:uuid}", status_code=200)
-    async def revoke_key(
-        self, db_session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]
-    ) -> ApiKeyRead:
+    async def revoke_key(self, keys: Keys, key_id: FromPath[uuid.UUID]) -> ApiKeyRead:
         """Revoke a key: it stops working at once; the record stays for the audit trail."""
-        keys = ApiKeyService(db_session, actor=principal.actor)
         return key_read(await keys.revoke(key_id))

@@ -17,7 +17,8 @@ from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.identity.principal import Principal
 from closeloop.notify import records
-from closeloop.notify.admin import TemplateService, WebhookService
+from closeloop.notify.admin import WebhookService
+from closeloop.notify.deps import provide_template_service, provide_webhook_service
 from closeloop.notify.events import EVENTS, LOCALES, variables
 from closeloop.notify.models import WebhookDelivery
 from closeloop.notify.schemas import (
@@ -64,7 +65,7 @@ class _AdminController(CrudController):
 
 class TemplateController(_AdminController):
     path = "/api/v1/templates"
-    item, service = "template", TemplateService
+    item, provider = "template", provide_template_service
     read, create_body, update_body = TemplateRead, TemplateCreate, TemplateUpdate
     docs = {
         "list": "The tenant's own templates; where it has none, the built-in ones apply.",
@@ -96,7 +97,7 @@ def _delivery(row: WebhookDelivery) -> WebhookDeliveryRead:
 
 class WebhookController(_AdminController):
     path = "/api/v1/webhooks"
-    item, service = "webhook", WebhookService
+    item, provider = "webhook", provide_webhook_service
     read, create_body, update_body = WebhookRead, WebhookCreate, WebhookUpdate
     docs = {
         "create": "Add an endpoint. Each event it subscribes to is POSTed as JSON with\n"

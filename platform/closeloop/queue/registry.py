@@ -29,6 +29,7 @@ ACTOR_MODULES: list[str] = [
     "closeloop.followups.actors",
     "closeloop.plugins.actors",
     "closeloop.sla.actors",
+    "closeloop.imports.actors",
 ]
 
 _ACTORS: dict[str, ActorSpec] = {}

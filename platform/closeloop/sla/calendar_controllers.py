@@ -22,6 +22,7 @@ from closeloop.sla.calendar_schemas import (
     CalendarUpdate,
 )
 from closeloop.sla.calendar_service import CalendarService, load
+from closeloop.sla.deps import provide_calendar_service
 from closeloop.web.crud import ConfigurationController
 from closeloop.web.deps import Caller, DbSession
 
@@ -48,7 +49,7 @@ CALENDAR_DOCS = {
 
 class CalendarController(ConfigurationController):
     path, docs = "/api/v1/calendars", CALENDAR_DOCS
-    item, service, deletable = "calendar", CalendarService, True
+    item, provider, deletable = "calendar", provide_calendar_service, True
     read, create_body, update_body = CalendarRead, CalendarCreate, CalendarUpdate
 
     async def present(self, service: CalendarService, row: Calendar) -> CalendarRead:

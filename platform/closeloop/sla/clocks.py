@@ -16,9 +16,10 @@ control time by passing `now`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -145,6 +146,7 @@ class ClockService:
         now: dt.datetime,
         existing: SlaClock | None = None,
         reason: str | None = None,
+        schedule: bool = True,
     ) -> SlaClock | None:
         """Start `target` at `at` (a clock of this cycle that ran before starts a new
         period); nothing when the policy makes no such promise."""
@@ -200,7 +202,8 @@ class ClockService:
                 "period": clock.period,
             },
         )
-        await self.schedule(clock, now=now)
+        if schedule:
+            await self.schedule(clock, now=now)
         return clock
 
     async def pause(self, clock: SlaClock, at: dt.datetime, *, reason: str) -> None:
@@ -288,6 +291,16 @@ class ClockService:
 
     # ---- a case's clocks as a whole -------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _holding(self) -> Iterator[list[SlaClock | SlaClockEvent]]:
+        """New rows go to the list yielded instead of the session (see `_add`)."""
+        held: list[SlaClock | SlaClockEvent] = []
+        self._held = held
+        try:
+            yield held
+        finally:
+            self._held = None
+
     async def start_case(self, case: Case, *, now: dt.datetime) -> list[SlaClock | SlaClockEvent]:
         """Intake: the first cycle's first response and resolution, from the received time.
 
@@ -296,17 +309,33 @@ class ClockService:
         policy = await match_policy(self.session, case)
         if policy is None:
             return []
-        held: list[SlaClock | SlaClockEvent] = []
-        self._held = held
-        try:
+        with self._holding() as held:
             started = [
                 await self.start(case, policy, target, cycle=1, at=case.received_at, now=now)
                 for target in ("first_response", "resolution")
             ]
-        finally:
-            self._held = None
         running = [c.due_at for c in started if c is not None and c.state in RUNNING]
         case.due_at = min(running, default=None)
+        return held
+
+    async def record_history(
+        self, case: Case, *, ended_at: dt.datetime, now: dt.datetime
+    ) -> list[SlaClock | SlaClockEvent]:
+        """An imported case: its first cycle's first response and resolution as history,
+        started at the received time and stopped at `ended_at` (met or breached by their
+        due times). Nothing runs on afterwards, so nothing escalates or notifies. Returns
+        the rows instead of adding them, as `start_case` does."""
+        policy = await match_policy(self.session, case)
+        if policy is None:
+            return []
+        with self._holding() as held:
+            for target in ("first_response", "resolution"):
+                clock = await self.start(
+                    case, policy, target, cycle=1, at=case.received_at, now=now, schedule=False
+                )
+                if clock is not None:
+                    await self.stop(clock, max(ended_at, case.received_at), reason="imported")
+        case.due_at = None
         return held
 
     async def recompute(self, case: Case, *, now: dt.datetime, reason: str) -> None:

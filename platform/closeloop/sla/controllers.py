@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
 from closeloop.cases.models import Case
@@ -17,6 +18,7 @@ from closeloop.db import bound_tenant
 from closeloop.errors import NotFound
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.sla.clocks import ClockService
+from closeloop.sla.deps import provide_clock_service, provide_policy_service
 from closeloop.sla.models import SlaClock, SlaEscalationLevel, SlaPolicy
 from closeloop.sla.policies import PolicyService
 from closeloop.sla.policy_schemas import (
@@ -30,7 +32,7 @@ from closeloop.sla.policy_schemas import (
     TargetSpec,
 )
 from closeloop.web.crud import ConfigurationController, given
-from closeloop.web.deps import Caller, DbSession
+from closeloop.web.deps import DbSession
 
 __all__ = ["CaseSlaController", "SlaPolicyController", "policy_read"]
 
@@ -57,7 +59,7 @@ class SlaPolicyController(ConfigurationController):
     """Every staff role reads the policies; admins change them."""
 
     path, docs = "/api/v1/sla-policies", POLICY_DOCS
-    item, service, deletable = "sla_policy", PolicyService, True
+    item, provider, deletable = "sla_policy", provide_policy_service, True
     read, create_body, update_body = SlaPolicyRead, SlaPolicyCreate, SlaPolicyUpdate
 
     async def present(self, service: PolicyService, row: SlaPolicy) -> SlaPolicyRead:
@@ -78,17 +80,20 @@ class CaseSlaController(Controller):
     path = "/api/v1/cases"
     tags = ("cases",)
     opt = access(*ALL_ROLES)
+    dependencies = {"clocks": Provide(provide_clock_service, sync_to_thread=False)}
 
     @get("/{case_id:uuid}/sla")
     async def case_sla(
-        self, db_session: DbSession, principal: Caller, case_id: FromPath[uuid.UUID]
+        self,
+        db_session: DbSession,
+        clocks: NamedDependency[ClockService],
+        case_id: FromPath[uuid.UUID],
     ) -> CaseSlaRead:
         """The case's SLA clocks of every cycle and every clock event (start, pause with
         its reason, resume, restart, stop, breach, escalation, recompute), oldest first."""
         case = await db_session.get(Case, (bound_tenant(db_session), case_id))
         if case is None:
             raise NotFound("no such case")
-        clocks = ClockService(db_session, actor=principal.actor)
         rows = await clocks.clocks(case.id)
         return CaseSlaRead(
             case_id=case.id,

@@ -26,6 +26,7 @@ from closeloop.db import create_engine, sessionmaker
 from closeloop.followups.controllers import FollowupController
 from closeloop.identity.access import public
 from closeloop.identity.controllers import ApiKeyController, AuthController, UserController
+from closeloop.imports.controllers import ImportController
 from closeloop.logs import configure_logging, get_logger
 from closeloop.models import load_all_models
 from closeloop.notify.controllers import NOTIFY_CONTROLLERS
@@ -77,6 +78,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     *PLUGIN_CONTROLLERS,
     PublicSurveyController,
     FollowupController,
+    ImportController,
 ]
 
 

@@ -5,7 +5,8 @@ A controller of one kind of row subclasses `CrudController` and says what differ
     class CalendarController(CrudController):
         path = "/api/v1/calendars"
         tags = ("configuration",)
-        item, service = "calendar", CalendarService  # names: get_calendar, {calendar_id}
+        item = "calendar"  # names: get_calendar, {calendar_id}
+        provider = provide_calendar_service  # the domain's, from sla/deps.py
         read, create_body, update_body = CalendarRead, CalendarCreate, CalendarUpdate
         deletable = True
         reading, writing = access(*ALL_ROLES), access(Role.ADMIN)
@@ -13,13 +14,15 @@ A controller of one kind of row subclasses `CrudController` and says what differ
 and gets `GET /` (`list_calendars`), `POST /` (`create_calendar`), `GET /{calendar_id}`,
 `PATCH /{calendar_id}` and `DELETE /{calendar_id}` (when `deletable`), each calling the
 `service` dependency (an `AuditedService`: `list`, `get`, `create`, `update`,
-`delete`; built by `service_provider` from `service`, or given in `dependencies`) and
-answering `read`. Who may call them is declared on the routes:
-`reading` is the `opt` of the read routes and `writing` of the others; a class-level
-`opt` applies to all. A route written out in the subclass (same handler name) replaces
-the generated one; `present`, `given`, `create_item` and `update_item` change how rows
-are answered and bodies passed on. `ConfigurationController` is the base of the tenant
-configuration lists (every staff role reads, admins change).
+`delete`; built per request by `provider`, the domain's provider made with
+`closeloop.providers.audited_as_caller`, or given in `dependencies`) and answering
+`read`. Who may call them is declared on the routes and checked by the app-wide guard
+(web/guards.py) before the handler runs: `reading` is the `opt` of the read routes and
+`writing` of the others; a class-level `opt` applies to all. A route written out in
+the subclass (same handler name) replaces the generated one; `present`, `given`,
+`create_item` and `update_item` change how rows are answered and bodies passed on.
+`ConfigurationController` is the base of the tenant configuration lists (every staff
+role reads, admins change).
 """
 
 import datetime as dt
@@ -34,20 +37,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from closeloop.crud import read_as
-from closeloop.identity.access import ALL_ROLES, access, declared_access
+from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
-from closeloop.identity.principal import Principal
-from closeloop.settings import Settings
-from closeloop.web.deps import Caller, DbSession
 
-__all__ = [
-    "KEPT_AS_IS",
-    "AppSettings",
-    "ConfigurationController",
-    "CrudController",
-    "given",
-    "service_provider",
-]
+__all__ = ["KEPT_AS_IS", "ConfigurationController", "CrudController", "given"]
 
 # Values a body keeps as they are when it is passed on as plain values.
 KEPT_AS_IS = (uuid.UUID, dt.date, dt.datetime)
@@ -65,28 +58,6 @@ def given(data: msgspec.Struct) -> dict[str, Any]:
         for name in data.__struct_fields__
         if (value := getattr(data, name)) is not msgspec.UNSET
     }
-
-
-AppSettings = NamedDependency[Settings]
-
-
-def service_provider(service: Callable[..., Any]) -> Provide:
-    """The `service` dependency: `service(session, actor=..., settings=...)` for the
-    request's transaction and caller."""
-
-    async def provide(db_session: DbSession, principal: Caller, settings: AppSettings) -> Any:
-        return service(db_session, actor=principal.actor, settings=settings)
-
-    return Provide(provide)
-
-
-def _enforce(principal: Principal, opt: dict[str, Any]) -> None:
-    """Check the route's declared access for the caller inside the handler, as the
-    handlers checked `principal.require` before (an app-wide guard that checks every
-    route's declaration before its handler makes this redundant)."""
-    declared = declared_access(opt)
-    if declared is not None:
-        declared.check(principal)
 
 
 # Generic types applied to the classes a subclass names, at run time (for Litestar).
@@ -118,9 +89,9 @@ class CrudController(Controller):
     item: ClassVar[str] = ""
     """One row's name: `get_<item>`, `{<item>_id}`; `list_<items>` is named for the
     last part of `path` (`sla-policies`: `list_sla_policies`)."""
-    service: ClassVar[Callable[..., Any] | None] = None
-    """The service class, built per request as `service(session, actor=, settings=)`
-    and given to the routes as the `service` dependency."""
+    provider: ClassVar[Callable[..., Any] | None] = None
+    """The domain's provider of the service (`provide_..._service` in its deps.py),
+    given to the routes as the `service` dependency."""
     read: ClassVar[type[Any]]
     create_body: ClassVar[type[Any] | None] = None
     update_body: ClassVar[type[Any] | None] = None
@@ -137,10 +108,10 @@ class CrudController(Controller):
         super().__init_subclass__(**kwargs)
         if not cls.item:
             return
-        if cls.__dict__.get("service") is not None:
+        if cls.__dict__.get("provider") is not None:
             cls.dependencies = {
                 **(cls.__dict__.get("dependencies") or {}),
-                "service": service_provider(cls.__dict__["service"]),
+                "service": Provide(cls.__dict__["provider"], sync_to_thread=False),
             }
         for name, handler in cls._routes().items():
             if name not in cls.__dict__:
@@ -154,7 +125,6 @@ class CrudController(Controller):
     def _routes(cls) -> dict[str, Any]:
         item_id = f"{cls.item}_id"
         one = f"/{{{item_id}:uuid}}"
-        principal = _param("principal", Caller)
         service = _param("service", _NAMED[Any])
         key = _param(item_id, FromPath[uuid.UUID])
         declared = next(  # a class-level `opt` (Controller keeps it in a slot otherwise)
@@ -169,47 +139,39 @@ class CrudController(Controller):
         routes: dict[str, Any] = {}
 
         async def list_rows(self: CrudController, **kw: Any) -> list[Any]:
-            _enforce(kw.pop("principal"), reading)
             found = await (svc := kw.pop("service")).list(**kw)
             return [await self.present(svc, row) for row in found]
 
         query = [_param(name, note, default) for name, (note, default) in cls.list_query.items()]
         name = f"list_{cls.path.rstrip('/').rsplit('/', 1)[-1].replace('-', '_')}"
         routes[name] = get("/", opt=reading)(
-            _shaped(
-                list_rows, name, cls.docs.get("list"), [principal, service, *query], _LIST[cls.read]
-            )
+            _shaped(list_rows, name, cls.docs.get("list"), [service, *query], _LIST[cls.read])
         )
 
         async def get_row(self: CrudController, **kw: Any) -> Any:
-            _enforce(kw["principal"], reading)
             svc = kw["service"]
             return await self.present(svc, await svc.get(kw[item_id]))
 
         name = f"get_{cls.item}"
         routes[name] = get(one, opt=reading)(
-            _shaped(get_row, name, cls.docs.get("get"), [principal, service, key], cls.read)
+            _shaped(get_row, name, cls.docs.get("get"), [service, key], cls.read)
         )
 
         if cls.create_body is not None:
 
             async def create_row(self: CrudController, **kw: Any) -> Any:
-                _enforce(kw["principal"], writing)
                 svc = kw["service"]
                 return await self.present(svc, await self.create_item(svc, kw["data"]))
 
             name = f"create_{cls.item}"
             body = _param("data", _BODY[cls.create_body])
             routes[name] = post("/", opt=writing)(
-                _shaped(
-                    create_row, name, cls.docs.get("create"), [principal, service, body], cls.read
-                )
+                _shaped(create_row, name, cls.docs.get("create"), [service, body], cls.read)
             )
 
         if cls.update_body is not None:
 
             async def update_row(self: CrudController, **kw: Any) -> Any:
-                _enforce(kw["principal"], writing)
                 svc = kw["service"]
                 row = await self.update_item(svc, kw[item_id], kw["data"])
                 return await self.present(svc, row)
@@ -221,7 +183,7 @@ class CrudController(Controller):
                     update_row,
                     name,
                     cls.docs.get("update"),
-                    [principal, service, key, body],
+                    [service, key, body],
                     cls.read,
                 )
             )
@@ -229,12 +191,11 @@ class CrudController(Controller):
         if cls.deletable:
 
             async def delete_row(self: CrudController, **kw: Any) -> None:
-                _enforce(kw["principal"], writing)
                 await kw["service"].delete(kw[item_id])
 
             name = f"delete_{cls.item}"
             routes[name] = delete(one, opt=writing)(
-                _shaped(delete_row, name, cls.docs.get("delete"), [principal, service, key], None)
+                _shaped(delete_row, name, cls.docs.get("delete"), [service, key], None)
             )
         return routes
 

@@ -28,6 +28,8 @@ from litestar.openapi.spec import (
 
 from closeloop.cases.action_schemas import ACTION_BODIES
 from closeloop.cases.attachments import ALLOWED_TYPES
+from closeloop.imports.mapping import SHIPPED
+from closeloop.imports.schemas import FORM_FIELDS
 from closeloop.surveys.schemas import SurveyAnswer, SurveyAnswered, SurveyRead
 from closeloop.web.msgspec_schemas import MsgspecSchemas
 
@@ -63,6 +65,8 @@ EXTRA_STATUSES: dict[str, frozenset[int]] = {
         for method, suffix in (("POST", ""), ("PATCH", f"/{{{item}}}"))
     },
     "DELETE /api/v1/calendars/{calendar_id}": frozenset({409}),
+    "POST /api/v1/imports": frozenset({400, 413, 415, 422}),
+    "POST /api/v1/imports/{run_id}/undo": frozenset({409}),
     "DELETE /api/v1/sla-policies/{sla_policy_id}": frozenset({409}),
 }
 
@@ -114,6 +118,12 @@ def describe(key: str, operation: Operation, schemas: MsgspecSchemas) -> None:
             required=True,
             content={"multipart/form-data": OpenAPIMediaType(schema=form, encoding=file_types)},
         )
+    elif key == "POST /api/v1/imports":
+        operation.request_body = _import_form()
+    elif key == "GET /api/v1/imports/{run_id}/errors.csv":
+        answer = _success(operation)
+        answer.content = {"text/csv": OpenAPIMediaType(schema=_TEXT)}
+        answer.headers = dict(_DOWNLOAD)
     elif key == "GET /metrics":
         _success(operation).content = {"text/plain": OpenAPIMediaType(schema=_TEXT)}
     elif key == "GET /health/ready":
@@ -140,6 +150,31 @@ def describe(key: str, operation: Operation, schemas: MsgspecSchemas) -> None:
                 "application/x-www-form-urlencoded": OpenAPIMediaType(schema=form),
             },
         )
+
+
+def _import_form() -> RequestBody:
+    text = {name: _TEXT for name in FORM_FIELDS if name != "dry_run"}
+    text["delimiter"] = Schema(
+        type=OpenAPIType.STRING, max_length=1, description="empty or absent: detected"
+    )
+    form = Schema(
+        type=OpenAPIType.OBJECT,
+        required=["file"],
+        properties={
+            "file": _BINARY,
+            **text,
+            "mapping": Schema(
+                type=OpenAPIType.STRING,
+                enum=list(SHIPPED),
+                description="a shipped mapping; or give `mapping_toml`",
+            ),
+            "dry_run": Schema(type=OpenAPIType.BOOLEAN),
+        },
+        examples=[{"file": "complaints.csv", "mapping": "cfpb", "dry_run": True}],
+    )
+    return RequestBody(
+        required=True, content={"multipart/form-data": OpenAPIMediaType(schema=form)}
+    )
 
 
 def _describe_replay(operation: Operation) -> None:

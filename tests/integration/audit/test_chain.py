@@ -7,10 +7,7 @@ security is forced on the owner too, so each tampering transaction binds the ten
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.settings import Settings
-from support import PASSWORD, Client, TenantHandle
-
-PLATFORM = Path(__file__).resolve().parents[3] / "platform"
+from support import PASSWORD, Client, TenantHandle, run_cli
 
 
 async def _add_users(client: Client, tenant: TenantHandle, count: int) -> None:
@@ -68,30 +63,7 @@ async def _verify_api(client: Client, tenant: TenantHandle) -> dict[str, Any]:
 
 
 async def _verify_cli(settings: Settings, slug: str) -> tuple[int, str]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(PLATFORM),
-        "DATABASE_URL": str(settings.database_url),
-        "CLOSELOOP_SECRET_KEY": settings.secret_key,
-        "CLOSELOOP_MASTER_KEY": str(settings.master_key),
-        "CLOSELOOP_DATA_DIR": str(settings.data_dir),
-        "LOG_FORMAT": "console",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "closeloop.cli",
-        "audit",
-        "verify",
-        slug,
-        env=env,
-        cwd=str(PLATFORM),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, (out + err).decode()
+    return await run_cli(settings, "audit", "verify", slug)
 
 
 @pytest.mark.parametrize("statement", ["UPDATE", "DELETE", "TRUNCATE"])
