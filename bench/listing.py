@@ -18,12 +18,14 @@ load and recreated from their own definitions after it, then `VACUUM ANALYZE`.
 
 Measured as the APPLICATION role over `--samples` random tenants (after a warm-up):
 
-* queue: the tenant's open cases by due time, first page (50), through the ORM in a
-  tenant-bound transaction (the listing API orders newest first and has no due-time
-  sort, so the query is built here from the same model and scope);
+* queue: the tenant's open cases by due time, first page (50): `list_cases()` with
+  the open statuses and `order="due"` (what the console's queues and
+  `GET /api/v1/cases?order=due` run);
 * open list: `GET /api/v1/cases?status=<open statuses>`, the app in-process;
 * search: `list_cases()` with `q=<a Chinese word>` and the open statuses, and the same
-  through `GET /api/v1/cases?q=...&status=...` (auth, masking and JSON included).
+  through `GET /api/v1/cases?q=...&status=...` (auth, masking and JSON included);
+* the console's queue page `GET /console/queues/open` as the tenant's agent (cookie
+  session, the list, the total, names, masking, the whole HTML page), in-process.
 
 Printed: p50/p95/p99 of each, whether p95 < 20 ms, and EXPLAIN (ANALYZE, BUFFERS) of
 the queue and search statements exactly as the app sends them.
@@ -49,11 +51,11 @@ import asyncpg
 import httpx
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import defer
 
 from closeloop.cases.listing import OPEN_STATUSES, CaseFilters, list_cases
-from closeloop.cases.models import Case
 from closeloop.cases.search import document_tokens
+from closeloop.console.deps import provide_console_sessions
+from closeloop.console.sessions import SESSION_COOKIE
 from closeloop.db import create_engine, sessionmaker, tenant_scope
 from closeloop.identity.models import User
 from closeloop.identity.passwords import hash_password
@@ -63,6 +65,9 @@ from closeloop.tenancy.service import TenantService
 
 DATABASE = "closeloop_bench"
 TARGET_P95_MS = 20.0
+CONSOLE_PAGE = "console queue page (HTTP in-process)"
+# The issue's bar for a whole console page (server time), above a query's.
+TARGET_PAGE_P95_MS = 50.0
 PAGE = 50
 CUSTOMERS_PER_TENANT = 100
 CHUNKS = 10  # each tenant's cases are loaded in this many rounds over all tenants
@@ -346,16 +351,6 @@ async def _check_tokens(urls: Provisioned) -> None:
 # --- measuring ----------------------------------------------------------------------
 
 
-def _queue_query() -> Any:
-    return (
-        select(Case)
-        .options(defer(Case.search, raiseload=True), defer(Case.description, raiseload=True))
-        .where(Case.status.in_(OPEN_STATUSES))
-        .order_by(Case.due_at.asc().nulls_last(), Case.id)
-        .limit(PAGE)
-    )
-
-
 class Captured:
     """The last statement the engine sent, with its parameters (for EXPLAIN)."""
 
@@ -404,7 +399,9 @@ async def _measure(urls: Provisioned, args: argparse.Namespace, version: str) ->
         async def queue(sample: Any, word: str) -> None:
             async with factory() as session, session.begin():
                 await tenant_scope(session, sample[0])
-                (await session.scalars(_queue_query())).all()
+                await list_cases(
+                    session, CaseFilters(status=OPEN_STATUSES), limit=PAGE, order="due"
+                )
 
         async def search(sample: Any, word: str) -> None:
             async with factory() as session, session.begin():
@@ -430,6 +427,11 @@ async def _measure(urls: Provisioned, args: argparse.Namespace, version: str) ->
                 )[0]
                 for tid, uid in users.items()
             }
+            cookies = {}
+            for tid, uid in users.items():
+                async with factory() as session, session.begin():
+                    sessions = provide_console_sessions(session, settings)
+                    cookies[tid] = await sessions.open(tenant_id=tid, user_id=uid)
             async with (
                 app.lifespan(),
                 httpx.AsyncClient(
@@ -454,12 +456,22 @@ async def _measure(urls: Provisioned, args: argparse.Namespace, version: str) ->
                 async def http_search(sample: Any, word: str) -> None:
                     await http_get(sample, {"status": status, "q": word, "limit": PAGE})
 
+                async def console_queue(sample: Any, word: str) -> None:
+                    response = await client.get(
+                        "/console/queues/open", cookies={SESSION_COOKIE: cookies[sample[0]]}
+                    )
+                    if response.status_code != 200:
+                        raise SystemExit(
+                            f"GET /console/queues/open: {response.status_code} {response.text}"
+                        )
+
                 kinds: list[tuple[str, Callable[[Any, str], Awaitable[None]]]] = [
-                    ("queue: open by due (ORM)", queue),
+                    ("queue: open by due (list_cases)", queue),
                     ("search: q + status (list_cases)", search),
                     ("search: q alone (list_cases)", search_all),
                     ("GET open cases (HTTP in-process)", http_open),
                     ("GET q + status (HTTP in-process)", http_search),
+                    (CONSOLE_PAGE, console_queue),
                 ]
                 for _name, run in kinds:
                     await _timed(warm, run)
@@ -477,12 +489,13 @@ async def _measure(urls: Provisioned, args: argparse.Namespace, version: str) ->
             f"(table cases with its indexes and TOAST: {size}); "
             f"{len(chosen)} random tenants per query, one after another"
         )
-        print(f"{'query':<36}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}  p95 < {TARGET_P95_MS:.0f} ms")
+        print(f"{'query':<38}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}  p95 target")
         for name, values in results.items():
             ordered = sorted(values)
             p50, p95, p99 = (1000 * _support.percentile(ordered, q) for q in (50, 95, 99))
-            verdict = "met" if p95 < TARGET_P95_MS else "NOT met"
-            print(f"{name:<36}{p50:>9.2f}{p95:>9.2f}{p99:>9.2f}  {verdict}")
+            target = TARGET_PAGE_P95_MS if name == CONSOLE_PAGE else TARGET_P95_MS
+            verdict = f"< {target:.0f} ms {'met' if p95 < target else 'NOT met'}"
+            print(f"{name:<38}{p50:>9.2f}{p95:>9.2f}{p99:>9.2f}  {verdict}")
 
         sample = chosen[0]
         for title, run in (("queue", queue), ("search", search)):

@@ -7,6 +7,8 @@ import contextlib
 import dataclasses
 import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,6 +20,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
+
+from closeloop.provision import Provisioned
+from closeloop.settings import Settings
 
 OPERATOR_TOKEN = "test-operator-token-0123456789abcdef"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -181,6 +186,29 @@ async def served(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     finally:
         stop.set()
         await running
+
+
+def run_closeloop(
+    settings: Settings, database: Provisioned, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The real `closeloop` command on the test database with the suite's keys (none of
+    the caller's CLOSELOOP_ or DATABASE_ settings), `env` added."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CLOSELOOP_", "DATABASE_"))}
+    clean.update(
+        DATABASE_URL=database.app_url,
+        DATABASE_OWNER_URL=database.owner_url,
+        CLOSELOOP_SECRET_KEY=settings.secret_key,
+        CLOSELOOP_MASTER_KEY=settings.master_key or "",
+        **env,
+    )
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "closeloop"), *args],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 PLATFORM_DIR = Path(__file__).resolve().parents[1] / "platform"

@@ -621,5 +621,98 @@ def tenants_export(slug: str) -> None:
     click.echo(text, nl=False)
 
 
+async def _dump_tenant(
+    app_url: str, settings: Settings, slug: str, folder: Path, with_pii: bool
+) -> dict[str, object]:
+    from closeloop.db import create_engine, sessionmaker, transaction
+    from closeloop.storage import storage_from_settings
+    from closeloop.tenancy._dump import dump_tenant
+
+    engine = create_engine(app_url, pool_size=1)
+    try:
+        async with transaction(sessionmaker(engine)) as session:
+            result = await dump_tenant(
+                session,
+                slug,
+                folder,
+                storage=storage_from_settings(settings),
+                settings=settings,
+                with_pii=with_pii,
+                actor="operator:cli",
+            )
+            return result.manifest
+    finally:
+        await engine.dispose()
+
+
+@tenants.command("dump")
+@click.argument("slug")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--with-pii", is_flag=True, help="customers' PII in clear (audited)")
+def tenants_dump(slug: str, folder: Path, with_pii: bool) -> None:
+    """Write all of tenant SLUG into FOLDER (new or empty): manifest.json, tenant.toml,
+    cases, customers, notifications and the audit chain as JSON Lines, and attachment
+    files. Exit 1 when the audit chain does not verify (the dump is still written)."""
+    from closeloop.errors import NotFound
+
+    settings = _settings()
+    with _database(settings) as app_url:
+        try:
+            manifest = asyncio.run(_dump_tenant(app_url, settings, slug, folder, with_pii))
+        except NotFound:
+            click.echo(f"closeloop: no tenant {slug!r}", err=True)
+            sys.exit(2)
+        except FileExistsError as exc:
+            click.echo(f"closeloop: {exc}", err=True)
+            sys.exit(2)
+    audit: dict[str, object] = manifest["audit"]  # type: ignore[assignment]
+    click.echo(f"tenant {slug} dumped to {folder}: {manifest['files']}")
+    click.echo(f"audit chain: {'ok' if audit['ok'] else 'BROKEN'}, {audit['entries']} entries")
+    if "delete_token" in manifest:
+        click.echo(f"delete token (tenant suspended): {manifest['delete_token']}")
+    if not audit["ok"]:
+        sys.exit(1)
+
+
+async def _delete_tenant(app_url: str, settings: Settings, slug: str, confirm: str | None) -> None:
+    from closeloop.db import create_engine, sessionmaker
+    from closeloop.storage import storage_from_settings
+    from closeloop.tenancy._delete import delete_tenant_rows
+
+    engine = create_engine(app_url, pool_size=1)
+    try:
+        async with sessionmaker(engine)() as session:
+            async with session.begin():
+                tenant = await delete_tenant_rows(
+                    session, slug, confirm=confirm, settings=settings, actor="operator:cli"
+                )
+            await storage_from_settings(settings).purge(tenant.id)
+    finally:
+        await engine.dispose()
+
+
+@tenants.command("delete")
+@click.argument("slug")
+@click.option("--confirm", default=None, help="the deletion token (from the dump or a first try)")
+def tenants_delete(slug: str, confirm: str | None) -> None:
+    """Delete suspended tenant SLUG for good: all its rows and files. Without --confirm,
+    print the token that confirms it (exit 1); dump the tenant first."""
+    from closeloop.errors import ApiError, NotFound
+
+    settings = _settings()
+    with _database(settings) as app_url:
+        try:
+            asyncio.run(_delete_tenant(app_url, settings, slug, confirm))
+        except NotFound:
+            click.echo(f"closeloop: no tenant {slug!r}", err=True)
+            sys.exit(2)
+        except ApiError as exc:
+            token = (exc.details or {}).get("confirm_token")
+            hint = f"\nconfirm with: closeloop tenants delete {slug} --confirm {token}"
+            click.echo(f"closeloop: {exc.message}{hint if token else ''}", err=True)
+            sys.exit(1)
+    click.echo(f"tenant {slug} deleted: all its rows and files")
+
+
 if __name__ == "__main__":
     main()

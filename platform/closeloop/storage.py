@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -44,6 +45,10 @@ class AttachmentStorage(Protocol):
 
     async def get(self, key: str) -> bytes:
         """The bytes stored under `key`; `FileNotFoundError` when there are none."""
+        ...
+
+    async def purge(self, tenant_id: uuid.UUID) -> None:
+        """Remove every object of the tenant (its deletion); nothing stored is no error."""
         ...
 
 
@@ -86,6 +91,10 @@ class LocalStorage:
 
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def purge(self, tenant_id: uuid.UUID) -> None:
+        folder = self.root / str(uuid.UUID(str(tenant_id)))  # a real id, never a path
+        await asyncio.to_thread(shutil.rmtree, folder, True)
 
 
 def storage_from_settings(settings: Settings) -> AttachmentStorage:

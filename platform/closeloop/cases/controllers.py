@@ -27,7 +27,14 @@ from closeloop.cases.editing import IF_MATCH, CaseService, parse_if_match
 from closeloop.cases.export import EXPORT_ROLES, export_cases
 from closeloop.cases.http_filters import provide_case_filters
 from closeloop.cases.intake import IntakeService
-from closeloop.cases.listing import COUNT_CAP, MAX_LIMIT, CaseFilters, count_cases, list_cases
+from closeloop.cases.listing import (
+    COUNT_CAP,
+    MAX_LIMIT,
+    ORDERS,
+    CaseFilters,
+    count_cases,
+    list_cases,
+)
 from closeloop.cases.models import Attachment
 from closeloop.cases.schemas import AttachmentRead, CaseCreate, CasePage, CaseRead, CaseUpdate
 from closeloop.cases.views import case_read, case_summaries
@@ -109,9 +116,20 @@ class CaseController(Controller):
                 "`total_capped` true)"
             ),
         ] = False,
+        order: Annotated[
+            str,
+            QueryParameter(
+                description="`received`: newest received first; `due`: next due first "
+                "(no due time last)",
+                pattern=f"^({'|'.join(ORDERS)})$",
+            ),
+        ] = "received",
     ) -> CasePage:
-        """Cases, newest received first, filtered; customer data masked as for one case."""
-        cases, next_cursor = await list_cases(db_session, filters, limit=limit, cursor=cursor)
+        """Cases, newest received first (or next due first), filtered; customer data
+        masked as for one case."""
+        cases, next_cursor = await list_cases(
+            db_session, filters, limit=limit, cursor=cursor, order=order
+        )
         items = await case_summaries(db_session, settings, principal, cases)
         if not count:
             return CasePage(items=items, next_cursor=next_cursor)

@@ -86,6 +86,18 @@ async def provide_case_filters(
             description="date (that whole day) or time, exclusive", schema_extra=_DATE_OR_TIME
         ),
     ] = None,
+    assigned: Annotated[
+        bool | None, QueryParameter(description="has a handler (false: none yet)")
+    ] = None,
+    escalated: Annotated[
+        bool | None, QueryParameter(description="escalated (escalation level above 0)")
+    ] = None,
+    due_before: Annotated[
+        str | None,
+        QueryParameter(
+            description="due before this date or time, exclusive", schema_extra=_DATE_OR_TIME
+        ),
+    ] = None,
 ) -> CaseFilters:
     """The filters of `GET /api/v1/cases` (DESIGN §4); dates are read in the tenant's zone."""
     tenant = await db_session.get(Tenant, principal.tenant_id)
@@ -108,4 +120,7 @@ async def provide_case_filters(
         received_from=_bound(received_from, "received_from", zone, end=False),
         received_to=_bound(received_to, "received_to", zone, end=True),
         q=q,
+        assigned=assigned,
+        escalated=escalated,
+        due_before=_bound(due_before, "due_before", zone, end=False),
     )

@@ -3,7 +3,9 @@
 Order is `received_at` descending, then `id` descending, so a page boundary never
 skips or repeats a case, whatever is inserted meanwhile. The cursor is the last
 row's `(received_at, id)`, encoded opaquely; the query continues strictly after it
-on the `(tenant_id, received_at, id)` index.
+on the `(tenant_id, received_at, id)` index. `order="due"` (the console's queues)
+lists the next due first instead, cases without a due time last (as if due at
+`NO_DUE`), then by `id`; its cursor is the last row's `(due time, id)`.
 
 `count_cases` tells how many cases match the same filters (not only the rest after a
 cursor), exactly up to `COUNT_CAP`; past it the count stops there and says so, so a
@@ -31,13 +33,21 @@ from closeloop.paging import after, page
 __all__ = [
     "COUNT_CAP",
     "MAX_LIMIT",
+    "NO_DUE",
     "OPEN_STATUSES",
+    "ORDERS",
     "CaseFilters",
+    "HandlerLoad",
     "count_cases",
+    "handler_load",
     "list_cases",
 ]
 
 MAX_LIMIT = 200
+# `received`: newest received first (the API's default); `due`: next due first.
+ORDERS = ("received", "due")
+# Where a case without a due time sorts in `due` order: after every real one.
+NO_DUE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 COUNT_CAP = 10_000  # `?count=true` counts exactly up to here
 # Not yet resolved: where a passed `due` means a breach (`lifecycle.OPEN`).
 OPEN_STATUSES = tuple(s.value for s in Status if s in OPEN)
@@ -58,6 +68,9 @@ class CaseFilters:
     received_from: dt.datetime | None = None  # inclusive
     received_to: dt.datetime | None = None  # exclusive
     q: str | None = None
+    assigned: bool | None = None  # has a handler (False: none yet)
+    escalated: bool | None = None  # escalation level above 0
+    due_before: dt.datetime | None = None  # due strictly before this time
 
 
 def _filtered(query: Select[Any], f: CaseFilters) -> Select[Any]:
@@ -91,6 +104,16 @@ def _filtered(query: Select[Any], f: CaseFilters) -> Select[Any]:
             query = query.where(
                 or_(Case.due_at.is_(None), Case.due_at >= now, Case.status.not_in(OPEN_STATUSES))
             )
+    if f.assigned is not None:
+        query = query.where(
+            Case.handler_id.is_not(None) if f.assigned else Case.handler_id.is_(None)
+        )
+    if f.escalated is not None:
+        query = query.where(
+            Case.escalation_level > 0 if f.escalated else Case.escalation_level == 0
+        )
+    if f.due_before is not None:
+        query = query.where(Case.due_at < f.due_before)
     if f.q is not None and f.q.strip():
         clause = matches(f.q)
         query = query.where(clause if clause is not None else false())
@@ -98,7 +121,12 @@ def _filtered(query: Select[Any], f: CaseFilters) -> Select[Any]:
 
 
 async def list_cases(
-    session: AsyncSession, filters: CaseFilters, *, limit: int, cursor: str | None = None
+    session: AsyncSession,
+    filters: CaseFilters,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    order: str = "received",
 ) -> tuple[list[Case], str | None]:
     """One page of the bound tenant's cases and the cursor of the next (None at the end)."""
     limit = max(1, min(limit, MAX_LIMIT))
@@ -108,6 +136,13 @@ async def list_cases(
         ),
         filters,
     )
+    if order == "due":
+        due = func.coalesce(Case.due_at, NO_DUE)
+        query = after(query, (due, Case.id), cursor, descending=False)
+        query = query.order_by(due, Case.id).limit(limit + 1)
+        return page(
+            (await session.scalars(query)).all(), limit, lambda c: (c.due_at or NO_DUE, c.id)
+        )
     query = after(query, (Case.received_at, Case.id), cursor, descending=True)
     query = query.order_by(Case.received_at.desc(), Case.id.desc()).limit(limit + 1)
     return page((await session.scalars(query)).all(), limit, lambda c: (c.received_at, c.id))
@@ -121,3 +156,36 @@ async def count_cases(
     matching = _filtered(select(literal(1)).select_from(Case), filters).limit(cap + 1)
     found = int(await session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
     return (cap, True) if found > cap else (found, False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HandlerLoad:
+    """One handler's open cases, how many of them fall due before `until`, how many are
+    past due."""
+
+    handler_id: uuid.UUID
+    open: int
+    due_soon: int
+    breached: int
+
+
+async def handler_load(session: AsyncSession, *, until: dt.datetime) -> list[HandlerLoad]:
+    """The bound tenant's open cases per handler (most open first), as the list filters
+    count them: open is `OPEN_STATUSES`, breached is `breached=true`."""
+    now = utcnow()
+    query = (
+        select(
+            Case.handler_id,
+            func.count(),
+            func.count().filter(Case.due_at >= now, Case.due_at < until),
+            func.count().filter(Case.due_at < now),
+        )
+        .where(Case.status.in_(OPEN_STATUSES), Case.handler_id.is_not(None))
+        .group_by(Case.handler_id)
+        .order_by(func.count().desc(), Case.handler_id)
+    )
+    return [
+        HandlerLoad(handler_id=row[0], open=row[1], due_soon=row[2], breached=row[3])
+        for row in (await session.execute(query)).all()
+        if row[0] is not None
+    ]

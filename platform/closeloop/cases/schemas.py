@@ -12,6 +12,7 @@ from closeloop.customers.schemas import CustomerInput, CustomerRead
 from closeloop.times import ClientTime
 
 __all__ = [
+    "CUSTOMER_MESSAGE_KEYS",
     "AttachmentRead",
     "CaseCreate",
     "CasePage",
@@ -24,6 +25,7 @@ __all__ = [
     "PublicCaseCreated",
     "PublicCaseStatus",
     "PublicEvent",
+    "customer_message",
 ]
 
 Kind = Literal["complaint", "service_request", "inquiry", "suggestion"]
@@ -199,6 +201,19 @@ class PublicCaseCreated(msgspec.Struct):
     token: str
     status: str
     status_url: str
+
+
+# What a customer-visible event may show of its data: the first of these it has.
+CUSTOMER_MESSAGE_KEYS = ("message", "note", "explanation", "question", "result")
+
+
+def customer_message(data: dict[str, Any] | None) -> str | None:
+    """The text a customer-visible event shows the customer (status page, data export)."""
+    for key in CUSTOMER_MESSAGE_KEYS:
+        value = (data or {}).get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 class PublicEvent(msgspec.Struct):

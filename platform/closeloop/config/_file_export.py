@@ -12,6 +12,7 @@ import tomli_w
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import jsonable
+from closeloop.config._file_ops import export_operations
 from closeloop.config._file_plan import TENANT_FIELDS, load_state
 from closeloop.config._file_plugins import export_plugins
 from closeloop.config.models import CASE_KINDS, TenantProfile
@@ -24,7 +25,8 @@ __all__ = ["dump_toml", "export_tenant"]
 
 EXPORT_HEADER = (
     "# Written by `closeloop tenants export`; apply it with `closeloop tenants apply`.\n"
-    "# Users carry no passwords: add `password` or `password_env` to create them elsewhere.\n\n"
+    "# Users carry no passwords: add `password` or `password_env` to create them elsewhere;\n"
+    "# webhooks carry no secrets: add `secret_env` to create them elsewhere.\n\n"
 )
 
 
@@ -78,6 +80,7 @@ async def export_tenant(session: AsyncSession, slug: str) -> str:
     ]
     if plugins := await export_plugins(session):
         document["plugins"] = plugins
+    document.update(await export_operations(session))
     return EXPORT_HEADER + dump_toml(document)
 
 
@@ -105,7 +108,13 @@ def dump_toml(document: dict[str, Any]) -> str:
     out: list[str] = []
 
     def table(path: list[str], values: dict[str, Any], array: bool) -> None:
-        if path:
+        # TOML has no null: a key whose value is null is left out (read back, it takes
+        # its default, which is what a null setting means).
+        values = {name: value for name, value in values.items() if value is not None}
+        only_tables = bool(values) and all(
+            isinstance(v, dict) or _is_table_list(v) for v in values.values()
+        )
+        if path and (array or not only_tables):  # a table of tables needs no header
             header = ".".join(_key(p) for p in path)
             out.append(f"\n[[{header}]]" if array else f"\n[{header}]")
         nested = []

@@ -22,18 +22,25 @@ from closeloop.config.schemas import CODE_PATTERN, SatisfactionLevel, ScriptStep
 from closeloop.config.service import check_profile
 from closeloop.errors import UnprocessableEntity
 from closeloop.identity.models import ROLES, Permission
+from closeloop.notify.schemas import TemplateCreate
+from closeloop.sla.calendar_schemas import CalendarCreate
+from closeloop.sla.policy_schemas import SlaPolicyCreate
 from closeloop.tenancy.service import LOCALES
 
 __all__ = [
+    "CalendarCreate",
     "CategorySpec",
     "DepartmentSpec",
     "ItemSpec",
     "PluginSpec",
+    "PolicySpec",
     "SeveritySpec",
+    "TemplateCreate",
     "TenantFile",
     "TenantFileError",
     "TenantSpec",
     "UserSpec",
+    "WebhookSpec",
     "parse_tenant_file",
 ]
 
@@ -115,6 +122,26 @@ class PluginSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     settings: dict[str, Any] | None = None
 
 
+class PolicySpec(SlaPolicyCreate, kw_only=True):
+    """`[[sla_policies]]`: a policy as the API takes it, its calendar named by `calendar`
+    (a calendar code; left out: the tenant's default calendar), never by id; its
+    escalation ladder in `[[sla_policies.levels]]`."""
+
+    calendar: Code | None = None
+
+
+class WebhookSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """`[[webhooks]]`: an endpoint, matched by `url`. Its signing secret is never written
+    in the file: `secret_env` names the environment variable holding it, read only when
+    the endpoint is created (change a secret with `PATCH /api/v1/webhooks/{id}`)."""
+
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    events: list[str]
+    description: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    active: bool = True
+    secret_env: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+
+
 class TenantSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The whole file. A section left out (None) is not managed by the file."""
 
@@ -127,6 +154,10 @@ class TenantSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     demand_types: list[ItemSpec] | None = None
     users: list[UserSpec] | None = None
     plugins: dict[str, PluginSpec] | None = None
+    calendars: list[CalendarCreate] | None = None
+    sla_policies: list[PolicySpec] | None = None
+    templates: list[TemplateCreate] | None = None
+    webhooks: list[WebhookSpec] | None = None
 
 
 @dataclasses.dataclass
@@ -198,13 +229,20 @@ class KeyLines:
         current: tuple[str | int, ...],
         counters: dict[tuple[str | int, ...], int],
     ) -> tuple[str | int, ...]:
-        # A nested array of tables ([[profile.satisfaction_scale]]) lives in the table
-        # named by its prefix; plain paths are enough for this format's depth.
-        path: tuple[str | int, ...] = tuple(parts)
-        if bracket == "[[":
-            counters[path] = counters.get(path, -1) + 1
-            return (*path, counters[path])
-        return path
+        # A table under an item of an array of tables (`[sla_policies.targets]`,
+        # `[[sla_policies.levels]]`) belongs to that array's latest item; arrays of
+        # tables count their items per enclosing item.
+        path: list[str | int] = []
+        for index, part in enumerate(parts):
+            path.append(part)
+            key = tuple(path)
+            if index == len(parts) - 1:
+                if bracket == "[[":
+                    counters[key] = counters.get(key, -1) + 1
+                    path.append(counters[key])
+            elif key in counters:
+                path.append(counters[key])
+        return tuple(path)
 
     def find(self, path: list[str | int]) -> int | None:
         """The line of `path`, else of its closest enclosing key or table."""
@@ -343,6 +381,27 @@ def _check(file: TenantFile) -> None:
             raise error(f"categories[{index}].kind", f"kind must be one of {', '.join(CASE_KINDS)}")
     if spec.users is not None:
         _check_users(file)
+    _check_operations(file)
+
+
+def _check_operations(file: TenantFile) -> None:
+    """Keys unique within their section; a policy names its calendar by code only."""
+    spec, error = file.spec, file.error
+    for section in ("calendars", "sla_policies"):
+        items = getattr(spec, section)
+        if items is not None:
+            _check_unique(file, section, "code", [item.code for item in items])
+    if spec.templates is not None:
+        keys = [f"{t.event}/{t.channel}/{t.locale}" for t in spec.templates]
+        _check_unique(file, "templates", "event", keys)
+    if spec.webhooks is not None:
+        _check_unique(file, "webhooks", "url", [w.url.strip() for w in spec.webhooks])
+    for index, policy in enumerate(spec.sla_policies or []):
+        if policy.calendar_id is not None:
+            raise error(
+                f"sla_policies[{index}].calendar_id",
+                'name the calendar by its code: calendar = "<code>"',
+            )
 
 
 def _check_unique(file: TenantFile, section: str, key: str, values: list[Any]) -> None:

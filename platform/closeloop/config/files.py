@@ -1,8 +1,10 @@
 """Tenants as files: `closeloop tenants apply FILE` and `closeloop tenants export SLUG`.
 
 `tenants/<slug>.toml` describes a tenant's whole configuration: the tenant itself, its
-profile, severity levels, departments, categories, channels, demand types, users and
-the industry plugins it runs (`[plugins.<name>]`, see `_file_plugins`).
+profile, severity levels, departments, categories, channels, demand types, users, the
+industry plugins it runs (`[plugins.<name>]`, see `_file_plugins`), and its business
+calendars, SLA policies with their escalation ladders, notification templates and
+webhook endpoints (see `_file_ops`).
 
 * `apply_tenant_file()` creates the tenant if it is missing, else brings it to the
   file: it plans a change set (added, changed, deactivated items) against what is
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.config._file_export import dump_toml, export_tenant
 from closeloop.config._file_format import TenantFile, TenantFileError, parse_tenant_file
+from closeloop.config._file_ops import plan_operations, write_operations
 from closeloop.config._file_plan import SECTIONS, Change, State, load_state, make_plan
 from closeloop.config._file_plugins import plan_plugins, write_plugins
 from closeloop.config._file_write import Writer, update_tenant
@@ -115,7 +118,10 @@ async def apply_tenant_file(
         state = State({section: {} for section in SECTIONS}, {}, None)
     plan = make_plan(file, state, tenant, env or {})
     plugins = await plan_plugins(session, file, stored=tenant is not None)
-    result = ChangeSet(spec.tenant.slug, tenant is None, [*plan.changes, *plugins.changes])
+    operations = await plan_operations(session, file, tenant, env or {})
+    result = ChangeSet(
+        spec.tenant.slug, tenant is None, [*plan.changes, *plugins.changes, *operations.changes]
+    )
     if dry_run or not result.changes:
         return result
     if plugins.updates and settings is None:
@@ -137,6 +143,8 @@ async def apply_tenant_file(
     await writer.managers(plan.items["departments"])
     for section in ("categories", "severities", "channels", "demand_types"):
         await writer.items(section, plan.items[section])
+    if operations:
+        await write_operations(session, file, tenant, env or {}, settings, actor)
     if plan.profile:
         await ProfileService(session, actor=actor).update(plan.profile)
     if plugins.updates:

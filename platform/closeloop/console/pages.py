@@ -75,6 +75,10 @@ def _format_datetime(context: Context, value: dt.datetime, timezone: str = "UTC"
 
 
 def _environment() -> Environment:
+    # Here, not at the top: these modules use this one (SECURITY_HEADERS, render).
+    from closeloop.console.live import clock_texts
+    from closeloop.console.navigation import nav_links
+
     environment = Environment(
         loader=PrefixLoader({"console": FileSystemLoader(TEMPLATES)}),
         autoescape=True,
@@ -88,6 +92,8 @@ def _environment() -> Environment:
     )
     environment.globals["static_url"] = assets().url
     environment.globals["language_names"] = LANGUAGE_NAMES
+    environment.globals["clock_texts"] = clock_texts
+    environment.globals["nav_links"] = nav_links
     environment.filters["datetime"] = _format_datetime
     return environment
 

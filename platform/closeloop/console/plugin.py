@@ -18,12 +18,15 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins import InitPluginProtocol
 
 from closeloop.console.assets import assets, static_file
+from closeloop.console.board import BoardController
 from closeloop.console.case_page import CasePageController
 from closeloop.console.controllers import COOKIE_PATH, ConsoleController
 from closeloop.console.deps import console_caller, provide_viewer
 from closeloop.console.errors import with_console_pages
 from closeloop.console.followup_desk import FollowupDeskController
+from closeloop.console.inbox import InboxPageController
 from closeloop.console.pages import template_config
+from closeloop.console.queues import QueueController
 from closeloop.console.register import RegisterController
 from closeloop.settings import Settings
 from closeloop.web.guards import CALLER_KEY
@@ -62,6 +65,9 @@ class ConsolePlugin(InitPluginProtocol):
                 ConsoleController,
                 RegisterController,
                 static_file,
+                QueueController,
+                BoardController,
+                InboxPageController,
                 CasePageController,
                 FollowupDeskController,
             ],

@@ -18,6 +18,7 @@ import uuid
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop.config import current
 from closeloop.console.models import ConsoleSession
 from closeloop.db import new_id, tenant_scope, utcnow
 from closeloop.identity.models import User
@@ -156,6 +157,7 @@ class ConsoleSessionService:
             raise SignInRequired(ended=True)
         if now - row.last_seen_at >= TOUCH_EVERY:
             row.last_seen_at = now
+        current.remember_tenant(self.session, tenant)  # read here; services need not again
         return ConsoleUser(
             principal=Principal(
                 tenant_id=tenant.id,

@@ -1,4 +1,5 @@
-"""HTTP for customers: exact search, one customer, erasure of personal data."""
+"""HTTP for customers: exact search, one customer, their data export, erasure of
+personal data."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from closeloop.customers._export import export_customer
 from closeloop.customers.deps import provide_customer_service
-from closeloop.customers.schemas import CustomerRead
+from closeloop.customers.schemas import CustomerExport, CustomerRead
 from closeloop.customers.service import CustomerService
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
@@ -54,6 +56,19 @@ class CustomerController(Controller):
     ) -> CustomerRead:
         """One customer; PII masked unless the caller may see it (then the read is audited)."""
         return await customers.view(await customers.get(customer_id))
+
+    @get("/{customer_id:uuid}/export", opt=access(Role.ADMIN, Role.SUPERVISOR))
+    async def export_customer(
+        self,
+        principal: Caller,
+        customers: Customers,
+        customer_id: FromPath[uuid.UUID],
+    ) -> CustomerExport:
+        """One customer's own data for an access request: their record, cases, the
+        timeline entries meant for them, satisfaction answers and follow-up records.
+        Admins and supervisors; PII in clear only with the `pii` permission; audited
+        (`customer.export`)."""
+        return await export_customer(customers, customer_id)
 
     @post("/{customer_id:uuid}/erase", status_code=200, opt=access(Role.ADMIN, Role.SUPERVISOR))
     async def erase_customer(

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
-__all__ = ["CustomerInput", "CustomerRead"]
+__all__ = [
+    "CustomerExport",
+    "CustomerInput",
+    "CustomerRead",
+    "ExportedCase",
+    "ExportedEvent",
+    "ExportedFollowup",
+    "ExportedSurvey",
+]
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 Ref = Annotated[str, msgspec.Meta(max_length=128)]
@@ -39,3 +48,63 @@ class CustomerRead(msgspec.Struct):
     erased: bool
     locale: str | None = None
     masked: bool = True
+
+
+class ExportedEvent(msgspec.Struct):
+    """A timeline entry meant for the customer (as on their status page)."""
+
+    type: str
+    at: dt.datetime
+    status: str | None
+    message: str | None
+
+
+class ExportedSurvey(msgspec.Struct):
+    cycle: int
+    sent_at: dt.datetime
+    answered_at: dt.datetime | None
+    answer: str | None
+    reason: str | None
+
+
+class ExportedFollowup(msgspec.Struct):
+    due_from: dt.datetime
+    due_by: dt.datetime
+    status: str
+    outcome: str | None
+    done_at: dt.datetime | None
+
+
+class ExportedCase(msgspec.Struct):
+    id: uuid.UUID
+    number: str
+    kind: str
+    status: str
+    channel: str
+    received_at: dt.datetime
+    title: str
+    description: str
+    category: str | None
+    severity: str | None
+    product: dict[str, Any]
+    problem_at: dt.datetime | None
+    problem_place: str | None
+    demands: list[str]
+    resolution: dict[str, Any] | None
+    first_satisfaction: str | None
+    followup_outcome: str | None
+    resolved_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    timeline: list[ExportedEvent]
+    surveys: list[ExportedSurvey]
+    followups: list[ExportedFollowup]
+
+
+class CustomerExport(msgspec.Struct):
+    """One customer's data for an access request: the record (PII masked unless the
+    caller holds `pii`), their cases with the timeline entries meant for them, their
+    satisfaction answers and follow-up records."""
+
+    customer: CustomerRead
+    exported_at: dt.datetime
+    cases: list[ExportedCase]

@@ -26,11 +26,13 @@ from closeloop.cases.deps import provide_public_intake
 from closeloop.cases.intake import IntakeService, hash_public_token
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.schemas import (
+    CUSTOMER_MESSAGE_KEYS,
     CaseCreate,
     PublicCaseCreate,
     PublicCaseCreated,
     PublicCaseStatus,
     PublicEvent,
+    customer_message,
 )
 from closeloop.customers.schemas import CustomerInput
 from closeloop.db import tenant_scope
@@ -45,8 +47,6 @@ __all__ = ["CUSTOMER_MESSAGE_KEYS", "PublicCaseController"]
 
 AppSettings = NamedDependency[Settings]
 PUBLIC_CHANNEL = "web"
-# What a customer-visible event may show of its data: the first of these it has.
-CUSTOMER_MESSAGE_KEYS = ("message", "note", "explanation", "question", "result")
 
 
 def _limiter(state: State, settings: Settings) -> RateLimiter:
@@ -66,11 +66,7 @@ async def _tenant(session: AsyncSession, slug: str) -> Tenant:
 
 
 def _message(event: CaseEvent) -> str | None:
-    for key in CUSTOMER_MESSAGE_KEYS:
-        value = (event.data or {}).get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return customer_message(event.data)
 
 
 class PublicCaseController(Controller):

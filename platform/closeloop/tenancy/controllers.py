@@ -1,4 +1,5 @@
-"""Platform operators' HTTP: tenants are created, listed, suspended and resumed here.
+"""Platform operators' HTTP: tenants are created, listed, suspended, resumed, exported
+and deleted here.
 
 Operators belong to no tenant; they present the `CLOSELOOP_OPERATOR_TOKEN` setting
 as their bearer token.
@@ -6,14 +7,27 @@ as their bearer token.
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+import asyncio
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Annotated
 
+from litestar import Controller, delete, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import File
+
+from closeloop.cases.deps import Storage, provide_storage
 from closeloop.crud import read_as
 from closeloop.identity.access import operator
 from closeloop.identity.service import UserService
-from closeloop.tenancy.deps import provide_operator_tenants, provide_operator_users
+from closeloop.providers import AppSettings, Session
+from closeloop.tenancy._delete import delete_tenant_rows
+from closeloop.tenancy._dump import dump_tenant
+from closeloop.tenancy.deps import OPERATOR, provide_operator_tenants, provide_operator_users
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.tenancy.schemas import TenantCreate, TenantCreated, TenantRead
 from closeloop.tenancy.service import TenantService
@@ -22,6 +36,13 @@ __all__ = ["PlatformTenantController"]
 
 Tenants = NamedDependency[TenantService]
 Users = NamedDependency[UserService]
+
+
+def _pack(folder: Path, archive: Path) -> None:
+    """`folder` as a gzipped tar of one top folder named like it; the folder goes."""
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    shutil.rmtree(folder)
 
 
 def tenant_read(tenant: Tenant) -> TenantRead:
@@ -35,6 +56,7 @@ class PlatformTenantController(Controller):
     dependencies = {
         "tenants": Provide(provide_operator_tenants, sync_to_thread=False),
         "users": Provide(provide_operator_users, sync_to_thread=False),
+        "storage": Provide(provide_storage, sync_to_thread=False),
     }
 
     @post("/")
@@ -71,3 +93,67 @@ class PlatformTenantController(Controller):
     @post("/{slug:str}/resume", status_code=200)
     async def resume_tenant(self, tenants: Tenants, slug: FromPath[str]) -> TenantRead:
         return tenant_read(await tenants.set_status(slug, TenantStatus.ACTIVE))
+
+    @get("/{slug:str}/export", media_type="application/gzip")
+    async def export_tenant(
+        self,
+        db_session: Session,
+        storage: Storage,
+        settings: AppSettings,
+        slug: FromPath[str],
+        pii: Annotated[
+            bool, QueryParameter(description="PII in clear (audited in the tenant's chain)")
+        ] = False,
+    ) -> File:
+        """The whole tenant as a `.tar.gz` of the dump folder (`closeloop tenants dump`):
+        manifest, tenant file, cases with timelines and SLA history, customers (PII
+        masked unless `pii=true`), notifications, the audit chain with its verify result,
+        and attachment files. A suspended tenant's answer carries its deletion token in
+        `X-Closeloop-Delete-Token` (and in the manifest)."""
+        work = Path(tempfile.mkdtemp(prefix="closeloop-export-"))
+        try:
+            folder = work / slug
+            result = await dump_tenant(
+                db_session,
+                slug,
+                folder,
+                storage=storage,
+                settings=settings,
+                with_pii=pii,
+                actor=OPERATOR,
+            )
+            archive = work / f"{slug}.tar.gz"
+            await asyncio.to_thread(_pack, folder, archive)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        headers = {"X-Closeloop-Audit-Ok": "true" if result.audit_ok else "false"}
+        if token := result.manifest.get("delete_token"):
+            headers["X-Closeloop-Delete-Token"] = token
+        return File(
+            path=archive,
+            filename=f"{slug}.tar.gz",
+            media_type="application/gzip",
+            headers=headers,
+            background=BackgroundTask(shutil.rmtree, work, True),
+        )
+
+    @delete("/{slug:str}", status_code=204)
+    async def delete_tenant(
+        self,
+        db_session: Session,
+        storage: Storage,
+        settings: AppSettings,
+        slug: FromPath[str],
+        confirm: Annotated[
+            str | None, QueryParameter(description="the tenant's deletion token")
+        ] = None,
+    ) -> None:
+        """Delete a suspended tenant for good: every row of it in every tenant table, then
+        its files. Without `confirm` the answer is 409 `confirmation_required` carrying
+        the token in `details.confirm_token`; dump the tenant first."""
+        tenant = await delete_tenant_rows(
+            db_session, slug, confirm=confirm, settings=settings, actor=OPERATOR
+        )
+        await db_session.commit()  # the rows are gone for good before any file is
+        await storage.purge(tenant.id)

@@ -53,6 +53,9 @@ EXTRA_STATUSES: dict[str, frozenset[int]] = {
     "POST /api/v1/users": frozenset({409}),
     "PATCH /api/v1/users/{user_id}": frozenset({409}),
     "POST /platform/v1/tenants": frozenset({409}),
+    # 409: the tenant is active, or the confirmation token is missing (then it is in
+    # `details.confirm_token`) or stale.
+    "DELETE /platform/v1/tenants/{slug}": frozenset({409}),
     "POST /api/v1/cases/{case_id}/actions/{action}": frozenset({409}),
     "POST /api/v1/cases/{case_id}/attachments": frozenset({409, 413, 415, 422}),
     "POST /public/{tenant}/cases": frozenset({429}),
@@ -118,6 +121,18 @@ def describe(key: str, operation: Operation, schemas: MsgspecSchemas) -> None:
             required=True,
             content={"multipart/form-data": OpenAPIMediaType(schema=form, encoding=file_types)},
         )
+    elif key == "GET /platform/v1/tenants/{slug}/export":
+        answer = _success(operation)
+        answer.content = {"application/gzip": OpenAPIMediaType(schema=_BINARY)}
+        answer.headers = {
+            **_DOWNLOAD,
+            "X-Closeloop-Audit-Ok": OpenAPIHeader(
+                schema=_TEXT, description="`true` when the tenant's audit chain verifies"
+            ),
+            "X-Closeloop-Delete-Token": OpenAPIHeader(
+                schema=_TEXT, description="a suspended tenant's deletion token"
+            ),
+        }
     elif key == "POST /api/v1/imports":
         operation.request_body = _import_form()
     elif key == "GET /api/v1/imports/{run_id}/errors.csv":

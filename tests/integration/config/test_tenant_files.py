@@ -5,9 +5,7 @@ apply cleanly, and the real `closeloop tenants` command does the same."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,7 +26,7 @@ from closeloop.identity.models import User
 from closeloop.provision import Provisioned
 from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant
-from support import Client, login
+from support import Client, login, run_closeloop
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = sorted((ROOT / "tenants").glob("*.toml"))
@@ -464,22 +462,8 @@ def test_at_least_three_demo_tenants_ship() -> None:
 
 
 def _cli(settings: Settings, database: Provisioned, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOSELOOP_", "DATABASE_"))}
-    env.update(
-        DATABASE_URL=database.app_url,
-        DATABASE_OWNER_URL=database.owner_url,
-        CLOSELOOP_SECRET_KEY=settings.secret_key,
-        CLOSELOOP_MASTER_KEY=settings.master_key or "",
-        TINY_AGENT_PASSWORD=ENV["TINY_AGENT_PASSWORD"],
-    )
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "closeloop"), "tenants", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    password = ENV["TINY_AGENT_PASSWORD"]
+    return run_closeloop(settings, database, "tenants", *args, TINY_AGENT_PASSWORD=password)
 
 
 def test_the_closeloop_tenants_commands(
