@@ -10,11 +10,11 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -277,10 +277,7 @@ def worker() -> None:
     """Run Dramatiq actors from BROKER_URL until Ctrl-C (a retried message waits its backoff)."""
     from closeloop.queue.commands import run_worker_process
 
-    settings = _settings()
-    _require_services(settings, "closeloop worker")
-    with _database(settings) as app_url:
-        run_worker_process(settings, app_url)
+    _run_process("closeloop worker", run_worker_process)
 
 
 @main.command()
@@ -288,10 +285,15 @@ def scheduler() -> None:
     """Relay the outbox to BROKER_URL and enqueue the periodic sweeps, until Ctrl-C."""
     from closeloop.queue.commands import run_scheduler_process
 
+    _run_process("closeloop scheduler", run_scheduler_process)
+
+
+def _run_process(command: str, run: Callable[[Settings, str], None]) -> None:
+    """A long-running process that needs the broker and the database, schema up to date."""
     settings = _settings()
-    _require_services(settings, "closeloop scheduler")
+    _require_services(settings, command)
     with _database(settings) as app_url:
-        run_scheduler_process(settings, app_url)
+        run(settings, app_url)
 
 
 @main.group("dead-letters")
@@ -373,13 +375,7 @@ def audit() -> None:
 @click.argument("slug")
 def audit_verify(slug: str) -> None:
     """Recompute tenant SLUG's audit chain; exit 1 naming the first broken entry."""
-    settings = _settings()
-    with _database(settings) as app_url:
-        try:
-            report = asyncio.run(_verify_audit(app_url, slug))
-        except LookupError:
-            click.echo(f"closeloop: no tenant {slug!r}", err=True)
-            sys.exit(2)
+    report = _on_tenant(slug, _verify_audit, missing=LookupError)
     if report.ok:
         click.echo(f"audit chain of {slug}: ok, {report.entries} entries")
         return
@@ -389,6 +385,25 @@ def audit_verify(slug: str) -> None:
         err=True,
     )
     sys.exit(1)
+
+
+_T = TypeVar("_T")
+
+
+def _on_tenant(
+    slug: str,
+    run: Callable[[str, str], Coroutine[Any, Any, _T]],
+    *,
+    missing: type[Exception],
+) -> _T:
+    """`run(app_url, slug)` on the database; exit 2 naming SLUG when `missing` says there
+    is no such tenant."""
+    with _database(_settings()) as app_url:
+        try:
+            return asyncio.run(run(app_url, slug))
+        except missing:
+            click.echo(f"closeloop: no tenant {slug!r}", err=True)
+            sys.exit(2)
 
 
 async def _verify_audit(app_url: str, slug: str) -> ChainReport:
@@ -602,13 +617,7 @@ def tenants_export(slug: str) -> None:
     """Write tenant SLUG as a tenant file to standard output (users without passwords)."""
     from closeloop.errors import NotFound
 
-    settings = _settings()
-    with _database(settings) as app_url:
-        try:
-            text = asyncio.run(_export_tenant(app_url, slug))
-        except NotFound:
-            click.echo(f"closeloop: no tenant {slug!r}", err=True)
-            sys.exit(2)
+    text = _on_tenant(slug, _export_tenant, missing=NotFound)
     click.echo(text, nl=False)
 
 

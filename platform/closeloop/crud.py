@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import record, record_update
-from closeloop.db import bound_tenant
+from closeloop.db import required_tenant
 from closeloop.errors import ApiError, Conflict, NotFound
 from closeloop.settings import Settings
 
@@ -64,8 +64,7 @@ class AuditedService(Generic[M]):
         self.settings = settings
 
     def tenant(self) -> uuid.UUID:
-        tenant_id = bound_tenant(self.session)
-        assert tenant_id is not None, f"{type(self).__name__} needs a tenant-bound session"
+        tenant_id = required_tenant(self.session, type(self).__name__)
         return tenant_id
 
     def ordering(self) -> tuple[Any, ...]:

@@ -226,6 +226,13 @@ def bound_tenant(session: AsyncSession | Session) -> uuid.UUID | None:
     return session.info.get(_TENANT_KEY)
 
 
+def required_tenant(session: AsyncSession | Session, who: str) -> uuid.UUID:
+    """The session's bound tenant; `who` (a tenant service) fails loudly without one."""
+    tenant_id = bound_tenant(session)
+    assert tenant_id is not None, f"{who} needs a tenant-bound session"
+    return tenant_id
+
+
 def sync_tenant_scope(session: Session, tenant_id: uuid.UUID | None) -> None:
     """`tenant_scope()` for code running in SQLAlchemy's greenlet (session events,
     `run_sync`); None unbinds the tenant (row-level security then shows no tenant rows)."""

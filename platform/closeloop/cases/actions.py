@@ -38,7 +38,7 @@ from closeloop.cases.snapshot import snapshot
 from closeloop.cases.subscribers import publish
 from closeloop.cases.timeline import Visibility
 from closeloop.config.models import Category, Department, Severity, TenantProfile
-from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.db import new_id, required_tenant, utcnow
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.followups.service import due_window
 from closeloop.identity.models import Role, User
@@ -78,9 +78,7 @@ class CaseActionService:
         self.session = session
         self.principal = principal
         self.settings = settings
-        tenant_id = bound_tenant(session)
-        assert tenant_id is not None, "CaseActionService needs a tenant-bound session"
-        self.tenant_id: uuid.UUID = tenant_id
+        self.tenant_id = required_tenant(session, "CaseActionService")
 
     async def lock(self, case_id: uuid.UUID) -> Case:
         """The case, row-locked until the transaction ends; 404 when it is not the tenant's."""

@@ -29,7 +29,7 @@ from closeloop.cases.search import search_vector
 from closeloop.cases.snapshot import snapshot
 from closeloop.cases.timeline import add_event
 from closeloop.config.models import Category, DemandType, Severity, TenantProfile
-from closeloop.db import bound_tenant, utcnow
+from closeloop.db import required_tenant, utcnow
 from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
@@ -98,8 +98,7 @@ class CaseService:
         self.settings = settings
 
     def _tenant_id(self) -> uuid.UUID:
-        tenant_id = bound_tenant(self.session)
-        assert tenant_id is not None, "CaseService needs a tenant-bound session"
+        tenant_id = required_tenant(self.session, "CaseService")
         return tenant_id
 
     async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case:

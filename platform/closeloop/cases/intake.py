@@ -54,7 +54,7 @@ from closeloop.cases.timeline import add_event
 from closeloop.config import current
 from closeloop.config.models import Category, Channel, DemandType, Severity
 from closeloop.customers.deps import provide_customer_service
-from closeloop.db import bound_tenant, utcnow
+from closeloop.db import required_tenant, utcnow
 from closeloop.errors import UnprocessableEntity
 from closeloop.identity.principal import Principal
 from closeloop.notify.events import ACKNOWLEDGEMENT
@@ -125,8 +125,7 @@ async def find_repeats(
     """Earlier cases of the same customer and category within the window, oldest first."""
     if customer_id is None or category_id is None or window_days <= 0:
         return []
-    tenant_id = bound_tenant(session)
-    assert tenant_id is not None, "find_repeats needs a tenant-bound session"
+    tenant_id = required_tenant(session, "find_repeats")
     found = await _REPEATS.fetch(
         session,
         tenant_id=tenant_id,
@@ -163,8 +162,7 @@ class IntakeService:
         return self.principal.actor if self.principal is not None else "public"
 
     def _tenant_id(self) -> uuid.UUID:
-        tenant_id = bound_tenant(self.session)
-        assert tenant_id is not None, "IntakeService needs a tenant-bound session"
+        tenant_id = required_tenant(self.session, "IntakeService")
         return tenant_id
 
     async def by_idempotency_key(self, key: str) -> Case | None:

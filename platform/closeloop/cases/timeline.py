@@ -28,7 +28,7 @@ from closeloop.audit.service import jsonable
 from closeloop.cases.lifecycle import Action, CaseChange
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.crud import read_as
-from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.db import new_id, required_tenant, utcnow
 from closeloop.errors import NotFound
 from closeloop.identity.principal import Principal
 from closeloop.paging import after, page
@@ -156,8 +156,7 @@ class TimelineService:
     ) -> tuple[list[CaseEvent], str | None]:
         """A page of the case's events, oldest first, and the cursor of the next page
         (None at the end); 404 when the case is not the tenant's."""
-        tenant_id = bound_tenant(self.session)
-        assert tenant_id is not None, "TimelineService needs a tenant-bound session"
+        tenant_id = required_tenant(self.session, "TimelineService")
         limit = max(1, min(limit, MAX_TIMELINE_LIMIT))
         query = select(CaseEvent).where(CaseEvent.case_id == case_id)
         query = after(query, (CaseEvent.created_at, CaseEvent.id), cursor, descending=False)

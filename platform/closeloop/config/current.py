@@ -44,7 +44,7 @@ from closeloop.config.models import (
     Severity,
     TenantProfile,
 )
-from closeloop.db import bound_tenant
+from closeloop.db import bound_tenant, required_tenant
 from closeloop.tenancy.models import Tenant
 
 __all__ = [
@@ -126,8 +126,7 @@ async def memo(session: AsyncSession, key: Any, load: Callable[[], Awaitable[T]]
 
 async def tenant(session: AsyncSession) -> Tenant:
     """The bound tenant's row."""
-    tenant_id = bound_tenant(session)
-    assert tenant_id is not None, "config.current needs a tenant-bound session"
+    tenant_id = required_tenant(session, "config.current")
 
     async def load() -> Tenant:
         row = await session.get(Tenant, tenant_id)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.cases.models import Case, Customer
 from closeloop.config.defaults import DEFAULT_PROFILE
 from closeloop.config.models import TenantProfile
-from closeloop.db import bound_tenant, utcnow
+from closeloop.db import required_tenant, utcnow
 from closeloop.errors import Forbidden, NotFound, UnprocessableEntity
 from closeloop.followups.models import FollowupStatus, FollowupTask
 from closeloop.followups.schemas import FollowupCase, FollowupPage, FollowupRead, ScriptLine
@@ -54,9 +54,7 @@ class FollowupQueue:
         self.session = session
         self.principal = principal
         self.settings = settings
-        tenant_id = bound_tenant(session)
-        assert tenant_id is not None, "FollowupQueue needs a tenant-bound session"
-        self.tenant_id: uuid.UUID = tenant_id
+        self.tenant_id = required_tenant(session, "FollowupQueue")
 
     @property
     def sees_all(self) -> bool:

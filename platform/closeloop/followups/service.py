@@ -30,7 +30,7 @@ from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case
 from closeloop.config.defaults import DEFAULT_PROFILE
 from closeloop.config.models import TenantProfile
-from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.db import new_id, required_tenant, utcnow
 from closeloop.errors import UnprocessableEntity
 from closeloop.followups.models import FollowupStatus, FollowupTask
 from closeloop.identity.models import Role, User
@@ -88,9 +88,7 @@ class FollowupService:
         self.session = session
         self.actor = actor
         self.settings = settings
-        tenant_id = bound_tenant(session)
-        assert tenant_id is not None, "FollowupService needs a tenant-bound session"
-        self.tenant_id: uuid.UUID = tenant_id
+        self.tenant_id = required_tenant(session, "FollowupService")
 
     async def open_task(self, case_id: uuid.UUID) -> FollowupTask | None:
         return await self.session.scalar(

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.service import diff, jsonable, record
 from closeloop.config import current
 from closeloop.crud import AuditedService
-from closeloop.db import bound_tenant, new_id
+from closeloop.db import new_id, required_tenant
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.logs import get_logger
 from closeloop.sla.calendar import (
@@ -282,8 +282,7 @@ async def load(session: AsyncSession, calendar_id: uuid.UUID | None = None) -> B
 
     A tenant without any calendar (created before calendars existed and never
     re-seeded) computes with the default settings in its time zone, unsaved."""
-    tenant_id = bound_tenant(session)
-    assert tenant_id is not None, "load() needs a tenant-bound session"
+    tenant_id = required_tenant(session, "load()")
 
     async def read() -> Calendar | None:
         if calendar_id is None:

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case
-from closeloop.db import bound_tenant, new_id
+from closeloop.db import new_id, required_tenant
 from closeloop.errors import NotFound
 from closeloop.settings import Settings
 from closeloop.sla.calendar import BusinessCalendar
@@ -55,9 +55,7 @@ class ClockService:
         self.session = session
         self.actor = actor
         self.settings = settings
-        tenant_id = bound_tenant(session)
-        assert tenant_id is not None, "ClockService needs a tenant-bound session"
-        self.tenant_id: uuid.UUID = tenant_id
+        self.tenant_id = required_tenant(session, "ClockService")
         self._calendars: dict[uuid.UUID | None, BusinessCalendar] = {}
         # New rows go here instead of into the session while `held` is set (intake
         # computes the clocks before the case row exists).

@@ -114,14 +114,20 @@ async def _breach(
 ) -> None:
     clock.breached_at, clock.state = clock.due_at, "breached"
     await clocks.event(case.id, clock, "breach", now, data={"due_at": clock.due_at})
+    what: dict[str, Any] = {"target": clock.target, "cycle": clock.cycle, "due_at": clock.due_at}
+    await _timeline(session, case, "sla_breach", what)
+
+
+async def _timeline(session: AsyncSession, case: Case, type_: str, data: dict[str, Any]) -> None:
+    """A ladder step on the case's timeline: the status does not change."""
     await add_event(
         session,
         case,
-        type="sla_breach",
+        type=type_,
         actor=ACTOR,
         from_status=case.status,
         to_status=case.status,
-        data={"target": clock.target, "cycle": clock.cycle, "due_at": clock.due_at},
+        data=data,
     )
 
 
@@ -264,15 +270,7 @@ async def _fire(
         "changes": changes,
     }
     await clocks.event(case.id, clock, "escalation", now, reason=_reason(clock, level), data=what)
-    await add_event(
-        session,
-        case,
-        type="escalation",
-        actor=ACTOR,
-        from_status=case.status,
-        to_status=case.status,
-        data=what,
-    )
+    await _timeline(session, case, "escalation", what)
     await record(
         session,
         actor=ACTOR,

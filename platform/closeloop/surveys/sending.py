@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.cases.models import Case, Customer
 from closeloop.config.defaults import DEFAULT_PROFILE
 from closeloop.config.models import TenantProfile
-from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.db import new_id, required_tenant, utcnow
 from closeloop.notify import events
 from closeloop.notify.service import notify_customer
 from closeloop.settings import Settings
@@ -64,8 +64,7 @@ async def send_survey(
 ) -> Survey:
     """A new survey for `case` (just resolved), its link sent to the customer; the link
     and its lifetime come from `settings` (`public_url`, `survey_ttl_days`)."""
-    tenant_id = bound_tenant(session)
-    assert tenant_id is not None, "send_survey needs a tenant-bound session"
+    tenant_id = required_tenant(session, "send_survey")
     now = now or utcnow()
     await withdraw_surveys(session, case.id, at=now)
     last = await session.scalar(select(func.max(Survey.cycle)).where(Survey.case_id == case.id))
