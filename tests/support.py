@@ -73,9 +73,10 @@ async def make_staff(
     *roles: str,
     pii: bool = False,
     display_name: str | None = None,
+    department_id: str | None = None,
 ) -> tuple[uuid.UUID, str]:
-    """A new user of `tenant` with `roles` (and `pii` if asked), made through the API;
-    their id and e-mail (the password is PASSWORD)."""
+    """A new user of `tenant` with `roles` (and `pii` if asked, in `department_id` if
+    given), made through the API; their id and e-mail (the password is PASSWORD)."""
     email = f"{'-'.join(roles)}-{uuid.uuid4().hex[:8]}@{tenant.slug}.example.com"
     response = await client.post(
         "/api/v1/users/",
@@ -86,6 +87,7 @@ async def make_staff(
             "password": PASSWORD,
             "roles": list(roles),
             "permissions": ["pii"] if pii else [],
+            **({"department_id": department_id} if department_id else {}),
         },
     )
     assert response.status_code == 201, response.text

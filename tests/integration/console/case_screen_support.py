@@ -7,60 +7,12 @@ import re
 import uuid
 from typing import Any
 
-from closeloop.identity.models import Role
-from support import PASSWORD, Client, TenantHandle, bearer, login
+from console_support import CSRF_META
 
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+from support import Client, TenantHandle
+
 PHONE, NAME, EMAIL = "13812345678", "王小明", "wang.xiaoming@example.com"
 SCRIPT_TITLE = "<script>alert(1)</script>"
-
-
-class Staff:
-    """A user of the tenant: id, e-mail, API headers."""
-
-    def __init__(self, user_id: uuid.UUID, email: str, headers: dict[str, str]) -> None:
-        self.id = user_id
-        self.email = email
-        self.headers = headers
-
-
-async def make_staff(
-    client: Client, tenant: TenantHandle, *roles: Role | str, pii: bool = False
-) -> Staff:
-    names = [str(r) for r in roles]
-    email = f"{'-'.join(names)}-{uuid.uuid4().hex[:6]}@{tenant.slug}.example.com"
-    response = await client.post(
-        "/api/v1/users/",
-        headers=tenant.headers,
-        json={
-            "email": email,
-            "display_name": f"{names[0]} {email[-20:-12]}",
-            "password": PASSWORD,
-            "roles": names,
-            "permissions": ["pii"] if pii else [],
-        },
-    )
-    assert response.status_code == 201, response.text
-    user_id = uuid.UUID(response.json()["id"])
-    return Staff(user_id, email, bearer(await login(client, tenant.slug, email)))
-
-
-async def console_sign_in(client: Client, tenant: TenantHandle, email: str) -> None:
-    """Sign `email` in to the console on `client` (ending the session it held)."""
-    page = await client.get("/console/login")
-    token = CSRF_META.search(page.text)
-    assert token, page.text
-    response = await client.post(
-        "/console/login",
-        data={
-            "tenant": tenant.slug,
-            "email": email,
-            "password": PASSWORD,
-            "_csrf_token": token.group(1),
-        },
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
 
 
 async def post_form(

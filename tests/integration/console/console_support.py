@@ -6,6 +6,8 @@ import re
 import uuid
 from typing import Any
 
+import support
+from closeloop.identity.models import Role
 from support import PASSWORD, Client, TenantHandle, bearer, login
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -32,26 +34,19 @@ class Staff:
 async def make_staff(
     client: Client,
     tenant: TenantHandle,
-    *roles: str,
+    *roles: Role | str,
     pii: bool = False,
     department_id: str | None = None,
     name: str | None = None,
 ) -> Staff:
-    email = f"{'-'.join(roles)}-{uuid.uuid4().hex[:8]}@{tenant.slug}.example.com"
-    response = await client.post(
-        "/api/v1/users/",
-        headers=tenant.headers,
-        json={
-            "email": email,
-            "display_name": name or email,
-            "password": PASSWORD,
-            "roles": list(roles),
-            "permissions": ["pii"] if pii else [],
-            "department_id": department_id,
-        },
+    user_id, email = await support.make_staff(
+        client,
+        tenant,
+        *(str(role) for role in roles),
+        pii=pii,
+        display_name=name,
+        department_id=department_id,
     )
-    assert response.status_code == 201, response.text
-    user_id = uuid.UUID(response.json()["id"])
     return Staff(user_id, email, bearer(await login(client, tenant.slug, email)))
 
 

@@ -9,20 +9,17 @@ from typing import Any
 
 import pytest
 from case_screen_support import (
-    CSRF_META,
     EMAIL,
     NAME,
     PHONE,
     SCRIPT_TITLE,
-    Staff,
     act,
-    console_sign_in,
     department,
     forms_offered,
     make_case,
-    make_staff,
     post_form,
 )
+from console_support import CSRF_META, Staff, console_sign_in, make_staff
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
