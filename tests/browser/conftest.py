@@ -31,7 +31,10 @@ CHROMIUM = Path(os.environ.get("CLOSELOOP_CHROMIUM") or "/usr/lib/chromium/chrom
 CHROMIUM_INSTALLED = CHROMIUM.exists()
 # The served app's own keys (it shares no encrypted data with the other tests' app).
 SECRET_KEY = "browser-test-secret-key-0123456789abcdef"
-MASTER_KEY = "YnJvd3Nlci10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXM"  # 32 bytes, URL-safe base64
+# The suite's own master key: the console server writes tenants into the database the
+# other tests share, and one deployment has one master key (the operator tests export
+# every tenant they find, and a key wrapped under another master key does not unwrap).
+MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmctLS0"  # 32 bytes, URL-safe base64
 TIMEOUT_MS = 20_000
 # `expect(...)` waits on its own clock (5 s by default), not the context's: on a loaded CI
 # machine a page after an upload can take longer than that to arrive.
