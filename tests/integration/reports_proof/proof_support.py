@@ -10,7 +10,6 @@ time order, so each clock and escalation sees the world as it was at that moment
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import dataclasses
 import datetime as dt
@@ -322,16 +321,16 @@ async def worker(app_url: str, app_engine: AsyncEngine, settings: Settings) -> A
         runtime.reset()
 
 
-async def drained(owner: AsyncEngine, tenant_id: uuid.UUID, actor: str) -> None:
+async def drained(engine: AsyncEngine, tenant_id: uuid.UUID, actor: str) -> None:
     """Wait until every outbox message of the tenant for `actor` has been processed."""
 
     async def done() -> bool:
-        async with owner.connect() as conn:
+        async with transaction(sessionmaker(engine), tenant_id) as conn:
             pending = await conn.scalar(
                 text(
                     "SELECT count(*) FROM outbox_messages o WHERE o.tenant_id = :t "
                     "AND o.actor_name = :a AND NOT EXISTS (SELECT 1 FROM processed_messages p "
-                    "WHERE p.tenant_id = o.tenant_id AND p.message_id = o.id)"
+                    "WHERE p.tenant_id = o.tenant_id AND p.id = o.id)"
                 ),
                 {"t": tenant_id, "a": actor},
             )
@@ -343,8 +342,9 @@ async def drained(owner: AsyncEngine, tenant_id: uuid.UUID, actor: str) -> None:
 # --- reading back what intake, SLA and follow-ups stored ----------------------------------
 
 
-async def read_back(owner: AsyncEngine, tenant_id: uuid.UUID, cases: Iterable[Made]) -> None:
-    async with owner.connect() as conn:
+async def read_back(engine: AsyncEngine, tenant_id: uuid.UUID, cases: Iterable[Made]) -> None:
+    """As the application role, bound to the tenant (row-level security)."""
+    async with transaction(sessionmaker(engine), tenant_id) as conn:
         for made in cases:
             row = (
                 await conn.execute(
@@ -595,7 +595,3 @@ def expected(
     out["pareto"] = {"value": len(received), "rows": pareto}
     out["pareto_products"] = {"value": len(received), "rows": products}
     return out
-
-
-def bisect_sorted(values: list[float], x: float) -> int:
-    return bisect.bisect_left(values, x)

@@ -75,7 +75,7 @@ async def build(
 ) -> World:  # fmt: skip
     calendars = await client.get("/api/v1/calendars/", headers=tenant.headers)
     assert calendars.status_code == 200, calendars.text
-    (default,) = [c for c in calendars.json()["items"] if c["is_default"]]
+    (default,) = [c for c in calendars.json() if c["is_default"]]
     patched = await client.patch(
         f"/api/v1/calendars/{default['id']}",
         headers=tenant.headers,
@@ -160,10 +160,11 @@ async def build(
     # D: urgent, Monday 2 November.
     await take_in("D", local(2026, 11, 2, 10, 0), channel="chat", category="billing_dispute",
                   product="会员服务", phone="13800000004", severity=urgent)  # fmt: skip
-    await do("D", "verify", local(2026, 11, 2, 10, 5), {"valid": True})
-    await do("D", "assign", local(2026, 11, 2, 10, 10), assign(h2, "customer_service"))
-    await do("D", "start", local(2026, 11, 2, 10, 20), who=h2)
-    await do("D", "progress", local(2026, 11, 2, 12, 0), note, who=h2)  # internal: no response
+    # Verified after five hours: the 4-hour first response clock is breached.
+    await do("D", "verify", local(2026, 11, 2, 15, 0), {"valid": True})
+    await do("D", "assign", local(2026, 11, 2, 15, 5), assign(h2, "customer_service"))
+    await do("D", "start", local(2026, 11, 2, 15, 10), who=h2)
+    await do("D", "progress", local(2026, 11, 2, 15, 30), note, who=h2)  # internal: no response
     await do("D", "progress", local(2026, 11, 2, 16, 0), visible, who=h2)
 
     # A: Friday 6 November, 16:00.
@@ -248,7 +249,7 @@ async def build(
     await take_in("I", local(2026, 11, 27, 15, 0), channel="phone", category="logistics_delay",
                   product="快递服务", phone="13800000001")  # fmt: skip
 
-    await read_back(owner_engine, tenant.id, cases.values())
+    await read_back(app_engine, tenant.id, cases.values())
     return World(tenant, cases, {"h1": h1, "h2": h2}, departments)
 
 
