@@ -36,7 +36,7 @@ from proof_support import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.settings import Settings
-from integration.cases.case_support import config_id, create_case
+from integration.cases.case_support import config_id
 from integration.cases.lifecycle_support import make_department, make_user
 from support import Client, TenantHandle
 
@@ -111,16 +111,19 @@ async def build(
         body: dict[str, Any] = {
             "kind": kind,
             "channel": channel,
+            "title": f"案例 {name}",
+            "description": "订单承诺三天送达,实际一周后才到。",
             "received_at": at.isoformat(),
             "category_id": categories[category],
             "customer": {"nickname": f"客户{name}", "name": f"客户{name}", "phone": phone},
         }
-        body["product"] = {"name": product} if product else None
-        if body["product"] is None:
-            del body["product"]
+        if product:
+            body["product"] = {"name": product}
         if severity:
             body["severity_id"] = severity
-        created = await create_case(client, tenant.headers, **body)
+        response = await client.post("/api/v1/cases", headers=tenant.headers, json=body)
+        assert response.status_code == 201, response.text
+        created = response.json()
         cases[name] = Made(
             name=name,
             id=created["id"],

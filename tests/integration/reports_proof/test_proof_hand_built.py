@@ -36,13 +36,23 @@ def test_the_independent_calendar_arithmetic() -> None:
     assert business_seconds(local(2026, 11, 16, 11), local(2026, 11, 18, 15)) == 17.5 * 3600
 
 
+MISMATCHES: list[str] = []
+
+
 def _close(got: Any, want: Any, where: str) -> None:
-    if want is None or got is None:
-        assert got == want, f"{where}: got {got!r}, expected {want!r}"
-    elif isinstance(want, float) or isinstance(got, float):
-        assert got == pytest.approx(want, rel=1e-6, abs=1e-6), f"{where}: {got} != {want}"
+    """Note a figure that differs (every one is listed at the end, not just the first)."""
+    if want is None or got is None or not (isinstance(want, float) or isinstance(got, float)):
+        same = got == want
     else:
-        assert got == want, f"{where}: got {got!r}, expected {want!r}"
+        same = got == pytest.approx(want, rel=1e-6, abs=1e-6)
+    if not same:
+        MISMATCHES.append(f"{where}: got {got!r}, expected {want!r}")
+
+
+def _no_mismatches() -> None:
+    found = list(MISMATCHES)
+    MISMATCHES.clear()
+    assert not found, "figures differ from the independent ones:\n" + "\n".join(found)
 
 
 def _rows(metric: dict[str, Any], dimension: str) -> dict[str, dict[str, Any]]:
@@ -188,6 +198,7 @@ async def test_every_metric_of_the_hand_built_month_equals_the_independent_figur
     november = expected(cases, dt.date(2026, 11, 1), dt.date(2026, 11, 30),
                         orders=scenario.ORDERS, now=now)  # fmt: skip
     october = expected(cases, dt.date(2026, 10, 1), dt.date(2026, 10, 31), orders=None, now=now)
+    MISMATCHES.clear()
     compare(body["metrics"], november)
 
     # The previous period, figure by figure where the figure is a plain value.
@@ -195,6 +206,7 @@ async def test_every_metric_of_the_hand_built_month_equals_the_independent_figur
     compare(previous["metrics"], october)
     for name, metric in body["metrics"].items():
         _close(metric.get("previous"), previous["metrics"][name].get("value"), f"{name}.previous")
+    _no_mismatches()
     assert body["metrics"]["complaint_rate"]["value"] is not None
     assert previous["metrics"]["complaint_rate"]["value"] is None
     assert previous["metrics"]["complaint_rate"]["note"] == "no_order_volume"
@@ -213,6 +225,7 @@ async def test_the_weekly_trend_adds_up_to_the_month_and_matches_each_week(
         await drained(app_engine, tenant.id, FACTS_ACTOR)
     now = dt.datetime.now(dt.UTC)
     body = await _summary(client, tenant, period="2026-11", group_by="week")
+    MISMATCHES.clear()
     for name in ("volume", "resolved", "fcr_rate", "on_time_rate", "first_response_time"):
         points = body["metrics"][name]["trend"]
         assert points[0]["key"] == "week:2026-W44" and points[0]["start"] == "2026-11-01"
@@ -224,3 +237,4 @@ async def test_the_weekly_trend_adds_up_to_the_month_and_matches_each_week(
             if "numerator" in want:
                 _close(point.get("numerator"), want["numerator"], f"{name} {point['key']} num")
                 _close(point.get("denominator"), want["denominator"], f"{name} {point['key']} den")
+    _no_mismatches()
