@@ -47,7 +47,9 @@ async def provide_report_query(
     group_by: Annotated[
         str | None, QueryParameter(description=" | ".join(GROUP_BY), max_length=16)
     ] = None,
-    channel: Annotated[str | None, QueryParameter(description="channel code", max_length=64)] = None,
+    channel: Annotated[
+        str | None, QueryParameter(description="channel code", max_length=64)
+    ] = None,
     kind: Annotated[str | None, QueryParameter(description="case kind", max_length=32)] = None,
     category: Annotated[
         str | None,

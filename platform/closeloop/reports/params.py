@@ -20,7 +20,9 @@ def _day(value: str, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise UnprocessableEntity(f"{field} must be a date such as 2026-10-01", field=field) from None
+        raise UnprocessableEntity(
+            f"{field} must be a date such as 2026-10-01", field=field
+        ) from None
 
 
 def _id(value: str | None, field: str) -> uuid.UUID | None:
