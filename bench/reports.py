@@ -443,7 +443,7 @@ async def _measure(urls: Provisioned, args: argparse.Namespace, version: str) ->
             settings = _support.app_settings(
                 urls, Path(folder), operator_token=secrets.token_urlsafe(32)
             )
-            for sample in chosen[:2] + [big]:  # warm-up
+            for sample in [*chosen[:2], big]:  # warm-up
                 await _summary(factory, settings, sample[0], month)
             results: dict[str, list[float]] = {}
             for label, query in (("monthly summary", month), ("12-month trend", trend)):

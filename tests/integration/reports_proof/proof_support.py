@@ -29,12 +29,12 @@ from closeloop.cases.lifecycle import Action
 from closeloop.cases.models import Case
 from closeloop.db import sessionmaker, transaction
 from closeloop.identity.principal import Principal
-from closeloop.queue.brokers import BrokerConfig, make_broker, start_worker
 from closeloop.queue import runtime
+from closeloop.queue.brokers import BrokerConfig, make_broker, start_worker
 from closeloop.queue.relay import Relay
 from closeloop.settings import Settings
 from closeloop.sla.sweep import sweep_due
-from support import Client, TenantHandle
+from support import TenantHandle
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 HOLIDAY = dt.date(2026, 11, 11)  # a Wednesday, made a holiday of the tenant's calendar
@@ -155,9 +155,7 @@ class Made:
         if self.status not in ("closed", "archived"):
             return None
         closing = [
-            s.at
-            for s in self.steps
-            if s.action == "followup" and s.body["outcome"] != "unresolved"
+            s.at for s in self.steps if s.action == "followup" and s.body["outcome"] != "unresolved"
         ]
         return closing[-1] if closing else None
 
@@ -195,11 +193,11 @@ class Made:
     def reopens(self) -> list[dt.datetime]:
         out = []
         for s in self.steps:
-            if s.action in REOPENING:
-                out.append(s.at)
-            elif s.action == "feedback" and s.body["satisfaction"] == "unsatisfied":
-                out.append(s.at)
-            elif s.action == "followup" and s.body["outcome"] == "unresolved":
+            if (
+                s.action in REOPENING
+                or (s.action == "feedback" and s.body["satisfaction"] == "unsatisfied")
+                or (s.action == "followup" and s.body["outcome"] == "unresolved")
+            ):
                 out.append(s.at)
         return out
 
@@ -442,7 +440,7 @@ def expected(
         "breakdowns": {
             "kind": tally(lambda c: f"kind:{c.kind}"),
             "channel": tally(lambda c: f"channel:{c.channel}"),
-            "category": tally(lambda c: f"category:{c.category}" if c.category else "category:none"),
+            "category": tally(lambda c: f"category:{c.category or 'none'}"),
             "severity": tally(lambda c: f"severity:{c.severity}"),
             "department": tally(lambda c: f"department:{c.department or 'none'}"),
         },
@@ -590,8 +588,8 @@ def expected(
         row["sat"] += c.answer.body["satisfaction"] in SATISFIED  # type: ignore[union-attr]
     out["handler_ranking"] = {"value": len(ranking), "rows": ranking}
 
-    pareto = tally(lambda c: f"category:{c.category}" if c.category else "category:none")
-    products = tally(lambda c: f"product:{c.product}" if c.product else "product:none")
+    pareto = tally(lambda c: f"category:{c.category or 'none'}")
+    products = tally(lambda c: f"product:{c.product or 'none'}")
     out["pareto"] = {"value": len(received), "rows": pareto}
     out["pareto_products"] = {"value": len(received), "rows": products}
     return out

@@ -2,18 +2,18 @@
 SLA sweep and follow-ups at chosen times in October and November 2026 (Asia/Shanghai),
 with the worker keeping the report facts from the outbox.
 
-| case | what it shows |
-|---|---|
-| A | received on a Friday afternoon, answered after the weekend, resolved after the holiday (Wednesday 11 November), satisfied, followed up and closed |
-| B | waits on the customer two days (paused), resolved, answered, its follow-up never done |
-| C | resolved, answered unsatisfied: reopened (and escalated), resolved again |
-| D | urgent: first response and resolution both breached, escalated by the sweep |
-| E | resolved at the first contact (FCR), followed up, partially resolved |
-| F | an inquiry closed as invalid |
-| G | received in October, never resolved: made major by age in November |
-| H | a duplicate merged into B (counts once) |
-| I | the same customer and category as A within 30 days: a repeat, left open (its first response clock runs past due) |
-| J | a service request resolved, followed up unresolved: reopened |
+* A: received on a Friday afternoon, answered after the weekend, resolved after the
+  holiday (Wednesday 11 November), satisfied, followed up and closed;
+* B: waits on the customer two days (paused), resolved, answered, follow-up never done;
+* C: resolved, answered unsatisfied: reopened (and escalated), resolved again;
+* D: urgent: first response and resolution both breached, escalated by the sweep;
+* E: resolved at the first contact (FCR), followed up, partially resolved;
+* F: an inquiry closed as invalid;
+* G: received in October, never resolved: made major by age in November;
+* H: a duplicate merged into B (counts once);
+* I: the same customer and category as A within 30 days: a repeat, left open (its
+  first response clock runs past due);
+* J: a service request resolved, followed up unresolved: reopened.
 """
 
 from __future__ import annotations

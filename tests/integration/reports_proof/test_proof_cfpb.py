@@ -77,13 +77,14 @@ async def test_the_report_over_the_imported_cfpb_file_equals_the_files_own_count
                            file_name=path.name)  # fmt: skip
     assert run.status == "done", run.failure
     async with transaction(sessionmaker(app_engine), tenant.id) as session:
-        failed = set((await session.scalars(text("SELECT DISTINCT row FROM import_row_errors"))).all())
+        errors = await session.scalars(text("SELECT DISTINCT row FROM import_row_errors"))
+        failed = set(errors.all())
     assert len(failed) == run.errors
     # Row numbers as a spreadsheet shows them: the header is row 1.
     file_rows = [r for n, r in enumerate(file_rows, start=2) if n not in failed]
     assert run.created == len(file_rows)
     # Imported history enqueues nothing: the facts of an import come from a rebuild.
-    from support import run_cli  # noqa: PLC0415
+    from support import run_cli
 
     code, output = await run_cli(settings, "reports", "rebuild", tenant.slug)
     assert code == 0, output

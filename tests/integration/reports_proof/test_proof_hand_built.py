@@ -183,10 +183,15 @@ async def test_every_metric_of_the_hand_built_month_equals_the_independent_figur
     cases = world.all()
     # The scenario is what it says it is (else the proof proves nothing).
     made = world.cases
-    assert made["H"].merged and made["I"].is_repeat and not made["A"].is_repeat
-    assert made["G"].escalation_level >= 1 and made["G"].severity == "critical"
-    assert made["C"].reopened_in_window and made["J"].reopened_in_window
-    assert made["E"].customer_contacts == 1 and not made["E"].reopens
+    assert made["H"].merged
+    assert made["I"].is_repeat
+    assert not made["A"].is_repeat
+    assert made["G"].escalation_level >= 1
+    assert made["G"].severity == "critical"
+    assert made["C"].reopened_in_window
+    assert made["J"].reopened_in_window
+    assert made["E"].customer_contacts == 1
+    assert not made["E"].reopens
     assert any(c["breached_at"] for c in made["D"].clocks if c["target"] == "first_response")
     assert made["B"].seconds(made["B"].first_resolved_at) == (20 * 3600, 5 * 3600)  # type: ignore[arg-type]
 
@@ -228,7 +233,8 @@ async def test_the_weekly_trend_adds_up_to_the_month_and_matches_each_week(
     MISMATCHES.clear()
     for name in ("volume", "resolved", "fcr_rate", "on_time_rate", "first_response_time"):
         points = body["metrics"][name]["trend"]
-        assert points[0]["key"] == "week:2026-W44" and points[0]["start"] == "2026-11-01"
+        assert points[0]["key"] == "week:2026-W44"
+        assert points[0]["start"] == "2026-11-01"
         assert points[-1]["end"] == "2026-11-30"
         for point in points:
             start, end = dt.date.fromisoformat(point["start"]), dt.date.fromisoformat(point["end"])
