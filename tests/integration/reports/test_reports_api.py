@@ -178,7 +178,7 @@ async def test_who_may_read_reports_and_the_department_scope(
 
 async def test_bad_parameters_are_refused_naming_them(client: Client, tenant: TenantHandle) -> None:
     cases = {
-        "period": {},
+        "period": {"period": "October"},
         "from": {"from": "yesterday", "to": "2026-10-01"},
         "to": {"from": "2026-10-02", "to": "2026-10-01"},
         "group_by": {"period": "2026-10", "group_by": "hour"},
