@@ -410,12 +410,18 @@ def _times(values: list[tuple[float, int]]) -> dict[str, Any]:
 
 
 def clock_verdict(clock: dict[str, Any], now: dt.datetime) -> str | None:
-    """met, breached, or None (undecided), by the definition of on_time_rate."""
-    if clock["breached_at"] is not None:
+    """met, breached, or None (undecided), by the definition of on_time_rate: breached
+    with a breach time, in the state `breached`, stopped after its due time or still
+    running past it; met when stopped without that; else (running, paused) undecided."""
+    stopped, due = clock["stopped_at"], clock["due_at"]
+    if (
+        clock["breached_at"] is not None
+        or clock["state"] == "breached"
+        or (stopped is not None and stopped > due)
+        or (clock["state"] == "running" and due < now)
+    ):
         return "breached"
-    if clock["state"] in ("running", "breached") and clock["due_at"] < now:
-        return "breached"
-    if clock["stopped_at"] is not None and clock["stopped_at"] <= clock["due_at"]:
+    if stopped is not None:
         return "met"
     return None
 
@@ -572,12 +578,16 @@ def expected(
             f"handler:{c.resolved_by}", {"count": 0, "met": 0, "decided": 0, "answers": 0, "sat": 0}
         )
         row["count"] += 1
-        for clock in c.clocks:
-            if clock["target"] == "resolution":
-                verdict = clock_verdict(clock, now)
-                if verdict is not None:
-                    row["decided"] += 1
-                    row["met"] += verdict == "met"
+        # The handler's on-time rate (docs/reports.md): the share of the cases they
+        # resolved whose resolution target never breached, i.e. no resolution clock
+        # of any cycle has a breach time or the state `breached`.
+        breached = any(
+            k["target"] == "resolution"
+            and (k["breached_at"] is not None or k["state"] == "breached")
+            for k in c.clocks
+        )
+        row["decided"] += 1
+        row["met"] += not breached
     for c in answers:
         if c.resolved_by is None:
             continue
