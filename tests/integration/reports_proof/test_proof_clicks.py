@@ -93,7 +93,6 @@ async def test_every_clicked_figure_lists_exactly_the_cases_it_counted(
         ("reopen_rate", None, lambda c: c.reopened_in_window, resolved),
         ("repeat_rate", None, lambda c: c.is_repeat, received),
         ("escalations", "level:1", lambda c: c.escalation_level == 1, received),
-        ("made_major", None, lambda c: _in(c.made_major_at), cases),
         ("satisfaction", "satisfaction:unsatisfied",
          lambda c: c.answer is not None and _in(c.answer.at)
          and c.answer.body["satisfaction"] == "unsatisfied", cases),
@@ -136,7 +135,7 @@ async def test_every_clicked_figure_lists_exactly_the_cases_it_counted(
             counted_n = figure.get("numerator")
             if counted_n is None:
                 counted_n = figure.get("count")
-            if metric in ("volume", "resolved", "made_major"):
+            if metric in ("volume", "resolved"):
                 counted_n = figure["value"]
             if counted_n != len(want):
                 wrong.append(f"{metric}: the figure says {counted_n}, it counted {len(want)}")
