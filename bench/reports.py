@@ -486,39 +486,24 @@ async def _measure(urls: Provisioned, args: argparse.Namespace, version: str) ->
         )
         for took, statement, parameters in slowest:
             print(f"\n-- {1000 * took:.1f} ms\n{statement}\n-- parameters: {parameters}")
-            async with factory() as session, session.begin():
-                await tenant_scope(session, big[0])
-                conn = await session.connection()
-                plan = await conn.exec_driver_sql(
-                    "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
-                )
-                for (line,) in plan:
-                    print(f"  {line}")
+            await _support.explain(factory, big[0], statement, parameters)
     finally:
         await engine.dispose()
 
 
 async def run(args: argparse.Namespace) -> None:
-    name = args.database_name
-    with _support.superuser_url(args.database_url) as superuser:
-        version = await _support.server_version(superuser)
-        reuse = args.reuse and await _support.database_exists(superuser, name)
-        urls = await _support.prepare_database(superuser, name, fresh=not reuse)
-        if reuse and await _seeded(urls.owner_url, args):
-            print(f"reusing the seeded database {name}", flush=True)
-        else:
-            if reuse:
-                urls = await _support.prepare_database(superuser, name, fresh=True)
-            await _seed(urls, args)
-        if args.seed_only:
-            return
-        try:
-            await _measure(urls, args, version)
-        finally:
-            if args.drop:
-                await _support.drop_database(superuser, name)
-            else:
-                print(f"\nkept the database {name}; run again with --reuse to skip seeding")
+    async def measure(urls: Provisioned, version: str) -> None:
+        await _measure(urls, args, version)
+
+    await _support.run_seeded(
+        args.database_url,
+        args.database_name,
+        reuse=args.reuse,
+        drop=args.drop,
+        seeded=lambda urls: _seeded(urls.owner_url, args),
+        seed=lambda urls: _seed(urls, args),
+        measure=None if args.seed_only else measure,
+    )
 
 
 def main() -> None:

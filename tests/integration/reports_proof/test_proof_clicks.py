@@ -9,11 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import scenario
-from proof_support import Made, clock_verdict, day_of, drained, worker
-from sqlalchemy.ext.asyncio import AsyncEngine
+from proof_support import Made, clock_verdict, day_of
 
-from closeloop.provision import Provisioned
-from closeloop.settings import Settings
 from support import Client, TenantHandle
 
 NOV = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
@@ -57,16 +54,9 @@ def _clock(made: Made, target: str | None, verdict: str) -> bool:
 
 
 async def test_every_clicked_figure_lists_exactly_the_cases_it_counted(
-    client: Client,
-    app_engine: AsyncEngine,
-    owner_engine: AsyncEngine,
-    tenant: TenantHandle,
-    settings: Settings,
-    database: Provisioned,
+    client: Client, tenant: TenantHandle, month: scenario.World
 ) -> None:
-    async with worker(database.app_url, app_engine, settings):
-        world = await scenario.build(client, app_engine, owner_engine, tenant, settings)
-        await drained(app_engine, tenant.id, "refresh_case_facts")
+    world = month
     cases = [c for c in world.all() if not c.merged]
     received = [c for c in cases if _in(c.received_at)]
     resolved = [c for c in cases if _in(c.first_resolved_at)]

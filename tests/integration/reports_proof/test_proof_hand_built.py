@@ -13,15 +13,10 @@ import scenario
 from proof_support import (
     SCALE,
     business_seconds,
-    drained,
     expected,
     local,
-    worker,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from closeloop.provision import Provisioned
-from closeloop.settings import Settings
 from support import Client, TenantHandle
 
 FACTS_ACTOR = "refresh_case_facts"
@@ -169,16 +164,9 @@ async def _summary(client: Client, tenant: TenantHandle, **params: str) -> dict[
 
 
 async def test_every_metric_of_the_hand_built_month_equals_the_independent_figures(
-    client: Client,
-    app_engine: AsyncEngine,
-    owner_engine: AsyncEngine,
-    tenant: TenantHandle,
-    settings: Settings,
-    database: Provisioned,
+    client: Client, tenant: TenantHandle, month: scenario.World
 ) -> None:
-    async with worker(database.app_url, app_engine, settings):
-        world = await scenario.build(client, app_engine, owner_engine, tenant, settings)
-        await drained(app_engine, tenant.id, FACTS_ACTOR)
+    world = month
     now = dt.datetime.now(dt.UTC)
     cases = world.all()
     # The scenario is what it says it is (else the proof proves nothing).
@@ -218,16 +206,9 @@ async def test_every_metric_of_the_hand_built_month_equals_the_independent_figur
 
 
 async def test_the_weekly_trend_adds_up_to_the_month_and_matches_each_week(
-    client: Client,
-    app_engine: AsyncEngine,
-    owner_engine: AsyncEngine,
-    tenant: TenantHandle,
-    settings: Settings,
-    database: Provisioned,
+    client: Client, tenant: TenantHandle, month: scenario.World
 ) -> None:
-    async with worker(database.app_url, app_engine, settings):
-        world = await scenario.build(client, app_engine, owner_engine, tenant, settings)
-        await drained(app_engine, tenant.id, FACTS_ACTOR)
+    world = month
     now = dt.datetime.now(dt.UTC)
     body = await _summary(client, tenant, period="2026-11", group_by="week")
     MISMATCHES.clear()

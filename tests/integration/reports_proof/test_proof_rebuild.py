@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import scenario
-from proof_support import drained, worker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import sessionmaker, transaction
-from closeloop.provision import Provisioned
 from closeloop.settings import Settings
 from support import Client, TenantHandle, run_cli
 
@@ -47,15 +45,11 @@ async def _summary(client: Client, tenant: TenantHandle) -> dict[str, Any]:
 async def test_the_rollup_after_a_rebuild_equals_the_rollup_kept_live(
     client: Client,
     app_engine: AsyncEngine,
-    owner_engine: AsyncEngine,
     tenant: TenantHandle,
     settings: Settings,
-    database: Provisioned,
     tmp_path: Path,
+    month: scenario.World,
 ) -> None:
-    async with worker(database.app_url, app_engine, settings):
-        await scenario.build(client, app_engine, owner_engine, tenant, settings)
-        await drained(app_engine, tenant.id, "refresh_case_facts")
     live_rollup = await _read(app_engine, tenant, ROLLUP)
     live_facts = await _read(app_engine, tenant, FACTS)
     live_summary = await _summary(client, tenant)
