@@ -92,6 +92,21 @@ async def test_summary_answers_every_metric_and_lists_the_cases_behind_them(
         sorted([quick, slow])
     )
 
+    # First-response clocks are due tomorrow (24 h); all three stopped in time.
+    two_days = {"to": (dt.date.fromisoformat(_today()) + dt.timedelta(days=2)).isoformat()}
+    on_time = (await _summary(client, tenant.headers, **two_days))["metrics"]["on_time_rate"]
+    [targets] = [b for b in on_time["breakdowns"] if b["dimension"] == "target"]
+    first = next(r for r in targets["rows"] if r["key"] == "on_time_rate:first_response")
+    assert (first["numerator"], first["denominator"]) == (3, 3)
+    met = await _cases(
+        client, tenant.headers, "on_time_rate", key="on_time_rate:first_response:met", **two_days
+    )
+    assert sorted(met) == sorted([quick, slow, waiting])
+    breached = await _cases(
+        client, tenant.headers, "on_time_rate", key="on_time_rate:breached", **two_days
+    )
+    assert breached == []
+
     # Order volumes give the complaint rate.
     put = await client.put(
         f"/api/v1/reports/order-volumes/{_today()}/{_today()}",
