@@ -72,6 +72,8 @@ async def test_summary_answers_every_metric_and_lists_the_cases_behind_them(
     assert metrics["volume"]["trend"][0]["key"] == f"day:{_today()}"
     assert metrics["volume"]["trend"][0]["count"] == 3
     assert metrics["resolved"]["value"] == 2
+    [solutions] = [b for b in metrics["resolved"]["breakdowns"] if b["dimension"] == "solution"]
+    assert [(r["key"], r["count"]) for r in solutions["rows"]] == [("solution:coupon", 2)]
     # Quick: the resolution was the only contact; slow: a progress note came first.
     assert (metrics["fcr_rate"]["numerator"], metrics["fcr_rate"]["denominator"]) == (1, 2)
     # The request for information is a customer-visible contact: three first responses.
