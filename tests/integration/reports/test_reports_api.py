@@ -233,3 +233,57 @@ async def test_another_tenants_cases_are_never_counted(
     assert (await _summary(client, tenant.headers))["metrics"]["volume"]["value"] == 1
     assert await _cases(client, tenant.headers, "volume") == [ours]
     assert (await _summary(client, other_tenant.headers))["metrics"]["volume"]["value"] == 2
+
+
+async def test_category_rows_form_a_tree_and_pareto_counts_own_cases(
+    client: Client, tenant: TenantHandle, app_engine: AsyncEngine
+) -> None:
+    async def category(code: str, parent: str | None = None) -> str:
+        body = {"code": code, "name_en": code.title(), "name_zh": code}
+        response = await client.post(
+            "/api/v1/categories/",
+            headers=tenant.headers,
+            json={**body, **({"parent_id": parent} if parent else {})},
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    async def case_in(category_id: str) -> str:
+        created = await client.post(
+            "/api/v1/cases/",
+            headers=tenant.headers,
+            json={
+                "kind": "complaint",
+                "channel": "web",
+                "title": "Late parcel",
+                "description": "It came late.",
+                "category_id": category_id,
+            },
+        )
+        assert created.status_code == 201, created.text
+        return str(created.json()["id"])
+
+    logistics = await category("rpt-logistics")
+    delay = await category("rpt-delay", logistics)
+    general = await case_in(logistics)
+    late = [await case_in(delay), await case_in(delay)]
+    await run_refreshes(app_engine, tenant.id)
+
+    metrics = (await _summary(client, tenant.headers))["metrics"]
+    [tree] = [b for b in metrics["volume"]["breakdowns"] if b["dimension"] == "category"]
+    rows = {r["key"]: r for r in tree["rows"]}
+    assert rows["category:rpt-logistics"]["count"] == 3  # its own case and its child's two
+    assert rows["category:rpt-delay"]["count"] == 2
+    assert rows["category:rpt-delay"]["parent"] == "category:rpt-logistics"
+    pareto = metrics["pareto"]["breakdowns"][0]["rows"]
+    assert [(r["key"], r["count"]) for r in pareto] == [
+        ("category:rpt-delay", 2),
+        ("category:rpt-logistics", 1),
+    ]
+    assert pareto[-1]["cumulative_share"] == 1.0
+    under = await _cases(client, tenant.headers, "volume", key="category:rpt-logistics")
+    assert sorted(under) == sorted([general, *late])
+    own = await _cases(client, tenant.headers, "pareto", key="category:rpt-logistics")
+    assert own == [general]
+    filtered = await _summary(client, tenant.headers, category="rpt-logistics")
+    assert filtered["metrics"]["volume"]["value"] == 3
