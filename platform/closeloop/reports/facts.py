@@ -201,6 +201,7 @@ def _facts(
         "followup_done_at": task.done_at if task and task.status == "done" else None,
         "followup_outcome": task.outcome if task and task.status == "done" else None,
         "responsible_party": resolution.get("responsible_party"),
+        "solution_type": (str(resolution.get("solution_type") or "")[:64] or None),
         "third_party": (resolution.get("third_party") or None),
     }
 

@@ -17,6 +17,7 @@ from closeloop.errors import UnprocessableEntity
 from closeloop.reports.definitions import (
     PLAIN,
     Definition,
+    Plain,
     Population,
     Unit,
     common_key,
@@ -580,9 +581,41 @@ class Pareto(Definition):
         )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resolved(Definition):
+    """Cases first resolved, also broken down by the resolution's solution type."""
+
+    name: str = "resolved"
+    unit: Any = "count"
+
+    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
+        metric = await _RESOLVED.compute(engine, query, detail)
+        if detail:
+            found = await engine.grouped(
+                query, F.first_resolved_at, [], count_of(), F.solution_type
+            )
+            found.sort(key=lambda item: (-(item[1]["count"] or 0), str(item[0])))
+            rows = [
+                _count_row(f"solution:{value or 'none'}", value or "—", f, metric.count)
+                for value, f in found
+            ]
+            metric.breakdowns.insert(0, Breakdown(dimension="solution", rows=rows))
+        return metric
+
+    def population(self, engine: Engine, key: str | None) -> Population:
+        kind, value = _split(key)
+        if kind == "solution":
+            condition = F.solution_type.is_(None) if value == "none" else F.solution_type == value
+            return Population(F.first_resolved_at, [condition])
+        return _RESOLVED.population(engine, key)
+
+
+_RESOLVED = Plain("resolved", "count", F.first_resolved_at)
+
 _BY_NAME: dict[str, Definition] = {d.name: d for d in PLAIN}
 _BY_NAME.update(
     {
+        "resolved": Resolved(),
         "complaint_rate": ComplaintRate(),
         "on_time_rate": OnTimeRate(),
         "escalations": Escalations(),

@@ -72,6 +72,8 @@ async def test_summary_answers_every_metric_and_lists_the_cases_behind_them(
     assert metrics["volume"]["trend"][0]["key"] == f"day:{_today()}"
     assert metrics["volume"]["trend"][0]["count"] == 3
     assert metrics["resolved"]["value"] == 2
+    [solutions] = [b for b in metrics["resolved"]["breakdowns"] if b["dimension"] == "solution"]
+    assert [(r["key"], r["count"]) for r in solutions["rows"]] == [("solution:coupon", 2)]
     # Quick: the resolution was the only contact; slow: a progress note came first.
     assert (metrics["fcr_rate"]["numerator"], metrics["fcr_rate"]["denominator"]) == (1, 2)
     # The request for information is a customer-visible contact: three first responses.
@@ -91,6 +93,21 @@ async def test_summary_answers_every_metric_and_lists_the_cases_behind_them(
     assert sorted(await _cases(client, tenant.headers, "resolved", key=f"day:{_today()}")) == (
         sorted([quick, slow])
     )
+
+    # First-response clocks are due tomorrow (24 h); all three stopped in time.
+    two_days = {"to": (dt.date.fromisoformat(_today()) + dt.timedelta(days=2)).isoformat()}
+    on_time = (await _summary(client, tenant.headers, **two_days))["metrics"]["on_time_rate"]
+    [targets] = [b for b in on_time["breakdowns"] if b["dimension"] == "target"]
+    first = next(r for r in targets["rows"] if r["key"] == "on_time_rate:first_response")
+    assert (first["numerator"], first["denominator"]) == (3, 3)
+    met = await _cases(
+        client, tenant.headers, "on_time_rate", key="on_time_rate:first_response:met", **two_days
+    )
+    assert sorted(met) == sorted([quick, slow, waiting])
+    breached = await _cases(
+        client, tenant.headers, "on_time_rate", key="on_time_rate:breached", **two_days
+    )
+    assert breached == []
 
     # Order volumes give the complaint rate.
     put = await client.put(
@@ -216,3 +233,57 @@ async def test_another_tenants_cases_are_never_counted(
     assert (await _summary(client, tenant.headers))["metrics"]["volume"]["value"] == 1
     assert await _cases(client, tenant.headers, "volume") == [ours]
     assert (await _summary(client, other_tenant.headers))["metrics"]["volume"]["value"] == 2
+
+
+async def test_category_rows_form_a_tree_and_pareto_counts_own_cases(
+    client: Client, tenant: TenantHandle, app_engine: AsyncEngine
+) -> None:
+    async def category(code: str, parent: str | None = None) -> str:
+        body = {"code": code, "name_en": code.title(), "name_zh": code}
+        response = await client.post(
+            "/api/v1/categories/",
+            headers=tenant.headers,
+            json={**body, **({"parent_id": parent} if parent else {})},
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    async def case_in(category_id: str) -> str:
+        created = await client.post(
+            "/api/v1/cases/",
+            headers=tenant.headers,
+            json={
+                "kind": "complaint",
+                "channel": "web",
+                "title": "Late parcel",
+                "description": "It came late.",
+                "category_id": category_id,
+            },
+        )
+        assert created.status_code == 201, created.text
+        return str(created.json()["id"])
+
+    logistics = await category("rpt-logistics")
+    delay = await category("rpt-delay", logistics)
+    general = await case_in(logistics)
+    late = [await case_in(delay), await case_in(delay)]
+    await run_refreshes(app_engine, tenant.id)
+
+    metrics = (await _summary(client, tenant.headers))["metrics"]
+    [tree] = [b for b in metrics["volume"]["breakdowns"] if b["dimension"] == "category"]
+    rows = {r["key"]: r for r in tree["rows"]}
+    assert rows["category:rpt-logistics"]["count"] == 3  # its own case and its child's two
+    assert rows["category:rpt-delay"]["count"] == 2
+    assert rows["category:rpt-delay"]["parent"] == "category:rpt-logistics"
+    pareto = metrics["pareto"]["breakdowns"][0]["rows"]
+    assert [(r["key"], r["count"]) for r in pareto] == [
+        ("category:rpt-delay", 2),
+        ("category:rpt-logistics", 1),
+    ]
+    assert pareto[-1]["cumulative_share"] == 1.0
+    under = await _cases(client, tenant.headers, "volume", key="category:rpt-logistics")
+    assert sorted(under) == sorted([general, *late])
+    own = await _cases(client, tenant.headers, "pareto", key="category:rpt-logistics")
+    assert own == [general]
+    filtered = await _summary(client, tenant.headers, category="rpt-logistics")
+    assert filtered["metrics"]["volume"]["value"] == 3
