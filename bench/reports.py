@@ -196,7 +196,7 @@ INSERT INTO case_facts (
   close_business_seconds, waiting_seconds, customer_contacts, reopen_count, first_reopened_at,
   reopened_in_window, breached_targets, escalation_level, made_major_at, satisfaction,
   satisfied, satisfaction_at, followup_due_by, followup_done_at, followup_outcome,
-  responsible_party, third_party, updated_at)
+  responsible_party, solution_type, third_party, updated_at)
 SELECT $1, id, status, false, kind, channel, cat_ids[cat], cat_codes[cat], sev_codes[sev],
   dept_ids[dept], handler_ids[hand],
   CASE WHEN first_resolved_at IS NOT NULL THEN handler_ids[hand] END,
@@ -232,6 +232,9 @@ SELECT $1, id, status, false, kind, channel, cat_ids[cat], cat_codes[cat], sev_c
   CASE WHEN first_resolved_at IS NOT NULL THEN
     CASE WHEN r_party < 0.5 THEN 'internal' WHEN r_party < 0.7 THEN 'customer'
          ELSE 'third_party' END END,
+  CASE WHEN first_resolved_at IS NOT NULL THEN
+    (ARRAY['refund','replacement','coupon','explanation'])[1 + floor(r_contacts * 40)::int % 4]
+  END,
   CASE WHEN first_resolved_at IS NOT NULL AND r_party >= 0.7 THEN
     (ARRAY['顺丰速运','中通快递','京东物流'])[1 + floor(r_party * 30)::int % 3] END,
   now()
