@@ -25,7 +25,17 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, Select, Uuid, event, func, select
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    MetaData,
+    Select,
+    Uuid,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -56,6 +66,7 @@ __all__ = [
     "scope_setting",
     "scoped",
     "sync_tenant_scope",
+    "tenant_fk",
     "tenant_scope",
     "unscoped",
     "unscoped_now",
@@ -119,6 +130,13 @@ class TenantOwned:
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+def tenant_fk(columns: list[str], table: str, ondelete: str | None = None) -> ForeignKeyConstraint:
+    """The composite foreign key `(tenant_id, *columns)` to `table`'s `(tenant_id, id)`."""
+    return ForeignKeyConstraint(
+        ["tenant_id", *columns], [f"{table}.tenant_id", f"{table}.id"], ondelete=ondelete
+    )
 
 
 def asyncpg_url(url: str) -> str:
