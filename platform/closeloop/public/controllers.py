@@ -34,6 +34,8 @@ from closeloop.cases.schemas import (
     PublicEvent,
     customer_message,
 )
+from closeloop.cases.views import shown_names
+from closeloop.crud import read_as
 from closeloop.customers.schemas import CustomerInput
 from closeloop.db import tenant_scope
 from closeloop.errors import NotFound, TooManyRequests
@@ -150,13 +152,10 @@ class PublicCaseController(Controller):
                 .order_by(CaseEvent.created_at, CaseEvent.id)
             )
         ).all()
-        return PublicCaseStatus(
-            number=case.number,
-            kind=case.kind,
-            status=case.status,
-            title=case.title,
-            received_at=case.received_at,
-            severity=case.severity_code,
+        return read_as(
+            PublicCaseStatus,
+            case,
+            **shown_names(case),
             timeline=[
                 PublicEvent(type=e.type, at=e.created_at, status=e.to_status, message=_message(e))
                 for e in events
