@@ -23,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.service import record, record_update
 from closeloop.db import required_tenant
 from closeloop.errors import ApiError, Conflict, NotFound
+from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
 
-__all__ = ["AuditedService", "fields_of", "read_as"]
+__all__ = ["AuditedService", "CallerService", "Service", "fields_of", "read_as"]
 
 M = TypeVar("M")
 R = TypeVar("R", bound=msgspec.Struct)
@@ -47,14 +48,9 @@ def read_as(read_type: type[R], row: Any, **computed: Any) -> R:
     )
 
 
-class AuditedService(Generic[M]):
-    """List, read, create, change and delete the rows of `model` in the bound tenant;
-    every write is audited as `actor`."""
-
-    model: ClassVar[type[Any]]
-    entity: ClassVar[str]  # the audit entity type and the prefix of its actions
-    label: ClassVar[str]  # "no such <label>"
-    actions: ClassVar[str] = ""  # the prefix of its audit actions when not `entity`
+class Service:
+    """The shape every service has: its session, keyword `actor` (what the audit trail
+    names), `settings`."""
 
     def __init__(
         self, session: AsyncSession, *, actor: str = "system", settings: Settings | None = None
@@ -62,6 +58,32 @@ class AuditedService(Generic[M]):
         self.session = session
         self.actor = actor
         self.settings = settings
+
+
+class CallerService:
+    """A service acting for a caller: `principal` is None for the public forms, whose
+    writes the audit trail names `public`."""
+
+    def __init__(
+        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.principal = principal
+
+    @property
+    def actor(self) -> str:
+        return self.principal.actor if self.principal is not None else "public"
+
+
+class AuditedService(Service, Generic[M]):
+    """List, read, create, change and delete the rows of `model` in the bound tenant;
+    every write is audited as `actor`."""
+
+    model: ClassVar[type[Any]]
+    entity: ClassVar[str]  # the audit entity type and the prefix of its actions
+    label: ClassVar[str]  # "no such <label>"
+    actions: ClassVar[str] = ""  # the prefix of its audit actions when not `entity`
 
     def tenant(self) -> uuid.UUID:
         tenant_id = required_tenant(self.session, type(self).__name__)

@@ -14,17 +14,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
 from closeloop.audit.service import record
 from closeloop.cases.models import Customer
 from closeloop.config import current
+from closeloop.crud import CallerService
 from closeloop.customers._erasure import redact_cases, redactor
 from closeloop.customers.schemas import CustomerInput, CustomerRead
 from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.errors import NotFound, UnprocessableEntity
-from closeloop.identity.principal import Principal
 from closeloop.pii.cipher import (
     TenantCipher,
     cipher_for,
@@ -35,7 +34,6 @@ from closeloop.pii.cipher import (
     normalize_email,
     normalize_phone,
 )
-from closeloop.settings import Settings
 
 __all__ = ["ERASED_NICKNAME", "PII_FIELDS", "CustomerService"]
 
@@ -85,22 +83,11 @@ _BY_CONTACT = {
 }
 
 
-class CustomerService:
+class CustomerService(CallerService):
     """Customers of the session's bound tenant.
 
     `principal` is the caller (None for the public intake form, audited as `public`).
     """
-
-    def __init__(
-        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
-    ) -> None:
-        self.session = session
-        self.settings = settings
-        self.principal = principal
-
-    @property
-    def actor(self) -> str:
-        return self.principal.actor if self.principal is not None else "public"
 
     def _tenant(self) -> uuid.UUID:
         tenant_id = bound_tenant(self.session)

@@ -9,13 +9,12 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.audit.service import record
 from closeloop.config.defaults import seed_defaults
+from closeloop.crud import Service
 from closeloop.db import add_in_savepoint, tenant_scope
 from closeloop.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
-from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant, TenantStatus
 
 __all__ = ["TenantService", "TenantSuspended"]
@@ -33,16 +32,9 @@ def _time_zones() -> frozenset[str]:
 class TenantSuspended(Forbidden, code="tenant_suspended"): ...
 
 
-class TenantService:
+class TenantService(Service):
     """Tenants; creation and status changes are audited (in the tenant's own chain) as
     `actor`."""
-
-    def __init__(
-        self, session: AsyncSession, *, actor: str = "system", settings: Settings | None = None
-    ) -> None:
-        self.session = session
-        self.actor = actor
-        self.settings = settings
 
     async def get(self, tenant_id: uuid.UUID) -> Tenant | None:
         return await self.session.get(Tenant, tenant_id)
