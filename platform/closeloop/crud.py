@@ -26,7 +26,7 @@ from closeloop.errors import ApiError, Conflict, NotFound
 from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
 
-__all__ = ["AuditedService", "CallerService", "Service", "fields_of", "read_as"]
+__all__ = ["AuditedService", "Audits", "CallerService", "Service", "fields_of", "read_as"]
 
 M = TypeVar("M")
 R = TypeVar("R", bound=msgspec.Struct)
@@ -48,7 +48,34 @@ def read_as(read_type: type[R], row: Any, **computed: Any) -> R:
     )
 
 
-class Service:
+class Audits:
+    """What a service writes to the audit trail: an entry as its `actor`, in its
+    session's transaction."""
+
+    session: AsyncSession
+    actor: str
+
+    async def record(
+        self,
+        action: str,
+        entity_type: str,
+        entity_id: uuid.UUID,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        await record(
+            self.session,
+            actor=self.actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+        )
+
+
+class Service(Audits):
     """The shape every service has: its session, keyword `actor` (what the audit trail
     names), `settings`."""
 
@@ -60,7 +87,7 @@ class Service:
         self.settings = settings
 
 
-class CallerService:
+class CallerService(Audits):
     """A service acting for a caller: `principal` is None for the public forms, whose
     writes the audit trail names `public`."""
 
@@ -70,10 +97,7 @@ class CallerService:
         self.session = session
         self.settings = settings
         self.principal = principal
-
-    @property
-    def actor(self) -> str:
-        return self.principal.actor if self.principal is not None else "public"
+        self.actor = principal.actor if principal is not None else "public"
 
 
 class AuditedService(Service, Generic[M]):
@@ -128,12 +152,10 @@ class AuditedService(Service, Generic[M]):
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        await record(
-            self.session,
-            actor=self.actor,
-            action=f"{self.actions or self.entity}.{action}",
-            entity_type=self.entity,
-            entity_id=entity_id,
+        await self.record(
+            f"{self.actions or self.entity}.{action}",
+            self.entity,
+            entity_id,
             before=before,
             after=after,
         )

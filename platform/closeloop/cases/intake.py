@@ -42,7 +42,7 @@ from sqlalchemy import DateTime, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
-from closeloop.audit.service import jsonable, record
+from closeloop.audit.service import jsonable
 from closeloop.cases.idempotency import check_same_request, idempotency_fingerprint
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, Customer
@@ -266,12 +266,10 @@ class IntakeService(CallerService):
                 data={"number": case.number, "channel": case.channel, "kind": case.kind},
                 visibility="customer",
             )
-            await record(
-                self.session,
-                actor=self.actor,
-                action="case.create",
-                entity_type="case",
-                entity_id=case.id,
+            await self.record(
+                "case.create",
+                "case",
+                case.id,
                 after=case_audit_shape(case),
             )
             # Last, so the acknowledgement names the reply time the SLA set on the case.

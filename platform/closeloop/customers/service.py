@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select
 
 from closeloop import rows
-from closeloop.audit.service import record
 from closeloop.cases.models import Customer
 from closeloop.config import current
 from closeloop.crud import CallerService
@@ -125,12 +124,10 @@ class CustomerService(CallerService):
         if customer is None:
             customer = await self._insert(data)
             if customer is not None:
-                await record(
-                    self.session,
-                    actor=self.actor,
-                    action="customer.create",
-                    entity_type="customer",
-                    entity_id=customer.id,
+                await self.record(
+                    "customer.create",
+                    "customer",
+                    customer.id,
                     after=self._audit_shape(customer),
                 )
                 return customer
@@ -144,12 +141,10 @@ class CustomerService(CallerService):
             for column, value in missing.items():
                 setattr(customer, column, value)
             await self.session.flush()
-            await record(
-                self.session,
-                actor=self.actor,
-                action="customer.update",
-                entity_type="customer",
-                entity_id=customer.id,
+            await self.record(
+                "customer.update",
+                "customer",
+                customer.id,
                 before=before,
                 after=self._audit_shape(customer),
             )
@@ -234,12 +229,10 @@ class CustomerService(CallerService):
         unmasked = self.principal is not None and self.principal.may_see_pii
         shown_fields = [f for f in held if plain[f]]
         if unmasked and shown_fields:
-            await record(
-                self.session,
-                actor=self.actor,
-                action="customer.pii_read",
-                entity_type="customer",
-                entity_id=customer.id,
+            await self.record(
+                "customer.pii_read",
+                "customer",
+                customer.id,
                 after={"fields": shown_fields},
             )
         shown = plain if unmasked else {f: _MASKS[f](v) if v else v for f, v in plain.items()}
@@ -328,12 +321,10 @@ class CustomerService(CallerService):
         customer.nickname = ERASED_NICKNAME
         customer.erased_at = utcnow()
         await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="customer.erase",
-            entity_type="customer",
-            entity_id=customer.id,
+        await self.record(
+            "customer.erase",
+            "customer",
+            customer.id,
             before=before,
             after={**self._audit_shape(customer), "cases_redacted": cases_redacted},
         )

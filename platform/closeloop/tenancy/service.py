@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from closeloop.audit.service import record
 from closeloop.config.defaults import seed_defaults
 from closeloop.crud import Service
 from closeloop.db import add_in_savepoint, tenant_scope
@@ -79,12 +78,10 @@ class TenantService(Service):
             raise Conflict(f"a tenant with slug {slug!r} exists already", field="slug") from None
         await tenant_scope(self.session, tenant.id)
         await seed_defaults(self.session, tenant.id)
-        await record(
-            self.session,
-            actor=self.actor,
-            action="tenant.create",
-            entity_type="tenant",
-            entity_id=tenant.id,
+        await self.record(
+            "tenant.create",
+            "tenant",
+            tenant.id,
             after={"slug": slug, "name": name, "locale": locale, "timezone": timezone},
         )
         return tenant
@@ -98,12 +95,10 @@ class TenantService(Service):
         await self.session.flush()
         await tenant_scope(self.session, tenant.id)
         action = "tenant.resume" if status == TenantStatus.ACTIVE else "tenant.suspend"
-        await record(
-            self.session,
-            actor=self.actor,
-            action=action,
-            entity_type="tenant",
-            entity_id=tenant.id,
+        await self.record(
+            action,
+            "tenant",
+            tenant.id,
             before=before,
             after={"status": tenant.status},
         )
