@@ -29,12 +29,14 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     MetaData,
     Select,
     Uuid,
     event,
     func,
     select,
+    text,
 )
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -63,6 +65,7 @@ __all__ = [
     "bound_tenant",
     "create_engine",
     "new_id",
+    "one_default_per_tenant",
     "scope_setting",
     "scoped",
     "sync_tenant_scope",
@@ -136,6 +139,17 @@ def tenant_fk(columns: list[str], table: str, ondelete: str | None = None) -> Fo
     """The composite foreign key `(tenant_id, *columns)` to `table`'s `(tenant_id, id)`."""
     return ForeignKeyConstraint(
         ["tenant_id", *columns], [f"{table}.tenant_id", f"{table}.id"], ondelete=ondelete
+    )
+
+
+def one_default_per_tenant(table: str) -> Index:
+    """The partial unique index that lets a tenant mark at most one row of `table`
+    `is_default` (the service keeps exactly one)."""
+    return Index(
+        f"uq_{table}_tenant_id_default",
+        "tenant_id",
+        unique=True,
+        postgresql_where=text("is_default"),
     )
 
 

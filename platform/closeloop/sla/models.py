@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from closeloop.db import Base, TenantOwned, tenant_fk, utcnow
+from closeloop.db import Base, TenantOwned, one_default_per_tenant, tenant_fk, utcnow
 
 __all__ = ["SlaClock", "SlaClockEvent", "SlaEscalationLevel", "SlaPolicy"]
 
@@ -52,12 +52,7 @@ class SlaPolicy(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "code"),
         tenant_fk(["calendar_id"], "calendars"),
-        Index(
-            "uq_sla_policies_tenant_id_default",
-            "tenant_id",
-            unique=True,
-            postgresql_where=text("is_default"),
-        ),
+        one_default_per_tenant("sla_policies"),
     )
 
     code: Mapped[str] = mapped_column(String(64))
