@@ -124,12 +124,7 @@ class CustomerService(CallerService):
         if customer is None:
             customer = await self._insert(data)
             if customer is not None:
-                await self.record(
-                    "customer.create",
-                    "customer",
-                    customer.id,
-                    after=self._audit_shape(customer),
-                )
+                await self._audit("create", customer, after=self._audit_shape(customer))
                 return customer
             # A concurrent intake created the same external ref first: theirs is the one.
             customer = await self._find_existing(external_ref=external_ref, phone=None, email=None)
@@ -141,13 +136,7 @@ class CustomerService(CallerService):
             for column, value in missing.items():
                 setattr(customer, column, value)
             await self.session.flush()
-            await self.record(
-                "customer.update",
-                "customer",
-                customer.id,
-                before=before,
-                after=self._audit_shape(customer),
-            )
+            await self._audit("update", customer, before=before, after=self._audit_shape(customer))
         return customer
 
     async def _find_existing(
@@ -199,6 +188,16 @@ class CustomerService(CallerService):
                 missing[f"{field}_hash"] = cipher.blind_index(field, value)
         return missing
 
+    async def _audit(
+        self,
+        action: str,
+        customer: Customer,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        await self.record(f"customer.{action}", "customer", customer.id, before=before, after=after)
+
     @staticmethod
     def _audit_shape(customer: Customer) -> dict[str, Any]:
         """What the audit trail keeps of a customer: which fields are held, never their
@@ -229,12 +228,7 @@ class CustomerService(CallerService):
         unmasked = self.principal is not None and self.principal.may_see_pii
         shown_fields = [f for f in held if plain[f]]
         if unmasked and shown_fields:
-            await self.record(
-                "customer.pii_read",
-                "customer",
-                customer.id,
-                after={"fields": shown_fields},
-            )
+            await self._audit("pii_read", customer, after={"fields": shown_fields})
         shown = plain if unmasked else {f: _MASKS[f](v) if v else v for f, v in plain.items()}
         return CustomerRead(
             id=customer.id,
@@ -321,10 +315,9 @@ class CustomerService(CallerService):
         customer.nickname = ERASED_NICKNAME
         customer.erased_at = utcnow()
         await self.session.flush()
-        await self.record(
-            "customer.erase",
-            "customer",
-            customer.id,
+        await self._audit(
+            "erase",
+            customer,
             before=before,
             after={**self._audit_shape(customer), "cases_redacted": cases_redacted},
         )
