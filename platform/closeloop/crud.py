@@ -7,6 +7,10 @@ of a row (`snapshot`), and writes its own rules in `create` and `update`. The ba
 gives it the shape every service has (`Service(session, *, actor, settings)`), the
 tenant, `list`, `get` (404), `delete` (refusals first, audited), and the audit entries
 `<entity>.create`, `<entity>.update` and `<entity>.delete` in the caller's transaction.
+
+The shape itself is `Service`; a service acting for a caller who may be nobody (the
+public forms) is a `CallerService`. Both write audit entries as their actor with
+`record` (`Audits`). `read_as` fills an answer from a row's attributes of the same names.
 """
 
 from __future__ import annotations
