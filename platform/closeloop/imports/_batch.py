@@ -139,30 +139,20 @@ def _key(record: ImportedCase) -> str:
     return f"number:{record.number}" if record.number else ""
 
 
+@dataclasses.dataclass
 class Batch:
     """Writes one batch of mapped rows in one transaction."""
 
-    def __init__(
-        self,
-        tx: Callable[[], Any],
-        run_id: uuid.UUID,
-        codes: TenantCodes,
-        zone: zoneinfo.ZoneInfo,
-        patterns: dict[str, str] | None,
-        *,
-        actor: str,
-        settings: Settings,
-        dry_run: bool,
-    ) -> None:
-        self.actor = actor
-        self.settings = settings
-        self.tx = tx
-        self.run_id = run_id
-        self.codes = codes
-        self.zone = zone
-        self.patterns = patterns
-        self.dry_run = dry_run
-        self.digests: dict[int, bytes] = {}
+    tx: Callable[[], Any]
+    run_id: uuid.UUID
+    codes: TenantCodes
+    zone: zoneinfo.ZoneInfo
+    patterns: dict[str, str] | None
+    _: dataclasses.KW_ONLY
+    actor: str
+    settings: Settings
+    dry_run: bool
+    digests: dict[int, bytes] = dataclasses.field(default_factory=dict, init=False)
 
     async def write(
         self, chunk: list[ImportedCase | RowErrors], creations: list[Creation], counts: Counts

@@ -129,21 +129,14 @@ async def _rows(session: AsyncSession, table: Table, tenant_id: uuid.UUID, *orde
     return await session.stream(query)
 
 
+@dataclasses.dataclass
 class _Dumper:
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant: Tenant,
-        folder: Path,
-        storage: AttachmentStorage,
-        settings: Settings,
-    ) -> None:
-        self.session = session
-        self.tenant = tenant
-        self.folder = folder
-        self.storage = storage
-        self.settings = settings
-        self.counts: dict[str, int] = {}
+    session: AsyncSession
+    tenant: Tenant
+    folder: Path
+    storage: AttachmentStorage
+    settings: Settings
+    counts: dict[str, int] = dataclasses.field(default_factory=dict, init=False)
 
     def lines(self, name: str) -> _Lines:
         return _Lines(self.folder / name)
