@@ -93,7 +93,8 @@ class ImportService:
         query = select(ImportRun).order_by(ImportRun.created_at.desc(), ImportRun.id).limit(limit)
         return list((await self.session.scalars(query)).all())
 
-    async def errors(self, run_id: uuid.UUID) -> list[CellError]:
+    async def errors(self, run_id: uuid.UUID, *, limit: int | None = None) -> list[CellError]:
+        """The run's row errors by row (the first `limit` of them when given)."""
         await self.get(run_id)
         found = await self.session.execute(
             select(
@@ -105,6 +106,7 @@ class ImportService:
             )
             .where(ImportRowError.run_id == run_id)
             .order_by(ImportRowError.row, ImportRowError.created_at)
+            .limit(limit)
         )
         return [CellError(*row) for row in found.all()]
 

@@ -1,0 +1,69 @@
+"""What the console shows of a file before importing it: how it was read (format,
+encoding, delimiter, sheet, and how each was chosen), its header and its first rows;
+and how many data rows it has (the progress bar's total). No database."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import PurePath
+from typing import Any
+
+from closeloop.imports.reading import Cell, ReadError, open_table
+
+__all__ = ["SUFFIXES", "Preview", "count_rows", "format_of", "preview_file"]
+
+SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Preview:
+    described: dict[str, Any]
+    header: list[str]
+    rows: list[tuple[int, list[str]]]  # (row number as a spreadsheet shows it, cells)
+
+
+def format_of(file_name: str) -> str:
+    """`csv` or `xlsx` by the file's name; `ReadError` naming the accepted kinds."""
+    suffix = PurePath(file_name).suffix.lower()
+    if suffix not in SUFFIXES:
+        accepted = ", ".join(SUFFIXES)
+        raise ReadError(f"{file_name!r} is not a CSV or XLSX file (accepted: {accepted})")
+    return SUFFIXES[suffix]
+
+
+def _cell(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, dt.datetime | dt.date):
+        return cell.isoformat(sep=" ") if isinstance(cell, dt.datetime) else cell.isoformat()
+    return str(cell)
+
+
+def preview_file(
+    data: bytes,
+    *,
+    format: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    limit: int = 10,
+) -> Preview:
+    """The first `limit` data rows of `data`; raises `ReadError`, `UnicodeError` or
+    `LookupError` (an unknown encoding) when it cannot be read so."""
+    with open_table(
+        data, format=format, encoding=encoding, delimiter=delimiter, sheet=sheet  # type: ignore[arg-type]
+    ) as table:
+        rows: list[tuple[int, list[str]]] = []
+        for row in table.rows():
+            cells = [_cell(c) for c in row.cells] if row.problem is None else [row.problem]
+            rows.append((row.number, cells))
+            if len(rows) == limit:
+                break
+        return Preview(table.describe(), list(table.header), rows)
+
+
+def count_rows(data: bytes, *, format: str) -> int:
+    """The number of data rows (blank rows left out), read as an import would."""
+    with open_table(data, format=format) as table:  # type: ignore[arg-type]
+        return sum(1 for _ in table.rows())
