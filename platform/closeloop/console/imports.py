@@ -37,7 +37,7 @@ from closeloop.errors import ApiError, UnprocessableEntity
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.imports.deps import provide_import_service, provide_import_uploads
-from closeloop.imports.editing import KEEP, VALUE, compose_mapping, field_views
+from closeloop.imports.editing import KEEP, VALUE, compose_mapping, extra_views, field_views
 from closeloop.imports.mapping import SHIPPED
 from closeloop.imports.models import ImportRun
 from closeloop.imports.schemas import MAX_FILE_BYTES
@@ -184,6 +184,7 @@ class ImportPageController(Controller):
                 back=f"{HOME}/uploads/{upload.id}",
             )
         used, others = shown_first(field_views(text))
+        extra = extra_views(text)
         return render(
             request,
             "imports/upload.html",
@@ -202,6 +203,7 @@ class ImportPageController(Controller):
             saved=await uploads.saved_mappings(),
             used=used,
             others=others,
+            extra=extra,
             keep=KEEP,
             value=VALUE,
             mapping_name=str(values.get("name") or choice.partition(":")[2]),
@@ -242,9 +244,11 @@ class ImportPageController(Controller):
             options = read_options(values)
             preview = await uploads.preview(upload, options)
             base = await uploads.mapping_text(str(values.get("mapping") or ""))
-            edits, extra = read_edits(values, preview.header)
+            edits, extra, kept = read_edits(values, preview.header)
             name = str(values.get("name") or "").strip() or "console"
-            text = compose_mapping(base, name=name, edits=edits, extra_columns=extra)
+            text = compose_mapping(
+                base, name=name, edits=edits, extra_columns=extra, extra_keys=kept
+            )
             if action == "save":
                 saved = await uploads.save_mapping(name, text)
                 return _see(_upload_url(upload.id, values, mapping=f"saved:{saved.id}"))

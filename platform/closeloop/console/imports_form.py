@@ -59,10 +59,11 @@ def read_options(values: Mapping[str, Any]) -> ReadOptions:
 
 def read_edits(
     values: Mapping[str, Any], header: list[str]
-) -> tuple[dict[str, FieldEdit], list[str]]:
+) -> tuple[dict[str, FieldEdit], list[str], list[str] | None]:
     """Each field's edit (`f.<field>` source, `v.` fixed value, `m.` value map, `u.`
-    unknown-value policy, `d.` default) and the columns ticked for `extra`. A source
-    that is not one of the file's columns is a 422."""
+    unknown-value policy, `d.` default), the columns ticked for `extra` (`x.<column>`)
+    and the mapping's `extra` entries kept (`e.<key>`; None when the form had none). A
+    source that is not one of the file's columns is a 422."""
     edits: dict[str, FieldEdit] = {}
     columns = set(header)
     for name in FIELDS:
@@ -81,7 +82,10 @@ def read_edits(
             default=_text(values, f"d.{name}"),
         )
     extra = [column for column in header if column and values.get(f"x.{column}") == "on"]
-    return edits, extra
+    kept = None
+    if "extra_form" in values:
+        kept = [key[2:] for key in values if key.startswith("e.") and values[key] == "on"]
+    return edits, extra, kept
 
 
 def shown_first(views: list[FieldView]) -> tuple[list[FieldView], list[FieldView]]:

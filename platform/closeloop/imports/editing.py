@@ -25,6 +25,7 @@ __all__ = [
     "FieldEdit",
     "FieldView",
     "compose_mapping",
+    "extra_views",
     "field_views",
     "map_lines",
     "read_map_lines",
@@ -144,16 +145,27 @@ def field_views(text: str) -> list[FieldView]:
     return views
 
 
+def extra_views(text: str) -> list[tuple[str, str]]:
+    """The mapping's `[extra]` entries: key and the column(s) each keeps."""
+    views = []
+    for key, raw in tomllib.loads(text).get("extra", {}).items():
+        entry = _entry(raw)
+        views.append((key, str(entry.get("column") or _describe(entry) or entry.get("value"))))
+    return views
+
+
 def compose_mapping(
     base_text: str,
     *,
     name: str,
     edits: dict[str, FieldEdit],
     extra_columns: Sequence[str] = (),
+    extra_keys: Sequence[str] | None = None,
 ) -> str:
     """The mapping `base_text` with the form's `edits` laid over it, as TOML: fields
-    not in `edits` are kept as they are, so are `[source]` and `[extra]`; each of
-    `extra_columns` is added to `[extra]` under its own name."""
+    not in `edits` are kept as they are, so is `[source]`; of `[extra]`, the entries
+    named in `extra_keys` (all when None), and each of `extra_columns` under its own
+    name."""
     document = tomllib.loads(base_text)
     document["name"] = name
     fields: dict[str, Any] = {}
@@ -186,7 +198,11 @@ def compose_mapping(
                 entry["default"] = edit.default
         fields[field] = entry["column"] if list(entry) == ["column"] else entry
     document["fields"] = fields
-    extra = dict(document.get("extra", {}))
+    extra = {
+        key: entry
+        for key, entry in document.get("extra", {}).items()
+        if extra_keys is None or key in extra_keys
+    }
     for column in extra_columns:
         extra.setdefault(column, column)
     document["extra"] = extra

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from pathlib import PurePath
 from typing import Any
 
@@ -32,12 +33,20 @@ def format_of(file_name: str) -> str:
     return SUFFIXES[suffix]
 
 
+_UNDECODED = re.compile("[\ud800-\udfff]")
+
+
+def _shown(text: str) -> str:
+    """Bytes the encoding could not decode (kept as surrogates) shown as U+FFFD."""
+    return _UNDECODED.sub("\ufffd", text)
+
+
 def _cell(cell: Cell) -> str:
     if cell is None:
         return ""
     if isinstance(cell, dt.datetime | dt.date):
         return cell.isoformat(sep=" ") if isinstance(cell, dt.datetime) else cell.isoformat()
-    return str(cell)
+    return _shown(str(cell))
 
 
 def preview_file(
@@ -60,7 +69,9 @@ def preview_file(
             rows.append((row.number, cells))
             if len(rows) == limit:
                 break
-        return Preview(table.describe(), list(table.header), rows)
+        described = table.describe()
+        header = [_shown(name) for name in table.header]
+        return Preview({**described, "header": header}, header, rows)
 
 
 def count_rows(data: bytes, *, format: str) -> int:
