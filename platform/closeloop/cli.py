@@ -652,8 +652,10 @@ async def _dump_tenant(
 def tenants_dump(slug: str, folder: Path, with_pii: bool) -> None:
     """Write all of tenant SLUG into FOLDER (new or empty): manifest.json, tenant.toml,
     cases, customers, notifications and the audit chain as JSON Lines, and attachment
-    files. Exit 1 when the audit chain does not verify (the dump is still written)."""
+    files. Exit 1 when the audit chain does not verify (the dump is still written), or
+    when the tenant's data key does not unwrap with this master key (nothing written)."""
     from closeloop.errors import NotFound
+    from closeloop.tenancy._dump import TenantKeyUnusable
 
     settings = _settings()
     with _database(settings) as app_url:
@@ -665,6 +667,9 @@ def tenants_dump(slug: str, folder: Path, with_pii: bool) -> None:
         except FileExistsError as exc:
             click.echo(f"closeloop: {exc}", err=True)
             sys.exit(2)
+        except TenantKeyUnusable as exc:
+            click.echo(f"closeloop: {exc.message}", err=True)
+            sys.exit(1)
     audit: dict[str, object] = manifest["audit"]  # type: ignore[assignment]
     click.echo(f"tenant {slug} dumped to {folder}: {manifest['files']}")
     click.echo(f"audit chain: {'ok' if audit['ok'] else 'BROKEN'}, {audit['entries']} entries")

@@ -88,18 +88,28 @@ _BY_CONTACT = {
 class CustomerService:
     """Customers of the session's bound tenant.
 
-    `principal` is the caller (None for the public intake form, audited as `public`).
+    `principal` is the caller (None for the public intake form, audited as `public`);
+    `actor` names who the audit trail records instead, for work done on a caller's
+    behalf without a principal (an import run names the admin who started it).
     """
 
     def __init__(
-        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
+        self,
+        session: AsyncSession,
+        *,
+        principal: Principal | None,
+        settings: Settings,
+        actor: str | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.principal = principal
+        self._actor = actor
 
     @property
     def actor(self) -> str:
+        if self._actor is not None:
+            return self._actor
         return self.principal.actor if self.principal is not None else "public"
 
     def _tenant(self) -> uuid.UUID:

@@ -61,7 +61,11 @@ def preview_file(
     """The first `limit` data rows of `data`; raises `ReadError`, `UnicodeError` or
     `LookupError` (an unknown encoding) when it cannot be read so."""
     with open_table(
-        data, format=format, encoding=encoding, delimiter=delimiter, sheet=sheet  # type: ignore[arg-type]
+        data,
+        format=format,
+        encoding=encoding,
+        delimiter=delimiter,
+        sheet=sheet,  # type: ignore[arg-type]
     ) as table:
         rows: list[tuple[int, list[str]]] = []
         for row in table.rows():

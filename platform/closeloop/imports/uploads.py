@@ -81,7 +81,9 @@ class ImportUploadService:
 
     async def get(self, upload_id: uuid.UUID) -> ImportUpload:
         upload = await self.session.scalar(
-            select(ImportUpload).where(ImportUpload.id == upload_id).options(undefer(ImportUpload.data))
+            select(ImportUpload)
+            .where(ImportUpload.id == upload_id)
+            .options(undefer(ImportUpload.data))
         )
         if upload is None:
             raise NotFound("no such uploaded file")

@@ -59,9 +59,7 @@ async def _admin(client: Client, tenant: TenantHandle) -> str:
     return csrf_of(page.text)
 
 
-async def _upload(
-    client: Client, csrf: str, name: str, data: bytes, mapping: str = ""
-) -> Any:
+async def _upload(client: Client, csrf: str, name: str, data: bytes, mapping: str = "") -> Any:
     return await client.post(
         "/console/imports/",
         files={"file": (name, data, "text/csv")},
@@ -126,12 +124,15 @@ async def test_upload_preview_map_dry_run_run_report_and_undo(
     assert "<span data-delimiter>comma</span> (detected)" in preview.text
     assert "快递延误一周才到" in preview.text  # the first rows, Chinese intact
     # The form starts from the chosen mapping (heimao reads 投诉详情, not in this file).
-    assert re.search(r'<option value="投诉详情" selected>投诉详情 \(not in this file\)', preview.text)
+    assert re.search(
+        r'<option value="投诉详情" selected>投诉详情 \(not in this file\)', preview.text
+    )
     # Read as UTF-8 on request: the GBK bytes show as what they are, undecodable.
     overridden = await client.get(upload_url + "&encoding=utf-8")
     assert overridden.status_code == 200
     assert "<span data-encoding>UTF-8</span> (chosen)" in overridden.text
-    assert "\ufffd" in overridden.text and "快递延误一周才到" not in overridden.text
+    assert "\ufffd" in overridden.text
+    assert "快递延误一周才到" not in overridden.text
     unknown = await client.get(upload_url + "&encoding=klingon")
     assert unknown.status_code == 422
     assert "unknown encoding &#39;klingon&#39;" in unknown.text
@@ -159,8 +160,8 @@ async def test_upload_preview_map_dry_run_run_report_and_undo(
     assert dry.status_code == 303, dry.text
     dry_id = RUN.search(dry.headers["location"]).group(1)  # type: ignore[union-attr]
     page = await _finished(client, dry_id, app_engine, broker)
-    assert "Would be created</dt><dd class=\"col-sm-9\">2</dd>" in page
-    assert "Rows with errors</dt><dd class=\"col-sm-9\">2</dd>" in page
+    assert 'Would be created</dt><dd class="col-sm-9">2</dd>' in page
+    assert 'Rows with errors</dt><dd class="col-sm-9">2</dd>' in page
     assert await _count(owner_engine, tenant, "cases") == 0
 
     # For real: the same file and mapping, from the dry run's page.
@@ -172,7 +173,8 @@ async def test_upload_preview_map_dry_run_run_report_and_undo(
     assert real.status_code == 303, real.text
     run_id = RUN.search(real.headers["location"]).group(1)  # type: ignore[union-attr]
     page = await _finished(client, run_id, app_engine, broker)
-    assert 'value="100"' in page and "100%" in page
+    assert 'value="100"' in page
+    assert "100%" in page
     assert await _count(owner_engine, tenant, "cases") == 2
     report = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td>", page)
     assert ("3", "类型", "外星人入侵") in report
@@ -206,7 +208,8 @@ async def test_the_form_starts_from_the_shipped_mapping_of_the_file(
     selected = re.search(
         r'name="f.external_id">.*?<option value="([^"]+)" selected>', page.text, re.S
     )
-    assert selected and selected.group(1) == "Complaint ID"
+    assert selected
+    assert selected.group(1) == "Complaint ID"
     assert "Web = web" in page.text  # the channel's value map, editable
     assert "<span data-encoding>UTF-8</span>" in page.text
 
