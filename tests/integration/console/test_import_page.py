@@ -176,7 +176,8 @@ async def test_upload_preview_map_dry_run_run_report_and_undo(
     assert 'value="100"' in page
     assert "100%" in page
     assert await _count(owner_engine, tenant, "cases") == 2
-    report = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td>", page)
+    cell = r'<td class="text-nowrap">([^<]*)</td>'
+    report = re.findall(rf"<tr>{cell}{cell}<td>([^<]*)</td>", page)
     assert ("3", "类型", "外星人入侵") in report
     assert ("4", "日期", "明天下午") in report
     csv = await client.get(f"/console/imports/runs/{run_id}/errors.csv")
