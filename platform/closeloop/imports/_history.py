@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop import rows
 from closeloop.cases.lifecycle import OPEN
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.imports.records import ImportedCase
@@ -51,6 +50,8 @@ async def redo_clock_history(
     await session.execute(delete(SlaClockEvent).where(SlaClockEvent.case_id == case.id))
     await session.execute(delete(SlaClock).where(SlaClock.case_id == case.id))
     history = await clock_history(clocks, case, record, now)
-    if history:
-        await rows.insert(session, *history)
+    for row in history:  # through the ORM: an update is one case, not a batch
+        row.tenant_id = case.tenant_id
+    session.add_all(history)
+    await session.flush()
     return True

@@ -10,11 +10,22 @@ import re
 from pathlib import PurePath
 from typing import Any
 
-from closeloop.imports.reading import Cell, ReadError, open_table
+from closeloop.imports.reading import Cell, Format, ReadError, open_table
 
-__all__ = ["SUFFIXES", "Preview", "count_rows", "format_of", "preview_file"]
+__all__ = ["SUFFIXES", "Preview", "as_format", "count_rows", "format_of", "preview_file"]
 
-SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+SUFFIXES: dict[str, Format] = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+}
+
+
+def as_format(name: str) -> Format:
+    """A stored format name as `open_table` takes it."""
+    return "xlsx" if name == "xlsx" else "csv"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -24,7 +35,7 @@ class Preview:
     rows: list[tuple[int, list[str]]]  # (row number as a spreadsheet shows it, cells)
 
 
-def format_of(file_name: str) -> str:
+def format_of(file_name: str) -> Format:
     """`csv` or `xlsx` by the file's name; `ReadError` naming the accepted kinds."""
     suffix = PurePath(file_name).suffix.lower()
     if suffix not in SUFFIXES:
@@ -62,10 +73,10 @@ def preview_file(
     `LookupError` (an unknown encoding) when it cannot be read so."""
     with open_table(
         data,
-        format=format,
+        format=as_format(format),
         encoding=encoding,
         delimiter=delimiter,
-        sheet=sheet,  # type: ignore[arg-type]
+        sheet=sheet,
     ) as table:
         rows: list[tuple[int, list[str]]] = []
         for row in table.rows():
@@ -80,5 +91,5 @@ def preview_file(
 
 def count_rows(data: bytes, *, format: str) -> int:
     """The number of data rows (blank rows left out), read as an import would."""
-    with open_table(data, format=format) as table:  # type: ignore[arg-type]
+    with open_table(data, format=as_format(format)) as table:
         return sum(1 for _ in table.rows())

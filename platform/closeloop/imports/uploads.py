@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from importlib import resources
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +18,7 @@ from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.imports.mapping import SHIPPED, MappingError, parse_mapping
 from closeloop.imports.models import ImportMapping, ImportRun, ImportUpload
-from closeloop.imports.preview import Preview, count_rows, format_of, preview_file
+from closeloop.imports.preview import Preview, as_format, count_rows, format_of, preview_file
 from closeloop.imports.reading import ReadError, open_table
 from closeloop.imports.service import ImportService
 from closeloop.settings import Settings
@@ -202,6 +201,12 @@ class ImportUploadService:
         )
 
 
-def _header(upload: ImportUpload, options: dict[str, Any]) -> list[str]:
-    with open_table(upload.data, format=upload.format, **options) as table:  # type: ignore[arg-type]
+def _header(upload: ImportUpload, options: ReadOptions) -> list[str]:
+    with open_table(
+        upload.data,
+        format=as_format(upload.format),
+        encoding=options.get("encoding"),
+        delimiter=options.get("delimiter"),
+        sheet=options.get("sheet"),
+    ) as table:
         return list(table.header)
