@@ -272,6 +272,27 @@ class ImportPageController(Controller):
             "stamp": live_stamp(locale, run.status, run.rows, run.errors),
         }
 
+    async def _run_page(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: Viewer,
+        imports: Imports,
+        run_id: uuid.UUID,
+        problem: ApiError | None = None,
+    ) -> Template:
+        run = await imports.get(run_id)
+        locale = _locale(request, viewer)
+        return render(
+            request,
+            "imports/run.html",
+            locale=locale,
+            status_code=problem.status_code if problem else 200,
+            viewer=viewer,
+            errors=await imports.errors(run_id, limit=SHOWN_ERRORS),
+            problem=problem,
+            **self._run_context(run, locale),
+        )
+
     @get("/runs/{run_id:uuid}")
     async def run_page(
         self,
@@ -281,17 +302,7 @@ class ImportPageController(Controller):
         run_id: FromPath[uuid.UUID],
     ) -> Template:
         """A run: progress while it goes, then its counts, its row errors and undo."""
-        run = await imports.get(run_id)
-        locale = _locale(request, viewer)
-        return render(
-            request,
-            "imports/run.html",
-            locale=locale,
-            viewer=viewer,
-            errors=await imports.errors(run_id, limit=SHOWN_ERRORS),
-            problem=None,
-            **self._run_context(run, locale),
-        )
+        return await self._run_page(request, viewer, imports, run_id)
 
     @get("/runs/{run_id:uuid}/progress")
     async def progress(
@@ -325,27 +336,6 @@ class ImportPageController(Controller):
             headers={"Content-Disposition": f'attachment; filename="import-{run_id}-errors.csv"'},
         )
 
-    async def _after(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        imports: Imports,
-        run_id: uuid.UUID,
-        exc: ApiError,
-    ) -> Template:
-        run = await imports.get(run_id)
-        locale = _locale(request, viewer)
-        return render(
-            request,
-            "imports/run.html",
-            locale=locale,
-            status_code=exc.status_code,
-            viewer=viewer,
-            errors=await imports.errors(run_id, limit=SHOWN_ERRORS),
-            problem=exc,
-            **self._run_context(run, locale),
-        )
-
     @post("/runs/{run_id:uuid}/undo")
     async def undo(
         self,
@@ -360,7 +350,7 @@ class ImportPageController(Controller):
         except ApiError as exc:
             if exc.status_code == 404:
                 raise
-            return await self._after(request, viewer, imports, run_id, exc)
+            return await self._run_page(request, viewer, imports, run_id, exc)
         return _see(f"{HOME}/runs/{run_id}")
 
     @post("/runs/{run_id:uuid}/confirm")
@@ -378,5 +368,5 @@ class ImportPageController(Controller):
         except ApiError as exc:
             if exc.status_code == 404:
                 raise
-            return await self._after(request, viewer, imports, run_id, exc)
+            return await self._run_page(request, viewer, imports, run_id, exc)
         return _see(f"{HOME}/runs/{run.id}")

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from closeloop.audit.service import record
 from closeloop.cases.models import Case
-from closeloop.db import bound_tenant, new_id, transaction, utcnow
+from closeloop.db import new_id, required_tenant, transaction, utcnow
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.imports.mapping import SHIPPED, Mapping, MappingError, parse_mapping, shipped_mapping
 from closeloop.imports.models import ImportRowError, ImportRun
@@ -48,9 +48,7 @@ class ImportService:
         self.settings = settings
 
     def _tenant_id(self) -> uuid.UUID:
-        tenant_id = bound_tenant(self.session)
-        assert tenant_id is not None, "ImportService needs a tenant-bound session"
-        return tenant_id
+        return required_tenant(self.session, "ImportService")
 
     async def create(
         self,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
 from closeloop.audit.service import record
-from closeloop.db import bound_tenant, new_id, utcnow
+from closeloop.db import new_id, required_tenant, utcnow
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.imports.mapping import SHIPPED, MappingError, parse_mapping
 from closeloop.imports.models import ImportMapping, ImportRun, ImportUpload
@@ -48,9 +48,7 @@ class ImportUploadService:
         self.settings = settings
 
     def _tenant_id(self) -> uuid.UUID:
-        tenant_id = bound_tenant(self.session)
-        assert tenant_id is not None, "ImportUploadService needs a tenant-bound session"
-        return tenant_id
+        return required_tenant(self.session, "ImportUploadService")
 
     # ---- uploads ----------------------------------------------------------------------
 
