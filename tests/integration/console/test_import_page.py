@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.identity.models import Role
 from closeloop.imports.fields import FIELDS
+from closeloop.imports.template import GUIDE_SHEET, SHEET
 from closeloop.provision import Provisioned
 from closeloop.queue.relay import Relay
 from closeloop.settings import Settings
@@ -185,7 +186,9 @@ async def test_upload_preview_map_dry_run_run_report_and_undo(
     assert csv.text.splitlines()[0] == "row,column,field,value,reason"
     assert {line.split(",")[0] for line in csv.text.splitlines()[1:]} == {"3", "4"}
     listed = await client.get("/console/imports/")
-    assert listed.text.count("/console/imports/runs/") == 2
+    assert set(RUN.findall(listed.text)) == {dry_id, run_id}
+    assert f'action="/console/imports/runs/{run_id}/undo"' in listed.text  # undo from the list
+    assert f'action="/console/imports/runs/{dry_id}/undo"' not in listed.text  # a dry run: none
 
     undone = await client.post(
         f"/console/imports/runs/{run_id}/undo", data={"_csrf_token": csrf}, follow_redirects=False
@@ -267,3 +270,25 @@ async def test_the_practice_form_template_downloads(client: Client, tenant: Tena
     assert response.status_code == 200
     assert response.content[:4] == b"PK\x03\x04"
     assert "attachment" in response.headers["content-disposition"]
+
+
+async def test_an_xlsx_shows_its_sheets_and_another_can_be_chosen(
+    client: Client, tenant: TenantHandle
+) -> None:
+    csrf = await _admin(client, tenant)
+    template = await client.get("/console/imports/template.xlsx")
+    uploaded = await _upload(client, csrf, "form.xlsx", template.content)
+    assert uploaded.status_code == 303, uploaded.text
+    page = await client.get(uploaded.headers["location"])
+    assert page.status_code == 200, page.text
+    assert f"<span data-sheet>{SHEET}</span>" in page.text
+    # XLSX starts from the practice form's mapping: its columns are the template's.
+    selected = re.search(r'name="f.number">.*?<option value="([^"]+)" selected>', page.text, re.S)
+    assert selected
+    assert selected.group(1) == "投诉编号"
+    guide = await client.get(f"{uploaded.headers['location']}?sheet={GUIDE_SHEET}")
+    assert f"<span data-sheet>{GUIDE_SHEET}</span>" in guide.text
+    missing = await client.get(f"{uploaded.headers['location']}?sheet=Sheet9")
+    assert missing.status_code == 422
+    assert "the workbook has no sheet &#39;Sheet9&#39;" in missing.text
+    assert SHEET in missing.text  # its sheets are listed
