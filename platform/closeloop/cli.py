@@ -648,8 +648,10 @@ async def _dump_tenant(
 def tenants_dump(slug: str, folder: Path, with_pii: bool) -> None:
     """Write all of tenant SLUG into FOLDER (new or empty): manifest.json, tenant.toml,
     cases, customers, notifications and the audit chain as JSON Lines, and attachment
-    files. Exit 1 when the audit chain does not verify (the dump is still written)."""
+    files. Exit 1 when the audit chain does not verify (the dump is still written), or
+    when the tenant's data key does not unwrap with this master key (nothing written)."""
     from closeloop.errors import NotFound
+    from closeloop.tenancy._dump import TenantKeyUnusable
 
     settings = _settings()
     with _database(settings) as app_url:
@@ -659,6 +661,8 @@ def tenants_dump(slug: str, folder: Path, with_pii: bool) -> None:
             _fail(f"closeloop: no tenant {slug!r}", status=2)
         except FileExistsError as exc:
             _fail(f"closeloop: {exc}", status=2)
+        except TenantKeyUnusable as exc:
+            _fail(f"closeloop: {exc.message}", status=1)
     audit: dict[str, object] = manifest["audit"]  # type: ignore[assignment]
     click.echo(f"tenant {slug} dumped to {folder}: {manifest['files']}")
     click.echo(f"audit chain: {'ok' if audit['ok'] else 'BROKEN'}, {audit['entries']} entries")

@@ -93,15 +93,24 @@ class Service(Audits):
 
 class CallerService(Audits):
     """A service acting for a caller: `principal` is None for the public forms, whose
-    writes the audit trail names `public`."""
+    writes the audit trail names `public`; `actor` names who the trail records instead
+    for work done on someone's behalf without a principal (an import run names the
+    admin who started it)."""
 
     def __init__(
-        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
+        self,
+        session: AsyncSession,
+        *,
+        principal: Principal | None,
+        settings: Settings,
+        actor: str | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.principal = principal
-        self.actor = principal.actor if principal is not None else "public"
+        if actor is None:
+            actor = principal.actor if principal is not None else "public"
+        self.actor = actor
 
 
 class AuditedService(Service, Generic[M]):

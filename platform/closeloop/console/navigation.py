@@ -43,6 +43,7 @@ NAV_LINKS = (
         "f",
     ),
     NavLink("/console/inbox", N_("Inbox"), "inbox", ALL_ROLES, "i"),
+    NavLink("/console/imports", N_("Import"), "upload", (Role.ADMIN,), "m"),
 )
 
 

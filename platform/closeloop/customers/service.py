@@ -85,7 +85,9 @@ _BY_CONTACT = {
 class CustomerService(CallerService):
     """Customers of the session's bound tenant.
 
-    `principal` is the caller (None for the public intake form, audited as `public`).
+    `principal` is the caller (None for the public intake form, audited as `public`);
+    `actor` names who the audit trail records instead, for work done on a caller's
+    behalf without a principal (an import run names the admin who started it).
     """
 
     def _tenant(self) -> uuid.UUID:
