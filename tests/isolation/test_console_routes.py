@@ -28,13 +28,12 @@ from litestar import Litestar, get
 from litestar.params import FromPath
 from litestar.routes import HTTPRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
+from test_route_access import _offline_app
 from test_routes import ID_FACTORIES, IdFactory, _fingerprint
 
 from closeloop.console.deps import console_caller
 from closeloop.identity.access import Audience, access, declared_access
 from closeloop.identity.models import Role
-from closeloop.settings import load_settings
-from closeloop.web.app import create_app
 from closeloop.web.guards import CALLER_KEY
 from support import PASSWORD, Client, TenantHandle, make_staff
 
@@ -127,17 +126,6 @@ EXAMPLE_QUERIES: dict[str, dict[str, str]] = {"extra_fields": {"kind": "complain
 Route = tuple[str, str, str, tuple[tuple[str, type], ...]]
 
 
-def _console_app(extra: list[Any] | None = None) -> Litestar:
-    settings = load_settings(
-        {
-            "CLOSELOOP_SECRET_KEY": "x" * 32,
-            "CLOSELOOP_MASTER_KEY": "A" * 43,
-            "DATABASE_URL": "postgresql://u@h/d",
-        }
-    )
-    return create_app(settings, extra_route_handlers=extra)
-
-
 def _console_routes(app: Litestar) -> tuple[list[Route], set[str]]:
     """(method, path, handler, path parameters) of every tenant console route, and the
     paths of the public ones."""
@@ -169,7 +157,7 @@ def missing_makers(routes: list[Route]) -> list[str]:
     ]
 
 
-CONSOLE_ROUTES, PUBLIC_FOUND = _console_routes(_console_app())
+CONSOLE_ROUTES, PUBLIC_FOUND = _console_routes(_offline_app())
 BY_ID = [r for r in CONSOLE_ROUTES if any(name not in SHARED_NAMES for name, _ in r[3])]
 WITHOUT_IDS = [r for r in CONSOLE_ROUTES if r not in BY_ID]
 
@@ -202,7 +190,7 @@ def test_a_new_page_is_walked_and_its_unknown_parameter_named() -> None:
     async def widget(widget_id: FromPath[uuid.UUID]) -> str:
         return "a widget"
 
-    routes, _ = _console_routes(_console_app([widget]))
+    routes, _ = _console_routes(_offline_app([widget]))
     assert ("GET", "/console/widgets/{widget_id}", "widget") in [r[:3] for r in routes]
     assert missing_makers(routes) == ["GET /console/widgets/{widget_id}: widget_id"]
 
