@@ -45,12 +45,16 @@ CUSTOMERS = (
         "email": "margaret.thompson@example.net",
     },
 )
-# What must never be shown: each customer's name, phone, e-mail and its local part.
-PII = tuple(
-    value
-    for customer in CUSTOMERS
-    for value in (customer["name"], customer["phone"], customer["email"])
-) + tuple(customer["email"].split("@")[0] for customer in CUSTOMERS)
+# What must never be shown: each customer's name, phone and e-mail whole, and the parts a
+# mask hides (given names, the phone's digits after the prefix, the e-mail's local part).
+PII = (
+    *(c[field] for c in CUSTOMERS for field in ("name", "phone", "email")),
+    *(c["phone"][3:] for c in CUSTOMERS),
+    *(c["email"].split("@")[0] for c in CUSTOMERS),
+    "小明",
+    "春梅",
+    "Thompson",
+)
 RESOLUTION = {
     "root_cause": "快递中转延误",
     "responsible_party": "third_party",
