@@ -120,6 +120,11 @@ EXAMPLE_FORMS: dict[str, FormMaker] = {
     ),
 }
 
+# Files an upload handler takes with its form (multipart).
+EXAMPLE_FILES: dict[str, dict[str, tuple[str, bytes, str]]] = {
+    "upload": {"files": ("b.txt", b"another tenant's evidence", "text/plain")},
+}
+
 # Query strings a page needs to show what it is about.
 EXAMPLE_QUERIES: dict[str, dict[str, str]] = {"extra_fields": {"kind": "complaint"}}
 
@@ -239,6 +244,7 @@ async def _call(
         url,
         params=params,
         data={**form, "_csrf_token": csrf},
+        files=EXAMPLE_FILES.get(handler),
         headers=headers,
         follow_redirects=False,
     )
