@@ -32,9 +32,8 @@ NOT_TENANT_ROUTES = (
     "/metrics",
     "/schema",
     "/api/v1/auth/login",
-    # The staff console's pages: cookie sessions, not bearer tokens; their own tests
-    # (tests/integration/console, tests/browser) check that another tenant's session
-    # opens nothing.
+    # The staff console's pages: cookie sessions, not bearer tokens; the same walk for
+    # them (another tenant's ids answer the 404 page) is test_console_routes.py.
     "/console",
 )
 

@@ -237,11 +237,12 @@ class CasePageController(Controller):
         self, screen: CaseScreen, case_id: FromPath[uuid.UUID], stamp: FromQuery[str] = ""
     ) -> Response[bytes] | Template:
         """Polled by the open page: 204 while the case is as shown, else a notice to
-        reload (the page itself is left alone: a form being filled in stays)."""
+        reload and the status line as it is now (the rest of the page is left alone: a
+        form being filled in stays)."""
         await screen.cases.get(case_id)
         if await case_stamp(screen.db_session, case_id) == stamp:
             return Response(b"", status_code=204, headers={**SECURITY_HEADERS})
-        return render(screen.request, "case/_changed.html", locale=screen.locale, case_id=case_id)
+        return await screen.page(case_id, template="case/_changed.html")
 
     @get("/{case_id:uuid}/details", opt=access(*EDIT_ROLES))
     async def details_form(self, screen: CaseScreen, case_id: FromPath[uuid.UUID]) -> Template:
