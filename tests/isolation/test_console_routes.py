@@ -32,8 +32,10 @@ from test_route_access import _offline_app
 from test_routes import ID_FACTORIES, IdFactory, _fingerprint
 
 from closeloop.console.deps import console_caller
+from closeloop.db import create_engine, sessionmaker, tenant_scope
 from closeloop.identity.access import Audience, access, declared_access
 from closeloop.identity.models import Role
+from closeloop.imports.uploads import ImportUploadService
 from closeloop.web.guards import CALLER_KEY
 from support import PASSWORD, Client, TenantHandle, make_staff
 
@@ -55,8 +57,24 @@ async def _queue_name(client: Client, owner: TenantHandle) -> str:
 # leave A's rows as they were.
 SHARED_NAMES: dict[str, IdFactory] = {"name": _queue_name}
 
+
+async def _import_upload_id(client: Client, owner: TenantHandle) -> str:
+    """A file of A's kept by the console's import page (no API makes one). Written over
+    a connection of this test's own loop: the served app's pool lives on another."""
+    settings = client.app.state.settings
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with sessionmaker(engine)() as session, session.begin():
+            await tenant_scope(session, owner.id)
+            uploads = ImportUploadService(session, actor="isolation-test", settings=settings)
+            upload = await uploads.store(file_name="a.csv", data=b"title\nA's row\n")
+            return str(upload.id)
+    finally:
+        await engine.dispose()
+
+
 # Tenant A's objects by path parameter: the API walker's makers, and the console's own.
-PARAMETERS: dict[str, IdFactory] = dict(ID_FACTORIES)
+PARAMETERS: dict[str, IdFactory] = {**ID_FACTORIES, "upload_id": _import_upload_id}
 
 
 class TenantA:
