@@ -50,6 +50,7 @@ from closeloop.imports.engine import Mapper
 from closeloop.imports.mapping import Mapping, MappingError
 from closeloop.imports.models import ImportRun
 from closeloop.imports.reading import ReadError, open_table
+from closeloop.reports.rebuild import refresh_import
 from closeloop.settings import Settings
 
 __all__ = ["BATCH", "ImportWriter", "Source", "digest"]
@@ -124,8 +125,13 @@ class ImportWriter:
                     created_so_far += len(fresh)
                     await batch.write(chunk, fresh, counts)
         except (ReadError, MappingError, UnicodeError, LookupError) as exc:
-            return await self._finish(run_id, counts, failure=str(exc))
-        return await self._finish(run_id, counts, failure=None)
+            failure: str | None = str(exc)
+        else:
+            failure = None
+        if not dry_run:
+            # The report facts of what was written, before the run says it is done.
+            await refresh_import(self.factory, self.tenant_id, run_id)
+        return await self._finish(run_id, counts, failure=failure)
 
     async def fail(self, run_id: uuid.UUID, failure: str) -> None:
         """Mark the run failed after an unexpected error (what was written stays)."""
