@@ -1,8 +1,8 @@
 """Report schedules: `report_schedules` (a tenant table under forced RLS), the weekly and
 monthly report e-mails of a tenant.
 
-Revision ID: 0017_report_schedules
-Revises: 0016_import_runs
+Revision ID: 0018_report_schedules
+Revises: 0017_reports
 Create Date: 2026-12-05
 """
 
@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql
 
 from closeloop.migrate import enable_tenant_rls
 
-revision = "0017_report_schedules"
-down_revision = "0016_import_runs"
+revision = "0018_report_schedules"
+down_revision = "0017_reports"
 branch_labels = None
 depends_on = None
 
