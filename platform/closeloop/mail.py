@@ -142,9 +142,7 @@ class Mailer:
 def _add_parts(message: EmailMessage, html: str | None, parts: Sequence[MailPart]) -> None:
     if html is not None:
         message.add_alternative(html, subtype="html", charset="utf-8")
-        html_part = next(
-            part for part in message.walk() if part.get_content_type() == "text/html"
-        )
+        html_part = next(part for part in message.walk() if part.get_content_type() == "text/html")
         assert isinstance(html_part, EmailMessage)
         for part in parts:
             if part.cid is not None:
