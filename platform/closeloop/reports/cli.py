@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import importlib
 import sys
 from collections.abc import Callable
@@ -89,6 +90,13 @@ async def _summary(app_url: str, slug: str, params: dict[str, str | None]) -> Su
     help=f"available in this build: {', '.join(sorted(FORMATS))}",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="default: stdout")
+@click.option(
+    "--locale",
+    type=click.Choice(["zh-CN", "en"]),
+    default="zh-CN",
+    show_default=True,
+    help="the language of the xlsx workbook's headers and sheets",
+)
 def report(
     slug: str,
     period: str | None,
@@ -97,6 +105,7 @@ def report(
     group_by: str | None,
     fmt: str,
     out: Path | None,
+    locale: str,
 ) -> None:
     """The report of tenant SLUG over a period (every metric of docs/reports.md, with
     the previous period), as the whole tenant sees it."""
@@ -114,12 +123,15 @@ def report(
             fields = ", ".join(str(f.get("field")) for f in (exc.details or {}).get("fields", []))
             click.echo(f"closeloop: {exc.message} ({fields})", err=True)
             sys.exit(2)
+    write = FORMATS[fmt]
+    if fmt == "xlsx":
+        write = functools.partial(write, locale=locale)
     if out is None:
-        FORMATS[fmt](summary, sys.stdout.buffer)
+        write(summary, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     with out.open("wb") as stream:
-        FORMATS[fmt](summary, stream)
+        write(summary, stream)
     click.echo(f"report of {slug} written to {out}", err=True)
 
 

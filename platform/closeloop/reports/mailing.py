@@ -47,6 +47,7 @@ from closeloop.reports.labels import label
 from closeloop.reports.schedule_models import ReportSchedule
 from closeloop.reports.schedules import DuePeriod, due_period, is_due, may_read_reports
 from closeloop.reports.schemas import Metric, ReportQuery, Summary
+from closeloop.reports.deps import provide_report_service
 from closeloop.reports.service import ReportService
 from closeloop.reports.workbook import write_summary_xlsx
 from closeloop.settings import Settings
@@ -270,7 +271,7 @@ async def send_report(
                 )
             )
             continue
-        service = ReportService(session, principal=_principal(user), settings=settings)
+        service = provide_report_service(session, _principal(user), settings)
         views.setdefault(await service.scope(), []).append((user, service))
     query = ReportQuery(date_from=due.date_from, date_to=due.date_to, group_by="day")
     for members in views.values():

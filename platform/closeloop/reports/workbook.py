@@ -211,8 +211,11 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def write_summary_xlsx(summary: Summary, out: str | Path | IO[bytes], *, locale: str) -> None:
-    """Write the report as an XLSX workbook to a path or a binary file object."""
+def write_summary_xlsx(
+    summary: Summary, out: str | Path | IO[bytes], *, locale: str = "zh-CN"
+) -> None:
+    """Write the report as an XLSX workbook to a path or a binary file object, with
+    headers, sheet names and metric names in `locale` (zh-CN or en)."""
     target: Any = str(out) if isinstance(out, Path) else out
     book = xlsxwriter.Workbook(target, {"in_memory": True, "strings_to_numbers": False})
     try:
