@@ -43,11 +43,11 @@ from closeloop.notify.models import Notification
 from closeloop.notify.service import email_staff
 from closeloop.reports import labels
 from closeloop.reports.charts import report_charts
+from closeloop.reports.deps import provide_report_service
 from closeloop.reports.labels import label
 from closeloop.reports.schedule_models import ReportSchedule
 from closeloop.reports.schedules import DuePeriod, due_period, is_due, may_read_reports
 from closeloop.reports.schemas import Metric, ReportQuery, Summary
-from closeloop.reports.deps import provide_report_service
 from closeloop.reports.service import ReportService
 from closeloop.reports.workbook import write_summary_xlsx
 from closeloop.settings import Settings
