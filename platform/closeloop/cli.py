@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import dataclasses
+import functools
 import os
 import secrets
 import signal
@@ -774,8 +774,10 @@ def report(
             click.echo(f"closeloop: {exc.message} ({', '.join(fields)})", err=True)
             sys.exit(2)
     write = writer(fmt)
-    if fmt == "xlsx":
-        write = functools.partial(write, locale=locale)
+    if fmt == "xlsx":  # in the language asked for
+        from closeloop.reports.workbook import write_summary_xlsx
+
+        write = functools.partial(write_summary_xlsx, locale=locale)
     if out is None:
         write(summary, sys.stdout.buffer)
         sys.stdout.buffer.flush()
