@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import html
 import io
 import uuid
@@ -228,15 +229,6 @@ async def _stored(mail: ReportMail, tenant_id: uuid.UUID, settings: Settings) ->
     return {"html": mail.html, "inline": inline, "attachments": attached}
 
 
-def _principal(user: User) -> Principal:
-    return Principal(
-        tenant_id=user.tenant_id,
-        roles=frozenset(user.roles),
-        permissions=frozenset(user.permissions),
-        user_id=user.id,
-    )
-
-
 async def send_report(
     session: AsyncSession,
     schedule: ReportSchedule,
@@ -253,6 +245,9 @@ async def send_report(
     }
     views: dict[uuid.UUID | None, list[tuple[User, ReportService]]] = {}
     made: list[Notification] = []
+    email = functools.partial(
+        email_staff, session, event=events.SCHEDULED_REPORT, locale=schedule.locale
+    )
     for user_id in schedule.recipients:
         user = users.get(user_id)
         if user is None:
@@ -260,18 +255,9 @@ async def send_report(
             continue
         if not may_read_reports(user):
             why = "the recipient is inactive or may no longer read reports"
-            made.append(
-                await email_staff(
-                    session,
-                    user=user,
-                    event=events.SCHEDULED_REPORT,
-                    locale=schedule.locale,
-                    context={},
-                    skipped=why,
-                )
-            )
+            made.append(await email(user=user, context={}, skipped=why))
             continue
-        service = provide_report_service(session, _principal(user), settings)
+        service = provide_report_service(session, Principal.for_user(user), settings)
         views.setdefault(await service.scope(), []).append((user, service))
     query = ReportQuery(date_from=due.date_from, date_to=due.date_to, group_by="day")
     for members in views.values():
@@ -279,16 +265,7 @@ async def send_report(
         mail = await compose(summary, tenant=tenant, schedule=schedule, due=due)
         payload = await _stored(mail, tenant.id, settings)
         for user, _ in members:
-            made.append(
-                await email_staff(
-                    session,
-                    user=user,
-                    event=events.SCHEDULED_REPORT,
-                    locale=schedule.locale,
-                    context=mail.context,
-                    mail=payload,
-                )
-            )
+            made.append(await email(user=user, context=mail.context, mail=payload))
     return made
 
 

@@ -8,11 +8,11 @@ import asyncio
 import datetime as dt
 import zoneinfo
 
-from report_mail_support import next_monthly, next_weekly, sweep, tenant_in
+from report_mail_support import next_monthly, next_weekly, sweep
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import utcnow
-from support import Client, TenantHandle
+from support import Client, TenantHandle, make_tenant
 
 MINUTE = dt.timedelta(minutes=1)
 
@@ -36,7 +36,7 @@ async def test_reports_go_out_at_nine_on_the_tenants_calendar_once_per_period(
     client: Client, app_engine: AsyncEngine
 ) -> None:
     zone = zoneinfo.ZoneInfo("America/New_York")
-    tenant = await tenant_in(client, "gotham", "America/New_York", "en")
+    tenant = await make_tenant(client, "gotham", timezone="America/New_York", locale="en")
     await _schedule(client, tenant, "weekly")
     await _schedule(client, tenant, "monthly")
     made_at = utcnow()
@@ -83,7 +83,7 @@ async def test_a_schedule_made_after_monday_nine_waits_for_the_next_monday(
     client: Client, app_engine: AsyncEngine
 ) -> None:
     zone = zoneinfo.ZoneInfo("Asia/Shanghai")
-    tenant = await tenant_in(client, "pudong", "Asia/Shanghai", "zh-CN")
+    tenant = await make_tenant(client, "pudong", timezone="Asia/Shanghai", locale="zh-CN")
     await _schedule(client, tenant, "weekly")
     made_at = utcnow()
     # Last week's report was due before the schedule existed: it is not sent late.
