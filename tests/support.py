@@ -94,7 +94,8 @@ async def make_staff(
     return uuid.UUID(response.json()["id"]), email
 
 
-async def make_tenant(client: httpx.AsyncClient, slug: str) -> TenantHandle:
+async def make_tenant(client: httpx.AsyncClient, slug: str, **profile: str) -> TenantHandle:
+    """A tenant made through the operator API (`profile`: `locale`, `timezone`, `name`)."""
     email = f"admin@{slug}.example.com"
     response = await client.post(
         "/platform/v1/tenants/",
@@ -104,6 +105,7 @@ async def make_tenant(client: httpx.AsyncClient, slug: str) -> TenantHandle:
             "name": f"{slug} Ltd",
             "admin_email": email,
             "admin_password": PASSWORD,
+            **profile,
         },
     )
     assert response.status_code == 201, response.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
 import secrets
 import signal
@@ -734,6 +735,13 @@ def _report_formats() -> list[str]:
     help=f"formats in this build: {', '.join(_report_formats())}",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="default: stdout")
+@click.option(
+    "--locale",
+    type=click.Choice(["zh-CN", "en"]),
+    default="zh-CN",
+    show_default=True,
+    help="the language of the xlsx workbook's headers and sheet names",
+)
 def report(
     slug: str,
     period: str | None,
@@ -742,6 +750,7 @@ def report(
     group_by: str | None,
     fmt: str,
     out: Path | None,
+    locale: str,
 ) -> None:
     """Tenant SLUG's report over a period: every figure of docs/reports.md with the
     previous period, for the whole tenant (default period: this month so far)."""
@@ -760,12 +769,17 @@ def report(
             fields = [str(f.get("field")) for f in (exc.details or {}).get("fields", [])]
             click.echo(f"closeloop: {exc.message} ({', '.join(fields)})", err=True)
             sys.exit(2)
+    write = writer(fmt)
+    if fmt == "xlsx":  # in the language asked for
+        from closeloop.reports.workbook import write_summary_xlsx
+
+        write = functools.partial(write_summary_xlsx, locale=locale)
     if out is None:
-        writer(fmt)(summary, sys.stdout.buffer)
+        write(summary, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     with out.open("wb") as stream:
-        writer(fmt)(summary, stream)
+        write(summary, stream)
     click.echo(f"report of {slug} written to {out}", err=True)
 
 

@@ -306,6 +306,20 @@ async def _import_run_id(client: Client, owner: TenantHandle) -> str:
 ID_FACTORIES["run_id"] = _import_run_id
 
 
+async def _report_schedule_id(client: Client, owner: TenantHandle) -> str:
+    """Tenant A's weekly report e-mail to its admin."""
+    make = _config_item(
+        "/api/v1/report-schedules",
+        {"frequency": "weekly", "recipients": [str(owner.admin_id)]},
+    )
+    return await make(client, owner)
+
+
+# Report schedules: /api/v1/report-schedules/{report_schedule_id}.
+ID_FACTORIES["report_schedule_id"] = _report_schedule_id
+EXAMPLE_BODIES["update_report_schedule"] = {"active": False}
+
+
 def _tenant_routes() -> list[tuple[str, str, str]]:
     settings = load_settings(
         {
