@@ -1,8 +1,8 @@
 """Report schedules: `report_schedules` (a tenant table under forced RLS), the weekly and
 monthly report e-mails of a tenant.
 
-Revision ID: 0018_report_schedules
-Revises: 0017_reports
+Revision ID: 0019_report_schedules
+Revises: 0018_reports
 Create Date: 2026-12-05
 """
 
@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql
 
 from closeloop.migrate import enable_tenant_rls
 
-revision = "0018_report_schedules"
-down_revision = "0017_reports"
+revision = "0019_report_schedules"
+down_revision = "0018_reports"
 branch_labels = None
 depends_on = None
 
