@@ -28,6 +28,7 @@ from closeloop.console.inbox import InboxPageController
 from closeloop.console.pages import template_config
 from closeloop.console.queues import QueueController
 from closeloop.console.register import RegisterController
+from closeloop.console.reports import ReportsPageController
 from closeloop.settings import Settings
 from closeloop.web.guards import CALLER_KEY
 
@@ -70,6 +71,7 @@ class ConsolePlugin(InitPluginProtocol):
                 InboxPageController,
                 CasePageController,
                 FollowupDeskController,
+                ReportsPageController,
             ],
             middleware=[DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings))],
             dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
