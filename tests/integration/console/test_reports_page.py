@@ -17,11 +17,11 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from closeloop.reports.facts import refresh
 from console_support import PII, act, console_sign_in, department_id, make_staff, new_case
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import sessionmaker, transaction
-from closeloop.reports.facts import refresh
 from support import Client, TenantHandle
 
 CASE_ROW = re.compile(r'<tr data-case-id="([0-9a-f-]+)">')
