@@ -116,7 +116,7 @@ class Period(msgspec.Struct, frozen=True):
     time_zone: str
 
 
-class Row(msgspec.Struct, omit_defaults=True):
+class Row(msgspec.Struct):
     """One bar of a breakdown: `key` names the bucket as `/reports/{metric}/cases`
     takes it (`channel:web`, `category:logistics`, `severity:urgent`,
     `on_time_rate:resolution`, `satisfaction:satisfied`, ...).
@@ -147,7 +147,7 @@ class Breakdown(msgspec.Struct):
     rows: list[Row]
 
 
-class TrendPoint(msgspec.Struct, omit_defaults=True):
+class TrendPoint(msgspec.Struct):
     """The metric over one time bucket (tenant-local): `key` is `day:2026-10-03`,
     `week:2026-W41` or `month:2026-10`; `start`/`end` its first and last day
     (clipped to the period)."""
@@ -162,7 +162,7 @@ class TrendPoint(msgspec.Struct, omit_defaults=True):
     figures: dict[str, Figure] = {}
 
 
-class Metric(msgspec.Struct, omit_defaults=True):
+class Metric(msgspec.Struct):
     """One metric of the period, named as in docs/reports.md.
 
     * `value`: the headline figure in `unit` (`count`, `rate` 0..1, `seconds`,

@@ -34,6 +34,7 @@ from closeloop.plugins.controllers import PLUGIN_CONTROLLERS
 from closeloop.provision import check_app_role
 from closeloop.public import PublicCaseController
 from closeloop.queue.controllers import DeadLetterController
+from closeloop.reports.controllers import ReportController
 from closeloop.queue.inprocess import background_work
 from closeloop.settings import Settings, load_settings
 from closeloop.sla.calendar_controllers import CalendarController
@@ -79,6 +80,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PublicSurveyController,
     FollowupController,
     ImportController,
+    ReportController,
 ]
 
 
