@@ -15,19 +15,28 @@ from typing import Any
 
 import httpx
 from browser_support import ARTIFACTS, NewContext, Problems, assert_accessible, screenshot
-from closeloop.reports.facts import refresh
 from playwright.async_api import Page, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from test_console_browser import EN, sign_in
 from test_queues_browser import new_case
 
 from closeloop.db import sessionmaker, transaction
+from closeloop.reports.facts import refresh
 from support import TenantHandle
 
 
 def around_today() -> str:
     today = dt.datetime.now(dt.UTC).date()
     return f"from={today - dt.timedelta(days=1)}&to={today + dt.timedelta(days=1)}"
+
+
+async def category_ids(client: Any, tenant: TenantHandle) -> dict[str, str]:
+    """The tenant's categories: code → id (cases take the id)."""
+    response = await client.get("/api/v1/categories", headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    items = body["items"] if isinstance(body, dict) else body
+    return {item["code"]: str(item["id"]) for item in items}
 
 
 async def refresh_facts(engine: AsyncEngine, tenant: TenantHandle, cases: list[Any]) -> None:
@@ -76,10 +85,12 @@ async def test_the_dashboard_draws_its_charts_and_a_bar_opens_its_cases(
     owner_engine: AsyncEngine,
 ) -> None:
     problems = Problems(page)
+    categories = await category_ids(api, tenant)
     delayed = [
-        await new_case(api, tenant, channel="phone", category="logistics_delay") for _ in range(2)
+        await new_case(api, tenant, channel="phone", category_id=categories["logistics_delay"])
+        for _ in range(2)
     ]
-    broken = await new_case(api, tenant, channel="web", category="product_quality")
+    broken = await new_case(api, tenant, channel="web", category_id=categories["product_quality"])
     await refresh_facts(owner_engine, tenant, [*delayed, broken])
 
     await page.goto(f"/console/reports?{around_today()}")

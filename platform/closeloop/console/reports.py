@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import re
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
@@ -45,19 +43,11 @@ from closeloop.console.reports_view import (
     key_label,
     period_text,
 )
-from closeloop.errors import UnprocessableEntity
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.reports.deps import provide_report_service
-from closeloop.reports.schemas import (
-    GROUP_BY,
-    METRICS,
-    TIME_BUCKETS,
-    ReportFilters,
-    ReportQuery,
-    parse_period,
-    previous_range,
-)
+from closeloop.reports.params import report_query
+from closeloop.reports.schemas import METRICS, TIME_BUCKETS, ReportQuery, previous_range
 from closeloop.reports.service import MAX_CASES_LIMIT, ReportService
 from closeloop.web.deps import DbSession
 
@@ -99,36 +89,12 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 def read_query(params: Mapping[str, str]) -> ReportQuery:
-    """The report of a URL: `period` or `from`/`to`, `group_by` and the filters, as
-    `GET /api/v1/reports/summary` takes them; 422 naming the parameter otherwise."""
-    try:
-        if params.get("period"):
-            start, end = parse_period(params["period"])
-        else:
-            start = dt.date.fromisoformat(params.get("from") or "")
-            end = dt.date.fromisoformat(params.get("to") or "")
-    except ValueError as error:
-        field = "period" if params.get("period") or not params.get("from") else "from"
-        raise UnprocessableEntity(str(error), field=field) from None
-    if start > end:
-        raise UnprocessableEntity("`from` is after `to`", field="from")
-    group_by = params.get("group_by") or None
-    if group_by is not None and group_by not in GROUP_BY:
-        raise UnprocessableEntity(
-            f"group_by must be one of {', '.join(GROUP_BY)}", field="group_by"
-        )
-    try:
-        filters = msgspec.convert(
-            {k: params[k] for k in FILTER_PARAMS if params.get(k)}, ReportFilters, strict=False
-        )
-    except msgspec.ValidationError as error:
-        raise UnprocessableEntity(str(error), field=_error_field(error)) from None
-    return ReportQuery(start, end, group_by, filters)
-
-
-def _error_field(error: msgspec.ValidationError) -> str:
-    found = re.search(r"`\$\.(\w+)`", str(error))
-    return found.group(1) if found else "filters"
+    """The report of a URL, read as the API reads it (`reports.params.report_query`)."""
+    return report_query(
+        date_from=params.get("from"),
+        date_to=params.get("to"),
+        **{name: params.get(name) for name in ("period", "group_by", *FILTER_PARAMS)},
+    )
 
 
 def _group_by(query: ReportQuery) -> str:

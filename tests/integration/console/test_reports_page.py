@@ -17,11 +17,11 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from closeloop.reports.facts import refresh
 from console_support import PII, act, console_sign_in, department_id, make_staff, new_case
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import sessionmaker, transaction
+from closeloop.reports.facts import refresh
 from support import Client, TenantHandle
 
 CASE_ROW = re.compile(r'<tr data-case-id="([0-9a-f-]+)">')
@@ -34,6 +34,15 @@ def days_around_today() -> dict[str, str]:
         "from": (today - dt.timedelta(days=1)).isoformat(),
         "to": (today + dt.timedelta(days=1)).isoformat(),
     }
+
+
+async def category_ids(client: Any, tenant: TenantHandle) -> dict[str, str]:
+    """The tenant's categories: code → id (cases take the id)."""
+    response = await client.get("/api/v1/categories", headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    items = body["items"] if isinstance(body, dict) else body
+    return {item["code"]: str(item["id"]) for item in items}
 
 
 async def refresh_facts(engine: AsyncEngine, tenant: TenantHandle, *cases: dict[str, Any]) -> None:
@@ -106,11 +115,16 @@ async def test_figures_link_to_exactly_their_cases(
     other_tenant: TenantHandle,
     owner_engine: AsyncEngine,
 ) -> None:
+    categories = await category_ids(client, tenant)
     phoned = [
-        await new_case(client, tenant.headers, channel="phone", category="logistics_delay")
+        await new_case(
+            client, tenant.headers, channel="phone", category_id=categories["logistics_delay"]
+        )
         for _ in range(2)
     ]
-    web = await new_case(client, tenant.headers, channel="web", category="product_quality")
+    web = await new_case(
+        client, tenant.headers, channel="web", category_id=categories["product_quality"]
+    )
     elsewhere = await new_case(client, other_tenant.headers, channel="phone")
     await refresh_facts(owner_engine, tenant, *phoned, web)
     await refresh_facts(owner_engine, other_tenant, elsewhere)
@@ -232,7 +246,10 @@ async def test_a_department_manager_sees_their_department(
 async def test_the_dashboard_in_both_languages(
     client: Client, tenant: TenantHandle, owner_engine: AsyncEngine
 ) -> None:
-    made = await new_case(client, tenant.headers, channel="phone", category="logistics_delay")
+    categories = await category_ids(client, tenant)
+    made = await new_case(
+        client, tenant.headers, channel="phone", category_id=categories["logistics_delay"]
+    )
     await refresh_facts(owner_engine, tenant, made)
     await console_sign_in(client, tenant, tenant.admin_email)
     zh = await dashboard(client, **days_around_today())
