@@ -183,7 +183,7 @@ def _change(view: View, metric: Metric) -> dict[str, Any] | None:
 
 def _card(view: View, metric: Metric) -> dict[str, Any]:
     figures: list[str] = []
-    if metric.unit == "rate" and metric.denominator is not None:
+    if metric.unit == "rate" and metric.denominator:
         figures.append(
             view.text(
                 N_("%(numerator)s of %(denominator)s"),
