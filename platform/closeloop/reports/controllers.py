@@ -8,6 +8,7 @@ every figure.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Annotated
 
 from litestar import Controller, get, put
@@ -22,6 +23,8 @@ from closeloop.reports.orders import OrderVolumeIn, OrderVolumeRead, OrderVolume
 from closeloop.reports.params import report_query
 from closeloop.reports.schemas import GROUP_BY, CaseList, ReportQuery, Summary
 from closeloop.reports.service import MAX_CASES_LIMIT, ReportService
+from closeloop.tenancy.models import Tenant
+from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["ReportController", "provide_report_query"]
 
@@ -29,6 +32,8 @@ _DAY = {"format": "date"}
 
 
 async def provide_report_query(
+    db_session: DbSession,
+    principal: Caller,
     date_from: Annotated[
         str | None,
         QueryParameter(name="from", description="first day, inclusive", schema_extra=_DAY),
@@ -47,7 +52,9 @@ async def provide_report_query(
     group_by: Annotated[
         str | None, QueryParameter(description=" | ".join(GROUP_BY), max_length=16)
     ] = None,
-    channel: Annotated[str | None, QueryParameter(description="channel code", max_length=64)] = None,
+    channel: Annotated[
+        str | None, QueryParameter(description="channel code", max_length=64)
+    ] = None,
     kind: Annotated[str | None, QueryParameter(description="case kind", max_length=32)] = None,
     category: Annotated[
         str | None,
@@ -63,9 +70,12 @@ async def provide_report_query(
         str | None, QueryParameter(description="handler's user id", max_length=64)
     ] = None,
 ) -> ReportQuery:
-    """The report's period, grouping and filters (docs/reports.md); 422 naming the
-    parameter at fault."""
+    """The report's period (default: this month so far, in the tenant's time zone),
+    grouping and filters (docs/reports.md); 422 naming the parameter at fault."""
+    tenant = await db_session.get(Tenant, principal.tenant_id)
+    zone = zoneinfo.ZoneInfo(tenant.timezone if tenant else "UTC")
     return report_query(
+        today=dt.datetime.now(zone).date(),
         date_from=date_from,
         date_to=date_to,
         period=period,

@@ -19,7 +19,14 @@ from sqlalchemy import ColumnElement, and_, not_
 from closeloop.errors import UnprocessableEntity
 from closeloop.reports.engine import Engine, count_of, rate_of, ratio, seconds_of
 from closeloop.reports.models import CaseFacts as F
-from closeloop.reports.schemas import DIMENSIONS, TIME_BUCKETS, Breakdown, Figure, Metric, ReportQuery
+from closeloop.reports.schemas import (
+    DIMENSIONS,
+    TIME_BUCKETS,
+    Breakdown,
+    Figure,
+    Metric,
+    ReportQuery,
+)
 from closeloop.reports.scope import (
     bucket_range,
     category_subtree,
@@ -28,7 +35,7 @@ from closeloop.reports.scope import (
     equals_or_null,
 )
 
-__all__ = ["Definition", "Plain", "Population", "common_key", "fields_of"]
+__all__ = ["PLAIN", "Definition", "Plain", "Population", "Unit", "common_key", "fields_of"]
 
 Unit = Literal["count", "rate", "seconds", "per_10000"]
 

@@ -31,7 +31,15 @@ from closeloop.sla import calendar_service
 from closeloop.sla.calendar import BusinessCalendar
 from closeloop.sla.models import SlaClock
 
-__all__ = ["CONTACT_TYPES", "FACT_COLUMNS", "derive", "refresh"]
+__all__ = [
+    "CONTACT_TYPES",
+    "FACT_COLUMNS",
+    "Context",
+    "derive",
+    "forget",
+    "load_context",
+    "refresh",
+]
 
 # Timeline events that are a contact by staff with the customer, when customer-visible.
 CONTACT_TYPES = frozenset({"progress", "request_info", "resolve", "invalidate"})
@@ -44,15 +52,15 @@ FACT_COLUMNS: tuple[str, ...] = tuple(
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Context:
+class Context:
     calendar: BusinessCalendar
     reopen_window: dt.timedelta
 
 
-async def _context(session: AsyncSession) -> _Context:
+async def load_context(session: AsyncSession) -> Context:
     profile = await current.profile(session)
     days = profile.repeat_window_days if profile else DEFAULT_REOPEN_WINDOW_DAYS
-    return _Context(await calendar_service.load(session, None), dt.timedelta(days=days))
+    return Context(await calendar_service.load(session, None), dt.timedelta(days=days))
 
 
 def _user(actor: str) -> uuid.UUID | None:
@@ -117,7 +125,7 @@ def _facts(
     events: Sequence[CaseEvent],
     clocks: Sequence[SlaClock],
     tasks: Sequence[FollowupTask],
-    context: _Context,
+    context: Context,
 ) -> dict[str, Any]:
     contacts = [e for e in events if e.type in CONTACT_TYPES and e.visibility == "customer"]
     waiting = _waiting(events)
@@ -131,7 +139,9 @@ def _facts(
             closed_at = closes[-1]
         elif case.resolved_at is not None:
             closed_at = case.closed_at
-    reopens = [e.created_at for e in events if e.to_status == "reopened" and e.from_status != e.to_status]
+    reopens = [
+        e.created_at for e in events if e.to_status == "reopened" and e.from_status != e.to_status
+    ]
     first_reopened = reopens[0] if reopens else None
     feedback = _first(events, "feedback")
     task = next((t for t in tasks if t.status != "cancelled"), None)
@@ -194,7 +204,7 @@ def _facts(
 
 
 async def derive(
-    session: AsyncSession, case_id: uuid.UUID, *, context: _Context | None = None
+    session: AsyncSession, case_id: uuid.UUID, *, context: Context | None = None
 ) -> dict[str, Any] | None:
     """The case's facts as a row (column → value), or None when there is no such case."""
     tenant_id = required_tenant(session, "reports.facts")
@@ -218,7 +228,7 @@ async def derive(
             .order_by(FollowupTask.created_at, FollowupTask.id)
         )
     ).all()
-    row = _facts(case, events, clocks, tasks, context or await _context(session))
+    row = _facts(case, events, clocks, tasks, context or await load_context(session))
     row["tenant_id"] = tenant_id
     return row
 
@@ -228,7 +238,7 @@ def _as_row(facts: CaseFacts) -> dict[str, Any]:
 
 
 async def refresh(
-    session: AsyncSession, case_id: uuid.UUID, *, context: _Context | None = None
+    session: AsyncSession, case_id: uuid.UUID, *, context: Context | None = None
 ) -> bool:
     """Recompute and store the case's facts and move the rollup; True when they changed."""
     tenant_id = required_tenant(session, "reports.facts")
@@ -265,3 +275,20 @@ async def refresh(
             session.expunge(old)
     await rollup.apply(session, tenant_id, delta)
     return True
+
+
+async def forget(session: AsyncSession, case_ids: Sequence[uuid.UUID]) -> None:
+    """Take cases about to be deleted out of the rollup (their facts go with the cases)."""
+    if not case_ids:
+        return
+    tenant_id = required_tenant(session, "reports.facts")
+    zone = await rollup.tenant_zone(session)
+    delta: dict[rollup.Bucket, int] = {}
+    for start in range(0, len(case_ids), 1000):
+        rows = await session.scalars(
+            select(CaseFacts).where(CaseFacts.id.in_(case_ids[start : start + 1000]))
+        )
+        for facts in rows:
+            for bucket, n in rollup.contributions(_as_row(facts), zone).items():
+                delta[bucket] = delta.get(bucket, 0) - n
+    await rollup.apply(session, tenant_id, {b: n for b, n in delta.items() if n})

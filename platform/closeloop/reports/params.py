@@ -20,7 +20,9 @@ def _day(value: str, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise UnprocessableEntity(f"{field} must be a date such as 2026-10-01", field=field) from None
+        raise UnprocessableEntity(
+            f"{field} must be a date such as 2026-10-01", field=field
+        ) from None
 
 
 def _id(value: str | None, field: str) -> uuid.UUID | None:
@@ -44,9 +46,11 @@ def report_query(
     severity: str | None = None,
     department: str | None = None,
     handler: str | None = None,
+    today: dt.date | None = None,
 ) -> ReportQuery:
     """`period` (2026-10, 2026-W41, 2026-10-03, 2026) or `from` and `to` (days, both
-    inclusive), at most `MAX_DAYS` days."""
+    inclusive), at most `MAX_DAYS` days; with neither, the month of `today` (the
+    tenant's date) up to `today`."""
     if period:
         if date_from or date_to:
             raise UnprocessableEntity("give period or from/to, not both", field="period")
@@ -58,6 +62,8 @@ def report_query(
         first, last = _day(date_from, "from"), _day(date_to, "to")
     elif date_from or date_to:
         raise UnprocessableEntity("give both from and to", field="to" if date_from else "from")
+    elif today is not None:
+        first, last = today.replace(day=1), today
     else:
         raise UnprocessableEntity("give period (2026-10) or from and to", field="period")
     if last < first:

@@ -27,6 +27,7 @@ __all__ = [
     "Bucket",
     "apply",
     "contributions",
+    "day_start",
     "difference",
     "rebuild_days",
     "tenant_zone",
@@ -103,9 +104,7 @@ async def apply(session: AsyncSession, tenant_id: uuid.UUID, delta: Mapping[Buck
         values,
     )
     days = {bucket[0] for bucket in delta}
-    await session.execute(
-        delete(ReportDaily).where(ReportDaily.day.in_(days), ReportDaily.n == 0)
-    )
+    await session.execute(delete(ReportDaily).where(ReportDaily.day.in_(days), ReportDaily.n == 0))
 
 
 async def rebuild_days(
@@ -120,14 +119,16 @@ async def rebuild_days(
         col = getattr(CaseFacts, column)
         condition = col.is_not(None)
         if date_from is not None:
-            condition &= col >= _start(date_from, zone)
+            condition &= col >= day_start(date_from, zone)
         if date_to is not None:
-            condition &= col < _start(date_to + dt.timedelta(days=1), zone)
+            condition &= col < day_start(date_to + dt.timedelta(days=1), zone)
         conditions.append(condition)
     counts: dict[Bucket, int] = collections.defaultdict(int)
-    result = await session.execute(select(CaseFacts.__table__).where(CaseFacts.tenant_id == tenant_id, or_(*conditions)))
+    result = await session.execute(
+        select(CaseFacts.__table__).where(CaseFacts.tenant_id == tenant_id, or_(*conditions))
+    )
     for row in result.mappings():
-        for bucket, n in contributions(row, zone).items():
+        for bucket, n in contributions(dict(row), zone).items():
             if (date_from is None or bucket[0] >= date_from) and (
                 date_to is None or bucket[0] <= date_to
             ):
@@ -158,5 +159,5 @@ async def _tenant(session: AsyncSession) -> uuid.UUID:
     return (await current.tenant(session)).id
 
 
-def _start(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+def day_start(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=zone)

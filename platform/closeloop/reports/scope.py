@@ -103,7 +103,9 @@ class Labels:
         if dimension == "kind":
             pair = KIND_LABELS.get(text)
             return (pair[0] if self.zh else pair[1]) if pair else text
-        table: dict[str, str] = getattr(self, dimension, {}) if dimension != "handler" else self.user
+        table: dict[str, str] = (
+            getattr(self, dimension, {}) if dimension != "handler" else self.user
+        )
         return table.get(text, text)
 
 

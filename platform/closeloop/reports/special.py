@@ -18,6 +18,7 @@ from closeloop.reports.definitions import (
     PLAIN,
     Definition,
     Population,
+    Unit,
     common_key,
     fields_of,
 )
@@ -56,20 +57,38 @@ def _split(key: str | None) -> tuple[str, str]:
 
 
 async def _with_dimension(
-    definition: Any, engine: Engine, query: ReportQuery, metric: Metric, where: Any, agg: Any,
-    *, dated: Any, unit: str, source: Any = F,
+    definition: Any,
+    engine: Engine,
+    query: ReportQuery,
+    metric: Metric,
+    where: Any,
+    agg: Any,
+    *,
+    dated: Any,
+    unit: Unit,
+    source: Any = F,
 ) -> None:
     """Add the `group_by` breakdown or trend, as `Plain` does."""
     if query.group_by in DIMENSIONS:
         metric.breakdowns.append(
             await engine.breakdown(
-                query, query.group_by, dated, where, agg,
-                lambda f: fields_of(unit, f), source=source,  # type: ignore[arg-type]
+                query,
+                query.group_by,
+                dated,
+                where,
+                agg,
+                lambda f: fields_of(unit, f),
+                source=source,
             )
         )
     elif query.group_by in TIME_BUCKETS:
         metric.trend = await engine.trend(
-            query, dated, where, agg, lambda f: fields_of(unit, f), source=source  # type: ignore[arg-type]
+            query,
+            dated,
+            where,
+            agg,
+            lambda f: fields_of(unit, f),
+            source=source,
         )
 
 
@@ -80,7 +99,9 @@ class ComplaintRate(Definition):
 
     async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
         where = [F.kind == "complaint"]
-        complaints = int((await engine.one(query, F.received_at, where, count_of())).get("count") or 0)
+        complaints = int(
+            (await engine.one(query, F.received_at, where, count_of())).get("count") or 0
+        )
         volumes = (
             await engine.session.execute(
                 select(OrderVolume.date_from, OrderVolume.date_to, OrderVolume.orders)
@@ -106,7 +127,11 @@ class ComplaintRate(Definition):
         )
         if detail and query.group_by in TIME_BUCKETS:
             points = await engine.trend(
-                query, F.received_at, where, count_of(), lambda f: {"count": int(f.get("count") or 0)}
+                query,
+                F.received_at,
+                where,
+                count_of(),
+                lambda f: {"count": int(f.get("count") or 0)},
             )
             for point in points:
                 point.denominator = orders(point.start, point.end)
@@ -154,7 +179,9 @@ class OnTimeRate(Definition):
             fields["figures"] = {"breached": fields["denominator"] - fields["numerator"]}
             rows.append(Row(key=f"on_time_rate:{target}", label=target, **fields))
         metric.breakdowns.append(Breakdown(dimension="target", rows=rows))
-        await _with_dimension(self, engine, query, metric, where, agg, dated=C.due_at, unit="rate", source=_CLOCKS)
+        await _with_dimension(
+            self, engine, query, metric, where, agg, dated=C.due_at, unit="rate", source=_CLOCKS
+        )
         return metric
 
     def population(self, engine: Engine, key: str | None) -> Population:
@@ -174,7 +201,9 @@ class OnTimeRate(Definition):
             else:
                 raise UnprocessableEntity(f"this figure has no key {key!r}", field="key")
             key = None
-        where.append(met if state == "met" else breached if state == "breached" else or_(met, breached))
+        where.append(
+            met if state == "met" else breached if state == "breached" else or_(met, breached)
+        )
         population = Population(C.due_at, where, source=_CLOCKS)
         return population if key is None else common_key(engine, population, key)
 
@@ -192,11 +221,18 @@ class Escalations(Definition):
             return metric
         found = await engine.grouped(query, F.received_at, where, count_of(), F.escalation_level)
         rows = [
-            Row(key=f"level:{level}", label=str(level), value=int(f["count"] or 0), count=int(f["count"] or 0))
+            Row(
+                key=f"level:{level}",
+                label=str(level),
+                value=int(f["count"] or 0),
+                count=int(f["count"] or 0),
+            )
             for level, f in sorted(found, key=lambda item: item[0])
         ]
         metric.breakdowns.append(Breakdown(dimension="level", rows=rows))
-        await _with_dimension(self, engine, query, metric, where, count_of(), dated=F.received_at, unit="count")
+        await _with_dimension(
+            self, engine, query, metric, where, count_of(), dated=F.received_at, unit="count"
+        )
         return metric
 
     def population(self, engine: Engine, key: str | None) -> Population:
@@ -214,7 +250,11 @@ async def _scale(engine: Engine) -> list[dict[str, Any]]:
     from closeloop.cases.actions import DEFAULT_SATISFACTION_SCALE
 
     profile = await engine.session.scalar(select(TenantProfile).limit(1))
-    return list(profile.satisfaction_scale) if profile and profile.satisfaction_scale else DEFAULT_SATISFACTION_SCALE
+    return (
+        list(profile.satisfaction_scale)
+        if profile and profile.satisfaction_scale
+        else DEFAULT_SATISFACTION_SCALE
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -226,7 +266,10 @@ class Satisfaction(Definition):
         scale = await _scale(engine)
         top = str(scale[0]["code"]) if scale else ""
         where = [F.satisfaction.is_not(None)]
-        agg = {**rate_of(F.satisfaction == top), "satisfied": func.count().filter(F.satisfied.is_(True))}
+        agg = {
+            **rate_of(F.satisfaction == top),
+            "satisfied": func.count().filter(F.satisfied.is_(True)),
+        }
         total = await engine.one(query, F.satisfaction_at, where, agg)
         resolved = await engine.one(
             query, F.first_resolved_at, [], rate_of(F.satisfaction.is_not(None))
@@ -241,21 +284,33 @@ class Satisfaction(Definition):
             count=answers,
             figures={
                 "satisfied_share": ratio(int(total.get("satisfied") or 0), answers),
-                "response_rate": ratio(int(resolved.get("numerator") or 0), int(resolved.get("count") or 0)),
+                "response_rate": ratio(
+                    int(resolved.get("numerator") or 0), int(resolved.get("count") or 0)
+                ),
                 "resolved": int(resolved.get("count") or 0),
                 "answered": int(resolved.get("numerator") or 0),
             },
         )
         if not detail:
             return metric
-        found = dict(await engine.grouped(query, F.satisfaction_at, where, count_of(), F.satisfaction))
+        found = dict(
+            await engine.grouped(query, F.satisfaction_at, where, count_of(), F.satisfaction)
+        )
         names = {str(level["code"]): level for level in scale}
         rows = []
         for code in [*names, *sorted(set(found) - set(names))]:
             n = int((found.get(code) or {}).get("count") or 0)
             level = names.get(code, {})
             label = level.get("name_zh" if engine.labels.zh else "name_en") or code
-            rows.append(Row(key=f"satisfaction:{code}", label=str(label), value=n, count=n, share=ratio(n, answers)))
+            rows.append(
+                Row(
+                    key=f"satisfaction:{code}",
+                    label=str(label),
+                    value=n,
+                    count=n,
+                    share=ratio(n, answers),
+                )
+            )
         metric.breakdowns.append(Breakdown(dimension="answer", rows=rows))
         if query.group_by == "handler":
             found_by = await engine.grouped(query, F.satisfaction_at, where, agg, F.resolved_by)
@@ -269,7 +324,9 @@ class Satisfaction(Definition):
             ]
             metric.breakdowns.append(Breakdown(dimension="handler", rows=rows))
         else:
-            await _with_dimension(self, engine, query, metric, where, agg, dated=F.satisfaction_at, unit="rate")
+            await _with_dimension(
+                self, engine, query, metric, where, agg, dated=F.satisfaction_at, unit="rate"
+            )
         return metric
 
     def population(self, engine: Engine, key: str | None) -> Population:
@@ -296,7 +353,9 @@ class Followup(Definition):
 
     def _states(self, now: dt.datetime) -> dict[str, ColumnElement[bool]]:
         return {
-            "on_time": and_(F.followup_done_at.is_not(None), F.followup_done_at <= F.followup_due_by),
+            "on_time": and_(
+                F.followup_done_at.is_not(None), F.followup_done_at <= F.followup_due_by
+            ),
             "late": and_(F.followup_done_at.is_not(None), F.followup_done_at > F.followup_due_by),
             "open": and_(F.followup_done_at.is_(None), F.followup_due_by < now),
         }
@@ -327,14 +386,22 @@ class Followup(Definition):
         }
         if not detail:
             return metric
-        found = dict(await engine.grouped(query, F.followup_done_at, [], count_of(), F.followup_outcome))
+        found = dict(
+            await engine.grouped(query, F.followup_done_at, [], count_of(), F.followup_outcome)
+        )
         total = int(done.get("count") or 0)
         rows = []
         for outcome in FOLLOWUP_OUTCOMES:
             n = int((found.get(outcome) or {}).get("count") or 0)
-            rows.append(Row(key=f"outcome:{outcome}", label=outcome, value=n, count=n, share=ratio(n, total)))
+            rows.append(
+                Row(
+                    key=f"outcome:{outcome}", label=outcome, value=n, count=n, share=ratio(n, total)
+                )
+            )
         metric.breakdowns.append(Breakdown(dimension="outcome", rows=rows))
-        await _with_dimension(self, engine, query, metric, [decided], agg, dated=F.followup_due_by, unit="rate")
+        await _with_dimension(
+            self, engine, query, metric, [decided], agg, dated=F.followup_due_by, unit="rate"
+        )
         return metric
 
     def population(self, engine: Engine, key: str | None) -> Population:
@@ -362,26 +429,43 @@ class Responsibility(Definition):
         if not detail:
             return metric
         all_ = metric.count or 0
-        found = dict(await engine.grouped(query, F.first_resolved_at, where, count_of(), F.responsible_party))
+        found = dict(
+            await engine.grouped(query, F.first_resolved_at, where, count_of(), F.responsible_party)
+        )
         rows = []
         for party in PARTIES:
             n = int((found.get(party) or {}).get("count") or 0)
-            rows.append(Row(key=f"party:{party}", label=party, value=n, count=n, share=ratio(n, all_)))
+            rows.append(
+                Row(key=f"party:{party}", label=party, value=n, count=n, share=ratio(n, all_))
+            )
         metric.breakdowns.append(Breakdown(dimension="party", rows=rows))
         internal = int((found.get("internal") or {}).get("count") or 0)
         departments = await engine.breakdown(
-            query, "department", F.first_resolved_at, [F.responsible_party == "internal"],
-            count_of(), lambda f: fields_of("count", f),
+            query,
+            "department",
+            F.first_resolved_at,
+            [F.responsible_party == "internal"],
+            count_of(),
+            lambda f: fields_of("count", f),
         )
         for row in departments.rows:
             row.share = ratio(row.count, internal)
         metric.breakdowns.append(departments)
         third = await engine.grouped(
-            query, F.first_resolved_at, [F.responsible_party == "third_party"], count_of(), F.third_party
+            query,
+            F.first_resolved_at,
+            [F.responsible_party == "third_party"],
+            count_of(),
+            F.third_party,
         )
         rows = [
-            Row(key=f"third_party:{name or 'none'}", label=name or "—", value=int(f["count"] or 0),
-                count=int(f["count"] or 0), share=ratio(int(f["count"] or 0), all_))
+            Row(
+                key=f"third_party:{name or 'none'}",
+                label=name or "—",
+                value=int(f["count"] or 0),
+                count=int(f["count"] or 0),
+                share=ratio(int(f["count"] or 0), all_),
+            )
             for name, f in sorted(third, key=lambda item: -(item[1]["count"] or 0))
         ]
         metric.breakdowns.append(Breakdown(dimension="third_party", rows=rows))
@@ -395,7 +479,8 @@ class Responsibility(Definition):
             return Population(
                 F.first_resolved_at,
                 [F.responsible_party == "third_party", F.third_party == value]
-                if value != "none" else [F.responsible_party == "third_party", F.third_party.is_(None)],
+                if value != "none"
+                else [F.responsible_party == "third_party", F.third_party.is_(None)],
             )
         if kind == "department":
             population = Population(F.first_resolved_at, [F.responsible_party == "internal"])
@@ -417,8 +502,11 @@ class HandlerRanking(Definition):
         )
         answers = dict(
             await engine.grouped(
-                query, F.satisfaction_at, [*where, F.satisfaction.is_not(None)],
-                rate_of(F.satisfied.is_(True)), F.resolved_by,
+                query,
+                F.satisfaction_at,
+                [*where, F.satisfaction.is_not(None)],
+                rate_of(F.satisfied.is_(True)),
+                F.resolved_by,
             )
         )
         rows = []
@@ -487,7 +575,9 @@ class Pareto(Definition):
         for value, figures in found:
             n = int(figures["count"] or 0)
             running += n
-            label = engine.labels.of("category", value) if self.prefix == "category" else (value or "—")
+            label = (
+                engine.labels.of("category", value) if self.prefix == "category" else (value or "—")
+            )
             rows.append(
                 Row(
                     key=f"{self.prefix}:{value if value is not None else 'none'}",
@@ -507,7 +597,9 @@ class Pareto(Definition):
             condition = self.column.is_(None) if value == "none" else self.column == value
             return Population(F.received_at, [condition])
         population = Population(F.received_at, [])
-        return population if key is None else common_key(engine, population, key, category_tree=False)
+        return (
+            population if key is None else common_key(engine, population, key, category_tree=False)
+        )
 
 
 _BY_NAME: dict[str, Definition] = {d.name: d for d in PLAIN}

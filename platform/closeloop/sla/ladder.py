@@ -35,8 +35,8 @@ from closeloop.config.models import Department, Severity
 from closeloop.identity.models import Role, User
 from closeloop.notify import events
 from closeloop.notify.service import notify_staff
-from closeloop.sla.clocks import RUNNING, ClockService
 from closeloop.reports.hooks import refresh_later
+from closeloop.sla.clocks import RUNNING, ClockService
 from closeloop.sla.models import SlaClock, SlaEscalationLevel
 from closeloop.sla.policies import level_key
 from closeloop.sla.timing import percent_elapsed
