@@ -93,7 +93,14 @@ def read_query(params: Mapping[str, str]) -> ReportQuery:
     return report_query(
         date_from=params.get("from"),
         date_to=params.get("to"),
-        **{name: params.get(name) for name in ("period", "group_by", *FILTER_PARAMS)},
+        period=params.get("period"),
+        group_by=params.get("group_by"),
+        channel=params.get("channel"),
+        kind=params.get("kind"),
+        category=params.get("category"),
+        severity=params.get("severity"),
+        department=params.get("department"),
+        handler=params.get("handler"),
     )
 
 
