@@ -28,10 +28,12 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from closeloop.cases.lifecycle import Status
+from closeloop.cases.listing import OPEN_STATUSES
 from closeloop.config.models import CASE_KINDS
 from closeloop.console.deps import Viewer
 from closeloop.console.directory import assignable_handlers, channels, departments, load_names
 from closeloop.console.i18n import N_, gettext
+from closeloop.console.live import due_clock
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
 from closeloop.console.queues import KIND_LABELS, STATUS_LABELS
 from closeloop.console.queues import _customer_text as customer_text
@@ -43,6 +45,7 @@ from closeloop.console.reports_view import (
     key_label,
     period_text,
 )
+from closeloop.db import utcnow
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.reports.deps import provide_report_service
@@ -284,6 +287,7 @@ class ReportsPageController(Controller):
         here = request.url.path
         view = await _view(db_session, locale, lambda m, k: "", [key])
         names = await load_names(db_session, locale, [c.handler_id for c in items])
+        now = utcnow()
         rows = [
             {
                 "id": case.id,
@@ -292,9 +296,18 @@ class ReportsPageController(Controller):
                 "customer": customer_text(case.customer),
                 "category": names.category(case.category_id, case.category),
                 "severity": names.severities.get(case.severity or "", case.severity),
-                "status": gettext(locale, STATUS_LABELS.get(Status(case.status), case.status)),
+                "severity_rank": min(max(case.severity_rank, 0), 3),
+                "status_label": gettext(
+                    locale, STATUS_LABELS.get(Status(case.status), case.status)
+                ),
+                "escalation": case.escalation_level,
                 "handler": names.users.get(case.handler_id) if case.handler_id else None,
-                "received_at": case.received_at,
+                "due": case.due,
+                "start": case.received_at,
+                "clock": due_clock(locale, case.due, case.received_at, now)
+                if case.due is not None and case.status in OPEN_STATUSES
+                else None,
+                "repeat": case.is_repeat,
             }
             for case in items
         ]
