@@ -24,6 +24,13 @@ from closeloop.db import sessionmaker, transaction
 from closeloop.reports.facts import refresh
 from support import Client, TenantHandle
 
+RESOLVED = {
+    "root_cause": "courier delay",
+    "responsible_party": "third_party",
+    "third_party": "the courier",
+    "solution_type": "apology",
+    "result": "apologised and refunded the shipping",
+}
 CASE_ROW = re.compile(r'<tr data-case-id="([0-9a-f-]+)">')
 
 
@@ -155,9 +162,15 @@ async def test_figures_link_to_exactly_their_cases(
     assert everything == {*(c["id"] for c in phoned), web["id"]}
     assert elsewhere["id"] not in everything
 
-    # The other tenant's staff following the same link see none of these cases.
+    # The other tenant's staff following the same link see none of these cases; one of
+    # them is the 404 page to them; a filter naming this tenant's department lists nothing.
+    ours = await department_id(client, tenant, "logistics")
     await console_sign_in(client, other_tenant, other_tenant.admin_email)
     assert await listed(client, phone["url"]) == {elsewhere["id"]}
+    assert (await client.get(f"/console/cases/{web['id']}")).status_code == 404
+    span = days_around_today()
+    foreign = await client.get("/console/reports/volume/cases", params={**span, "department": ours})
+    assert CASE_ROW.findall(foreign.text) == []
 
 
 async def test_filters_stay_in_the_url(
@@ -210,7 +223,7 @@ async def test_a_department_manager_sees_their_department(
 ) -> None:
     logistics = await department_id(client, tenant, "logistics")
     after_sales = await department_id(client, tenant, "after_sales")
-    handler = await make_staff(client, tenant, "handler")
+    handler = await make_staff(client, tenant, "handler", name="李雷")
     ours = await new_case(client, tenant.headers, channel="phone")
     theirs = await new_case(client, tenant.headers, channel="phone")
     for case, department in ((ours, logistics), (theirs, after_sales)):
@@ -223,6 +236,8 @@ async def test_a_department_manager_sees_their_department(
             lead_department_id=department,
             handler_id=str(handler.id),
         )
+    await act(client, handler.headers, ours["id"], "start")
+    await act(client, handler.headers, ours["id"], "resolve", **RESOLVED)
     await refresh_facts(owner_engine, tenant, ours, theirs)
     manager = await make_staff(client, tenant, "supervisor", department_id=logistics)
     await console_sign_in(client, tenant, manager.email)
@@ -233,6 +248,16 @@ async def test_a_department_manager_sees_their_department(
     link = re.search(r'href="([^"]+)" data-metric="volume"', page)
     assert link
     assert await listed(client, html.unescape(link.group(1))) == {ours["id"]}
+    # The handler ranking: one resolved case is below the minimum sample, which is shown.
+    ranking = page[page.index('id="ranking-title"') :]
+    assert "解决工单不少于 5 件才参与排名" in ranking
+    row = re.search(
+        r"<tr class=\"text-secondary\">\s*<td>样本不足</td>\s*<th scope=\"row\">李雷</th>"
+        r"\s*<td class=\"text-end\"><a href=\"([^\"]+)\"[^>]*>1</a>",
+        ranking,
+    )
+    assert row, ranking[:2000]
+    assert await listed(client, html.unescape(row.group(1))) == {ours["id"]}
     # Asking for the other department by filter shows nothing of it.
     other = await client.get(
         "/console/reports/volume/cases", params={**days_around_today(), "department": after_sales}
