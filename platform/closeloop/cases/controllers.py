@@ -8,6 +8,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.response import Stream
 from litestar.di import NamedDependency, Provide
 from litestar.params import (
     FromPath,
@@ -19,12 +20,13 @@ from litestar.params import (
 from closeloop.cases.attachments import AttachmentService, read_upload
 from closeloop.cases.deps import (
     provide_attachments,
+    provide_case_export,
     provide_case_intake,
     provide_case_service,
     provide_storage,
 )
 from closeloop.cases.editing import IF_MATCH, CaseService, parse_if_match
-from closeloop.cases.export import EXPORT_ROLES, export_cases
+from closeloop.cases.export import EXPORT_ROLES, CaseExportService
 from closeloop.cases.http_filters import provide_case_filters
 from closeloop.cases.intake import IntakeService
 from closeloop.cases.listing import (
@@ -68,6 +70,7 @@ class CaseController(Controller):
         "filters": Provide(provide_case_filters),
         "case_service": Provide(provide_case_service, sync_to_thread=False),
         "intake": Provide(provide_case_intake, sync_to_thread=False),
+        "exports": Provide(provide_case_export, sync_to_thread=False),
     }
 
     @post("/", status_code=201, opt=access(*INTAKE_ROLES))
@@ -139,22 +142,27 @@ class CaseController(Controller):
     @get("/export", opt=access(*EXPORT_ROLES))
     async def export_cases(
         self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
+        exports: NamedDependency[CaseExportService],
         filters: NamedDependency[CaseFilters],
         format: Annotated[
             str, QueryParameter(description="csv or xlsx", pattern="^(csv|xlsx)$")
         ] = "csv",
-    ) -> Response[bytes]:
-        """The filtered cases as CSV or Excel. Customer data is always masked in exports,
-        whatever the caller's permissions."""
-        body, media_type = await export_cases(db_session, settings, principal, filters, format)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-        return Response(
-            body,
-            media_type=media_type,
-            headers={"Content-Disposition": f'attachment; filename="cases-{stamp}.{format}"'},
+        pii: Annotated[
+            bool,
+            QueryParameter(
+                description="customer data in clear: needs the `pii` permission (403 "
+                "`permission_required` without it); audited as `case.export_pii`"
+            ),
+        ] = False,
+    ) -> Stream:
+        """The filtered cases as CSV (UTF-8 with a byte-order mark) or Excel, streamed,
+        every matching case (no cap). Customer data is masked unless the caller holds
+        `pii` and asks for it with `pii=true`."""
+        export = await exports.open(filters, fmt=format, pii=pii)
+        return Stream(
+            export.body,
+            media_type=export.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
         )
 
     @get("/{case_id:uuid}")

@@ -17,6 +17,7 @@ from litestar.params import SkipValidation
 from closeloop.cases.actions import CaseActionService
 from closeloop.cases.attachments import AttachmentService
 from closeloop.cases.editing import CaseService
+from closeloop.cases.export import CaseExportService
 from closeloop.cases.intake import IntakeService
 from closeloop.cases.timeline import TimelineService
 from closeloop.providers import AppSettings, Caller, Session, as_caller
@@ -24,6 +25,7 @@ from closeloop.storage import AttachmentStorage, storage_from_settings
 
 __all__ = [
     "provide_attachments",
+    "provide_case_export",
     "provide_case_actions",
     "provide_case_intake",
     "provide_case_service",
@@ -60,3 +62,12 @@ def provide_attachments(
 ) -> AttachmentService:
     """Add, list and fetch a case's attachments as `principal`."""
     return AttachmentService(db_session, principal=principal, settings=settings, storage=storage)
+
+
+def provide_case_export(
+    db_session: Session, principal: Caller, settings: AppSettings, state: State
+) -> CaseExportService:
+    """Case exports as `principal`; the body is read on the app's session factory."""
+    return CaseExportService(
+        db_session, principal=principal, settings=settings, sessions=state.sessionmaker
+    )
