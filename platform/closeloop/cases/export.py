@@ -160,7 +160,7 @@ def _filters_shape(filters: CaseFilters) -> dict[str, Any]:
     shape: dict[str, Any] = {}
     for field in dataclasses.fields(filters):
         value = getattr(filters, field.name)
-        if value is None or value == ():
+        if value is None or (isinstance(value, list | tuple) and not value):
             continue
         if isinstance(value, dt.datetime | uuid.UUID):
             value = str(value)
