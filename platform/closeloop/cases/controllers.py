@@ -23,6 +23,7 @@ from closeloop.cases.deps import (
     provide_case_export,
     provide_case_intake,
     provide_case_service,
+    provide_record_sheet,
     provide_storage,
 )
 from closeloop.cases.editing import IF_MATCH, CaseService, parse_if_match
@@ -38,9 +39,11 @@ from closeloop.cases.listing import (
     list_cases,
 )
 from closeloop.cases.models import Attachment
+from closeloop.cases.record_sheet import RecordSheetService
 from closeloop.cases.schemas import AttachmentRead, CaseCreate, CasePage, CaseRead, CaseUpdate
 from closeloop.cases.views import case_read, case_summaries
 from closeloop.crud import read_as
+from closeloop.exports.pdf import PDF_MEDIA_TYPE
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.settings import Settings
@@ -71,6 +74,7 @@ class CaseController(Controller):
         "case_service": Provide(provide_case_service, sync_to_thread=False),
         "intake": Provide(provide_case_intake, sync_to_thread=False),
         "exports": Provide(provide_case_export, sync_to_thread=False),
+        "record_sheets": Provide(provide_record_sheet, sync_to_thread=False),
     }
 
     @post("/", status_code=201, opt=access(*INTAKE_ROLES))
@@ -177,6 +181,28 @@ class CaseController(Controller):
         """One case; `ETag` is its version (send it back as `If-Match` to edit)."""
         case = await case_service.get(case_id)
         return _with_etag(await case_read(db_session, settings, principal, case))
+
+    @get("/{case_id:uuid}/record.pdf", media_type=PDF_MEDIA_TYPE)
+    async def record_sheet(
+        self,
+        record_sheets: NamedDependency[RecordSheetService],
+        case_id: FromPath[uuid.UUID],
+        pii: Annotated[
+            bool,
+            QueryParameter(
+                description="private data in clear: needs the `pii` permission (403 "
+                "`permission_required` without it); the customer read is audited"
+            ),
+        ] = False,
+    ) -> Response[bytes]:
+        """The case on the practice's complaint handling and follow-up record form, as a
+        PDF in the tenant's language; private data masked unless a `pii` holder asks."""
+        filename, body = await record_sheets.pdf(case_id, pii=pii)
+        return Response(
+            body,
+            media_type=PDF_MEDIA_TYPE,
+            headers={"Content-Disposition": _content_disposition(filename)},
+        )
 
     @patch("/{case_id:uuid}", opt=access(*EDIT_ROLES))
     async def update_case(

@@ -19,6 +19,7 @@ from closeloop.cases.attachments import AttachmentService
 from closeloop.cases.editing import CaseService
 from closeloop.cases.export import CaseExportService
 from closeloop.cases.intake import IntakeService
+from closeloop.cases.record_sheet import RecordSheetService
 from closeloop.cases.timeline import TimelineService
 from closeloop.providers import AppSettings, Caller, Session, as_caller
 from closeloop.storage import AttachmentStorage, storage_from_settings
@@ -30,6 +31,7 @@ __all__ = [
     "provide_case_intake",
     "provide_case_service",
     "provide_public_intake",
+    "provide_record_sheet",
     "provide_storage",
     "provide_timeline",
 ]
@@ -41,6 +43,7 @@ provide_case_service = as_caller(CaseService, "provide_case_service")
 provide_case_intake = as_caller(IntakeService, "provide_case_intake")
 provide_case_actions = as_caller(CaseActionService, "provide_case_actions")
 provide_timeline = as_caller(TimelineService, "provide_timeline")
+provide_record_sheet = as_caller(RecordSheetService, "provide_record_sheet")
 
 
 def provide_public_intake(db_session: Session, settings: AppSettings) -> IntakeService:
