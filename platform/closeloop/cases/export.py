@@ -88,9 +88,12 @@ class CaseExportService:
         self.settings = settings
         self.sessions = sessions
 
-    async def open(self, filters: CaseFilters, *, fmt: str, pii: bool = False) -> CaseExport:
-        """The export of the cases matching `filters`; `pii`: customer data in clear
-        (403 `permission_required` without the `pii` permission; audited)."""
+    async def open(
+        self, filters: CaseFilters | None, *, fmt: str, pii: bool = False
+    ) -> CaseExport:
+        """The export of the cases matching `filters` (None: filters nothing can match,
+        the header alone); `pii`: customer data in clear (403 `permission_required`
+        without the `pii` permission; audited)."""
         if pii:
             if not self.principal.may_see_pii:
                 raise Forbidden(
@@ -103,7 +106,7 @@ class CaseExportService:
                 actor=self.principal.actor,
                 action="case.export_pii",
                 entity_type="case",
-                after={"format": fmt, "filters": _filters_shape(filters)},
+                after={"format": fmt, "filters": _filters_shape(filters or CaseFilters())},
             )
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         rows = self.rows(filters, pii=pii)
@@ -112,9 +115,11 @@ class CaseExportService:
             return CaseExport(f"cases-{stamp}.xlsx", XLSX_MEDIA_TYPE, body)
         return CaseExport(f"cases-{stamp}.csv", CSV_MEDIA_TYPE, stream_csv(COLUMNS, rows))
 
-    async def rows(self, filters: CaseFilters, *, pii: bool) -> AsyncIterator[list[Any]]:
+    async def rows(self, filters: CaseFilters | None, *, pii: bool) -> AsyncIterator[list[Any]]:
         """The matching cases as rows of `COLUMNS`, newest received first, read page by
         page (keyset) in a snapshot transaction of their own."""
+        if filters is None:
+            return
         async with _snapshot(self.sessions, self.principal.tenant_id) as session:
             cursor: str | None = None
             while True:

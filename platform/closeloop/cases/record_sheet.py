@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.cases.actions import DEFAULT_SATISFACTION_SCALE
 from closeloop.cases.editing import CaseService
 from closeloop.cases.models import Case, CaseEvent, Customer
-from closeloop.cases.record_sheet_labels import FIELDS, VALUES, word
+from closeloop.cases.record_sheet_labels import FIELDS, STATUSES, VALUES, word
 from closeloop.cases.timeline import MAX_TIMELINE_LIMIT, TimelineService
 from closeloop.config.models import TenantProfile
 from closeloop.config.service import (
@@ -239,7 +239,7 @@ class _Builder:
         rows: list[list[tuple[str, Value]]] = [
             [(self.f("number"), case.number), (self.f("received"), self.when(case.received_at))],
             [(self.f("channel"), names[f"channel:{case.channel}"]),
-             (self.f("status"), case.status)],
+             (self.f("status"), word(STATUSES, case.status, self.locale))],
             [(self.f("customer_name"), name), (self.f("contact"), contact)],
             [(self.f("category"), names.get(str(case.category_id), case.category_code or "")),
              (self.f("severity"), names.get(str(case.severity_id), case.severity_code or ""))],

@@ -3,7 +3,7 @@ fields (file 000 of the practice, "客户投诉处理与回访记录表"), and t
 
 from __future__ import annotations
 
-__all__ = ["FIELDS", "VALUES", "word"]
+__all__ = ["FIELDS", "STATUSES", "VALUES", "word"]
 
 # The practice's fields, in its order; `*` marks what the practice holds private.
 FIELDS: dict[str, tuple[str, str]] = {
@@ -55,6 +55,22 @@ FIELDS: dict[str, tuple[str, str]] = {
     "status": ("当前状态", "Status"),
     "printed": ("打印时间", "Printed"),
     "masked": ("隐私信息已遮盖", "Private data masked"),
+}
+
+STATUSES: dict[str, tuple[str, str]] = {
+    "registered": ("已登记", "Registered"),
+    "verified": ("已核实", "Verified"),
+    "waiting_customer": ("等待客户", "Waiting on the customer"),
+    "assigned": ("已分派", "Assigned"),
+    "in_progress": ("处理中", "In progress"),
+    "resolved": ("已解决", "Resolved"),
+    "feedback_received": ("已反馈", "Feedback received"),
+    "followup_scheduled": ("待回访", "Follow-up scheduled"),
+    "reopened": ("重新处理", "Reopened"),
+    "closed": ("已关闭", "Closed"),
+    "closed_invalid": ("无效关闭", "Closed as invalid"),
+    "merged": ("已合并", "Merged"),
+    "archived": ("已归档", "Archived"),
 }
 
 VALUES: dict[str, tuple[str, str]] = {
