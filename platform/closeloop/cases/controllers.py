@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import urllib.parse
 import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.response import Stream
 from litestar.di import NamedDependency, Provide
 from litestar.params import (
     FromPath,
@@ -16,6 +14,7 @@ from litestar.params import (
     JSONBody,
     QueryParameter,
 )
+from litestar.response import Stream
 
 from closeloop.cases.attachments import AttachmentService, read_upload
 from closeloop.cases.deps import (

@@ -26,8 +26,8 @@ from closeloop.storage import AttachmentStorage, storage_from_settings
 
 __all__ = [
     "provide_attachments",
-    "provide_case_export",
     "provide_case_actions",
+    "provide_case_export",
     "provide_case_intake",
     "provide_case_service",
     "provide_public_intake",

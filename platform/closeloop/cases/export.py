@@ -88,9 +88,7 @@ class CaseExportService:
         self.settings = settings
         self.sessions = sessions
 
-    async def open(
-        self, filters: CaseFilters | None, *, fmt: str, pii: bool = False
-    ) -> CaseExport:
+    async def open(self, filters: CaseFilters | None, *, fmt: str, pii: bool = False) -> CaseExport:
         """The export of the cases matching `filters` (None: filters nothing can match,
         the header alone); `pii`: customer data in clear (403 `permission_required`
         without the `pii` permission; audited)."""

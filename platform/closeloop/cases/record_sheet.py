@@ -72,17 +72,16 @@ class Sheet:
 
 
 def _zh_or_en(locale: str, row: Any, default: str) -> str:
-    names = (row.get("name_en"), row.get("name_zh")) if isinstance(row, dict) else (
-        getattr(row, "name_en", None), getattr(row, "name_zh", None))  # fmt: skip
-    return str((names[0] if locale.startswith("en") else names[1]) or default)
+    """A configuration item's (or scale entry's) name in `locale`, else `default`."""
+    key = "name_en" if locale.startswith("en") else "name_zh"
+    name = row.get(key) if isinstance(row, dict) else getattr(row, key, None)
+    return str(name or default)
 
 
 class RecordSheetService:
     """Record sheets of the bound tenant's cases, as `principal` may see them."""
 
-    def __init__(
-        self, session: AsyncSession, *, principal: Principal, settings: Settings
-    ) -> None:
+    def __init__(self, session: AsyncSession, *, principal: Principal, settings: Settings) -> None:
         self.session = session
         self.principal = principal
         self.settings = settings
@@ -103,7 +102,9 @@ class RecordSheetService:
             )
         viewer = self.principal if pii else dataclasses.replace(
             self.principal, permissions=self.principal.permissions - {"pii"})  # fmt: skip
-        case = await CaseService(self.session, principal=viewer, settings=self.settings).get(case_id)
+        case = await CaseService(self.session, principal=viewer, settings=self.settings).get(
+            case_id
+        )
         tenant = await self.session.get(Tenant, required_tenant(self.session, "record sheet"))
         assert tenant is not None
         return await _Builder(self.session, self.settings, viewer, tenant, case).build()
@@ -124,6 +125,7 @@ class _Builder:
         self.zone = zoneinfo.ZoneInfo(tenant.timezone)
         self.masked = not viewer.may_see_pii
         self.people: dict[str, str] = {}
+        self.events: list[CaseEvent] = []
 
     def f(self, key: str) -> str:
         return word(FIELDS, key, self.locale)
@@ -138,7 +140,7 @@ class _Builder:
             try:
                 moment = dt.datetime.fromisoformat(moment)
             except ValueError:
-                return moment
+                return str(moment)
         local = moment.astimezone(self.zone) if moment.tzinfo else moment
         return local.strftime("%Y-%m-%d" if day else "%Y-%m-%d %H:%M")
 
@@ -166,7 +168,9 @@ class _Builder:
         if row is None:
             return "", ""
         shown = await provide_customer_service(self.session, self.viewer, self.settings).view(row)
-        name = " ".join(p for p in (shown.name, f"({shown.nickname})" if shown.nickname else "") if p)
+        name = " ".join(
+            p for p in (shown.name, f"({shown.nickname})" if shown.nickname else "") if p
+        )
         return name, [c for c in (shown.phone, shown.email) if c]
 
     async def _config_names(self) -> dict[str, str]:
@@ -175,7 +179,10 @@ class _Builder:
         for service in (CategoryService, SeverityService, DepartmentService, ChannelService):
             rows = {r.id: r for r in await service(self.session, actor=actor).list()}
             for row in rows.values():
-                path, parent = _zh_or_en(self.locale, row, row.code), getattr(row, "parent_id", None)
+                path, parent = (
+                    _zh_or_en(self.locale, row, row.code),
+                    getattr(row, "parent_id", None),
+                )
                 while parent in rows:
                     path = f"{_zh_or_en(self.locale, rows[parent], rows[parent].code)} / {path}"
                     parent = getattr(rows[parent], "parent_id", None)
@@ -199,82 +206,133 @@ class _Builder:
                 parts.append(self.v(str(value)) if key == "outcome" else str(value))
         return " · ".join(p for p in parts if p)
 
-    async def build(self) -> Sheet:
+    def _of(self, *types: str) -> list[CaseEvent]:
+        return [e for e in self.events if e.type in types]
+
+    def _details(self) -> list[str]:
         case = self.case
-        timeline = TimelineService(self.session, principal=self.viewer, settings=self.settings)
-        events, _ = await timeline.events(case.id, limit=MAX_TIMELINE_LIMIT)
-        await self._names(events)
-        names = await self._config_names()
-        scale = await self._satisfaction()
-        name, contact = await self._customer()
-        of = lambda *types: [e for e in events if e.type in types]  # noqa: E731
-        verified = of("verify", "invalidate")
-        feedback = of("feedback")
-        followups = of("followup")
-        last_followup = followups[-1] if followups else None
-        product = dict(case.product or {})
-        details: list[str] = [case.title, case.description or ""]
+        details = [case.title, case.description or ""]
         if case.problem_at or case.problem_place:
-            details.append(f"{self.f('problem_at')}: {self.when(case.problem_at)}  "
-                           f"{self.f('problem_place')}: {case.problem_place or ''}")  # fmt: skip
+            when, where = self.when(case.problem_at), case.problem_place or ""
+            details.append(f"{self.f('problem_at')}: {when}  {self.f('problem_place')}: {where}")
         if case.demands:
             details.append(f"{self.f('demands')}: {'、'.join(self.v(d) for d in case.demands)}")
+        return [d for d in details if d]
+
+    def _department(self, names: dict[str, str]) -> str:
+        case = self.case
         department = names.get(str(case.lead_department_id), "")
         if case.collaborating_department_ids:
             others = "、".join(names.get(str(d), "") for d in case.collaborating_department_ids)
             department += f" ({self.f('collaborating')}: {others})"
-        resolution = dict(case.resolution or {})
-        result = [
-            f"{self.f(k)}: {self.v(str(resolution[k])) if k == 'responsible_party' else resolution[k]}"
-            for k in ("root_cause", "responsible_party", "third_party", "solution_type")
-            if resolution.get(k)
-        ]
+        return department
+
+    def _result(self) -> list[str]:
+        resolution = dict(self.case.resolution or {})
+        result = []
+        for key in ("root_cause", "responsible_party", "third_party", "solution_type"):
+            value = resolution.get(key)
+            if value:
+                shown = self.v(str(value)) if key == "responsible_party" else str(value)
+                result.append(f"{self.f(key)}: {shown}")
         if resolution.get("result"):
             result.append(str(resolution["result"]))
-        remarks = [e for e in (
-            f"{self.f('escalation')}: {case.escalation_level}" if case.escalation_level else "",
-            f"{self.f('repeat')}: {self.v('yes')}" if case.is_repeat else "",
-        ) if e] + [self._event_line(e, "note") for e in of("annotate")]  # fmt: skip
-        answers = dict((last_followup.data or {}).get("script_answers") or {}) if last_followup else {}
+        return result
+
+    def _feedback(self, scale: dict[str, str]) -> Value:
+        lines = []
+        for event in self._of("feedback"):
+            data = event.data or {}
+            parts = (
+                self.when(event.created_at),
+                scale.get(str(data.get("satisfaction")), ""),
+                str(data.get("reason") or ""),
+            )
+            lines.append(" · ".join(p for p in parts if p))
+        return lines or scale.get(self.case.first_satisfaction or "", "")
+
+    def _followup_rows(self) -> list[list[tuple[str, Value]]]:
+        followups = self._of("followup")
+        last = followups[-1] if followups else None
+        data = dict(last.data or {}) if last else {}
+        answers = dict(data.get("script_answers") or {})
+        talk = [f"{q}: {a}" for q, a in answers.items()]
+        return [
+            [(self.f("followup"), talk or [self._event_line(e, "outcome") for e in followups])],
+            [
+                (self.f("followup_date"), self.when(last.created_at, day=True) if last else ""),
+                (self.f("followup_by"), self.person(last.actor) if last else ""),
+            ],
+            [
+                (self.f("followup_result"), self.v(self.case.followup_outcome)),
+                (self.f("customer_remarks"), str(data.get("note") or "")),
+            ],
+        ]
+
+    def _remarks(self) -> list[str]:
+        case = self.case
+        remarks = []
+        if case.escalation_level:
+            remarks.append(f"{self.f('escalation')}: {case.escalation_level}")
+        if case.is_repeat:
+            remarks.append(f"{self.f('repeat')}: {self.v('yes')}")
+        return remarks + [self._event_line(e, "note") for e in self._of("annotate")]
+
+    def _registrar(self) -> str:
+        case = self.case
+        if case.registrar_id:
+            return self.person(f"user:{case.registrar_id}")
+        return self.person(
+            f"api_key:{case.registrar_api_key_id}" if case.registrar_api_key_id else None
+        )
+
+    async def build(self) -> Sheet:
+        case = self.case
+        timeline = TimelineService(self.session, principal=self.viewer, settings=self.settings)
+        self.events, _ = await timeline.events(case.id, limit=MAX_TIMELINE_LIMIT)
+        await self._names(self.events)
+        names = await self._config_names()
+        name, contact = await self._customer()
+        verified = self._of("verify", "invalidate")
+        product = dict(case.product or {})
+        product_text = " · ".join(
+            [str(product.get("name") or "")]
+            + [f"{self.f(k)} {product[k]}" for k in _PRODUCT if product.get(k)]
+        )
+        handler = self.person(f"user:{case.handler_id}" if case.handler_id else None)
+        checks = [self._event_line(e, "note", "explanation") for e in verified]
+        checks += [self._event_line(e, "question") for e in self._of("request_info")]
+        process = [self._event_line(e, "note", "reason") for e in self.events if e.type in _PROCESS]
         rows: list[list[tuple[str, Value]]] = [
             [(self.f("number"), case.number), (self.f("received"), self.when(case.received_at))],
-            [(self.f("channel"), names[f"channel:{case.channel}"]),
-             (self.f("status"), word(STATUSES, case.status, self.locale))],
+            [
+                (self.f("channel"), names[f"channel:{case.channel}"]),
+                (self.f("status"), word(STATUSES, case.status, self.locale)),
+            ],
             [(self.f("customer_name"), name), (self.f("contact"), contact)],
-            [(self.f("category"), names.get(str(case.category_id), case.category_code or "")),
-             (self.f("severity"), names.get(str(case.severity_id), case.severity_code or ""))],
-            [(self.f("product"), " · ".join(
-                [str(product.get("name") or "")]
-                + [f"{self.f(k)} {product[k]}" for k in _PRODUCT if product.get(k)]))],
-            [(self.f("details"), [d for d in details if d])],
-            [(self.f("verification"), [self._event_line(e, "note", "explanation") for e in verified]
-              + [self._event_line(e, "question") for e in of("request_info")])],
-            [(self.f("department"), department),
-             (self.f("handler"), self.person(f"user:{case.handler_id}" if case.handler_id else None))],
-            [(self.f("plan"), [self._event_line(e, "note") for e in of("assign")]),
-             (self.f("time_limit"), self.when(case.deadline or case.due_at))],
-            [(self.f("process"), [self._event_line(e, "note", "reason") for e in events
-                                  if e.type in _PROCESS])],
-            [(self.f("result"), result)],
-            [(self.f("first_feedback"), [
-                " · ".join(p for p in (self.when(e.created_at),
-                                       scale.get(str((e.data or {}).get("satisfaction")), ""),
-                                       str((e.data or {}).get("reason") or "")) if p)
-                for e in feedback] or (scale.get(case.first_satisfaction or "", "") or ""))],
-            [(self.f("followup"), [f"{q}: {a}" for q, a in answers.items()]
-              or [self._event_line(e, "outcome") for e in followups])],
-            [(self.f("followup_date"), self.when(last_followup.created_at, day=True) if last_followup else ""),
-             (self.f("followup_by"), self.person(last_followup.actor) if last_followup else "")],
-            [(self.f("followup_result"), self.v(case.followup_outcome)),
-             (self.f("customer_remarks"),
-              str((last_followup.data or {}).get("note") or "") if last_followup else "")],
-            [(self.f("remarks"), remarks)],
-            [(self.f("recorded_by"), self.person(
-                f"user:{case.registrar_id}" if case.registrar_id else
-                (f"api_key:{case.registrar_api_key_id}" if case.registrar_api_key_id else None))),
-             (self.f("reviewed_by"), self.person(verified[-1].actor) if verified else "")],
+            [
+                (self.f("category"), names.get(str(case.category_id), case.category_code or "")),
+                (self.f("severity"), names.get(str(case.severity_id), case.severity_code or "")),
+            ],
+            [(self.f("product"), product_text)],
+            [(self.f("details"), self._details())],
+            [(self.f("verification"), checks)],
+            [(self.f("department"), self._department(names)), (self.f("handler"), handler)],
+            [
+                (self.f("plan"), [self._event_line(e, "note") for e in self._of("assign")]),
+                (self.f("time_limit"), self.when(case.deadline or case.due_at)),
+            ],
+            [(self.f("process"), process)],
+            [(self.f("result"), self._result())],
+            [(self.f("first_feedback"), self._feedback(await self._satisfaction()))],
+            *self._followup_rows(),
+            [(self.f("remarks"), self._remarks())],
+            [
+                (self.f("recorded_by"), self._registrar()),
+                (self.f("reviewed_by"), self.person(verified[-1].actor) if verified else ""),
+            ],
             [(self.f("archived"), self.when(case.archived_at, day=True))],
-        ]  # fmt: skip
+        ]
         return Sheet(
             locale=self.locale,
             title=self.f("title"),
