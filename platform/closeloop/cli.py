@@ -714,5 +714,14 @@ def tenants_delete(slug: str, confirm: str | None) -> None:
     click.echo(f"tenant {slug} deleted: all its rows and files")
 
 
+def _add_domain_commands() -> None:
+    from closeloop.reports.cli import report, reports
+
+    main.add_command(report)
+    main.add_command(reports)
+
+
+_add_domain_commands()
+
 if __name__ == "__main__":
     main()

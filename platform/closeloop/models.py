@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "closeloop.sla.models",
     "closeloop.console.models",
     "closeloop.imports.models",
+    "closeloop.reports.models",
 )
 
 

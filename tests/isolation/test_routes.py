@@ -228,11 +228,37 @@ async def _plugin_name(client: Client, owner: TenantHandle) -> str:
     return "intake_checks"
 
 
+async def _metric(client: Client, owner: TenantHandle) -> str:
+    """A report figure's name; tenant A has a case it counts."""
+    await _case_via_intake(client, owner)
+    return "volume"
+
+
+async def _order_days_from(client: Client, owner: TenantHandle) -> str:
+    """Days of an order volume; tenant A recorded its own for them."""
+    response = await client.put(
+        "/api/v1/reports/order-volumes/2026-10-01/2026-10-31",
+        headers=owner.headers,
+        json={"orders": 1000},
+    )
+    assert response.status_code == 200, response.text
+    return "2026-10-01"
+
+
+async def _order_days_to(client: Client, owner: TenantHandle) -> str:
+    return "2026-10-31"
+
+
 SHARED_FACTORIES: dict[str, IdFactory] = {
     # An installed plugin's name is the same for every tenant; each has its own setup.
     "plugin_name": _plugin_name,
+    # Report figures and the days of order volumes: names and dates, not rows.
+    "metric": _metric,
+    "date_from": _order_days_from,
+    "date_to": _order_days_to,
 }
 EXAMPLE_BODIES["update_plugin"] = {"enabled": True, "settings": {}}
+EXAMPLE_BODIES["put_order_volume"] = {"orders": 5}
 
 
 def _shared(path: str) -> bool:

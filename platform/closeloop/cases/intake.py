@@ -60,6 +60,7 @@ from closeloop.identity.principal import Principal
 from closeloop.notify.events import ACKNOWLEDGEMENT
 from closeloop.notify.service import notify_customer
 from closeloop.plugins.intake import run_intake_plugins
+from closeloop.reports.hooks import refresh_later
 from closeloop.settings import Settings
 from closeloop.sla import hooks as sla_hooks
 
@@ -286,6 +287,7 @@ class IntakeService:
                 entity_id=case.id,
                 after=case_audit_shape(case),
             )
+            await refresh_later(self.session, tenant_id=tenant_id, case_id=case.id)
             # Last, so the acknowledgement names the reply time the SLA set on the case.
             await notify_customer(self.session, case=case, event=ACKNOWLEDGEMENT, context={})
         # The plugins' findings refer to the stored case (tenants with plugins only).

@@ -14,7 +14,8 @@ action means there; this table only declares the order, and why:
 4. `plugins`: the tenant's plugins hear of the event (a job through the outbox);
 5. `surveys`: a resolution sends the satisfaction survey;
 6. `followups`: the follow-up is scheduled, done or cancelled;
-7. `audit`: last, the entry `case.<action>` with the diff, once everything else is done.
+7. `reports`: the case's report facts are recomputed (a job through the outbox);
+8. `audit`: last, the entry `case.<action>` with the diff, once everything else is done.
 
 A new subscriber is one line here and a function `on_case_change(session, change,
 settings)` in
@@ -40,6 +41,7 @@ from closeloop.cases.lifecycle import CaseChange
 from closeloop.followups import hooks as followups
 from closeloop.notify import case_hooks as notify
 from closeloop.plugins import lifecycle as plugins
+from closeloop.reports import hooks as reports
 from closeloop.settings import Settings
 from closeloop.sla import hooks as sla
 from closeloop.surveys import hooks as surveys
@@ -56,6 +58,7 @@ SUBSCRIBERS: tuple[tuple[str, Subscriber], ...] = (
     ("plugins", plugins.on_case_change),
     ("surveys", surveys.on_case_change),
     ("followups", followups.on_case_change),
+    ("reports", reports.on_case_change),
     ("audit", audit.on_case_change),
 )
 

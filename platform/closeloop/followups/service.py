@@ -34,6 +34,7 @@ from closeloop.db import new_id, required_tenant, utcnow
 from closeloop.errors import UnprocessableEntity
 from closeloop.followups.models import FollowupStatus, FollowupTask
 from closeloop.identity.models import Role, User
+from closeloop.reports.hooks import refresh_later
 from closeloop.settings import Settings
 from closeloop.sla import calendar_service
 
@@ -115,6 +116,7 @@ class FollowupService:
             if not_before is not None and window[0] > task.due_from:
                 task.due_from, task.due_by = window
                 await self._audit("followup.reschedule", task)
+                await refresh_later(self.session, tenant_id=self.tenant_id, case_id=case.id)
             return task
         done = await self.session.scalar(
             select(FollowupTask.id).where(
@@ -141,6 +143,7 @@ class FollowupService:
         self.session.add(task)
         await self.session.flush()
         await self._audit("followup.schedule", task)
+        await refresh_later(self.session, tenant_id=self.tenant_id, case_id=case.id)
         return task
 
     async def choose_assignee(self, handlers: Sequence[uuid.UUID]) -> uuid.UUID | None:

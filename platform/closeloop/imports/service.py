@@ -21,6 +21,7 @@ from closeloop.imports.models import ImportRowError, ImportRun
 from closeloop.imports.records import CellError, error_report_csv
 from closeloop.imports.writer import ImportWriter, Source
 from closeloop.queue.outbox import enqueue
+from closeloop.reports.facts import forget
 from closeloop.settings import Settings
 
 __all__ = ["ImportService", "import_file", "resolve_mapping"]
@@ -126,6 +127,9 @@ class ImportService:
         changed = await self.session.scalar(select(exists().where(ours, Case.version > 1)))
         if changed:
             raise Conflict("cases of this import have changed since; it cannot be undone")
+        await forget(
+            self.session, list((await self.session.scalars(select(Case.id).where(ours))).all())
+        )
         removed = await self.session.execute(delete(Case).where(ours).returning(Case.id))
         count = len(removed.all())
         run.status = "undone"

@@ -50,6 +50,7 @@ from closeloop.imports.engine import Mapper
 from closeloop.imports.mapping import Mapping, MappingError
 from closeloop.imports.models import ImportRun
 from closeloop.imports.reading import ReadError, open_table
+from closeloop.reports.hooks import refresh_import_later
 from closeloop.settings import Settings
 
 __all__ = ["BATCH", "ImportWriter", "Source", "digest"]
@@ -148,6 +149,7 @@ class ImportWriter:
             run.finished_at = utcnow()
             run.source = None
             if not run.dry_run:
+                await refresh_import_later(session, tenant_id=run.tenant_id, run_id=run.id)
                 await record(
                     session,
                     actor=self.actor,

@@ -30,6 +30,7 @@ ACTOR_MODULES: list[str] = [
     "closeloop.plugins.actors",
     "closeloop.sla.actors",
     "closeloop.imports.actors",
+    "closeloop.reports.actors",
 ]
 
 _ACTORS: dict[str, ActorSpec] = {}

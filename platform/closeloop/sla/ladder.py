@@ -35,6 +35,7 @@ from closeloop.config.models import Department, Severity
 from closeloop.identity.models import Role, User
 from closeloop.notify import events
 from closeloop.notify.service import notify_staff
+from closeloop.reports.hooks import refresh_later
 from closeloop.sla.clocks import RUNNING, ClockService
 from closeloop.sla.models import SlaClock, SlaEscalationLevel
 from closeloop.sla.policies import level_key
@@ -119,7 +120,8 @@ async def _breach(
 
 
 async def _timeline(session: AsyncSession, case: Case, type_: str, data: dict[str, Any]) -> None:
-    """A ladder step on the case's timeline: the status does not change."""
+    """A ladder step on the case's timeline (the status does not change); the case's
+    report facts follow it."""
     await add_event(
         session,
         case,
@@ -129,6 +131,7 @@ async def _timeline(session: AsyncSession, case: Case, type_: str, data: dict[st
         to_status=case.status,
         data=data,
     )
+    await refresh_later(session, tenant_id=case.tenant_id, case_id=case.id)
 
 
 async def _users_with_role(session: AsyncSession, role: str) -> list[uuid.UUID]:

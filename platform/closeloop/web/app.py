@@ -35,6 +35,7 @@ from closeloop.provision import check_app_role
 from closeloop.public import PublicCaseController
 from closeloop.queue.controllers import DeadLetterController
 from closeloop.queue.inprocess import background_work
+from closeloop.reports.controllers import ReportController
 from closeloop.settings import Settings, load_settings
 from closeloop.sla.calendar_controllers import CalendarController
 from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
@@ -79,6 +80,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PublicSurveyController,
     FollowupController,
     ImportController,
+    ReportController,
 ]
 
 

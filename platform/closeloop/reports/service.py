@@ -1,0 +1,142 @@
+"""`ReportService`: every metric of docs/reports.md, and the cases behind each figure.
+
+Obtain one from `closeloop.reports.deps.provide_report_service` (API, console, CLI,
+e-mail all do), so the caller's department scope applies everywhere the same way: a
+caller who is not an admin and whose user has a department sees only cases whose lead
+department is that department (`scope`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from closeloop.cases.models import Case
+from closeloop.cases.schemas import CaseSummary
+from closeloop.cases.views import case_summaries
+from closeloop.config import current
+from closeloop.db import required_tenant, utcnow
+from closeloop.errors import NotFound, UnprocessableEntity
+from closeloop.identity.models import Role, User
+from closeloop.identity.principal import Principal
+from closeloop.paging import after, page
+from closeloop.reports.engine import Engine
+from closeloop.reports.models import CaseFacts
+from closeloop.reports.schemas import METRICS, Metric, Period, ReportQuery, Summary
+from closeloop.reports.scope import Scope, category_subtree, load_labels
+from closeloop.reports.special import DEFINITIONS
+from closeloop.settings import Settings
+
+__all__ = ["MAX_CASES_LIMIT", "ReportService"]
+
+MAX_CASES_LIMIT = 200
+
+
+def _change(value: object, previous: object) -> int | float | None:
+    if isinstance(value, int | float) and isinstance(previous, int | float):
+        return round(value - previous, 6)
+    return None
+
+
+class ReportService:
+    def __init__(
+        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
+    ) -> None:
+        """`principal` None: the system (CLI, scheduled e-mail), the whole tenant."""
+        self.session = session
+        self.principal = principal
+        self.settings = settings
+        self.tenant_id = required_tenant(session, "ReportService")
+
+    async def scope(self) -> uuid.UUID | None:
+        """The department the caller is limited to, or None for the whole tenant."""
+        principal = self.principal
+        if principal is None or principal.user_id is None or principal.has_role(Role.ADMIN):
+            return None
+        return await self.session.scalar(
+            select(User.department_id).where(User.id == principal.user_id)
+        )
+
+    async def _engine(self, query: ReportQuery) -> Engine:
+        tenant = await current.tenant(self.session)
+        labels = await load_labels(self.session, tenant.locale)
+        categories = None
+        if query.filters.category is not None:
+            categories = category_subtree(labels, query.filters.category)
+        scope = Scope(
+            zone=zoneinfo.ZoneInfo(tenant.timezone),
+            department=await self.scope(),
+            filters=query.filters,
+            category_ids=categories,
+        )
+        return Engine(self.session, scope, labels, utcnow())
+
+    async def summary(self, query: ReportQuery) -> Summary:
+        """Every metric of `METRICS` over `query`, with the previous period."""
+        engine = await self._engine(query)
+        previous = query.previous()
+        metrics: dict[str, Metric] = {}
+        for name in METRICS:
+            definition = DEFINITIONS[name]
+            metric = await definition.compute(engine, query, True)
+            before = await definition.compute(engine, previous, False)
+            metric.previous = before.value
+            metric.change = _change(metric.value, before.value)
+            metrics[name] = metric
+        zone = engine.scope.zone.key
+        return Summary(
+            period=Period(query.date_from, query.date_to, query.days, zone),
+            previous_period=Period(previous.date_from, previous.date_to, previous.days, zone),
+            group_by=query.group_by,
+            filters=query.filters,
+            metrics=metrics,
+            generated_at=engine.now,
+        )
+
+    async def cases(
+        self,
+        metric: str,
+        query: ReportQuery,
+        *,
+        key: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[CaseSummary], str | None]:
+        """The cases counted by `metric`'s figure over `query` (or by its row or trend
+        point `key`), newest received first, and the next page's cursor.
+        404 for an unknown metric, 422 (field `key`) for a key the metric has not."""
+        definition = DEFINITIONS.get(metric)
+        if definition is None:
+            raise NotFound(f"no metric {metric!r}; metrics are {', '.join(METRICS)}")
+        if key is not None and not key.strip():
+            raise UnprocessableEntity("key is empty", field="key")
+        limit = max(1, min(limit, MAX_CASES_LIMIT))
+        engine = await self._engine(query)
+        population = definition.population(engine, key)
+        ids = (
+            select(CaseFacts.id)
+            .select_from(population.source)
+            .where(
+                *engine.scope.cases(),
+                engine.scope.period(population.dated, query),
+                *population.where,
+            )
+        )
+        statement = select(Case).where(Case.id.in_(ids))
+        statement = after(statement, (Case.received_at, Case.id), cursor, descending=True)
+        statement = statement.order_by(Case.received_at.desc(), Case.id.desc()).limit(limit + 1)
+        found = (await self.session.scalars(statement)).all()
+        rows, next_cursor = page(found, limit, lambda case: (case.received_at, case.id))
+        return await case_summaries(self.session, self.settings, self.principal, rows), next_cursor
+
+    async def day_bounds(self, query: ReportQuery) -> tuple[dt.datetime, dt.datetime]:
+        """The instants the period begins and ends (exclusive), in the tenant's zone."""
+        tenant = await current.tenant(self.session)
+        zone = zoneinfo.ZoneInfo(tenant.timezone)
+        start = dt.datetime.combine(query.date_from, dt.time(), tzinfo=zone)
+        end = dt.datetime.combine(query.date_to + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        return start, end

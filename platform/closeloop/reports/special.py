@@ -1,0 +1,629 @@
+"""The metrics with their own shape: complaint rate, on-time rate, escalations,
+satisfaction, follow-up, responsibility, handler ranking and the Pareto charts
+(docs/reports.md). Each computes its figure with `Engine` and says which cases it
+counted (`population`), like `definitions.Plain`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select
+
+from closeloop.config.models import TenantProfile
+from closeloop.errors import UnprocessableEntity
+from closeloop.reports.definitions import (
+    PLAIN,
+    Definition,
+    Population,
+    Unit,
+    common_key,
+    fields_of,
+)
+from closeloop.reports.engine import Engine, count_of, rate_of, ratio
+from closeloop.reports.models import CaseFacts as F
+from closeloop.reports.models import OrderVolume
+from closeloop.reports.schemas import (
+    DIMENSIONS,
+    TIME_BUCKETS,
+    Breakdown,
+    Metric,
+    ReportQuery,
+    Row,
+)
+from closeloop.sla.models import SlaClock as C
+
+__all__ = ["DEFINITIONS", "HANDLER_MIN_SAMPLE", "SLA_TARGETS"]
+
+HANDLER_MIN_SAMPLE = 5
+SLA_TARGETS = (
+    "first_response",
+    "customer_update",
+    "resolution",
+    "customer_contact",
+    "followup",
+    "first_feedback",
+    "second_handling",
+)
+FOLLOWUP_OUTCOMES = ("resolved_satisfied", "partially_resolved", "unresolved")
+PARTIES = ("internal", "customer", "third_party")
+
+
+def _split(key: str | None) -> tuple[str, str]:
+    kind, _, value = (key or "").partition(":")
+    return kind, value
+
+
+async def _with_dimension(
+    definition: Any,
+    engine: Engine,
+    query: ReportQuery,
+    metric: Metric,
+    where: Any,
+    agg: Any,
+    *,
+    dated: Any,
+    unit: Unit,
+    source: Any = F,
+) -> None:
+    """Add the `group_by` breakdown or trend, as `Plain` does."""
+    if query.group_by in DIMENSIONS:
+        metric.breakdowns.append(
+            await engine.breakdown(
+                query,
+                query.group_by,
+                dated,
+                where,
+                agg,
+                lambda f: fields_of(unit, f),
+                source=source,
+            )
+        )
+    elif query.group_by in TIME_BUCKETS:
+        metric.trend = await engine.trend(
+            query,
+            dated,
+            where,
+            agg,
+            lambda f: fields_of(unit, f),
+            source=source,
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ComplaintRate(Definition):
+    name: str = "complaint_rate"
+    unit: Any = "per_10000"
+
+    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
+        where = [F.kind == "complaint"]
+        complaints = int(
+            (await engine.one(query, F.received_at, where, count_of())).get("count") or 0
+        )
+        volumes = (
+            await engine.session.execute(
+                select(OrderVolume.date_from, OrderVolume.date_to, OrderVolume.orders)
+            )
+        ).all()
+
+        def orders(first: dt.date, last: dt.date) -> int | None:
+            inside = [v.orders for v in volumes if v.date_from >= first and v.date_to <= last]
+            return sum(inside) if inside else None
+
+        def rate(n: int, total: int | None) -> float | None:
+            return n * 10_000 / total if total else None
+
+        total = orders(query.date_from, query.date_to)
+        metric = Metric(
+            name=self.name,
+            unit="per_10000",
+            value=rate(complaints, total),
+            numerator=complaints,
+            denominator=total,
+            count=complaints,
+            note=None if total else "no_order_volume",
+        )
+        if detail and query.group_by in TIME_BUCKETS:
+            points = await engine.trend(
+                query,
+                F.received_at,
+                where,
+                count_of(),
+                lambda f: {"count": int(f.get("count") or 0)},
+            )
+            for point in points:
+                point.denominator = orders(point.start, point.end)
+                point.numerator = point.count
+                point.value = rate(point.count or 0, point.denominator)
+            metric.trend = points
+        return metric
+
+    def population(self, engine: Engine, key: str | None) -> Population:
+        population = Population(F.received_at, [F.kind == "complaint"])
+        return population if key is None else common_key(engine, population, key)
+
+
+def _clock_states(now: dt.datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    breached = or_(
+        C.breached_at.is_not(None),
+        C.state == "breached",
+        and_(C.stopped_at.is_not(None), C.stopped_at > C.due_at),
+        and_(C.state == "running", C.due_at < now),
+    )
+    met = and_(C.stopped_at.is_not(None), not_(breached))
+    return met, breached
+
+
+_CLOCKS = F.__table__.join(C.__table__, and_(C.tenant_id == F.tenant_id, C.case_id == F.id))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OnTimeRate(Definition):
+    name: str = "on_time_rate"
+    unit: Any = "rate"
+
+    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
+        met, breached = _clock_states(engine.now)
+        where = [or_(met, breached), C.target.in_(SLA_TARGETS)]
+        agg = rate_of(met)
+        total = await engine.one(query, C.due_at, where, agg, source=_CLOCKS)
+        metric = Metric(name=self.name, unit="rate", **fields_of("rate", total))
+        if not detail:
+            return metric
+        rows = []
+        found = dict(await engine.grouped(query, C.due_at, where, agg, C.target, source=_CLOCKS))
+        for target in SLA_TARGETS:
+            fields = fields_of("rate", found.get(target, {}))
+            fields["figures"] = {"breached": fields["denominator"] - fields["numerator"]}
+            rows.append(Row(key=f"on_time_rate:{target}", label=target, **fields))
+        metric.breakdowns.append(Breakdown(dimension="target", rows=rows))
+        await _with_dimension(
+            self, engine, query, metric, where, agg, dated=C.due_at, unit="rate", source=_CLOCKS
+        )
+        return metric
+
+    def population(self, engine: Engine, key: str | None) -> Population:
+        met, breached = _clock_states(engine.now)
+        where: list[ColumnElement[bool]] = [C.target.in_(SLA_TARGETS)]
+        parts = (key or "").split(":")
+        state = None
+        if parts[0] == self.name:
+            if len(parts) == 2 and parts[1] in ("met", "breached"):
+                state = parts[1]
+            elif len(parts) in (2, 3) and parts[1] in SLA_TARGETS:
+                where.append(C.target == parts[1])
+                if len(parts) == 3:
+                    if parts[2] not in ("met", "breached"):
+                        raise UnprocessableEntity(f"this figure has no key {key!r}", field="key")
+                    state = parts[2]
+            else:
+                raise UnprocessableEntity(f"this figure has no key {key!r}", field="key")
+            key = None
+        where.append(
+            met if state == "met" else breached if state == "breached" else or_(met, breached)
+        )
+        population = Population(C.due_at, where, source=_CLOCKS)
+        return population if key is None else common_key(engine, population, key)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Escalations(Definition):
+    name: str = "escalations"
+    unit: Any = "count"
+
+    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
+        where = [F.escalation_level >= 1]
+        total = await engine.one(query, F.received_at, where, count_of())
+        metric = Metric(name=self.name, unit="count", **fields_of("count", total))
+        if not detail:
+            return metric
+        found = await engine.grouped(query, F.received_at, where, count_of(), F.escalation_level)
+        rows = [
+            Row(
+                key=f"level:{level}",
+                label=str(level),
+                value=int(f["count"] or 0),
+                count=int(f["count"] or 0),
+            )
+            for level, f in sorted(found, key=lambda item: item[0])
+        ]
+        metric.breakdowns.append(Breakdown(dimension="level", rows=rows))
+        await _with_dimension(
+            self, engine, query, metric, where, count_of(), dated=F.received_at, unit="count"
+        )
+        return metric
+
+    def population(self, engine: Engine, key: str | None) -> Population:
+        where: list[ColumnElement[bool]] = [F.escalation_level >= 1]
+        kind, value = _split(key)
+        if kind == "level":
+            if not value.isdigit():
+                raise UnprocessableEntity("level must be a number", field="key")
+            return Population(F.received_at, [F.escalation_level == int(value)])
+        population = Population(F.received_at, where)
+        return population if key is None else common_key(engine, population, key)
+
+
+async def _scale(engine: Engine) -> list[dict[str, Any]]:
+    from closeloop.cases.actions import DEFAULT_SATISFACTION_SCALE
+
+    profile = await engine.session.scalar(select(TenantProfile).limit(1))
+    return (
+        list(profile.satisfaction_scale)
+        if profile and profile.satisfaction_scale
+        else DEFAULT_SATISFACTION_SCALE
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Satisfaction(Definition):
+    name: str = "satisfaction"
+    unit: Any = "rate"
+
+    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
+        scale = await _scale(engine)
+        top = str(scale[0]["code"]) if scale else ""
+        where = [F.satisfaction.is_not(None)]
+        agg = {
+            **rate_of(F.satisfaction == top),
+            "satisfied": func.count().filter(F.satisfied.is_(True)),
+        }
+        total = await engine.one(query, F.satisfaction_at, where, agg)
+        resolved = await engine.one(
+            query, F.first_resolved_at, [], rate_of(F.satisfaction.is_not(None))
+        )
+        answers = int(total.get("count") or 0)
+        metric = Metric(
+            name=self.name,
+            unit="rate",
+            value=ratio(int(total.get("numerator") or 0), answers),
+            numerator=int(total.get("numerator") or 0),
+            denominator=answers,
+            count=answers,
+            figures={
+                "satisfied_share": ratio(int(total.get("satisfied") or 0), answers),
+                "response_rate": ratio(
+                    int(resolved.get("numerator") or 0), int(resolved.get("count") or 0)
+                ),
+                "resolved": int(resolved.get("count") or 0),
+                "answered": int(resolved.get("numerator") or 0),
+            },
+        )
+        if not detail:
+            return metric
+        found = dict(
+            await engine.grouped(query, F.satisfaction_at, where, count_of(), F.satisfaction)
+        )
+        names = {str(level["code"]): level for level in scale}
+        rows = []
+        for code in [*names, *sorted(set(found) - set(names))]:
+            n = int((found.get(code) or {}).get("count") or 0)
+            level = names.get(code, {})
+            label = level.get("name_zh" if engine.labels.zh else "name_en") or code
+            rows.append(
+                Row(
+                    key=f"satisfaction:{code}",
+                    label=str(label),
+                    value=n,
+                    count=n,
+                    share=ratio(n, answers),
+                )
+            )
+        metric.breakdowns.append(Breakdown(dimension="answer", rows=rows))
+        if query.group_by == "handler":
+            found_by = await engine.grouped(query, F.satisfaction_at, where, agg, F.resolved_by)
+            rows = [
+                Row(
+                    key=f"handler:{h if h is not None else 'none'}",
+                    label=engine.labels.of("handler", h),
+                    **fields_of("rate", f),
+                )
+                for h, f in found_by
+            ]
+            metric.breakdowns.append(Breakdown(dimension="handler", rows=rows))
+        else:
+            await _with_dimension(
+                self, engine, query, metric, where, agg, dated=F.satisfaction_at, unit="rate"
+            )
+        return metric
+
+    def population(self, engine: Engine, key: str | None) -> Population:
+        where: list[ColumnElement[bool]] = [F.satisfaction.is_not(None)]
+        kind, value = _split(key)
+        if kind == "satisfaction":
+            return Population(F.satisfaction_at, [F.satisfaction == value])
+        if kind == "handler":
+            return Population(F.satisfaction_at, [*where, _resolved_by(value)])
+        population = Population(F.satisfaction_at, where)
+        return population if key is None else common_key(engine, population, key)
+
+
+def _resolved_by(value: str) -> ColumnElement[bool]:
+    from closeloop.reports.scope import dimension_value, equals_or_null
+
+    return equals_or_null(F.resolved_by, dimension_value("handler", value))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Followup(Definition):
+    name: str = "followup"
+    unit: Any = "rate"
+
+    def _states(self, now: dt.datetime) -> dict[str, ColumnElement[bool]]:
+        return {
+            "on_time": and_(
+                F.followup_done_at.is_not(None), F.followup_done_at <= F.followup_due_by
+            ),
+            "late": and_(F.followup_done_at.is_not(None), F.followup_done_at > F.followup_due_by),
+            "open": and_(F.followup_done_at.is_(None), F.followup_due_by < now),
+        }
+
+    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
+        states = self._states(engine.now)
+        decided = or_(*states.values())
+        agg = {
+            **rate_of(states["on_time"]),
+            "late": func.count().filter(states["late"]),
+            "open": func.count().filter(states["open"]),
+        }
+        due = await engine.one(query, F.followup_due_by, [decided], agg)
+        done = await engine.one(
+            query, F.followup_done_at, [], rate_of(F.followup_outcome == "unresolved")
+        )
+        metric = Metric(
+            name=self.name,
+            unit="rate",
+            **fields_of("rate", due),
+        )
+        metric.figures = {
+            "done": int(done.get("count") or 0),
+            "done_late": int(due.get("late") or 0),
+            "open_overdue": int(due.get("open") or 0),
+            "unresolved": int(done.get("numerator") or 0),
+            "unresolved_rate": ratio(int(done.get("numerator") or 0), int(done.get("count") or 0)),
+        }
+        if not detail:
+            return metric
+        found = dict(
+            await engine.grouped(query, F.followup_done_at, [], count_of(), F.followup_outcome)
+        )
+        total = int(done.get("count") or 0)
+        rows = []
+        for outcome in FOLLOWUP_OUTCOMES:
+            n = int((found.get(outcome) or {}).get("count") or 0)
+            rows.append(
+                Row(
+                    key=f"outcome:{outcome}", label=outcome, value=n, count=n, share=ratio(n, total)
+                )
+            )
+        metric.breakdowns.append(Breakdown(dimension="outcome", rows=rows))
+        await _with_dimension(
+            self, engine, query, metric, [decided], agg, dated=F.followup_due_by, unit="rate"
+        )
+        return metric
+
+    def population(self, engine: Engine, key: str | None) -> Population:
+        states = self._states(engine.now)
+        kind, value = _split(key)
+        if kind == "followup":
+            if value not in states:
+                raise UnprocessableEntity(f"this figure has no key {key!r}", field="key")
+            return Population(F.followup_due_by, [states[value]])
+        if kind == "outcome":
+            return Population(F.followup_done_at, [F.followup_outcome == value])
+        population = Population(F.followup_due_by, [or_(*states.values())])
+        return population if key is None else common_key(engine, population, key)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Responsibility(Definition):
+    name: str = "responsibility"
+    unit: Any = "count"
+
+    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
+        where = [F.responsible_party.is_not(None)]
+        total = await engine.one(query, F.first_resolved_at, where, count_of())
+        metric = Metric(name=self.name, unit="count", **fields_of("count", total))
+        if not detail:
+            return metric
+        all_ = metric.count or 0
+        found = dict(
+            await engine.grouped(query, F.first_resolved_at, where, count_of(), F.responsible_party)
+        )
+        rows = []
+        for party in PARTIES:
+            n = int((found.get(party) or {}).get("count") or 0)
+            rows.append(
+                Row(key=f"party:{party}", label=party, value=n, count=n, share=ratio(n, all_))
+            )
+        metric.breakdowns.append(Breakdown(dimension="party", rows=rows))
+        internal = int((found.get("internal") or {}).get("count") or 0)
+        departments = await engine.breakdown(
+            query,
+            "department",
+            F.first_resolved_at,
+            [F.responsible_party == "internal"],
+            count_of(),
+            lambda f: fields_of("count", f),
+        )
+        for row in departments.rows:
+            row.share = ratio(row.count, internal)
+        metric.breakdowns.append(departments)
+        third = await engine.grouped(
+            query,
+            F.first_resolved_at,
+            [F.responsible_party == "third_party"],
+            count_of(),
+            F.third_party,
+        )
+        rows = [
+            Row(
+                key=f"third_party:{name or 'none'}",
+                label=name or "—",
+                value=int(f["count"] or 0),
+                count=int(f["count"] or 0),
+                share=ratio(int(f["count"] or 0), all_),
+            )
+            for name, f in sorted(third, key=lambda item: -(item[1]["count"] or 0))
+        ]
+        metric.breakdowns.append(Breakdown(dimension="third_party", rows=rows))
+        return metric
+
+    def population(self, engine: Engine, key: str | None) -> Population:
+        kind, value = _split(key)
+        if kind == "party":
+            return Population(F.first_resolved_at, [F.responsible_party == value])
+        if kind == "third_party":
+            return Population(
+                F.first_resolved_at,
+                [F.responsible_party == "third_party", F.third_party == value]
+                if value != "none"
+                else [F.responsible_party == "third_party", F.third_party.is_(None)],
+            )
+        if kind == "department":
+            population = Population(F.first_resolved_at, [F.responsible_party == "internal"])
+            return common_key(engine, population, key or "")
+        population = Population(F.first_resolved_at, [F.responsible_party.is_not(None)])
+        return population if key is None else common_key(engine, population, key)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HandlerRanking(Definition):
+    name: str = "handler_ranking"
+    unit: Any = "count"
+
+    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
+        where = [F.resolved_by.is_not(None)]
+        on_time = func.array_position(F.breached_targets, "resolution").is_(None)
+        resolved = dict(
+            await engine.grouped(query, F.first_resolved_at, where, rate_of(on_time), F.resolved_by)
+        )
+        answers = dict(
+            await engine.grouped(
+                query,
+                F.satisfaction_at,
+                [*where, F.satisfaction.is_not(None)],
+                rate_of(F.satisfied.is_(True)),
+                F.resolved_by,
+            )
+        )
+        rows = []
+        for handler, figures in resolved.items():
+            n = int(figures.get("count") or 0)
+            answered = answers.get(handler, {})
+            rows.append(
+                Row(
+                    key=f"handler:{handler}",
+                    label=engine.labels.of("handler", handler),
+                    value=n,
+                    count=n,
+                    figures={
+                        "resolved": n,
+                        "on_time_rate": ratio(int(figures.get("numerator") or 0), n),
+                        "satisfaction": ratio(
+                            int(answered.get("numerator") or 0), int(answered.get("count") or 0)
+                        ),
+                        "answers": int(answered.get("count") or 0),
+                        "ranked": 1 if n >= HANDLER_MIN_SAMPLE else 0,
+                    },
+                )
+            )
+        rows.sort(
+            key=lambda r: (
+                -(r.figures["ranked"] or 0),
+                -(r.count or 0),
+                -(r.figures["on_time_rate"] or 0),
+                r.key,
+            )
+        )
+        metric = Metric(
+            name=self.name,
+            unit="count",
+            value=len(rows),
+            count=sum(r.count or 0 for r in rows),
+            figures={"min_sample": HANDLER_MIN_SAMPLE},
+        )
+        if detail:
+            metric.breakdowns.append(Breakdown(dimension="handler", rows=rows))
+        return metric
+
+    def population(self, engine: Engine, key: str | None) -> Population:
+        kind, value = _split(key)
+        if kind == "handler":
+            return Population(F.first_resolved_at, [_resolved_by(value)])
+        population = Population(F.first_resolved_at, [F.resolved_by.is_not(None)])
+        return population if key is None else common_key(engine, population, key)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Pareto(Definition):
+    name: str
+    column: Any
+    prefix: str
+    unit: Any = "count"
+
+    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
+        total = await engine.one(query, F.received_at, [], count_of())
+        metric = Metric(name=self.name, unit="count", **fields_of("count", total))
+        if not detail:
+            return metric
+        found = await engine.grouped(query, F.received_at, [], count_of(), self.column)
+        found.sort(key=lambda item: (-(item[1]["count"] or 0), str(item[0])))
+        rows, running, all_ = [], 0, metric.count or 0
+        for value, figures in found:
+            n = int(figures["count"] or 0)
+            running += n
+            label = (
+                engine.labels.of("category", value) if self.prefix == "category" else (value or "—")
+            )
+            rows.append(
+                Row(
+                    key=f"{self.prefix}:{value if value is not None else 'none'}",
+                    label=label,
+                    value=n,
+                    count=n,
+                    share=ratio(n, all_),
+                    cumulative_share=ratio(running, all_),
+                )
+            )
+        metric.breakdowns.append(Breakdown(dimension=self.prefix, rows=rows))
+        return metric
+
+    def population(self, engine: Engine, key: str | None) -> Population:
+        kind, value = _split(key)
+        if kind == self.prefix:
+            condition = self.column.is_(None) if value == "none" else self.column == value
+            return Population(F.received_at, [condition])
+        population = Population(F.received_at, [])
+        return (
+            population if key is None else common_key(engine, population, key, category_tree=False)
+        )
+
+
+_BY_NAME: dict[str, Definition] = {d.name: d for d in PLAIN}
+_BY_NAME.update(
+    {
+        "complaint_rate": ComplaintRate(),
+        "on_time_rate": OnTimeRate(),
+        "escalations": Escalations(),
+        "satisfaction": Satisfaction(),
+        "followup": Followup(),
+        "responsibility": Responsibility(),
+        "handler_ranking": HandlerRanking(),
+        "pareto": Pareto("pareto", F.category_code, "category"),
+        "pareto_products": Pareto("pareto_products", F.product, "product"),
+    }
+)
+
+
+def _ordered() -> dict[str, Definition]:
+    from closeloop.reports.schemas import METRICS
+
+    missing = set(METRICS) - set(_BY_NAME)
+    assert not missing, f"metrics without a definition: {missing}"
+    return {name: _BY_NAME[name] for name in METRICS}
+
+
+DEFINITIONS: dict[str, Definition] = _ordered()
