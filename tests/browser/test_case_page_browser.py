@@ -264,3 +264,41 @@ async def test_a_script_title_is_text_and_another_tenants_case_is_not_found(
     await expect(page.get_by_role("heading", name="页面不存在")).to_be_visible()
     assert dialogs == []
     assert problems.seen == []
+
+
+async def test_the_assign_picker_and_adding_a_file_on_the_page(
+    new_context: NewContext, api: httpx.AsyncClient, tenant: TenantHandle
+) -> None:
+    case = await _verified_case(api, tenant)
+    departments = await api.get("/api/v1/departments/", headers=tenant.headers)
+    parcels = next(d for d in departments.json() if d["name_zh"] == "售后物流组")
+    made = await api.post(
+        "/api/v1/users/",
+        headers=tenant.headers,
+        json={
+            "email": f"handler-{uuid.uuid4().hex[:6]}@{tenant.slug}.example.com",
+            "display_name": "物流处理人",
+            "password": PASSWORD,
+            "roles": ["handler"],
+            "department_id": parcels["id"],
+        },
+    )
+    assert made.status_code == 201, made.text
+    page = await _signed_in(new_context, tenant, tenant.admin_email)
+    problems = Problems(page)
+    await page.goto(f"/console/cases/{case['id']}")
+
+    # A handler picked first brings their department with them.
+    await page.locator("summary", has_text="分派").first.click()
+    form = page.get_by_role("form", name="分派", exact=True)
+    await form.get_by_label("处理人", exact=True).select_option(label="物流处理人")
+    await expect(form.get_by_label("责任部门", exact=True)).to_have_value(parcels["id"])
+
+    # A file chosen on the page is stored and listed.
+    await page.get_by_label("添加文件", exact=True).set_input_files(
+        files=[{"name": "回执.txt", "mimeType": "text/plain", "buffer": "签收回执".encode()}]
+    )
+    await page.get_by_role("button", name="上传附件", exact=True).click()
+    await expect(page.get_by_role("link", name="下载 回执.txt")).to_be_visible()
+    await assert_accessible(page)
+    assert problems.seen == []

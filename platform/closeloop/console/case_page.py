@@ -48,8 +48,10 @@ from closeloop.console.case_view import (
 from closeloop.console.deps import Viewer
 from closeloop.console.i18n import N_, gettext
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
+from closeloop.console.register import FORM_BODY_LIMIT, MAX_FILES
+from closeloop.console.register_form import read_uploads
 from closeloop.console.sessions import ConsoleUser
-from closeloop.errors import ApiError, NotFound
+from closeloop.errors import ApiError, NotFound, UnprocessableEntity
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Permission
 from closeloop.providers import AppSettings
@@ -319,6 +321,36 @@ class CasePageController(Controller):
             customer=customer,
             case_id=case_id,
             may_reveal=False,
+        )
+
+    @post(
+        "/{case_id:uuid}/attachments",
+        opt=access(*EDIT_ROLES),
+        status_code=303,
+        request_max_body_size=FORM_BODY_LIMIT,
+    )
+    async def upload(self, screen: CaseScreen, case_id: FromPath[uuid.UUID]) -> Redirect | Template:
+        """Add evidence files to the case through the attachment service (the API's
+        size and type checks); all or none are stored. Back to the attachments."""
+        case = await screen.cases.get(case_id)  # 404 before anything about the form
+        form = await screen.request.form()
+        files = form.getall("files", [])[: MAX_FILES + 1]
+        try:
+            if len(files) > MAX_FILES:
+                raise UnprocessableEntity(f"at most {MAX_FILES} files", field="files")
+            uploads = await read_uploads(files, max_bytes=screen.settings.attachment_max_bytes)
+            if not uploads:
+                raise UnprocessableEntity("choose a file to attach", field="files")
+            async with screen.db_session.begin_nested():
+                for item in uploads:
+                    await screen.attachments.add(case, item)
+        except ApiError as exc:
+            if exc.status_code not in (*_SHOWN_ON_PAGE, 413, 415):
+                raise
+            problem = Problem("attachments", exc.message)
+            return await screen.page(case_id, status_code=exc.status_code, problem=problem)
+        return Redirect(
+            _case_url(case_id, "attachments"), status_code=303, headers=SECURITY_HEADERS
         )
 
     @get("/{case_id:uuid}/attachments/{attachment_id:uuid}", opt=access(*ALL_ROLES))

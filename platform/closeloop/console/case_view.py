@@ -80,6 +80,17 @@ _MOMENTS = ("deadline", "after")
 class Option:
     value: str
     text: str
+    department: str = ""  # a handler's department id, for the assign picker
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HandlerGroup:
+    """The assign picker's handlers of one department (`department` "" for staff
+    without one), in the departments' order."""
+
+    department: str
+    label: str
+    handlers: list[Option]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -128,7 +139,7 @@ class CaseView:
     categories: list[Option]
     severities: list[Option]
     departments: list[Option]
-    handlers: list[Option]
+    handlers: list[HandlerGroup]
     satisfaction: list[Option]
     names: dict[str, str] = dataclasses.field(default_factory=dict)
     stamp: str = ""
@@ -200,6 +211,18 @@ async def reveal_customer(
 
 async def _users(session: AsyncSession) -> list[User]:
     return list((await session.scalars(select(User).order_by(User.display_name))).all())
+
+
+def _by_department(handlers: list[Option], departments: list[Option]) -> list[HandlerGroup]:
+    """Handlers grouped under their departments, in the departments' order; staff of no
+    (or an inactive) department last, under "" (the template names that group)."""
+    known = {d.value for d in departments}
+    groups = [
+        HandlerGroup(d.value, d.text, [h for h in handlers if h.department == d.value])
+        for d in departments
+    ]
+    rest = [h for h in handlers if h.department not in known]
+    return [g for g in [*groups, HandlerGroup("", "", rest)] if g.handlers]
 
 
 def _actor(names: dict[str, str], actor: str) -> str:
@@ -337,11 +360,14 @@ async def load_case_view(
     users = await _users(session)
     names = {f"user:{u.id}": u.display_name for u in users}
     handler_roles = [role.value for role in HANDLER_ROLES]
-    handlers = [
-        Option(str(u.id), u.display_name)
-        for u in users
-        if u.active and any(role in handler_roles for role in u.roles)
-    ]
+    handlers = _by_department(
+        [
+            Option(str(u.id), u.display_name, str(u.department_id or ""))
+            for u in users
+            if u.active and any(role in handler_roles for role in u.roles)
+        ],
+        departments,
+    )
     clocks = provide_clock_service(session, principal, settings)
     now = utcnow()
     rows = await clocks.clocks(case.id)

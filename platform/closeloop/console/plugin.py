@@ -11,9 +11,11 @@ import hashlib
 
 from litestar import Router
 from litestar.config.app import AppConfig
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
+from litestar.middleware.compression import CompressionMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins import InitPluginProtocol
 
@@ -35,6 +37,16 @@ __all__ = ["CSRF_COOKIE", "CSRF_HEADER", "ConsolePlugin"]
 
 CSRF_COOKIE = "closeloop_csrf"
 CSRF_HEADER = "x-csrftoken"
+
+
+# Pages and fragments leave gzipped (a queue page shrinks to about a sixth); static
+# files are gzipped once by `assets`, attachments are mostly compressed already.
+PAGE_COMPRESSION = CompressionConfig(
+    backend="gzip",
+    gzip_compress_level=6,
+    minimum_size=1024,
+    exclude=[r"^/console/static/", r"^/console/cases/[^/]+/attachments/"],
+)
 
 
 def _csrf_config(settings: Settings) -> CSRFConfig:
@@ -71,7 +83,10 @@ class ConsolePlugin(InitPluginProtocol):
                 CasePageController,
                 FollowupDeskController,
             ],
-            middleware=[DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings))],
+            middleware=[
+                DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings)),
+                DefineMiddleware(CompressionMiddleware, config=PAGE_COMPRESSION),
+            ],
             dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
             # Pages declaring access(...) are for the signed-in user of a cookie session.
             opt={CALLER_KEY: console_caller},

@@ -47,4 +47,35 @@
       link.click();
     }
   });
+
+  /* The assign form: the handler list is grouped by department. Picking a department
+     puts its handlers first; picking a handler while no department is chosen fills in
+     the handler's department. */
+  function assignPicker(form) {
+    var department = form.querySelector('select[name="lead_department_id"]');
+    var handler = form.querySelector("select[data-handler-picker]");
+    if (!department || !handler) { return; }
+    department.addEventListener("change", function () {
+      var chosen = department.value;
+      var groups = handler.querySelectorAll("optgroup");
+      for (var i = 0; i < groups.length; i += 1) {
+        if (chosen && groups[i].getAttribute("data-department") === chosen) {
+          handler.insertBefore(groups[i], handler.querySelector("optgroup"));
+          break;
+        }
+      }
+    });
+    handler.addEventListener("change", function () {
+      var option = handler.options[handler.selectedIndex];
+      var own = option ? option.getAttribute("data-department") : "";
+      if (!department.value && own && department.querySelector('option[value="' + own + '"]')) {
+        department.value = own;
+      }
+    });
+  }
+
+  var pickers = document.querySelectorAll("select[data-handler-picker]");
+  for (var p = 0; p < pickers.length; p += 1) {
+    if (pickers[p].form) { assignPicker(pickers[p].form); }
+  }
 })();
