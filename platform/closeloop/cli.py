@@ -714,14 +714,91 @@ def tenants_delete(slug: str, confirm: str | None) -> None:
     click.echo(f"tenant {slug} deleted: all its rows and files")
 
 
-def _add_domain_commands() -> None:
-    from closeloop.reports.cli import report, reports
-
-    main.add_command(report)
-    main.add_command(reports)
+# ---- reports ------------------------------------------------------------------------------
 
 
-_add_domain_commands()
+def _report_formats() -> list[str]:
+    from closeloop.reports.command import available_formats
+
+    return available_formats()
+
+
+@main.command("report")
+@click.argument("slug")
+@click.option("--period", help="2026-10 (a month), 2026-W41 (a week), 2026-10-03 or 2026")
+@click.option("--from", "date_from", help="first day, instead of --period (YYYY-MM-DD)")
+@click.option("--to", "date_to", help="last day, inclusive")
+@click.option("--group-by", help="day, week, month, or channel, kind, category, ...")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(_report_formats()),
+    default="csv",
+    show_default=True,
+    help=f"formats in this build: {', '.join(_report_formats())}",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="default: stdout")
+def report(
+    slug: str,
+    period: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    group_by: str | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Tenant SLUG's report over a period: every figure of docs/reports.md with the
+    previous period, for the whole tenant (default period: this month so far)."""
+    from closeloop.errors import ApiError, NotFound
+    from closeloop.reports.command import summary_command, writer
+
+    settings = _settings()
+    params = {"date_from": date_from, "date_to": date_to, "period": period, "group_by": group_by}
+    with _database(settings) as app_url:
+        try:
+            summary = asyncio.run(summary_command(app_url, settings, slug, params))
+        except NotFound as exc:
+            click.echo(f"closeloop: {exc.message}", err=True)
+            sys.exit(2)
+        except ApiError as exc:
+            fields = [str(f.get("field")) for f in (exc.details or {}).get("fields", [])]
+            click.echo(f"closeloop: {exc.message} ({', '.join(fields)})", err=True)
+            sys.exit(2)
+    if out is None:
+        writer(fmt)(summary, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
+    with out.open("wb") as stream:
+        writer(fmt)(summary, stream)
+    click.echo(f"report of {slug} written to {out}", err=True)
+
+
+@main.group()
+def reports() -> None:
+    """The report facts and the daily rollup."""
+
+
+@reports.command("rebuild")
+@click.argument("slug")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="first day")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="last day, inclusive")
+def reports_rebuild(slug: str, date_from: Any, date_to: Any) -> None:
+    """Recompute the report facts of tenant SLUG's cases received in the range (default:
+    all) and the daily rollup of those days."""
+    from closeloop.errors import NotFound
+    from closeloop.reports.command import rebuild_command
+
+    first = date_from.date() if date_from else None
+    last = date_to.date() if date_to else None
+    if first is not None and last is not None and last < first:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    with _database(_settings()) as app_url:
+        try:
+            click.echo(asyncio.run(rebuild_command(app_url, slug, first, last)))
+        except NotFound as exc:
+            click.echo(f"closeloop: {exc.message}", err=True)
+            sys.exit(2)
+
 
 if __name__ == "__main__":
     main()
