@@ -7,7 +7,7 @@ import datetime as dt
 
 from babel.dates import format_timedelta
 
-from closeloop.console.i18n import N_, babel_locale, gettext
+from closeloop.console.i18n import N_, babel_formats, gettext
 
 __all__ = [
     "ACTION_KEYS",
@@ -187,7 +187,7 @@ def due_text(locale: str, due: dt.datetime, now: dt.datetime) -> str:
     """ "Due in 2 hours" / "overdue by 35 minutes", the way the page's language says it
     (console.js keeps it current from the element's due time)."""
     span = format_timedelta(
-        abs(due - now), threshold=1.5, format="long", locale=babel_locale(locale)
+        abs(due - now), threshold=1.5, format="long", locale=babel_formats(locale)
     )
     if due >= now:
         return gettext(locale, N_("due in %(span)s"), span=span)

@@ -32,7 +32,7 @@ from closeloop.config.service import (
     SeverityService,
 )
 from closeloop.console import case_labels as L
-from closeloop.console.i18n import babel_locale
+from closeloop.console.i18n import babel_formats
 from closeloop.console.sessions import ConsoleUser
 from closeloop.customers.deps import provide_customer_service
 from closeloop.customers.schemas import CustomerRead
@@ -241,7 +241,7 @@ def _shown(locale: str, timezone: str, key: str, value: object) -> str:
         except ValueError:
             return value
         return format_datetime(
-            moment, "medium", tzinfo=ZoneInfo(timezone), locale=babel_locale(locale)
+            moment, "medium", tzinfo=ZoneInfo(timezone), locale=babel_formats(locale)
         )
     return str(value)
 

@@ -14,6 +14,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -29,6 +30,7 @@ __all__ = [
     "LOCALES",
     "LOCALE_DIR",
     "N_",
+    "babel_formats",
     "babel_locale",
     "choose_locale",
     "gettext",
@@ -52,6 +54,13 @@ def N_(message: str) -> str:
 def babel_locale(locale: str) -> str:
     """`zh-CN` as Babel and the catalog folders spell it: `zh_CN`."""
     return locale.replace("-", "_")
+
+
+@functools.cache
+def babel_formats(locale: str) -> Locale:
+    """Babel's locale data for formatting dates and spans in `locale`, parsed once per
+    process (a page formats hundreds of moments; parsing the name each time showed)."""
+    return Locale.parse(babel_locale(locale))
 
 
 @functools.cache

@@ -22,7 +22,7 @@ from closeloop.console.i18n import (
     DEFAULT_LOCALE,
     LANGUAGE_COOKIE,
     LOCALES,
-    babel_locale,
+    babel_formats,
     choose_locale,
     template_gettext,
     template_ngettext,
@@ -70,7 +70,7 @@ SECURITY_HEADERS = {
 @pass_context
 def _format_datetime(context: Context, value: dt.datetime, timezone: str = "UTC") -> str:
     """A moment in `timezone`, written the way the page's language writes it."""
-    locale = babel_locale(context.get("locale") or DEFAULT_LOCALE)
+    locale = babel_formats(context.get("locale") or DEFAULT_LOCALE)
     return format_datetime(value, "medium", tzinfo=ZoneInfo(timezone), locale=locale)
 
 

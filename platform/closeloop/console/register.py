@@ -34,7 +34,7 @@ from closeloop.cases.deps import (
     provide_storage,
 )
 from closeloop.console.deps import Viewer
-from closeloop.console.i18n import babel_locale
+from closeloop.console.i18n import babel_formats
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
 from closeloop.console.register_findings import finding_lines, hook_titles
 from closeloop.console.register_form import (
@@ -126,7 +126,7 @@ async def _form_page(
 
 def _relative(due: dt.datetime, now: dt.datetime, locale: str) -> str:
     return format_timedelta(
-        due - now, granularity="minute", add_direction=True, locale=babel_locale(locale)
+        due - now, granularity="minute", add_direction=True, locale=babel_formats(locale)
     )
 
 
