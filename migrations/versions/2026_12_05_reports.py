@@ -96,6 +96,7 @@ def upgrade() -> None:
         _time("followup_done_at"),
         sa.Column("followup_outcome", sa.String(32), nullable=True),
         sa.Column("responsible_party", sa.String(16), nullable=True),
+        sa.Column("solution_type", sa.String(64), nullable=True),
         sa.Column("third_party", sa.String(200), nullable=True),
         _time("updated_at", nullable=False),
         sa.ForeignKeyConstraint(

@@ -50,7 +50,7 @@ from closeloop.imports.engine import Mapper
 from closeloop.imports.mapping import Mapping, MappingError
 from closeloop.imports.models import ImportRun
 from closeloop.imports.reading import ReadError, open_table
-from closeloop.reports.hooks import refresh_import_later
+from closeloop.reports.rebuild import refresh_import
 from closeloop.settings import Settings
 
 __all__ = ["BATCH", "ImportWriter", "Source", "digest"]
@@ -131,8 +131,13 @@ class ImportWriter:
                     created_so_far += len(fresh)
                     await batch.write(chunk, fresh, counts)
         except (ReadError, MappingError, UnicodeError, LookupError) as exc:
-            return await self._finish(run_id, counts, failure=str(exc))
-        return await self._finish(run_id, counts, failure=None)
+            failure: str | None = str(exc)
+        else:
+            failure = None
+        if not dry_run:
+            # The report facts of what was written, before the run says it is done.
+            await refresh_import(self.factory, self.tenant_id, run_id)
+        return await self._finish(run_id, counts, failure=failure)
 
     async def fail(self, run_id: uuid.UUID, failure: str) -> None:
         """Mark the run failed after an unexpected error (what was written stays)."""
@@ -149,7 +154,6 @@ class ImportWriter:
             run.finished_at = utcnow()
             run.source = None
             if not run.dry_run:
-                await refresh_import_later(session, tenant_id=run.tenant_id, run_id=run.id)
                 await record(
                     session,
                     actor=self.actor,

@@ -239,7 +239,6 @@ PLAIN: tuple[Plain, ...] = (
         F.received_at,
         breakdowns=("kind", "channel", "category", "severity", "department"),
     ),
-    Plain("resolved", "count", F.first_resolved_at),
     Plain(
         "first_response_time",
         "seconds",

@@ -11,13 +11,14 @@ runs: a redelivered message changes nothing.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,7 +73,7 @@ def _user(actor: str) -> uuid.UUID | None:
     return None
 
 
-def _waiting(events: Sequence[CaseEvent]) -> list[tuple[dt.datetime, dt.datetime]]:
+def _waiting(events: Sequence[Any]) -> list[tuple[dt.datetime, dt.datetime]]:
     """The finished stretches spent waiting on the customer."""
     stretches: list[tuple[dt.datetime, dt.datetime]] = []
     began: dt.datetime | None = None
@@ -107,24 +108,25 @@ def _spans(
     return int(elapsed.total_seconds()), int(business.total_seconds())
 
 
-def _first(events: Sequence[CaseEvent], type_: str) -> CaseEvent | None:
+def _first(events: Sequence[Any], type_: str) -> Any:
     return next((e for e in events if e.type == type_), None)
 
 
-def _made_major(events: Sequence[CaseEvent]) -> dt.datetime | None:
+def _made_major(events: Sequence[Any]) -> dt.datetime | None:
     for event in events:
         data = event.data or {}
         changes = data.get("changes") or {}
         if event.type == "escalation" and data.get("trigger") == "age" and "severity" in changes:
-            return event.created_at
+            moment: dt.datetime = event.created_at
+            return moment
     return None
 
 
 def _facts(
-    case: Case,
-    events: Sequence[CaseEvent],
-    clocks: Sequence[SlaClock],
-    tasks: Sequence[FollowupTask],
+    case: Any,
+    events: Sequence[Any],
+    clocks: Sequence[Any],
+    tasks: Sequence[Any],
     context: Context,
 ) -> dict[str, Any]:
     contacts = [e for e in events if e.type in CONTACT_TYPES and e.visibility == "customer"]
@@ -199,82 +201,123 @@ def _facts(
         "followup_done_at": task.done_at if task and task.status == "done" else None,
         "followup_outcome": task.outcome if task and task.status == "done" else None,
         "responsible_party": resolution.get("responsible_party"),
+        "solution_type": (str(resolution.get("solution_type") or "")[:64] or None),
         "third_party": (resolution.get("third_party") or None),
     }
+
+
+async def derive_many(
+    session: AsyncSession, case_ids: Sequence[uuid.UUID], context: Context
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """The facts of each of `case_ids` that exists, as rows (column → value), read with
+    one query per source table."""
+    tenant_id = required_tenant(session, "reports.facts")
+    ids = list(case_ids)
+    cases_t, events_t = Case.__table__, CaseEvent.__table__
+    clocks_t, tasks_t = SlaClock.__table__, FollowupTask.__table__
+    cases = (
+        await session.execute(
+            select(cases_t).where(cases_t.c.tenant_id == tenant_id, cases_t.c.id.in_(ids))
+        )
+    ).all()
+    events: dict[uuid.UUID, list[Any]] = collections.defaultdict(list)
+    clocks: dict[uuid.UUID, list[Any]] = collections.defaultdict(list)
+    tasks: dict[uuid.UUID, list[Any]] = collections.defaultdict(list)
+    for table, into, order in (
+        (events_t, events, (events_t.c.created_at, events_t.c.id)),
+        (clocks_t, clocks, (clocks_t.c.id,)),
+        (tasks_t, tasks, (tasks_t.c.created_at, tasks_t.c.id)),
+    ):
+        found = await session.execute(
+            select(table)
+            .where(table.c.tenant_id == tenant_id, table.c.case_id.in_(ids))
+            .order_by(table.c.case_id, *order)
+        )
+        for row in found:
+            into[row.case_id].append(row)
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    for case in cases:
+        facts = _facts(case, events[case.id], clocks[case.id], tasks[case.id], context)
+        facts["tenant_id"] = tenant_id
+        out[case.id] = facts
+    return out
 
 
 async def derive(
     session: AsyncSession, case_id: uuid.UUID, *, context: Context | None = None
 ) -> dict[str, Any] | None:
     """The case's facts as a row (column → value), or None when there is no such case."""
+    found = await derive_many(session, [case_id], context or await load_context(session))
+    return found.get(case_id)
+
+
+def _comparable(row: Any) -> dict[str, Any]:
+    return {name: row[name] for name in FACT_COLUMNS if name != "updated_at"}
+
+
+async def refresh_many(
+    session: AsyncSession, case_ids: Sequence[uuid.UUID], *, context: Context | None = None
+) -> int:
+    """Recompute and store the facts of `case_ids` and move the rollup by the
+    difference; answers how many cases' facts changed. Each case is locked (a
+    transaction-scoped advisory lock, taken in id order) so that two refreshes of one
+    case run one after the other."""
     tenant_id = required_tenant(session, "reports.facts")
-    case = await session.scalar(
-        select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+    ids = sorted(set(case_ids))
+    if not ids:
+        return 0
+    keys = [f"facts:{case_id}" for case_id in ids]
+    await session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) "
+            "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n)"
+        ),
+        {"keys": keys},
     )
-    if case is None:
-        return None
-    events = (
-        await session.scalars(
-            select(CaseEvent)
-            .where(CaseEvent.case_id == case_id)
-            .order_by(CaseEvent.created_at, CaseEvent.id)
+    facts_t = CaseFacts.__table__
+    old = {
+        row.id: dict(row._mapping)
+        for row in await session.execute(
+            select(facts_t).where(facts_t.c.tenant_id == tenant_id, facts_t.c.id.in_(ids))
         )
-    ).all()
-    clocks = (await session.scalars(select(SlaClock).where(SlaClock.case_id == case_id))).all()
-    tasks = (
-        await session.scalars(
-            select(FollowupTask)
-            .where(FollowupTask.case_id == case_id)
-            .order_by(FollowupTask.created_at, FollowupTask.id)
+    }
+    new = await derive_many(session, ids, context or await load_context(session))
+    zone = await rollup.tenant_zone(session)
+    delta: dict[rollup.Bucket, int] = collections.defaultdict(int)
+    changed, gone = [], []
+    for case_id in ids:
+        before, after = old.get(case_id), new.get(case_id)
+        if before is not None and after is not None and _comparable(before) == _comparable(after):
+            continue
+        for bucket, n in rollup.contributions(before, zone).items() if before else ():
+            delta[bucket] -= n
+        for bucket, n in rollup.contributions(after, zone).items() if after else ():
+            delta[bucket] += n
+        if after is not None:
+            after["updated_at"] = utcnow()
+            changed.append(after)
+        elif before is not None:
+            gone.append(case_id)
+    if changed:
+        statement = insert(CaseFacts)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["tenant_id", "id"],
+                set_={name: statement.excluded[name] for name in FACT_COLUMNS if name != "id"},
+            ),
+            changed,
         )
-    ).all()
-    row = _facts(case, events, clocks, tasks, context or await load_context(session))
-    row["tenant_id"] = tenant_id
-    return row
-
-
-def _as_row(facts: CaseFacts) -> dict[str, Any]:
-    return {name: getattr(facts, name) for name in FACT_COLUMNS}
+    if gone:
+        await session.execute(delete(CaseFacts).where(CaseFacts.id.in_(gone)))
+    await rollup.apply(session, tenant_id, {b: n for b, n in delta.items() if n})
+    return len(changed) + len(gone)
 
 
 async def refresh(
     session: AsyncSession, case_id: uuid.UUID, *, context: Context | None = None
 ) -> bool:
-    """Recompute and store the case's facts and move the rollup; True when they changed."""
-    tenant_id = required_tenant(session, "reports.facts")
-    await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtextextended(f"facts:{case_id}", 0)))
-    )
-    old = await session.scalar(
-        select(CaseFacts).where(CaseFacts.id == case_id).execution_options(populate_existing=True)
-    )
-    new = await derive(session, case_id, context=context)
-    before = _as_row(old) if old is not None else None
-    if new is not None:
-        new["updated_at"] = before["updated_at"] if before else utcnow()
-    if before == ({k: new[k] for k in FACT_COLUMNS} if new else None):
-        return False
-    zone = await rollup.tenant_zone(session)
-    delta = rollup.difference(
-        rollup.contributions(before, zone) if before else {},
-        rollup.contributions(new, zone) if new else {},
-    )
-    if new is None:
-        if old is not None:
-            await session.delete(old)
-    else:
-        new["updated_at"] = utcnow()
-        statement = insert(CaseFacts).values(new)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["tenant_id", "id"],
-                set_={name: statement.excluded[name] for name in FACT_COLUMNS if name != "id"},
-            )
-        )
-        if old is not None:
-            session.expunge(old)
-    await rollup.apply(session, tenant_id, delta)
-    return True
+    """Recompute and store one case's facts and move the rollup; True when they changed."""
+    return bool(await refresh_many(session, [case_id], context=context))
 
 
 async def forget(session: AsyncSession, case_ids: Sequence[uuid.UUID]) -> None:
@@ -289,6 +332,7 @@ async def forget(session: AsyncSession, case_ids: Sequence[uuid.UUID]) -> None:
             select(CaseFacts).where(CaseFacts.id.in_(case_ids[start : start + 1000]))
         )
         for facts in rows:
-            for bucket, n in rollup.contributions(_as_row(facts), zone).items():
+            row = {name: getattr(facts, name) for name in FACT_COLUMNS}
+            for bucket, n in rollup.contributions(row, zone).items():
                 delta[bucket] = delta.get(bucket, 0) - n
     await rollup.apply(session, tenant_id, {b: n for b, n in delta.items() if n})

@@ -19,15 +19,12 @@ if TYPE_CHECKING:
     from closeloop.settings import Settings
 
 __all__ = [
-    "IMPORT_ACTOR",
     "REFRESH_ACTOR",
     "on_case_change",
-    "refresh_import_later",
     "refresh_later",
 ]
 
 REFRESH_ACTOR = "refresh_case_facts"
-IMPORT_ACTOR = "refresh_import_facts"
 
 
 async def refresh_later(session: AsyncSession, *, tenant_id: uuid.UUID, case_id: uuid.UUID) -> None:
@@ -41,10 +38,3 @@ async def on_case_change(session: AsyncSession, change: CaseChange, settings: Se
     await refresh_later(session, tenant_id=case.tenant_id, case_id=case.id)
     if case.merged_into_id is not None and change.status_changed:
         await refresh_later(session, tenant_id=case.tenant_id, case_id=case.merged_into_id)
-
-
-async def refresh_import_later(
-    session: AsyncSession, *, tenant_id: uuid.UUID, run_id: uuid.UUID
-) -> None:
-    """Recompute the facts of the cases an import run wrote, once this transaction commits."""
-    await enqueue(session, IMPORT_ACTOR, tenant_id=tenant_id, run_id=str(run_id))

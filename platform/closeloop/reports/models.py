@@ -96,6 +96,7 @@ class CaseFacts(TenantOwned, Base):
     followup_done_at: Mapped[dt.datetime | None]
     followup_outcome: Mapped[str | None] = mapped_column(String(32))
     responsible_party: Mapped[str | None] = mapped_column(String(16))
+    solution_type: Mapped[str | None] = mapped_column(String(64))
     third_party: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -19,7 +19,7 @@ from closeloop.cases.models import Case
 from closeloop.db import transaction
 from closeloop.reports import facts, rollup
 
-__all__ = ["BATCH", "Rebuilt", "rebuild", "refresh_cases"]
+__all__ = ["BATCH", "Rebuilt", "rebuild", "refresh_cases", "refresh_import"]
 
 BATCH = 500
 
@@ -40,8 +40,9 @@ async def refresh_cases(
     for start in range(0, len(case_ids), BATCH):
         async with transaction(factory, tenant_id) as session:
             context = await facts.load_context(session)
-            for case_id in case_ids[start : start + BATCH]:
-                changed += await facts.refresh(session, case_id, context=context)
+            changed += await facts.refresh_many(
+                session, case_ids[start : start + BATCH], context=context
+            )
     return changed
 
 
@@ -67,3 +68,20 @@ async def rebuild(
     async with transaction(factory, tenant_id) as session:
         buckets = await rollup.rebuild_days(session, date_from, date_to)
     return Rebuilt(cases=len(case_ids), changed=changed, buckets=buckets)
+
+
+async def refresh_import(
+    factory: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID, run_id: uuid.UUID
+) -> int:
+    """Refresh the facts of the cases an import run wrote (created or updated since it
+    started); answers how many changed. The import calls it before it reports the run
+    done, so its figures are there when the run is."""
+    from closeloop.imports.models import ImportRun
+
+    async with transaction(factory, tenant_id) as session:
+        started = await session.scalar(select(ImportRun.started_at).where(ImportRun.id == run_id))
+        if started is None:
+            return 0
+        written = select(Case.id).where(Case.import_run_id.is_not(None), Case.updated_at >= started)
+        case_ids = list((await session.scalars(written.order_by(Case.id))).all())
+    return await refresh_cases(factory, tenant_id, case_ids)

@@ -92,10 +92,7 @@ async def apply(session: AsyncSession, tenant_id: uuid.UUID, delta: Mapping[Buck
     """Add `delta` to the rollup; a bucket that comes to 0 is removed."""
     if not delta:
         return
-    values = [
-        {"tenant_id": tenant_id, **dict(zip(_KEYS, bucket, strict=True)), "n": n}
-        for bucket, n in sorted(delta.items())
-    ]
+    values = _values(tenant_id, delta.items())
     statement = insert(ReportDaily)
     await session.execute(
         statement.on_conflict_do_update(
@@ -146,13 +143,18 @@ async def rebuild_days(
 async def _insert(
     session: AsyncSession, tenant_id: uuid.UUID, counts: Iterable[tuple[Bucket, int]]
 ) -> None:
-    values = [
+    values = _values(tenant_id, counts)
+    for start in range(0, len(values), 5000):
+        await session.execute(insert(ReportDaily), values[start : start + 5000])
+
+
+def _values(tenant_id: uuid.UUID, counts: Iterable[tuple[Bucket, int]]) -> list[dict[str, Any]]:
+    """Rows of `report_daily` for the non-zero counts, in bucket order."""
+    return [
         {"tenant_id": tenant_id, **dict(zip(_KEYS, bucket, strict=True)), "n": n}
         for bucket, n in sorted(counts)
         if n
     ]
-    for start in range(0, len(values), 5000):
-        await session.execute(insert(ReportDaily), values[start : start + 5000])
 
 
 async def _tenant(session: AsyncSession) -> uuid.UUID:

@@ -8,7 +8,6 @@ department is that department (`scope`).
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 import zoneinfo
 
@@ -132,11 +131,3 @@ class ReportService:
         found = (await self.session.scalars(statement)).all()
         rows, next_cursor = page(found, limit, lambda case: (case.received_at, case.id))
         return await case_summaries(self.session, self.settings, self.principal, rows), next_cursor
-
-    async def day_bounds(self, query: ReportQuery) -> tuple[dt.datetime, dt.datetime]:
-        """The instants the period begins and ends (exclusive), in the tenant's zone."""
-        tenant = await current.tenant(self.session)
-        zone = zoneinfo.ZoneInfo(tenant.timezone)
-        start = dt.datetime.combine(query.date_from, dt.time(), tzinfo=zone)
-        end = dt.datetime.combine(query.date_to + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-        return start, end

@@ -17,6 +17,7 @@ from closeloop.errors import UnprocessableEntity
 from closeloop.reports.definitions import (
     PLAIN,
     Definition,
+    Plain,
     Population,
     Unit,
     common_key,
@@ -49,6 +50,12 @@ SLA_TARGETS = (
 )
 FOLLOWUP_OUTCOMES = ("resolved_satisfied", "partially_resolved", "unresolved")
 PARTIES = ("internal", "customer", "third_party")
+
+
+def _count_row(key: str, label: str, figures: Any, total: int | None = None) -> Row:
+    """A breakdown row counting `figures["count"]` cases (and its share of `total`)."""
+    n = int((figures or {}).get("count") or 0)
+    return Row(key=key, label=label, value=n, count=n, share=ratio(n, total) if total else None)
 
 
 def _split(key: str | None) -> tuple[str, str]:
@@ -221,12 +228,7 @@ class Escalations(Definition):
             return metric
         found = await engine.grouped(query, F.received_at, where, count_of(), F.escalation_level)
         rows = [
-            Row(
-                key=f"level:{level}",
-                label=str(level),
-                value=int(f["count"] or 0),
-                count=int(f["count"] or 0),
-            )
+            _count_row(f"level:{level}", str(level), f)
             for level, f in sorted(found, key=lambda item: item[0])
         ]
         metric.breakdowns.append(Breakdown(dimension="level", rows=rows))
@@ -299,18 +301,9 @@ class Satisfaction(Definition):
         names = {str(level["code"]): level for level in scale}
         rows = []
         for code in [*names, *sorted(set(found) - set(names))]:
-            n = int((found.get(code) or {}).get("count") or 0)
             level = names.get(code, {})
             label = level.get("name_zh" if engine.labels.zh else "name_en") or code
-            rows.append(
-                Row(
-                    key=f"satisfaction:{code}",
-                    label=str(label),
-                    value=n,
-                    count=n,
-                    share=ratio(n, answers),
-                )
-            )
+            rows.append(_count_row(f"satisfaction:{code}", str(label), found.get(code), answers))
         metric.breakdowns.append(Breakdown(dimension="answer", rows=rows))
         if query.group_by == "handler":
             found_by = await engine.grouped(query, F.satisfaction_at, where, agg, F.resolved_by)
@@ -392,12 +385,7 @@ class Followup(Definition):
         total = int(done.get("count") or 0)
         rows = []
         for outcome in FOLLOWUP_OUTCOMES:
-            n = int((found.get(outcome) or {}).get("count") or 0)
-            rows.append(
-                Row(
-                    key=f"outcome:{outcome}", label=outcome, value=n, count=n, share=ratio(n, total)
-                )
-            )
+            rows.append(_count_row(f"outcome:{outcome}", outcome, found.get(outcome), total))
         metric.breakdowns.append(Breakdown(dimension="outcome", rows=rows))
         await _with_dimension(
             self, engine, query, metric, [decided], agg, dated=F.followup_due_by, unit="rate"
@@ -434,10 +422,7 @@ class Responsibility(Definition):
         )
         rows = []
         for party in PARTIES:
-            n = int((found.get(party) or {}).get("count") or 0)
-            rows.append(
-                Row(key=f"party:{party}", label=party, value=n, count=n, share=ratio(n, all_))
-            )
+            rows.append(_count_row(f"party:{party}", party, found.get(party), all_))
         metric.breakdowns.append(Breakdown(dimension="party", rows=rows))
         internal = int((found.get("internal") or {}).get("count") or 0)
         departments = await engine.breakdown(
@@ -459,13 +444,7 @@ class Responsibility(Definition):
             F.third_party,
         )
         rows = [
-            Row(
-                key=f"third_party:{name or 'none'}",
-                label=name or "—",
-                value=int(f["count"] or 0),
-                count=int(f["count"] or 0),
-                share=ratio(int(f["count"] or 0), all_),
-            )
+            _count_row(f"third_party:{name or 'none'}", name or "—", f, all_)
             for name, f in sorted(third, key=lambda item: -(item[1]["count"] or 0))
         ]
         metric.breakdowns.append(Breakdown(dimension="third_party", rows=rows))
@@ -602,9 +581,41 @@ class Pareto(Definition):
         )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resolved(Definition):
+    """Cases first resolved, also broken down by the resolution's solution type."""
+
+    name: str = "resolved"
+    unit: Any = "count"
+
+    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
+        metric = await _RESOLVED.compute(engine, query, detail)
+        if detail:
+            found = await engine.grouped(
+                query, F.first_resolved_at, [], count_of(), F.solution_type
+            )
+            found.sort(key=lambda item: (-(item[1]["count"] or 0), str(item[0])))
+            rows = [
+                _count_row(f"solution:{value or 'none'}", value or "—", f, metric.count)
+                for value, f in found
+            ]
+            metric.breakdowns.insert(0, Breakdown(dimension="solution", rows=rows))
+        return metric
+
+    def population(self, engine: Engine, key: str | None) -> Population:
+        kind, value = _split(key)
+        if kind == "solution":
+            condition = F.solution_type.is_(None) if value == "none" else F.solution_type == value
+            return Population(F.first_resolved_at, [condition])
+        return _RESOLVED.population(engine, key)
+
+
+_RESOLVED = Plain("resolved", "count", F.first_resolved_at)
+
 _BY_NAME: dict[str, Definition] = {d.name: d for d in PLAIN}
 _BY_NAME.update(
     {
+        "resolved": Resolved(),
         "complaint_rate": ComplaintRate(),
         "on_time_rate": OnTimeRate(),
         "escalations": Escalations(),

@@ -72,6 +72,8 @@ async def test_summary_answers_every_metric_and_lists_the_cases_behind_them(
     assert metrics["volume"]["trend"][0]["key"] == f"day:{_today()}"
     assert metrics["volume"]["trend"][0]["count"] == 3
     assert metrics["resolved"]["value"] == 2
+    [solutions] = [b for b in metrics["resolved"]["breakdowns"] if b["dimension"] == "solution"]
+    assert [(r["key"], r["count"]) for r in solutions["rows"]] == [("solution:coupon", 2)]
     # Quick: the resolution was the only contact; slow: a progress note came first.
     assert (metrics["fcr_rate"]["numerator"], metrics["fcr_rate"]["denominator"]) == (1, 2)
     # The request for information is a customer-visible contact: three first responses.
@@ -91,6 +93,21 @@ async def test_summary_answers_every_metric_and_lists_the_cases_behind_them(
     assert sorted(await _cases(client, tenant.headers, "resolved", key=f"day:{_today()}")) == (
         sorted([quick, slow])
     )
+
+    # First-response clocks are due tomorrow (24 h); all three stopped in time.
+    two_days = {"to": (dt.date.fromisoformat(_today()) + dt.timedelta(days=2)).isoformat()}
+    on_time = (await _summary(client, tenant.headers, **two_days))["metrics"]["on_time_rate"]
+    [targets] = [b for b in on_time["breakdowns"] if b["dimension"] == "target"]
+    first = next(r for r in targets["rows"] if r["key"] == "on_time_rate:first_response")
+    assert (first["numerator"], first["denominator"]) == (3, 3)
+    met = await _cases(
+        client, tenant.headers, "on_time_rate", key="on_time_rate:first_response:met", **two_days
+    )
+    assert sorted(met) == sorted([quick, slow, waiting])
+    breached = await _cases(
+        client, tenant.headers, "on_time_rate", key="on_time_rate:breached", **two_days
+    )
+    assert breached == []
 
     # Order volumes give the complaint rate.
     put = await client.put(
