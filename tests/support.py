@@ -94,7 +94,8 @@ async def make_staff(
     return uuid.UUID(response.json()["id"]), email
 
 
-async def make_tenant(client: httpx.AsyncClient, slug: str) -> TenantHandle:
+async def make_tenant(client: httpx.AsyncClient, slug: str, **profile: str) -> TenantHandle:
+    """A tenant made through the operator API (`profile`: `locale`, `timezone`, `name`)."""
     email = f"admin@{slug}.example.com"
     response = await client.post(
         "/platform/v1/tenants/",
@@ -104,6 +105,7 @@ async def make_tenant(client: httpx.AsyncClient, slug: str) -> TenantHandle:
             "name": f"{slug} Ltd",
             "admin_email": email,
             "admin_password": PASSWORD,
+            **profile,
         },
     )
     assert response.status_code == 201, response.text
@@ -243,3 +245,21 @@ async def run_cli(settings: Any, *args: str) -> tuple[int, str]:
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, (out + err).decode()
+
+
+@contextlib.asynccontextmanager
+async def import_worker(app_url: str, settings: Settings) -> AsyncIterator[Any]:
+    """A broker and a worker running the actors (`run_import` among them) with `settings`;
+    hand them the outbox with `Relay(engine, broker).drain()`. Stopped on exit."""
+    from closeloop.queue import runtime
+    from closeloop.queue.brokers import BrokerConfig, make_broker, start_worker
+
+    runtime.configure(app_url, settings=settings, pool_size=2)
+    broker = make_broker(BrokerConfig(min_backoff_ms=10, max_backoff_ms=50))
+    worker = await asyncio.to_thread(start_worker, broker, threads=2, timeout_ms=100)
+    try:
+        yield broker
+    finally:
+        await asyncio.to_thread(worker.stop, 10_000)
+        broker.close()
+        runtime.reset()

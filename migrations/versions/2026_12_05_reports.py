@@ -2,8 +2,8 @@
 `order_volumes`, tenant tables under forced RLS; an index on the SLA clocks' due time
 for the on-time rate.
 
-Revision ID: 0017_reports
-Revises: 0016_import_runs
+Revision ID: 0018_reports
+Revises: 0017_import_console
 Create Date: 2026-12-05
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from closeloop.migrate import enable_tenant_rls
 
-revision = "0017_reports"
-down_revision = "0016_import_runs"
+revision = "0018_reports"
+down_revision = "0017_import_console"
 branch_labels = None
 depends_on = None
 

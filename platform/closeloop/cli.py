@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
 import secrets
 import signal
@@ -14,7 +15,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -33,12 +34,17 @@ log = get_logger(__name__)
 APP_ROLE = "closeloop_app"
 
 
+def _fail(message: str, *, status: int = 1) -> NoReturn:
+    """Say what went wrong on standard error and exit with `status`."""
+    click.echo(message, err=True)
+    sys.exit(status)
+
+
 def _settings() -> Settings:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        click.echo(f"closeloop: setting error: {exc}", err=True)
-        sys.exit(2)
+        _fail(f"closeloop: setting error: {exc}", status=2)
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     return settings
 
@@ -114,11 +120,9 @@ def _serve(settings: Settings, app_url: str, host: str, port: int, *, workers: i
     try:
         asyncio.run(_check_role(app_url))
     except UnsafeAppRole as exc:
-        click.echo(f"closeloop: refusing to start: {exc}", err=True)
-        sys.exit(2)
+        _fail(f"closeloop: refusing to start: {exc}", status=2)
     except OSError as exc:
-        click.echo(f"closeloop: cannot reach the database (DATABASE_URL): {exc}", err=True)
-        sys.exit(2)
+        _fail(f"closeloop: cannot reach the database (DATABASE_URL): {exc}", status=2)
     if workers > 1:
         # uvicorn binds the port here and spawns the processes; each one builds the app
         # from the same environment (`_require_shared_services` made sure it has a broker
@@ -193,8 +197,7 @@ def demo(host: str | None, port: int | None) -> None:
     (manufacturer, retailer, internet service) are applied, idempotently."""
     settings = _settings()
     if settings.database_url is not None:
-        click.echo("closeloop demo runs on the embedded database; unset DATABASE_URL", err=True)
-        sys.exit(2)
+        _fail("closeloop demo runs on the embedded database; unset DATABASE_URL", status=2)
     if settings.operator_token is None:
         settings = dataclasses.replace(settings, operator_token=secrets.token_urlsafe(24))
     host = host or settings.host
@@ -402,8 +405,7 @@ def _on_tenant(
         try:
             return asyncio.run(run(app_url, slug))
         except missing:
-            click.echo(f"closeloop: no tenant {slug!r}", err=True)
-            sys.exit(2)
+            _fail(f"closeloop: no tenant {slug!r}", status=2)
 
 
 async def _verify_audit(app_url: str, slug: str) -> ChainReport:
@@ -549,8 +551,7 @@ def cases_import(
     try:
         chosen = cli_mapping(mapping)
     except MappingError as exc:
-        click.echo(f"closeloop: {exc}", err=True)
-        sys.exit(1)
+        _fail(f"closeloop: {exc}")
     with _database(settings) as app_url:
         try:
             run, text = asyncio.run(
@@ -567,8 +568,7 @@ def cases_import(
                 )
             )
         except NotFound as exc:
-            click.echo(f"closeloop: {exc.message}", err=True)
-            sys.exit(2)
+            _fail(f"closeloop: {exc.message}", status=2)
     click.echo(text)
     if run.status == "failed":
         sys.exit(1)
@@ -595,19 +595,16 @@ def tenants_apply(file: Path, dry_run: bool) -> None:
     try:
         loaded = load_tenant_file(file)
     except TenantFileError as exc:
-        click.echo(f"closeloop: {exc}", err=True)
-        sys.exit(1)
+        _fail(f"closeloop: {exc}")
     with _database(settings) as app_url:
         try:
             result = asyncio.run(
                 _apply_tenant_file(app_url, loaded, dry_run=dry_run, settings=settings)
             )
         except TenantFileError as exc:
-            click.echo(f"closeloop: {exc}", err=True)
-            sys.exit(1)
+            _fail(f"closeloop: {exc}")
         except ApiError as exc:  # a rule the file broke that only the database knows
-            click.echo(f"closeloop: {file}: {exc.message} (nothing applied)", err=True)
-            sys.exit(1)
+            _fail(f"closeloop: {file}: {exc.message} (nothing applied)")
     click.echo(result.report())
 
 
@@ -652,19 +649,21 @@ async def _dump_tenant(
 def tenants_dump(slug: str, folder: Path, with_pii: bool) -> None:
     """Write all of tenant SLUG into FOLDER (new or empty): manifest.json, tenant.toml,
     cases, customers, notifications and the audit chain as JSON Lines, and attachment
-    files. Exit 1 when the audit chain does not verify (the dump is still written)."""
+    files. Exit 1 when the audit chain does not verify (the dump is still written), or
+    when the tenant's data key does not unwrap with this master key (nothing written)."""
     from closeloop.errors import NotFound
+    from closeloop.tenancy._dump import TenantKeyUnusable
 
     settings = _settings()
     with _database(settings) as app_url:
         try:
             manifest = asyncio.run(_dump_tenant(app_url, settings, slug, folder, with_pii))
         except NotFound:
-            click.echo(f"closeloop: no tenant {slug!r}", err=True)
-            sys.exit(2)
+            _fail(f"closeloop: no tenant {slug!r}", status=2)
         except FileExistsError as exc:
-            click.echo(f"closeloop: {exc}", err=True)
-            sys.exit(2)
+            _fail(f"closeloop: {exc}", status=2)
+        except TenantKeyUnusable as exc:
+            _fail(f"closeloop: {exc.message}", status=1)
     audit: dict[str, object] = manifest["audit"]  # type: ignore[assignment]
     click.echo(f"tenant {slug} dumped to {folder}: {manifest['files']}")
     click.echo(f"audit chain: {'ok' if audit['ok'] else 'BROKEN'}, {audit['entries']} entries")
@@ -704,13 +703,11 @@ def tenants_delete(slug: str, confirm: str | None) -> None:
         try:
             asyncio.run(_delete_tenant(app_url, settings, slug, confirm))
         except NotFound:
-            click.echo(f"closeloop: no tenant {slug!r}", err=True)
-            sys.exit(2)
+            _fail(f"closeloop: no tenant {slug!r}", status=2)
         except ApiError as exc:
             token = (exc.details or {}).get("confirm_token")
             hint = f"\nconfirm with: closeloop tenants delete {slug} --confirm {token}"
-            click.echo(f"closeloop: {exc.message}{hint if token else ''}", err=True)
-            sys.exit(1)
+            _fail(f"closeloop: {exc.message}{hint if token else ''}")
     click.echo(f"tenant {slug} deleted: all its rows and files")
 
 
@@ -738,6 +735,13 @@ def _report_formats() -> list[str]:
     help=f"formats in this build: {', '.join(_report_formats())}",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="default: stdout")
+@click.option(
+    "--locale",
+    type=click.Choice(["zh-CN", "en"]),
+    default="zh-CN",
+    show_default=True,
+    help="the language of the xlsx workbook's headers and sheet names",
+)
 def report(
     slug: str,
     period: str | None,
@@ -746,6 +750,7 @@ def report(
     group_by: str | None,
     fmt: str,
     out: Path | None,
+    locale: str,
 ) -> None:
     """Tenant SLUG's report over a period: every figure of docs/reports.md with the
     previous period, for the whole tenant (default period: this month so far)."""
@@ -764,12 +769,17 @@ def report(
             fields = [str(f.get("field")) for f in (exc.details or {}).get("fields", [])]
             click.echo(f"closeloop: {exc.message} ({', '.join(fields)})", err=True)
             sys.exit(2)
+    write = writer(fmt)
+    if fmt == "xlsx":  # in the language asked for
+        from closeloop.reports.workbook import write_summary_xlsx
+
+        write = functools.partial(write_summary_xlsx, locale=locale)
     if out is None:
-        writer(fmt)(summary, sys.stdout.buffer)
+        write(summary, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     with out.open("wb") as stream:
-        writer(fmt)(summary, stream)
+        write(summary, stream)
     click.echo(f"report of {slug} written to {out}", err=True)
 
 

@@ -7,6 +7,10 @@ of a row (`snapshot`), and writes its own rules in `create` and `update`. The ba
 gives it the shape every service has (`Service(session, *, actor, settings)`), the
 tenant, `list`, `get` (404), `delete` (refusals first, audited), and the audit entries
 `<entity>.create`, `<entity>.update` and `<entity>.delete` in the caller's transaction.
+
+The shape itself is `Service`; a service acting for a caller who may be nobody (the
+public forms) is a `CallerService`. Both write audit entries as their actor with
+`record` (`Audits`). `read_as` fills an answer from a row's attributes of the same names.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.service import record, record_update
 from closeloop.db import required_tenant
 from closeloop.errors import ApiError, Conflict, NotFound
+from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
 
-__all__ = ["AuditedService", "fields_of", "read_as"]
+__all__ = ["AuditedService", "Audits", "CallerService", "Service", "fields_of", "read_as"]
 
 M = TypeVar("M")
 R = TypeVar("R", bound=msgspec.Struct)
@@ -47,14 +52,36 @@ def read_as(read_type: type[R], row: Any, **computed: Any) -> R:
     )
 
 
-class AuditedService(Generic[M]):
-    """List, read, create, change and delete the rows of `model` in the bound tenant;
-    every write is audited as `actor`."""
+class Audits:
+    """What a service writes to the audit trail: an entry as its `actor`, in its
+    session's transaction."""
 
-    model: ClassVar[type[Any]]
-    entity: ClassVar[str]  # the audit entity type and the prefix of its actions
-    label: ClassVar[str]  # "no such <label>"
-    actions: ClassVar[str] = ""  # the prefix of its audit actions when not `entity`
+    session: AsyncSession
+    actor: str
+
+    async def record(
+        self,
+        action: str,
+        entity_type: str,
+        entity_id: uuid.UUID,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        await record(
+            self.session,
+            actor=self.actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+        )
+
+
+class Service(Audits):
+    """The shape every service has: its session, keyword `actor` (what the audit trail
+    names), `settings`."""
 
     def __init__(
         self, session: AsyncSession, *, actor: str = "system", settings: Settings | None = None
@@ -62,6 +89,38 @@ class AuditedService(Generic[M]):
         self.session = session
         self.actor = actor
         self.settings = settings
+
+
+class CallerService(Audits):
+    """A service acting for a caller: `principal` is None for the public forms, whose
+    writes the audit trail names `public`; `actor` names who the trail records instead
+    for work done on someone's behalf without a principal (an import run names the
+    admin who started it)."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        principal: Principal | None,
+        settings: Settings,
+        actor: str | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.principal = principal
+        if actor is None:
+            actor = principal.actor if principal is not None else "public"
+        self.actor = actor
+
+
+class AuditedService(Service, Generic[M]):
+    """List, read, create, change and delete the rows of `model` in the bound tenant;
+    every write is audited as `actor`."""
+
+    model: ClassVar[type[Any]]
+    entity: ClassVar[str]  # the audit entity type and the prefix of its actions
+    label: ClassVar[str]  # "no such <label>"
+    actions: ClassVar[str] = ""  # the prefix of its audit actions when not `entity`
 
     def tenant(self) -> uuid.UUID:
         tenant_id = required_tenant(self.session, type(self).__name__)
@@ -106,12 +165,10 @@ class AuditedService(Generic[M]):
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        await record(
-            self.session,
-            actor=self.actor,
-            action=f"{self.actions or self.entity}.{action}",
-            entity_type=self.entity,
-            entity_id=entity_id,
+        await self.record(
+            f"{self.actions or self.entity}.{action}",
+            self.entity,
+            entity_id,
             before=before,
             after=after,
         )

@@ -25,7 +25,19 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, Select, Uuid, event, func, select
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    MetaData,
+    Select,
+    Uuid,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -53,9 +65,11 @@ __all__ = [
     "bound_tenant",
     "create_engine",
     "new_id",
+    "one_default_per_tenant",
     "scope_setting",
     "scoped",
     "sync_tenant_scope",
+    "tenant_fk",
     "tenant_scope",
     "unscoped",
     "unscoped_now",
@@ -119,6 +133,24 @@ class TenantOwned:
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+def tenant_fk(columns: list[str], table: str, ondelete: str | None = None) -> ForeignKeyConstraint:
+    """The composite foreign key `(tenant_id, *columns)` to `table`'s `(tenant_id, id)`."""
+    return ForeignKeyConstraint(
+        ["tenant_id", *columns], [f"{table}.tenant_id", f"{table}.id"], ondelete=ondelete
+    )
+
+
+def one_default_per_tenant(table: str) -> Index:
+    """The partial unique index that lets a tenant mark at most one row of `table`
+    `is_default` (the service keeps exactly one)."""
+    return Index(
+        f"uq_{table}_tenant_id_default",
+        "tenant_id",
+        unique=True,
+        postgresql_where=text("is_default"),
+    )
 
 
 def asyncpg_url(url: str) -> str:

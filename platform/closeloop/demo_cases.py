@@ -106,15 +106,6 @@ class DemoCast:
     handlers: list[tuple[uuid.UUID, Principal]]  # (department id, its handler)
 
 
-def _principal(user: User) -> Principal:
-    return Principal(
-        tenant_id=user.tenant_id,
-        roles=frozenset(user.roles),
-        permissions=frozenset(user.permissions),
-        user_id=user.id,
-    )
-
-
 async def _cast(session: AsyncSession) -> DemoCast | None:
     users = list(
         (
@@ -145,16 +136,16 @@ async def _cast(session: AsyncSession) -> DemoCast | None:
             None,
         ) or next((u for u in users if u.id == department.manager_id), None)
         if user is not None and set(user.roles) & handler_roles:
-            handlers.append((department.id, _principal(user)))
+            handlers.append((department.id, Principal.for_user(user)))
     if not handlers and departments:
         fallback = first(Role.HANDLER) or admin
-        handlers.append((departments[0].id, _principal(fallback)))
+        handlers.append((departments[0].id, Principal.for_user(fallback)))
     if not handlers:
         return None
     return DemoCast(
-        agent=_principal(first(Role.AGENT) or admin),
-        supervisor=_principal(first(Role.SUPERVISOR) or admin),
-        followup=_principal(first(Role.FOLLOWUP) or admin),
+        agent=Principal.for_user(first(Role.AGENT) or admin),
+        supervisor=Principal.for_user(first(Role.SUPERVISOR) or admin),
+        followup=Principal.for_user(first(Role.FOLLOWUP) or admin),
         handlers=handlers,
     )
 

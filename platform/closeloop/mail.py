@@ -7,7 +7,10 @@ credentials may be given with either. The sender address is the URL's `from` que
 parameter (`smtp://mail.example.com:587?from=service@example.com`), by default
 `closeloop@<host>`; the display name is the tenant's.
 
-A message is plain UTF-8 text with `Content-Language`, and its `Message-ID` is made from
+A message is UTF-8 text with `Content-Language`, optionally with an HTML alternative
+whose inline images (`MailPart` with a `cid`) it shows as `cid:` links, and attachments
+(multipart/alternative inside multipart/related inside multipart/mixed, as mail
+clients expect). Its `Message-ID` is made from
 the caller's key (`<key@closeloop>`): the job that sends it passes its own id, so a
 message sent again by a redelivered job carries the same id and a mail client shows it
 once.
@@ -16,13 +19,21 @@ once.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formataddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
-__all__ = ["NOT_CONFIGURED", "DeliveryFailed", "Mailer", "SmtpTarget", "smtp_target"]
+__all__ = [
+    "NOT_CONFIGURED",
+    "DeliveryFailed",
+    "MailPart",
+    "Mailer",
+    "SmtpTarget",
+    "smtp_target",
+]
 
 SMTP_TIMEOUT_SECONDS = 30.0
 NOT_CONFIGURED = "no mail server is configured (SMTP_URL is unset)"
@@ -35,6 +46,17 @@ class DeliveryFailed(Exception):
     def __init__(self, message: str, *, retry: bool = True) -> None:
         super().__init__(message)
         self.retry = retry
+
+
+@dataclasses.dataclass(frozen=True)
+class MailPart:
+    """An image shown in the HTML body (`cid` set: `<img src="cid:...">`) or an
+    attachment (no `cid`)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    cid: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,10 +102,13 @@ class Mailer:
         body: str,
         locale: str,
         sender_name: str | None = None,
+        html: str | None = None,
+        parts: Sequence[MailPart] = (),
     ) -> None:
         """Send one message (`key` makes its Message-ID); raises `DeliveryFailed`, with
         `retry` False for a permanent refusal (SMTP 5xx, the recipient's at RCPT included) or
-        no server configured."""
+        no server configured. `html` is an alternative to the text `body`; `parts` are its
+        inline images (with a `cid`) and the attachments."""
         target = self.target
         if target is None:
             raise DeliveryFailed(NOT_CONFIGURED, retry=False)
@@ -93,6 +118,7 @@ class Mailer:
         message["Subject"] = subject
         message["Message-ID"] = f"<{key}@closeloop>"
         message.set_content(body, charset="utf-8")  # (clears Content-* headers: set them after)
+        _add_parts(message, html, parts)
         message["Content-Language"] = locale
         try:
             await aiosmtplib.send(
@@ -111,6 +137,30 @@ class Mailer:
             raise _refused(exc) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed(f"SMTP {type(exc).__name__}: {exc}") from None
+
+
+def _add_parts(message: EmailMessage, html: str | None, parts: Sequence[MailPart]) -> None:
+    if html is not None:
+        message.add_alternative(html, subtype="html", charset="utf-8")
+        html_part = next(part for part in message.walk() if part.get_content_type() == "text/html")
+        assert isinstance(html_part, EmailMessage)
+        for part in parts:
+            if part.cid is not None:
+                maintype, subtype = part.content_type.split("/", 1)
+                html_part.add_related(
+                    part.data,
+                    maintype=maintype,
+                    subtype=subtype,
+                    cid=f"<{part.cid}>",
+                    filename=part.filename,
+                    disposition="inline",
+                )
+    for part in parts:
+        if part.cid is None or html is None:
+            maintype, subtype = part.content_type.split("/", 1)
+            message.add_attachment(
+                part.data, maintype=maintype, subtype=subtype, filename=part.filename
+            )
 
 
 def _refused(exc: aiosmtplib.SMTPResponseException) -> DeliveryFailed:

@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "closeloop.console.models",
     "closeloop.imports.models",
     "closeloop.reports.models",
+    "closeloop.reports.schedule_models",
 )
 
 

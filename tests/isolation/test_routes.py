@@ -32,9 +32,8 @@ NOT_TENANT_ROUTES = (
     "/metrics",
     "/schema",
     "/api/v1/auth/login",
-    # The staff console's pages: cookie sessions, not bearer tokens; their own tests
-    # (tests/integration/console, tests/browser) check that another tenant's session
-    # opens nothing.
+    # The staff console's pages: cookie sessions, not bearer tokens; the same walk for
+    # them (another tenant's ids answer the 404 page) is test_console_routes.py.
     "/console",
 )
 
@@ -305,6 +304,20 @@ async def _import_run_id(client: Client, owner: TenantHandle) -> str:
 
 # Imports: /api/v1/imports/{run_id}[/errors.csv|/undo].
 ID_FACTORIES["run_id"] = _import_run_id
+
+
+async def _report_schedule_id(client: Client, owner: TenantHandle) -> str:
+    """Tenant A's weekly report e-mail to its admin."""
+    make = _config_item(
+        "/api/v1/report-schedules",
+        {"frequency": "weekly", "recipients": [str(owner.admin_id)]},
+    )
+    return await make(client, owner)
+
+
+# Report schedules: /api/v1/report-schedules/{report_schedule_id}.
+ID_FACTORIES["report_schedule_id"] = _report_schedule_id
+EXAMPLE_BODIES["update_report_schedule"] = {"active": False}
 
 
 def _tenant_routes() -> list[tuple[str, str, str]]:

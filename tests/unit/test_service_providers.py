@@ -29,6 +29,7 @@ from closeloop.followups.service import FollowupService
 from closeloop.identity.auth import LoginService
 from closeloop.identity.service import ApiKeyService, UserService
 from closeloop.imports.service import ImportService
+from closeloop.imports.uploads import ImportUploadService
 from closeloop.notify.admin import TemplateService, WebhookService
 from closeloop.plugins.admin import PluginAdminService
 from closeloop.sla.calendar_service import CalendarService
@@ -51,6 +52,7 @@ SERVICES = [
     FollowupQueue,
     FollowupService,
     ImportService,
+    ImportUploadService,
     IntakeService,
     LoginService,
     PluginAdminService,

@@ -37,7 +37,9 @@ from closeloop.cases.models import Case
 from closeloop.cases.snapshot import snapshot
 from closeloop.cases.subscribers import publish
 from closeloop.cases.timeline import Visibility
-from closeloop.config.models import Category, Department, Severity, TenantProfile
+from closeloop.config import current
+from closeloop.config.defaults import DEFAULT_PROFILE
+from closeloop.config.models import Category, Department, Severity
 from closeloop.db import new_id, required_tenant, utcnow
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.followups.service import due_window
@@ -47,16 +49,7 @@ from closeloop.settings import Settings
 
 __all__ = ["DEFAULT_SATISFACTION_SCALE", "CaseActionService"]
 
-DEFAULT_SATISFACTION_SCALE: list[dict[str, Any]] = [
-    {"code": "satisfied", "name_zh": "满意", "name_en": "Satisfied", "satisfied": True},
-    {
-        "code": "basically_satisfied",
-        "name_zh": "基本满意",
-        "name_en": "Basically satisfied",
-        "satisfied": True,
-    },
-    {"code": "unsatisfied", "name_zh": "不满意", "name_en": "Unsatisfied", "satisfied": False},
-]
+DEFAULT_SATISFACTION_SCALE: list[dict[str, Any]] = DEFAULT_PROFILE["satisfaction_scale"]
 HANDLER_ROLES = (Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
 
 
@@ -233,7 +226,7 @@ class CaseActionService:
         return _Change(dict(case.resolution), "customer")
 
     async def _feedback(self, case: Case, data: body.Feedback) -> _Change:
-        scale = await self._satisfaction_scale()
+        scale = await current.satisfaction_scale(self.session)
         level = next((item for item in scale if item.get("code") == data.satisfaction), None)
         if level is None:
             codes = ", ".join(str(item.get("code")) for item in scale)
@@ -251,12 +244,6 @@ class CaseActionService:
         else:
             change |= await self._escalate(case)
         return _Change(change)
-
-    async def _satisfaction_scale(self) -> list[dict[str, Any]]:
-        profile = await self.session.scalar(select(TenantProfile).limit(1))
-        if profile is None or not profile.satisfaction_scale:
-            return DEFAULT_SATISFACTION_SCALE
-        return profile.satisfaction_scale
 
     async def _schedule_followup(self, case: Case, data: body.ScheduleFollowup) -> _Change:
         after = data.after

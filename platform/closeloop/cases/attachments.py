@@ -257,19 +257,13 @@ async def read_upload(
     return found
 
 
+@dataclasses.dataclass
 class AttachmentService:
-    def __init__(
-        self,
-        session: AsyncSession,
-        *,
-        principal: Principal,
-        settings: Settings,
-        storage: AttachmentStorage,
-    ) -> None:
-        self.session = session
-        self.principal = principal
-        self.settings = settings
-        self.storage = storage
+    session: AsyncSession
+    _: dataclasses.KW_ONLY
+    principal: Principal
+    settings: Settings
+    storage: AttachmentStorage
 
     async def add(self, case: Case, upload: Upload) -> Attachment:
         if case.status == Status.ARCHIVED:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import urllib.parse
 import uuid
 from typing import Annotated, Any
@@ -15,16 +14,19 @@ from litestar.params import (
     JSONBody,
     QueryParameter,
 )
+from litestar.response import Stream
 
 from closeloop.cases.attachments import AttachmentService, read_upload
 from closeloop.cases.deps import (
     provide_attachments,
+    provide_case_export,
     provide_case_intake,
     provide_case_service,
+    provide_record_sheet,
     provide_storage,
 )
 from closeloop.cases.editing import IF_MATCH, CaseService, parse_if_match
-from closeloop.cases.export import EXPORT_ROLES, export_cases
+from closeloop.cases.export import EXPORT_ROLES, CaseExportService
 from closeloop.cases.http_filters import provide_case_filters
 from closeloop.cases.intake import IntakeService
 from closeloop.cases.listing import (
@@ -36,9 +38,11 @@ from closeloop.cases.listing import (
     list_cases,
 )
 from closeloop.cases.models import Attachment
+from closeloop.cases.record_sheet import RecordSheetService
 from closeloop.cases.schemas import AttachmentRead, CaseCreate, CasePage, CaseRead, CaseUpdate
 from closeloop.cases.views import case_read, case_summaries
 from closeloop.crud import read_as
+from closeloop.exports.pdf import PDF_MEDIA_TYPE
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
 from closeloop.settings import Settings
@@ -68,6 +72,8 @@ class CaseController(Controller):
         "filters": Provide(provide_case_filters),
         "case_service": Provide(provide_case_service, sync_to_thread=False),
         "intake": Provide(provide_case_intake, sync_to_thread=False),
+        "exports": Provide(provide_case_export, sync_to_thread=False),
+        "record_sheets": Provide(provide_record_sheet, sync_to_thread=False),
     }
 
     @post("/", status_code=201, opt=access(*INTAKE_ROLES))
@@ -139,22 +145,27 @@ class CaseController(Controller):
     @get("/export", opt=access(*EXPORT_ROLES))
     async def export_cases(
         self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
+        exports: NamedDependency[CaseExportService],
         filters: NamedDependency[CaseFilters],
         format: Annotated[
             str, QueryParameter(description="csv or xlsx", pattern="^(csv|xlsx)$")
         ] = "csv",
-    ) -> Response[bytes]:
-        """The filtered cases as CSV or Excel. Customer data is always masked in exports,
-        whatever the caller's permissions."""
-        body, media_type = await export_cases(db_session, settings, principal, filters, format)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-        return Response(
-            body,
-            media_type=media_type,
-            headers={"Content-Disposition": f'attachment; filename="cases-{stamp}.{format}"'},
+        pii: Annotated[
+            bool,
+            QueryParameter(
+                description="customer data in clear: needs the `pii` permission (403 "
+                "`permission_required` without it); audited as `case.export_pii`"
+            ),
+        ] = False,
+    ) -> Stream:
+        """The filtered cases as CSV (UTF-8 with a byte-order mark) or Excel, streamed,
+        every matching case (no cap). Customer data is masked unless the caller holds
+        `pii` and asks for it with `pii=true`."""
+        export = await exports.open(filters, fmt=format, pii=pii)
+        return Stream(
+            export.body,
+            media_type=export.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
         )
 
     @get("/{case_id:uuid}")
@@ -169,6 +180,28 @@ class CaseController(Controller):
         """One case; `ETag` is its version (send it back as `If-Match` to edit)."""
         case = await case_service.get(case_id)
         return _with_etag(await case_read(db_session, settings, principal, case))
+
+    @get("/{case_id:uuid}/record.pdf", media_type=PDF_MEDIA_TYPE)
+    async def record_sheet(
+        self,
+        record_sheets: NamedDependency[RecordSheetService],
+        case_id: FromPath[uuid.UUID],
+        pii: Annotated[
+            bool,
+            QueryParameter(
+                description="private data in clear: needs the `pii` permission (403 "
+                "`permission_required` without it); the customer read is audited"
+            ),
+        ] = False,
+    ) -> Response[bytes]:
+        """The case on the practice's complaint handling and follow-up record form, as a
+        PDF in the tenant's language; private data masked unless a `pii` holder asks."""
+        filename, body = await record_sheets.pdf(case_id, pii=pii)
+        return Response(
+            body,
+            media_type=PDF_MEDIA_TYPE,
+            headers={"Content-Disposition": _content_disposition(filename)},
+        )
 
     @patch("/{case_id:uuid}", opt=access(*EDIT_ROLES))
     async def update_case(

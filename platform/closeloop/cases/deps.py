@@ -17,7 +17,9 @@ from litestar.params import SkipValidation
 from closeloop.cases.actions import CaseActionService
 from closeloop.cases.attachments import AttachmentService
 from closeloop.cases.editing import CaseService
+from closeloop.cases.export import CaseExportService
 from closeloop.cases.intake import IntakeService
+from closeloop.cases.record_sheet import RecordSheetService
 from closeloop.cases.timeline import TimelineService
 from closeloop.providers import AppSettings, Caller, Session, as_caller
 from closeloop.storage import AttachmentStorage, storage_from_settings
@@ -25,9 +27,11 @@ from closeloop.storage import AttachmentStorage, storage_from_settings
 __all__ = [
     "provide_attachments",
     "provide_case_actions",
+    "provide_case_export",
     "provide_case_intake",
     "provide_case_service",
     "provide_public_intake",
+    "provide_record_sheet",
     "provide_storage",
     "provide_timeline",
 ]
@@ -39,6 +43,7 @@ provide_case_service = as_caller(CaseService, "provide_case_service")
 provide_case_intake = as_caller(IntakeService, "provide_case_intake")
 provide_case_actions = as_caller(CaseActionService, "provide_case_actions")
 provide_timeline = as_caller(TimelineService, "provide_timeline")
+provide_record_sheet = as_caller(RecordSheetService, "provide_record_sheet")
 
 
 def provide_public_intake(db_session: Session, settings: AppSettings) -> IntakeService:
@@ -60,3 +65,12 @@ def provide_attachments(
 ) -> AttachmentService:
     """Add, list and fetch a case's attachments as `principal`."""
     return AttachmentService(db_session, principal=principal, settings=settings, storage=storage)
+
+
+def provide_case_export(
+    db_session: Session, principal: Caller, settings: AppSettings, state: State
+) -> CaseExportService:
+    """Case exports as `principal`; the body is read on the app's session factory."""
+    return CaseExportService(
+        db_session, principal=principal, settings=settings, sessions=state.sessionmaker
+    )

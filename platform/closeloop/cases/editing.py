@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from closeloop.audit.service import diff, digest_fields, jsonable, record
+from closeloop.audit.service import diff, digest_fields, jsonable
 from closeloop.cases.intake import find_repeats, local_time, product_dict
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, Customer
@@ -29,6 +29,7 @@ from closeloop.cases.search import search_vector
 from closeloop.cases.snapshot import snapshot
 from closeloop.cases.timeline import add_event
 from closeloop.config.models import Category, DemandType, Severity, TenantProfile
+from closeloop.crud import Audits
 from closeloop.db import required_tenant, utcnow
 from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.principal import Principal
@@ -85,7 +86,7 @@ def _snapshot(case: Case) -> dict[str, Any]:
     return shown
 
 
-class CaseService:
+class CaseService(Audits):
     def __init__(
         self,
         session: AsyncSession,
@@ -96,6 +97,7 @@ class CaseService:
         self.session = session
         self.principal = principal
         self.settings = settings
+        self.actor = principal.actor if principal is not None else "system"
 
     def _tenant_id(self) -> uuid.UUID:
         tenant_id = required_tenant(self.session, "CaseService")
@@ -138,7 +140,7 @@ class CaseService:
         if not new:
             return case  # nothing changed: no new version, no entries
         await self._refresh_derived(case, changed=set(new))
-        await sla_hooks.on_edit(self.session, case, changed=set(new), actor=self._actor)
+        await sla_hooks.on_edit(self.session, case, changed=set(new), actor=self.actor)
         old, new = diff(before, _snapshot(case))
         case.version += 1
         case.updated_at = utcnow()
@@ -147,25 +149,19 @@ class CaseService:
             self.session,
             case,
             type="edited",
-            actor=self._actor,
+            actor=self.actor,
             from_status=case.status,
             to_status=case.status,
             data={"fields": sorted(new), "version": case.version},
         )
-        await record(
-            self.session,
-            actor=self._actor,
-            action="case.update",
-            entity_type="case",
-            entity_id=case.id,
+        await self.record(
+            "case.update",
+            "case",
+            case.id,
             before=digest_fields(old, FREE_TEXT),
             after=digest_fields(new, FREE_TEXT),
         )
         return case
-
-    @property
-    def _actor(self) -> str:
-        return self.principal.actor if self.principal is not None else "system"
 
     async def _apply(self, case: Case, data: CaseUpdate) -> None:
         tenant_id = self._tenant_id()

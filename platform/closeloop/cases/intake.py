@@ -42,7 +42,7 @@ from sqlalchemy import DateTime, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
-from closeloop.audit.service import jsonable, record
+from closeloop.audit.service import jsonable
 from closeloop.cases.idempotency import check_same_request, idempotency_fingerprint
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, Customer
@@ -53,15 +53,14 @@ from closeloop.cases.snapshot import INTAKE_AUDIT, snapshot
 from closeloop.cases.timeline import add_event
 from closeloop.config import current
 from closeloop.config.models import Category, Channel, DemandType, Severity
+from closeloop.crud import CallerService
 from closeloop.customers.deps import provide_customer_service
 from closeloop.db import required_tenant, utcnow
 from closeloop.errors import UnprocessableEntity
-from closeloop.identity.principal import Principal
 from closeloop.notify.events import ACKNOWLEDGEMENT
 from closeloop.notify.service import notify_customer
 from closeloop.plugins.intake import run_intake_plugins
 from closeloop.reports.hooks import refresh_later
-from closeloop.settings import Settings
 from closeloop.sla import hooks as sla_hooks
 
 __all__ = [
@@ -147,20 +146,9 @@ class IntakeResult:
     public_token: str | None = None  # only for the public form, shown once
 
 
-class IntakeService:
+class IntakeService(CallerService):
     """Registers cases for the session's bound tenant. `principal` is None for the
     public form (the actor is then `public`)."""
-
-    def __init__(
-        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
-    ) -> None:
-        self.session = session
-        self.settings = settings
-        self.principal = principal
-
-    @property
-    def actor(self) -> str:
-        return self.principal.actor if self.principal is not None else "public"
 
     def _tenant_id(self) -> uuid.UUID:
         tenant_id = required_tenant(self.session, "IntakeService")
@@ -279,12 +267,10 @@ class IntakeService:
                 data={"number": case.number, "channel": case.channel, "kind": case.kind},
                 visibility="customer",
             )
-            await record(
-                self.session,
-                actor=self.actor,
-                action="case.create",
-                entity_type="case",
-                entity_id=case.id,
+            await self.record(
+                "case.create",
+                "case",
+                case.id,
                 after=case_audit_shape(case),
             )
             await refresh_later(self.session, tenant_id=tenant_id, case_id=case.id)

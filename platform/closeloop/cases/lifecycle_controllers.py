@@ -21,6 +21,8 @@ from closeloop.cases.timeline import (
     Visibility,
     event_read,
 )
+from closeloop.cases.views import shown_names
+from closeloop.crud import read_as
 from closeloop.errors import NotFound
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.principal import Principal
@@ -47,30 +49,14 @@ allowed actions when the case's status does not accept it.
 
 
 def case_state(case: Case, principal: Principal, event_id: uuid.UUID | None = None) -> CaseState:
-    return CaseState(
-        id=case.id,
-        number=case.number,
+    return read_as(
+        CaseState,
+        case,
+        **shown_names(case),
         status=str(case.status),
-        version=case.version,
-        severity=case.severity_code,
-        severity_rank=case.severity_rank,
-        escalation_level=case.escalation_level,
-        category=case.category_code,
-        handler_id=case.handler_id,
         handler_history=list(case.handler_history),
-        lead_department_id=case.lead_department_id,
         collaborating_department_ids=list(case.collaborating_department_ids),
-        deadline=case.deadline,
-        resume_status=case.resume_status,
-        resolution=case.resolution,
-        first_satisfaction=case.first_satisfaction,
-        followup_outcome=case.followup_outcome,
-        followup_after=case.followup_after,
-        resolved_at=case.resolved_at,
-        closed_at=case.closed_at,
-        archived_at=case.archived_at,
         allowed_actions=allowed_actions(case, principal),
-        merged_into_id=case.merged_into_id,
         event_id=event_id,
     )
 

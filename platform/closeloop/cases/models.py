@@ -10,7 +10,6 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Boolean,
-    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -22,15 +21,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from closeloop.db import Base, TenantOwned, utcnow
+from closeloop.db import Base, TenantOwned, tenant_fk, utcnow
 
 __all__ = ["Attachment", "Case", "CaseEvent", "Customer", "NumberCounter"]
-
-
-def _fk(columns: list[str], table: str, ondelete: str | None = None) -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(
-        ["tenant_id", *columns], [f"{table}.tenant_id", f"{table}.id"], ondelete=ondelete
-    )
 
 
 class Customer(TenantOwned, Base):
@@ -73,14 +66,14 @@ class Case(TenantOwned, Base):
         UniqueConstraint("tenant_id", "number"),
         UniqueConstraint("tenant_id", "idempotency_key"),
         UniqueConstraint("tenant_id", "external_id"),
-        _fk(["customer_id"], "customers"),
-        _fk(["category_id"], "categories"),
-        _fk(["severity_id"], "severities"),
-        _fk(["lead_department_id"], "departments"),
-        _fk(["handler_id"], "users"),
-        _fk(["registrar_id"], "users"),
-        _fk(["merged_into_id"], "cases"),
-        _fk(["import_run_id"], "import_runs"),
+        tenant_fk(["customer_id"], "customers"),
+        tenant_fk(["category_id"], "categories"),
+        tenant_fk(["severity_id"], "severities"),
+        tenant_fk(["lead_department_id"], "departments"),
+        tenant_fk(["handler_id"], "users"),
+        tenant_fk(["registrar_id"], "users"),
+        tenant_fk(["merged_into_id"], "cases"),
+        tenant_fk(["import_run_id"], "import_runs"),
         Index(None, "tenant_id", "status", "due_at"),
         Index(None, "tenant_id", "received_at", "id"),
         Index(None, "tenant_id", "customer_id", "category_id", "received_at", "id"),
@@ -146,7 +139,7 @@ class CaseEvent(TenantOwned, Base):
 
     __tablename__ = "case_events"
     __table_args__ = (
-        _fk(["case_id"], "cases", ondelete="CASCADE"),
+        tenant_fk(["case_id"], "cases", ondelete="CASCADE"),
         Index(None, "tenant_id", "case_id", "created_at"),
     )
 
@@ -163,7 +156,7 @@ class Attachment(TenantOwned, Base):
     """An evidence file; the bytes live in the storage backend under `storage_key`."""
 
     __tablename__ = "attachments"
-    __table_args__ = (_fk(["case_id"], "cases", ondelete="CASCADE"),)
+    __table_args__ = (tenant_fk(["case_id"], "cases", ondelete="CASCADE"),)
 
     case_id: Mapped[uuid.UUID]
     filename: Mapped[str] = mapped_column(String(255))

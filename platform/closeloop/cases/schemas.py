@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from closeloop.cases.heading import CaseHeading
 from closeloop.customers.schemas import CustomerInput, CustomerRead
 from closeloop.times import ClientTime
 
@@ -84,17 +85,10 @@ class CaseUpdate(msgspec.Struct, forbid_unknown_fields=True):
     extra: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
 
 
-class CaseRead(msgspec.Struct):
+class CaseRead(CaseHeading):
     """One case. `customer` is masked unless the caller holds the `pii` permission.
     `due` is when the promised reply is due (null until SLA policies set it)."""
 
-    id: uuid.UUID
-    number: str
-    kind: str
-    status: str
-    channel: str
-    received_at: dt.datetime
-    title: str
     description: str
     customer: CustomerRead | None
     product: dict[str, Any]
@@ -132,16 +126,9 @@ class CaseRead(msgspec.Struct):
     allowed_actions: list[str] = []
 
 
-class CaseSummary(msgspec.Struct):
+class CaseSummary(CaseHeading):
     """A case in a list: what a queue shows, customer masked as for `CaseRead`."""
 
-    id: uuid.UUID
-    number: str
-    kind: str
-    status: str
-    channel: str
-    received_at: dt.datetime
-    title: str
     customer: CustomerRead | None
     category_id: uuid.UUID | None
     category: str | None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,13 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.cases.lifecycle import allowed_actions
 from closeloop.cases.models import Case, Customer
 from closeloop.cases.schemas import CaseRead, CaseSummary
+from closeloop.crud import read_as
 from closeloop.customers.deps import provide_customer_service
 from closeloop.customers.schemas import CustomerRead
 from closeloop.db import bound_tenant
 from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
 
-__all__ = ["case_read", "case_summaries", "etag"]
+__all__ = ["case_read", "case_summaries", "etag", "shown_names"]
+
+
+def shown_names(case: Case) -> dict[str, Any]:
+    """The case's columns that its answers show under other names (`read_as`)."""
+    return {"category": case.category_code, "severity": case.severity_code, "due": case.due_at}
 
 
 def etag(case: Case) -> str:
@@ -52,46 +59,16 @@ async def case_read(
         row = await session.get(Customer, (tenant_id, case.customer_id))
         if row is not None:
             customer = await provide_customer_service(session, principal, settings).view(row)
-    return CaseRead(
-        id=case.id,
-        number=case.number,
-        kind=case.kind,
-        status=case.status,
-        channel=case.channel,
-        received_at=case.received_at,
-        title=case.title,
-        description=case.description,
+    return read_as(
+        CaseRead,
+        case,
+        **shown_names(case),
         customer=customer,
         product=dict(case.product or {}),
-        problem_at=case.problem_at,
-        problem_place=case.problem_place,
         demands=list(case.demands or []),
-        category_id=case.category_id,
-        category=case.category_code,
-        severity_id=case.severity_id,
-        severity=case.severity_code,
-        severity_rank=case.severity_rank,
-        escalation_level=case.escalation_level,
-        due=case.due_at,
-        is_repeat=case.is_repeat,
         repeat_of=list(case.repeat_of or []),
         extra=dict(case.extra or {}),
-        registrar_id=case.registrar_id,
-        registrar_api_key_id=case.registrar_api_key_id,
-        lead_department_id=case.lead_department_id,
         collaborating_department_ids=list(case.collaborating_department_ids or []),
-        handler_id=case.handler_id,
-        deadline=case.deadline,
-        resolution=case.resolution,
-        first_satisfaction=case.first_satisfaction,
-        followup_outcome=case.followup_outcome,
-        version=case.version,
-        created_at=case.created_at,
-        updated_at=case.updated_at,
-        resolved_at=case.resolved_at,
-        closed_at=case.closed_at,
-        archived_at=case.archived_at,
-        merged_into_id=case.merged_into_id,
         allowed_actions=allowed_actions(case, principal) if principal is not None else [],
     )
 
@@ -101,25 +78,11 @@ async def case_summaries(
 ) -> list[CaseSummary]:
     customers = await _customers(session, settings, principal, [c.customer_id for c in cases])
     return [
-        CaseSummary(
-            id=case.id,
-            number=case.number,
-            kind=case.kind,
-            status=case.status,
-            channel=case.channel,
-            received_at=case.received_at,
-            title=case.title,
+        read_as(
+            CaseSummary,
+            case,
+            **shown_names(case),
             customer=customers.get(case.customer_id) if case.customer_id else None,
-            category_id=case.category_id,
-            category=case.category_code,
-            severity=case.severity_code,
-            severity_rank=case.severity_rank,
-            escalation_level=case.escalation_level,
-            lead_department_id=case.lead_department_id,
-            handler_id=case.handler_id,
-            due=case.due_at,
-            is_repeat=case.is_repeat,
-            version=case.version,
         )
         for case in cases
     ]

@@ -126,26 +126,18 @@ def _fail(file: TenantFile, section: str, index: int | None, exc: ApiError) -> E
     return file.error(at, message)
 
 
+@dataclasses.dataclass
 class _Planner:
     """The operations of the file against what the bound tenant stores (nothing when
     `tenant` is None: a tenant the apply creates)."""
 
-    def __init__(
-        self,
-        session: AsyncSession,
-        file: TenantFile,
-        tenant: Tenant | None,
-        env: Mapping[str, str],
-        settings: Settings | None,
-        actor: str = "tenant-file",
-    ) -> None:
-        self.session = session
-        self.actor = actor
-        self.file = file
-        self.tenant = tenant
-        self.env = env
-        self.settings = settings
-        self.ops: list[_Op] = []
+    session: AsyncSession
+    file: TenantFile
+    tenant: Tenant | None
+    env: Mapping[str, str]
+    settings: Settings | None
+    actor: str = "tenant-file"
+    ops: list[_Op] = dataclasses.field(default_factory=list, init=False)
 
     def _service(self, kind: type[Any]) -> Any:
         return kind(self.session, actor=self.actor, settings=self.settings)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.audit.service import record
 from closeloop.config._file_plan import SECTIONS, TENANT_FIELDS, State, changed_fields
 from closeloop.config.service import DEPARTMENTS, record_item, snapshot
+from closeloop.crud import Audits
 from closeloop.db import new_id
 from closeloop.identity.models import User
 from closeloop.identity.service import UserService
@@ -62,7 +63,7 @@ def _ends_active_admin(view: dict[str, Any]) -> bool:
     return bool(view["active"]) and "admin" in view["roles"]
 
 
-class Writer:
+class Writer(Audits):
     def __init__(
         self, session: AsyncSession, tenant_id: uuid.UUID, actor: str, state: State
     ) -> None:
@@ -178,12 +179,10 @@ class Writer:
         department is done here."""
         user.department_id = None
         await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="user.update",
-            entity_type="user",
-            entity_id=user.id,
+        await self.record(
+            "user.update",
+            "user",
+            user.id,
             before={
                 "department_id": str(self.state.rows["departments"][old_code].id)
                 if old_code

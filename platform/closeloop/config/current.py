@@ -36,6 +36,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
 
+from closeloop.config.defaults import DEFAULT_PROFILE
 from closeloop.config.models import (
     Category,
     Channel,
@@ -57,6 +58,7 @@ __all__ = [
     "pii_mode",
     "profile",
     "remember_tenant",
+    "satisfaction_scale",
     "severities",
     "shared",
     "tenant",
@@ -215,6 +217,16 @@ async def profile(session: AsyncSession) -> TenantProfile | None:
 async def pii_mode(session: AsyncSession) -> str:
     found = await profile(session)
     return found.pii_mode if found is not None else "normal"
+
+
+async def satisfaction_scale(session: AsyncSession) -> list[dict[str, Any]]:
+    """The bound tenant's scale (`[{code, name_zh, name_en, satisfied}]`, best first);
+    the default one while the profile sets none."""
+    found = await profile(session)
+    if found is None or not found.satisfaction_scale:
+        scale: list[dict[str, Any]] = DEFAULT_PROFILE["satisfaction_scale"]
+        return scale
+    return found.satisfaction_scale
 
 
 async def category(session: AsyncSession, category_id: uuid.UUID) -> Category | None:

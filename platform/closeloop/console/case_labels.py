@@ -98,6 +98,7 @@ CLOCK_EVENTS = {
     "breach": N_("SLA breached"),
     "escalation": N_("Escalation"),
     "recompute": N_("Clock recomputed"),
+    "cycle": N_("New clock cycle"),
 }
 CLOCK_TARGETS = {
     "first_response": N_("First response"),

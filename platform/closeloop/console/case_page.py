@@ -30,11 +30,13 @@ from closeloop.cases.deps import (
     provide_attachments,
     provide_case_actions,
     provide_case_service,
+    provide_record_sheet,
     provide_storage,
 )
 from closeloop.cases.editing import CaseService, parse_if_match
 from closeloop.cases.lifecycle import Action
 from closeloop.cases.models import Case, CaseEvent
+from closeloop.cases.record_sheet import RecordSheetService
 from closeloop.console import case_labels as L
 from closeloop.console.case_forms import EDIT_FIELDS, PRODUCT_FIELDS, action_body, case_update
 from closeloop.console.case_view import (
@@ -223,6 +225,7 @@ class CasePageController(Controller):
         "cases": Provide(provide_case_service, sync_to_thread=False),
         "attachments": Provide(provide_attachments, sync_to_thread=False),
         "screen": Provide(provide_screen),
+        "record_sheets": Provide(provide_record_sheet, sync_to_thread=False),
     }
 
     @get("/{case_id:uuid}", opt=access(*ALL_ROLES))
@@ -237,11 +240,12 @@ class CasePageController(Controller):
         self, screen: CaseScreen, case_id: FromPath[uuid.UUID], stamp: FromQuery[str] = ""
     ) -> Response[bytes] | Template:
         """Polled by the open page: 204 while the case is as shown, else a notice to
-        reload (the page itself is left alone: a form being filled in stays)."""
+        reload and the status line as it is now (the rest of the page is left alone: a
+        form being filled in stays)."""
         await screen.cases.get(case_id)
         if await case_stamp(screen.db_session, case_id) == stamp:
             return Response(b"", status_code=204, headers={**SECURITY_HEADERS})
-        return render(screen.request, "case/_changed.html", locale=screen.locale, case_id=case_id)
+        return await screen.page(case_id, template="case/_changed.html")
 
     @get("/{case_id:uuid}/details", opt=access(*EDIT_ROLES))
     async def details_form(self, screen: CaseScreen, case_id: FromPath[uuid.UUID]) -> Template:
@@ -384,6 +388,18 @@ class CasePageController(Controller):
     async def print_view(self, screen: CaseScreen, case_id: FromPath[uuid.UUID]) -> Template:
         """The case laid out like the practice's complaint record form, for printing."""
         return await screen.page(case_id, template="case/print.html")
+
+    @get("/{case_id:uuid}/record.pdf", opt=access(*ALL_ROLES))
+    async def record_sheet(
+        self,
+        record_sheets: NamedDependency[RecordSheetService],
+        case_id: FromPath[uuid.UUID],
+        pii: FromQuery[bool] = False,
+    ) -> Response[bytes]:
+        """`GET /api/v1/cases/{id}/record.pdf` for the signed-in user."""
+        filename, body = await record_sheets.pdf(case_id, pii=pii)
+        headers = {**SECURITY_HEADERS, "Content-Disposition": _content_disposition(filename)}
+        return Response(body, media_type="application/pdf", headers=headers)
 
 
 def _posted(form: Any) -> dict[str, str]:

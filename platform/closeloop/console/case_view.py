@@ -229,8 +229,13 @@ def _actor(names: dict[str, str], actor: str) -> str:
     return names.get(actor, actor.split(":", 1)[0] if ":" in actor else actor)
 
 
-def _shown(locale: str, timezone: str, key: str, value: object) -> str:
-    """An event's value as the page shows it: codes named, moments in the tenant's zone."""
+def _shown(
+    locale: str, timezone: str, key: str, value: object, answers: dict[str, str] | None = None
+) -> str:
+    """An event's value as the page shows it: codes named (a satisfaction answer by the
+    tenant's scale, `answers`), moments in the tenant's zone."""
+    if key == "satisfaction" and answers:
+        return answers.get(str(value), str(value))
     if key == "outcome":
         return L.label(locale, L.OUTCOMES, str(value))
     if key == "responsible_party":
@@ -257,9 +262,11 @@ def resolution_rows(
     ]
 
 
-def _details(locale: str, timezone: str, data: dict[str, Any]) -> list[tuple[str, str]]:
+def _details(
+    locale: str, timezone: str, data: dict[str, Any], answers: dict[str, str]
+) -> list[tuple[str, str]]:
     shown = [
-        (L.label(locale, L.FIELD_LABELS, key), _shown(locale, timezone, key, data[key]))
+        (L.label(locale, L.FIELD_LABELS, key), _shown(locale, timezone, key, data[key], answers))
         for key in _SHOWN_DATA
         if data.get(key) is not None and not isinstance(data[key], dict | list)
     ]
@@ -278,6 +285,7 @@ async def _timeline(
     names: dict[str, str],
     locale: str,
     timezone: str,
+    answers: dict[str, str],
 ) -> list[Entry]:
     events, _ = await timeline.events(case.id, limit=MAX_TIMELINE_LIMIT)
     entries = [
@@ -294,7 +302,7 @@ async def _timeline(
                 if e.from_status and e.to_status and e.from_status != e.to_status
                 else ""
             ),
-            details=_details(locale, timezone, e.data or {}),
+            details=_details(locale, timezone, e.data or {}, answers),
         )
         for e in events
     ]
@@ -306,8 +314,14 @@ async def _timeline(
                 at=sla.at,
                 kind="sla",
                 type=sla.type,
-                title=f"{L.label(locale, L.CLOCK_EVENTS, sla.type)} · "
-                f"{L.label(locale, L.CLOCK_TARGETS, sla.target)}",
+                title=" · ".join(
+                    part
+                    for part in (
+                        L.label(locale, L.CLOCK_EVENTS, sla.type),
+                        L.label(locale, L.CLOCK_TARGETS, sla.target),
+                    )
+                    if part
+                ),
                 actor=_actor(names, sla.actor),
                 visibility="internal",
                 change="",
@@ -396,6 +410,10 @@ async def load_case_view(
     profile = await session.scalar(select(TenantProfile).limit(1))
     scale = (profile.satisfaction_scale if profile else None) or DEFAULT_SATISFACTION_SCALE
     resolution = resolution_rows(locale, viewer.tenant_timezone, case.resolution)
+    satisfaction = [
+        Option(str(s["code"]), str(s.get("name_en" if locale == "en" else "name_zh")))
+        for s in scale
+    ]
     return CaseView(
         case=case,
         customer=await _customer(session, settings, masked(principal), case),
@@ -416,6 +434,7 @@ async def load_case_view(
             names,
             locale,
             viewer.tenant_timezone,
+            {o.value: o.text for o in satisfaction},
         ),
         attachments=[(a, PREVIEWABLE.get(a.content_type, "")) for a in files],
         actions=allowed_actions(case, principal),
@@ -424,10 +443,7 @@ async def load_case_view(
         severities=severities,
         departments=departments,
         handlers=handlers,
-        satisfaction=[
-            Option(str(s["code"]), str(s.get("name_en" if locale == "en" else "name_zh")))
-            for s in scale
-        ],
+        satisfaction=satisfaction,
         names=names,
         stamp=await case_stamp(session, case.id),
     )

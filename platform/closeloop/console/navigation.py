@@ -42,7 +42,15 @@ NAV_LINKS = (
         (Role.FOLLOWUP, Role.SUPERVISOR, Role.ADMIN),
         "f",
     ),
+    NavLink(
+        "/console/reports",
+        N_("Reports"),
+        "chart-pie",
+        (Role.ADMIN, Role.SUPERVISOR, Role.VIEWER),
+        "r",
+    ),
     NavLink("/console/inbox", N_("Inbox"), "inbox", ALL_ROLES, "i"),
+    NavLink("/console/imports", N_("Import"), "upload", (Role.ADMIN,), "m"),
 )
 
 

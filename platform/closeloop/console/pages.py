@@ -130,7 +130,13 @@ def render(
     assert locale in LOCALES
     return Template(
         template_name=f"console/{template}",
-        context={"locale": locale, "path": request.url.path, **context},
+        context={
+            "locale": locale,
+            "path": request.url.path,
+            # The page with its query (filters, period): where a language pick returns.
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            **context,
+        },
         status_code=status_code,
         headers={**SECURITY_HEADERS, "Cache-Control": "no-store"},
         cookies=cookies,

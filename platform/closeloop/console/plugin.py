@@ -26,10 +26,12 @@ from closeloop.console.controllers import COOKIE_PATH, ConsoleController
 from closeloop.console.deps import console_caller, provide_viewer
 from closeloop.console.errors import with_console_pages
 from closeloop.console.followup_desk import FollowupDeskController
+from closeloop.console.imports import ImportPageController
 from closeloop.console.inbox import InboxPageController
 from closeloop.console.pages import template_config
 from closeloop.console.queues import QueueController
 from closeloop.console.register import RegisterController
+from closeloop.console.reports import ReportsPageController
 from closeloop.settings import Settings
 from closeloop.web.guards import CALLER_KEY
 
@@ -82,6 +84,8 @@ class ConsolePlugin(InitPluginProtocol):
                 InboxPageController,
                 CasePageController,
                 FollowupDeskController,
+                ImportPageController,
+                ReportsPageController,
             ],
             middleware=[
                 DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings)),

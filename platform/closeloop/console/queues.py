@@ -24,12 +24,13 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 from sqlalchemy import select
 
 from closeloop.cases.action_schemas import decode_body
 from closeloop.cases.actions import CaseActionService
-from closeloop.cases.deps import provide_case_actions
+from closeloop.cases.deps import provide_case_actions, provide_case_export
+from closeloop.cases.export import EXPORT_ROLES, CaseExportService
 from closeloop.cases.http_filters import provide_case_filters
 from closeloop.cases.lifecycle import FOLLOWUP_STAGE, WAITING, Action, Status
 from closeloop.cases.listing import MAX_LIMIT, OPEN_STATUSES, CaseFilters, count_cases, list_cases
@@ -275,6 +276,7 @@ class QueueController(Controller):
     dependencies = {
         "filters": Provide(provide_case_filters),
         "actions": Provide(provide_case_actions, sync_to_thread=False),
+        "exports": Provide(provide_case_export, sync_to_thread=False),
     }
 
     @get("/", opt=access(*ALL_ROLES))
@@ -333,11 +335,35 @@ class QueueController(Controller):
             "poll_seconds": POLL_SECONDS,
             "results_id": RESULTS_ID,
             "may_assign": viewer.principal.has_role(*BULK_ROLES),
+            "export_url": _with_query(f"{here}/export", kept)
+            if viewer.principal.has_role(*EXPORT_ROLES)
+            else None,
         }
         if partial:
             return render(request, "queues/_results.html", locale=locale, **context)
         choices = await _form_choices(db_session, locale)
         return render(request, "queues/queue.html", locale=locale, **context, **choices)
+
+    @get("/{name:str}/export", opt=access(*EXPORT_ROLES))
+    async def export(
+        self,
+        db_session: DbSession,
+        exports: NamedDependency[CaseExportService],
+        filters: Filters,
+        viewer: Viewer,
+        name: FromPath[str],
+        format: Annotated[str, QueryParameter(pattern="^(csv|xlsx)$")] = "csv",
+    ) -> Stream:
+        """The queue's cases with its filters as `GET /api/v1/cases/export` answers them."""
+        if name not in QUEUES:
+            raise NotFoundException(f"no queue {name!r}")
+        user = await db_session.get(User, (viewer.principal.tenant_id, viewer.principal.user_id))
+        combined = queue_filters(name, user, utcnow(), filters)
+        if name == "department" and (user is None or user.department_id is None):
+            combined = None
+        export = await exports.open(combined, fmt=format)
+        headers = {"Content-Disposition": f'attachment; filename="{export.filename}"'}
+        return Stream(export.body, media_type=export.media_type, headers=headers)
 
     @post("/{name:str}/assign", opt=access(*BULK_ROLES))
     async def bulk_assign(

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from closeloop.cases.heading import CaseHeading
+
 __all__ = [
     "CustomerExport",
     "CustomerInput",
@@ -75,14 +77,7 @@ class ExportedFollowup(msgspec.Struct):
     done_at: dt.datetime | None
 
 
-class ExportedCase(msgspec.Struct):
-    id: uuid.UUID
-    number: str
-    kind: str
-    status: str
-    channel: str
-    received_at: dt.datetime
-    title: str
+class ExportedCase(CaseHeading):
     description: str
     category: str | None
     severity: str | None

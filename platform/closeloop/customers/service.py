@@ -14,17 +14,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
-from closeloop.audit.service import record
 from closeloop.cases.models import Customer
 from closeloop.config import current
+from closeloop.crud import CallerService
 from closeloop.customers._erasure import redact_cases, redactor
 from closeloop.customers.schemas import CustomerInput, CustomerRead
 from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.errors import NotFound, UnprocessableEntity
-from closeloop.identity.principal import Principal
 from closeloop.pii.cipher import (
     TenantCipher,
     cipher_for,
@@ -35,7 +33,6 @@ from closeloop.pii.cipher import (
     normalize_email,
     normalize_phone,
 )
-from closeloop.settings import Settings
 
 __all__ = ["ERASED_NICKNAME", "PII_FIELDS", "CustomerService"]
 
@@ -85,22 +82,13 @@ _BY_CONTACT = {
 }
 
 
-class CustomerService:
+class CustomerService(CallerService):
     """Customers of the session's bound tenant.
 
-    `principal` is the caller (None for the public intake form, audited as `public`).
+    `principal` is the caller (None for the public intake form, audited as `public`);
+    `actor` names who the audit trail records instead, for work done on a caller's
+    behalf without a principal (an import run names the admin who started it).
     """
-
-    def __init__(
-        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
-    ) -> None:
-        self.session = session
-        self.settings = settings
-        self.principal = principal
-
-    @property
-    def actor(self) -> str:
-        return self.principal.actor if self.principal is not None else "public"
 
     def _tenant(self) -> uuid.UUID:
         tenant_id = bound_tenant(self.session)
@@ -138,14 +126,7 @@ class CustomerService:
         if customer is None:
             customer = await self._insert(data)
             if customer is not None:
-                await record(
-                    self.session,
-                    actor=self.actor,
-                    action="customer.create",
-                    entity_type="customer",
-                    entity_id=customer.id,
-                    after=self._audit_shape(customer),
-                )
+                await self._audit("create", customer, after=self._audit_shape(customer))
                 return customer
             # A concurrent intake created the same external ref first: theirs is the one.
             customer = await self._find_existing(external_ref=external_ref, phone=None, email=None)
@@ -157,15 +138,7 @@ class CustomerService:
             for column, value in missing.items():
                 setattr(customer, column, value)
             await self.session.flush()
-            await record(
-                self.session,
-                actor=self.actor,
-                action="customer.update",
-                entity_type="customer",
-                entity_id=customer.id,
-                before=before,
-                after=self._audit_shape(customer),
-            )
+            await self._audit("update", customer, before=before, after=self._audit_shape(customer))
         return customer
 
     async def _find_existing(
@@ -217,6 +190,16 @@ class CustomerService:
                 missing[f"{field}_hash"] = cipher.blind_index(field, value)
         return missing
 
+    async def _audit(
+        self,
+        action: str,
+        customer: Customer,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        await self.record(f"customer.{action}", "customer", customer.id, before=before, after=after)
+
     @staticmethod
     def _audit_shape(customer: Customer) -> dict[str, Any]:
         """What the audit trail keeps of a customer: which fields are held, never their
@@ -247,14 +230,7 @@ class CustomerService:
         unmasked = self.principal is not None and self.principal.may_see_pii
         shown_fields = [f for f in held if plain[f]]
         if unmasked and shown_fields:
-            await record(
-                self.session,
-                actor=self.actor,
-                action="customer.pii_read",
-                entity_type="customer",
-                entity_id=customer.id,
-                after={"fields": shown_fields},
-            )
+            await self._audit("pii_read", customer, after={"fields": shown_fields})
         shown = plain if unmasked else {f: _MASKS[f](v) if v else v for f, v in plain.items()}
         return CustomerRead(
             id=customer.id,
@@ -341,12 +317,9 @@ class CustomerService:
         customer.nickname = ERASED_NICKNAME
         customer.erased_at = utcnow()
         await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="customer.erase",
-            entity_type="customer",
-            entity_id=customer.id,
+        await self._audit(
+            "erase",
+            customer,
             before=before,
             after={**self._audit_shape(customer), "cases_redacted": cases_redacted},
         )

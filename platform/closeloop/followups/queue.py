@@ -17,8 +17,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.models import Case, Customer
+from closeloop.cases.views import shown_names
 from closeloop.config.defaults import DEFAULT_PROFILE
 from closeloop.config.models import TenantProfile
+from closeloop.crud import read_as
 from closeloop.db import required_tenant, utcnow
 from closeloop.errors import Forbidden, NotFound, UnprocessableEntity
 from closeloop.followups.models import FollowupStatus, FollowupTask
@@ -151,20 +153,11 @@ class FollowupQueue:
             names = {row.id: row.display_name for row in rows.all()}
         now = utcnow()
         return [
-            FollowupRead(
-                id=task.id,
-                status=task.status,
-                case_id=task.case_id,
-                assignee_id=task.assignee_id,
+            read_as(
+                FollowupRead,
+                task,
                 assignee_name=names.get(task.assignee_id) if task.assignee_id else None,
-                resolved_at=task.resolved_at,
-                due_from=task.due_from,
-                due_by=task.due_by,
                 overdue=task.status == FollowupStatus.OPEN and task.due_by < now,
-                outcome=task.outcome,
-                done_at=task.done_at,
-                done_by=task.done_by,
-                created_at=task.created_at,
                 locale=locale,
                 case=_case_summary(cases[task.case_id], nicknames),
                 script=script,
@@ -186,19 +179,9 @@ class FollowupQueue:
 
 
 def _case_summary(case: Case, nicknames: dict[uuid.UUID, str | None]) -> FollowupCase:
-    return FollowupCase(
-        id=case.id,
-        number=case.number,
-        kind=case.kind,
-        title=case.title,
-        status=case.status,
-        channel=case.channel,
-        severity=case.severity_code,
-        category=case.category_code,
-        escalation_level=case.escalation_level,
-        received_at=case.received_at,
-        resolved_at=case.resolved_at,
-        resolution=case.resolution,
-        first_satisfaction=case.first_satisfaction,
+    return read_as(
+        FollowupCase,
+        case,
+        **shown_names(case),
         customer_nickname=nicknames.get(case.customer_id) if case.customer_id else None,
     )

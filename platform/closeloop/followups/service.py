@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from sqlalchemy import any_, func, literal, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import record
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case
 from closeloop.config.defaults import DEFAULT_PROFILE
 from closeloop.config.models import TenantProfile
+from closeloop.crud import Service
 from closeloop.db import new_id, required_tenant, utcnow
 from closeloop.errors import UnprocessableEntity
 from closeloop.followups.models import FollowupStatus, FollowupTask
@@ -78,7 +78,7 @@ async def due_window(
     return due_from, max(due_by, due_from)
 
 
-class FollowupService:
+class FollowupService(Service):
     def __init__(
         self,
         session: AsyncSession,
@@ -86,9 +86,7 @@ class FollowupService:
         actor: str = SYSTEM_ACTOR,
         settings: Settings | None = None,
     ) -> None:
-        self.session = session
-        self.actor = actor
-        self.settings = settings
+        super().__init__(session, actor=actor, settings=settings)
         self.tenant_id = required_tenant(session, "FollowupService")
 
     async def open_task(self, case_id: uuid.UUID) -> FollowupTask | None:
@@ -221,12 +219,10 @@ class FollowupService:
     async def _audit(
         self, action: str, task: FollowupTask, *, before: dict[str, object] | None = None
     ) -> None:
-        await record(
-            self.session,
-            actor=self.actor,
-            action=action,
-            entity_type="followup_task",
-            entity_id=task.id,
+        await self.record(
+            action,
+            "followup_task",
+            task.id,
             before=before,
             after={
                 "case_id": task.case_id,

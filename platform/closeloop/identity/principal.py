@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from closeloop.identity.models import Permission, Role
+from closeloop.identity.models import Permission, Role, User
 
 __all__ = ["Principal"]
 
@@ -17,6 +17,17 @@ class Principal:
     permissions: frozenset[str]
     user_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
+
+    @classmethod
+    def for_user(cls, user: User) -> Principal:
+        """The user acting with their own roles and permissions (work done for them off
+        the request path: the demo's cases, their report e-mails)."""
+        return cls(
+            tenant_id=user.tenant_id,
+            roles=frozenset(user.roles),
+            permissions=frozenset(user.permissions),
+            user_id=user.id,
+        )
 
     @property
     def actor(self) -> str:

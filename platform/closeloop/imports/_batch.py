@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop import rows
 from closeloop.audit.service import diff, record
 from closeloop.cases.intake import product_dict
-from closeloop.cases.lifecycle import OPEN, Status
+from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.numbering import numbering_for_kind
 from closeloop.cases.search import document_tokens, vector_text
 from closeloop.customers.service import CustomerService
 from closeloop.db import new_id, utcnow
+from closeloop.imports._history import clock_history, redo_clock_history
 from closeloop.imports._numbers import NumberBook
 from closeloop.imports._tenant import TenantCodes
 from closeloop.imports.models import ImportRowError, ImportRun
@@ -139,30 +140,20 @@ def _key(record: ImportedCase) -> str:
     return f"number:{record.number}" if record.number else ""
 
 
+@dataclasses.dataclass
 class Batch:
     """Writes one batch of mapped rows in one transaction."""
 
-    def __init__(
-        self,
-        tx: Callable[[], Any],
-        run_id: uuid.UUID,
-        codes: TenantCodes,
-        zone: zoneinfo.ZoneInfo,
-        patterns: dict[str, str] | None,
-        *,
-        actor: str,
-        settings: Settings,
-        dry_run: bool,
-    ) -> None:
-        self.actor = actor
-        self.settings = settings
-        self.tx = tx
-        self.run_id = run_id
-        self.codes = codes
-        self.zone = zone
-        self.patterns = patterns
-        self.dry_run = dry_run
-        self.digests: dict[int, bytes] = {}
+    tx: Callable[[], Any]
+    run_id: uuid.UUID
+    codes: TenantCodes
+    zone: zoneinfo.ZoneInfo
+    patterns: dict[str, str] | None
+    _: dataclasses.KW_ONLY
+    actor: str
+    settings: Settings
+    dry_run: bool
+    digests: dict[int, bytes] = dataclasses.field(default_factory=dict, init=False)
 
     async def write(
         self, chunk: list[ImportedCase | RowErrors], creations: list[Creation], counts: Counts
@@ -300,7 +291,9 @@ class Batch:
             ]
         )
         clocks = ClockService(session, actor=self.actor, settings=self.settings)
-        customers = CustomerService(session, principal=None, settings=self.settings)
+        customers = CustomerService(
+            session, principal=None, settings=self.settings, actor=self.actor
+        )
         built: list[tuple[ImportedCase, list[object]]] = []
         for record_ in records:
             if not record_.number:
@@ -367,12 +360,7 @@ class Batch:
         case.search = vector_text(
             document_tokens(case.number, case.title, case.description, nickname)
         )
-        ended = (
-            record_.resolved_at or record_.closed_at or record_.archived_at or record_.followup_at
-        )
-        history: list[Any] = []
-        if ended is not None or case.status in OPEN:
-            history = await clocks.record_history(case, ended_at=ended or now, now=now)
+        history = await clock_history(clocks, case, record_, now)
         event = rows.new(
             CaseEvent,
             id=new_id(),
@@ -451,6 +439,8 @@ class Batch:
         case.import_digest = self.digests[record_.row]
         case.version += 1
         case.search = vector_text(document_tokens(case.number, case.title, case.description))
+        clocks = ClockService(session, actor=self.actor, settings=self.settings)
+        await redo_clock_history(session, clocks, case, record_, utcnow())
         after = {name: getattr(case, name) for name in _UPDATED_FIELDS}
         old, new = diff(before, after)
         await record(

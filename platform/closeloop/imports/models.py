@@ -15,13 +15,14 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from closeloop.db import Base, TenantOwned
 
-__all__ = ["RUN_STATUSES", "ImportRowError", "ImportRun"]
+__all__ = ["RUN_STATUSES", "ImportMapping", "ImportRowError", "ImportRun", "ImportUpload"]
 
 RUN_STATUSES = ("queued", "running", "done", "failed", "undone")
 
@@ -85,3 +86,31 @@ class ImportRowError(TenantOwned, Base):
     field: Mapped[str | None] = mapped_column(String(64))
     value: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class ImportUpload(TenantOwned, Base):
+    """A file uploaded in the console, kept before anything is run from it: the preview
+    and the mapping form read it, and each run made from it copies its bytes. `rows`
+    is the number of data rows found when it was stored (the progress bar's total)."""
+
+    __tablename__ = "import_uploads"
+    __table_args__ = (Index(None, "tenant_id", "created_at"),)
+
+    file_name: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(8))
+    size: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    actor: Mapped[str] = mapped_column(String(80))
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+
+
+class ImportMapping(TenantOwned, Base):
+    """A mapping saved by the tenant's admins from the console, by name (TOML text)."""
+
+    __tablename__ = "import_mappings"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[dt.datetime]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from closeloop.audit.service import record
 from closeloop.cases.models import Case
-from closeloop.db import bound_tenant, new_id, transaction, utcnow
+from closeloop.db import new_id, required_tenant, transaction, utcnow
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.imports.mapping import SHIPPED, Mapping, MappingError, parse_mapping, shipped_mapping
 from closeloop.imports.models import ImportRowError, ImportRun
@@ -49,9 +49,7 @@ class ImportService:
         self.settings = settings
 
     def _tenant_id(self) -> uuid.UUID:
-        tenant_id = bound_tenant(self.session)
-        assert tenant_id is not None, "ImportService needs a tenant-bound session"
-        return tenant_id
+        return required_tenant(self.session, "ImportService")
 
     async def create(
         self,
@@ -94,7 +92,8 @@ class ImportService:
         query = select(ImportRun).order_by(ImportRun.created_at.desc(), ImportRun.id).limit(limit)
         return list((await self.session.scalars(query)).all())
 
-    async def errors(self, run_id: uuid.UUID) -> list[CellError]:
+    async def errors(self, run_id: uuid.UUID, *, limit: int | None = None) -> list[CellError]:
+        """The run's row errors by row (the first `limit` of them when given)."""
         await self.get(run_id)
         found = await self.session.execute(
             select(
@@ -106,6 +105,7 @@ class ImportService:
             )
             .where(ImportRowError.run_id == run_id)
             .order_by(ImportRowError.row, ImportRowError.created_at)
+            .limit(limit)
         )
         return [CellError(*row) for row in found.all()]
 

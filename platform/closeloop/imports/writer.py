@@ -59,21 +59,15 @@ BATCH = 500
 Source = bytes | Path
 
 
+@dataclasses.dataclass
 class ImportWriter:
     """Runs imports for one tenant, as `actor`, in transactions of its own."""
 
-    def __init__(
-        self,
-        factory: async_sessionmaker[AsyncSession],
-        settings: Settings,
-        *,
-        tenant_id: uuid.UUID,
-        actor: str,
-    ) -> None:
-        self.factory = factory
-        self.settings = settings
-        self.tenant_id = tenant_id
-        self.actor = actor
+    factory: async_sessionmaker[AsyncSession]
+    settings: Settings
+    _: dataclasses.KW_ONLY
+    tenant_id: uuid.UUID
+    actor: str
 
     def _tx(self) -> Any:
         return transaction(self.factory, self.tenant_id)

@@ -166,4 +166,19 @@ BUILTIN: Final[dict[tuple[str, str], tuple[str, str]]] = {
         "{{ message }}\n\n-- plugin {{ plugin }}{% if case_number %}, case {{ case_number }}"
         "{% endif %}",
     ),
+    ("scheduled_report", "zh-CN"): (
+        "【{{ tenant_name }}】{{ report_name }} {{ period_from }} 至 {{ period_to }}",
+        "您好{% if recipient_name %} {{ recipient_name }}{% endif %}：\n\n"
+        "{{ report_name }}（{{ period_from }} 至 {{ period_to }}）的主要数据：\n\n"
+        "{{ key_figures }}\n\n"
+        "图表见正文，完整数据见附件的 Excel 工作簿。\n\n{{ tenant_name }}",
+    ),
+    ("scheduled_report", "en"): (
+        "[{{ tenant_name }}] {{ report_name }} {{ period_from }} to {{ period_to }}",
+        "Hello{% if recipient_name %} {{ recipient_name }}{% endif %},\n\n"
+        "The key figures of the {{ report_name }} ({{ period_from }} to {{ period_to }}):\n\n"
+        "{{ key_figures }}\n\n"
+        "The charts are in the message; every figure is in the attached workbook.\n\n"
+        "{{ tenant_name }}",
+    ),
 }

@@ -32,16 +32,19 @@ from closeloop.cases.models import Customer
 from closeloop.db import utcnow
 from closeloop.identity.models import User
 from closeloop.logs import get_logger
-from closeloop.mail import NOT_CONFIGURED, DeliveryFailed, Mailer
+from closeloop.mail import NOT_CONFIGURED, DeliveryFailed, Mailer, MailPart
 from closeloop.notify.delivery import post_webhook
 from closeloop.notify.models import Notification, WebhookDelivery, WebhookEndpoint
 from closeloop.pii.cipher import cipher_for
 from closeloop.queue import closeloop_actor, current_message, tenant_transaction
+from closeloop.settings import Settings
+from closeloop.storage import storage_from_settings
 from closeloop.tenancy.models import Tenant
 
 __all__ = [
     "MAX_ATTEMPTS",
     "RetryLater",
+    "mail_parts",
     "release_inbox_notification",
     "send_email_notification",
     "send_webhook_notification",
@@ -118,6 +121,29 @@ async def _address(session: AsyncSession, notification: Notification) -> tuple[s
     return cipher.decrypt(customer.email_enc), ""
 
 
+async def mail_parts(
+    notification: Notification, settings: Settings
+) -> tuple[str | None, list[MailPart]]:
+    """The HTML alternative and the parts of an e-mail notification beyond its text:
+    `payload["mail"]` = `{"html": str, "inline": [part], "attachments": [part]}`, each
+    part `{"filename", "content_type", "key", "cid"?}` whose bytes are the attachment
+    object `key` (`closeloop.storage`), stored before the notification was made."""
+    mail = notification.payload.get("mail") if notification.payload else None
+    if not mail:
+        return None, []
+    storage = storage_from_settings(settings)
+    parts = [
+        MailPart(
+            filename=part["filename"],
+            content_type=part["content_type"],
+            data=await storage.get(part["key"]),
+            cid=part.get("cid"),
+        )
+        for part in [*mail.get("inline", []), *mail.get("attachments", [])]
+    ]
+    return mail.get("html"), parts
+
+
 @closeloop_actor(
     actor_name="send_email_notification",
     queue_name="notify",
@@ -127,7 +153,8 @@ async def _address(session: AsyncSession, notification: Notification) -> tuple[s
 async def send_email_notification(*, tenant_id: str, message_id: str, notification_id: str) -> None:
     """Send a pending e-mail notification through `SMTP_URL`, in one transaction that
     holds the record locked from reading it to marking it (see the module's docstring)."""
-    mailer = Mailer(current_message().settings.smtp_url)
+    settings = current_message().settings
+    mailer = Mailer(settings.smtp_url)
     async with tenant_transaction() as session:
         notification = await _pending(session, notification_id)
         if notification is None:
@@ -140,6 +167,7 @@ async def send_email_notification(*, tenant_id: str, message_id: str, notificati
             _settle(notification, "skipped", why_not)
             return
         tenant = await session.get(Tenant, uuid.UUID(tenant_id))
+        html, parts = await mail_parts(notification, settings)
         try:
             await mailer.send(
                 key=notification_id,
@@ -148,6 +176,8 @@ async def send_email_notification(*, tenant_id: str, message_id: str, notificati
                 body=notification.body,
                 locale=notification.locale,
                 sender_name=tenant.name if tenant is not None else None,
+                html=html,
+                parts=parts,
             )
         except DeliveryFailed as exc:
             again = _attempted(notification, error=str(exc), retry=exc.retry)

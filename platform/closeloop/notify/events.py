@@ -29,6 +29,7 @@ __all__ = [
     "PROGRESS_UPDATE",
     "RESULT",
     "SATISFACTION_SURVEY",
+    "SCHEDULED_REPORT",
     "SLA_BREACH",
     "SLA_WARNING",
     "STAFF_EVENTS",
@@ -52,6 +53,8 @@ ESCALATION: Final = "escalation"
 PLUGIN_DISABLED: Final = "plugin_disabled"
 CORRELATION_ALERT: Final = "correlation_alert"
 PLUGIN_NOTICE: Final = "plugin_notice"
+# The tenant's weekly and monthly report e-mails (closeloop.reports.mailing).
+SCHEDULED_REPORT: Final = "scheduled_report"
 
 CUSTOMER_EVENTS: Final = (
     ACKNOWLEDGEMENT,
@@ -69,6 +72,7 @@ STAFF_EVENTS: Final = (
     PLUGIN_DISABLED,
     CORRELATION_ALERT,
     PLUGIN_NOTICE,
+    SCHEDULED_REPORT,
 )
 EVENTS: Final = CUSTOMER_EVENTS + STAFF_EVENTS
 
@@ -103,6 +107,12 @@ EVENT_VARIABLES: Final[dict[str, dict[str, str]]] = {
         "label": "batch B-2026-17",
         "count": "3",
         "window_minutes": "10080",
+    },
+    SCHEDULED_REPORT: {
+        "report_name": "周报 Weekly report",
+        "period_from": "2026-11-23",
+        "period_to": "2026-11-29",
+        "key_figures": "受理量 Cases received: 412 (+32)\n处理及时率 On-time rate: 93.0%",
     },
     PLUGIN_NOTICE: {
         "plugin": "internet",

@@ -17,7 +17,6 @@ from sqlalchemy import (
     ARRAY,
     Boolean,
     CheckConstraint,
-    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -30,15 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from closeloop.db import Base, TenantOwned, utcnow
+from closeloop.db import Base, TenantOwned, tenant_fk, utcnow
 
 __all__ = ["Notification", "NotificationTemplate", "WebhookDelivery", "WebhookEndpoint"]
-
-
-def _fk(columns: list[str], table: str, ondelete: str | None = None) -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(
-        ["tenant_id", *columns], [f"{table}.tenant_id", f"{table}.id"], ondelete=ondelete
-    )
 
 
 class NotificationTemplate(TenantOwned, Base):
@@ -85,11 +78,11 @@ class Notification(TenantOwned, Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        _fk(["case_id"], "cases", ondelete="CASCADE"),
-        _fk(["recipient_user_id"], "users", ondelete="CASCADE"),
-        _fk(["recipient_customer_id"], "customers", ondelete="CASCADE"),
+        tenant_fk(["case_id"], "cases", ondelete="CASCADE"),
+        tenant_fk(["recipient_user_id"], "users", ondelete="CASCADE"),
+        tenant_fk(["recipient_customer_id"], "customers", ondelete="CASCADE"),
         # A deleted endpoint keeps its notifications, no longer pointing at it.
-        _fk(["webhook_id"], "webhook_endpoints", ondelete="SET NULL (webhook_id)"),
+        tenant_fk(["webhook_id"], "webhook_endpoints", ondelete="SET NULL (webhook_id)"),
         CheckConstraint("recipient_kind IN ('user', 'customer', 'webhook')", name="recipient_kind"),
         CheckConstraint("channel IN ('email', 'inbox', 'webhook')", name="channel"),
         CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name="status"),
@@ -131,8 +124,8 @@ class WebhookDelivery(TenantOwned, Base):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        _fk(["webhook_id"], "webhook_endpoints", ondelete="CASCADE"),
-        _fk(["notification_id"], "notifications", ondelete="CASCADE"),
+        tenant_fk(["webhook_id"], "webhook_endpoints", ondelete="CASCADE"),
+        tenant_fk(["notification_id"], "notifications", ondelete="CASCADE"),
         Index(None, "tenant_id", "webhook_id", "created_at"),
     )
 

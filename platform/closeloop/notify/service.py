@@ -53,6 +53,7 @@ from closeloop.tenancy.models import Tenant
 __all__ = [
     "ACTOR_FOR_CHANNEL",
     "NotificationStatus",
+    "email_staff",
     "notify_customer",
     "notify_staff",
 ]
@@ -214,8 +215,10 @@ async def _add(
     webhook_id: uuid.UUID | None = None,
     not_before: dt.datetime | None = None,
     skipped: str | None = None,
+    mail: Mapping[str, Any] | None = None,
 ) -> Notification:
-    """Store one notification and, unless it is already settled, enqueue its delivery."""
+    """Store one notification and, unless it is already settled, enqueue its delivery.
+    `mail` (e-mail only) is the message's other parts (`closeloop.notify.actors`)."""
     tenant_id = _tenant_id(session)
     subject, body, error = await _rendered(
         session,
@@ -249,7 +252,11 @@ async def _add(
         locale=locale,
         subject=subject,
         body=body,
-        payload=_payload(scope, event, locale, context) if channel == "webhook" else {},
+        payload=(
+            _payload(scope, event, locale, context)
+            if channel == "webhook"
+            else ({"mail": dict(mail)} if mail else {})
+        ),
         status=status,
         attempts=0,
         last_error=skipped or error,
@@ -351,6 +358,37 @@ async def notify_staff(
         await _webhooks(session, scope, event=event, context=context, not_before=not_before)
     )
     return made
+
+
+async def email_staff(
+    session: AsyncSession,
+    *,
+    user: User,
+    event: str,
+    locale: str,
+    context: Mapping[str, Any],
+    mail: Mapping[str, Any] | None = None,
+    skipped: str | None = None,
+) -> Notification:
+    """One e-mail to a staff member (no inbox message, no webhook): the scheduled
+    reports. `mail` carries the HTML alternative, inline images and attachments
+    (`{"html": ..., "inline": [...], "attachments": [...]}`, parts stored as attachment
+    objects, see `closeloop.notify.actors.mail_parts`); `skipped` records why it is
+    not sent instead."""
+    scope = await _scope(session, event, None)
+    return await _add(
+        session,
+        scope,
+        event=event,
+        channel="email",
+        locale=locale,
+        recipient_kind="user",
+        context=context,
+        recipient_name=user.display_name,
+        user_id=user.id,
+        skipped=skipped if skipped is not None else (None if user.email else "no address"),
+        mail=mail,
+    )
 
 
 def _unreachable(case: Case, customer: Customer | None) -> str | None:

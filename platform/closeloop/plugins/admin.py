@@ -14,8 +14,9 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import diff, jsonable, record
+from closeloop.audit.service import diff, jsonable
 from closeloop.cases.models import Case
+from closeloop.crud import Service
 from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.errors import NotFound, UnprocessableEntity
 from closeloop.pii.cipher import cipher_for
@@ -43,7 +44,9 @@ def _settings_problem(exc: msgspec.ValidationError) -> UnprocessableEntity:
     return UnprocessableEntity(f"{field}: {text}", field=field)
 
 
-class PluginAdminService:
+class PluginAdminService(Service):
+    settings: Settings
+
     def __init__(
         self,
         session: AsyncSession,
@@ -52,9 +55,7 @@ class PluginAdminService:
         settings: Settings,
         manager: PluginManager | None = None,
     ) -> None:
-        self.session = session
-        self.settings = settings
-        self.actor = actor
+        super().__init__(session, actor=actor, settings=settings)
         self.manager = manager or plugin_manager()
 
     def _tenant(self) -> uuid.UUID:
@@ -150,12 +151,10 @@ class PluginAdminService:
         await self.session.flush()
         old, new = diff(before, self._audit_shape(installed, row))
         if new or changed_secrets:
-            await record(
-                self.session,
-                actor=self.actor,
-                action="plugin.update",
-                entity_type="plugin",
-                entity_id=row.id,
+            await self.record(
+                "plugin.update",
+                "plugin",
+                row.id,
                 before={"plugin": name, **old},
                 after={
                     "plugin": name,

@@ -18,7 +18,7 @@ from closeloop.plugins.models import CaseFinding
 from closeloop.plugins.schemas import FindingRead, PluginRead, PluginUpdate
 from closeloop.web.deps import Caller
 
-__all__ = ["PLUGIN_CONTROLLERS", "CaseFindingController", "PluginController"]
+__all__ = ["PLUGIN_CONTROLLERS", "PluginController"]
 
 Plugins = NamedDependency[PluginAdminService]
 
@@ -28,18 +28,20 @@ def finding_read(finding: CaseFinding) -> FindingRead:
 
 
 class PluginController(Controller):
-    path = "/api/v1/plugins"
+    """The installed plugins, this tenant's setup of them, and what they found on a case."""
+
+    path = "/api/v1"
     tags = ("plugins",)
     opt = access(*ALL_ROLES)
     dependencies = {"plugins": Provide(provide_plugin_admin, sync_to_thread=False)}
 
-    @get("/")
+    @get("/plugins")
     async def list_plugins(self, principal: Caller, plugins: Plugins) -> list[PluginRead]:
         """Installed plugins (name, version, description, settings JSON schema, hooks) with
         this tenant's setup: enabled, settings (secrets shown as `"***"`), failure state."""
         return await plugins.installed()
 
-    @get("/{plugin_name:str}")
+    @get("/plugins/{plugin_name:str}")
     async def get_plugin(
         self,
         principal: Caller,
@@ -48,7 +50,7 @@ class PluginController(Controller):
     ) -> PluginRead:
         return await plugins.get(plugin_name)
 
-    @put("/{plugin_name:str}", opt=access(Role.ADMIN))
+    @put("/plugins/{plugin_name:str}", opt=access(Role.ADMIN))
     async def update_plugin(
         self,
         principal: Caller,
@@ -62,14 +64,7 @@ class PluginController(Controller):
         the failure count."""
         return await plugins.update(plugin_name, data)
 
-
-class CaseFindingController(Controller):
-    path = "/api/v1/cases/{case_id:uuid}/findings"
-    tags = ("plugins",)
-    opt = access(*ALL_ROLES)
-    dependencies = {"plugins": Provide(provide_plugin_admin, sync_to_thread=False)}
-
-    @get("/")
+    @get("/cases/{case_id:uuid}/findings")
     async def list_case_findings(
         self,
         principal: Caller,
@@ -80,4 +75,4 @@ class CaseFindingController(Controller):
         return [finding_read(f) for f in await plugins.findings(case_id)]
 
 
-PLUGIN_CONTROLLERS = [PluginController, CaseFindingController]
+PLUGIN_CONTROLLERS = [PluginController]

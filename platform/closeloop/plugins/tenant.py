@@ -160,20 +160,14 @@ class Outcome:
         return None if self.result is None else msgspec.to_builtins(self.result)
 
 
+@dataclasses.dataclass
 class TenantPlugins:
     """The bound tenant's enabled plugins, loaded once for one transaction's work."""
 
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant: TenantInfo,
-        active: list[ActivePlugin],
-        manager: PluginManager,
-    ) -> None:
-        self.session = session
-        self.tenant = tenant
-        self.active = active
-        self.manager = manager
+    session: AsyncSession
+    tenant: TenantInfo
+    active: list[ActivePlugin]
+    manager: PluginManager
 
     @classmethod
     async def load(

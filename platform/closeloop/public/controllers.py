@@ -16,7 +16,6 @@ import urllib.parse
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import select
@@ -34,11 +33,13 @@ from closeloop.cases.schemas import (
     PublicEvent,
     customer_message,
 )
+from closeloop.cases.views import shown_names
+from closeloop.crud import read_as
 from closeloop.customers.schemas import CustomerInput
 from closeloop.db import tenant_scope
 from closeloop.errors import NotFound, TooManyRequests
 from closeloop.identity.access import public
-from closeloop.public.ratelimit import RateLimiter
+from closeloop.public.ratelimit import app_limiter
 from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.web.deps import DbSession
@@ -47,14 +48,6 @@ __all__ = ["CUSTOMER_MESSAGE_KEYS", "PublicCaseController"]
 
 AppSettings = NamedDependency[Settings]
 PUBLIC_CHANNEL = "web"
-
-
-def _limiter(state: State, settings: Settings) -> RateLimiter:
-    limiter: RateLimiter | None = state.get("public_intake_limiter")
-    if limiter is None:
-        limiter = RateLimiter(settings.public_intake_per_minute, 60.0)
-        state.public_intake_limiter = limiter
-    return limiter
 
 
 async def _tenant(session: AsyncSession, slug: str) -> Tenant:
@@ -87,7 +80,9 @@ class PublicCaseController(Controller):
     ) -> PublicCaseCreated:
         """File a case from the customer web form; keep the token to see its status."""
         client = request.client.host if request.client else "unknown"
-        wait = _limiter(request.app.state, settings).hit((tenant, client))
+        wait = app_limiter(
+            request.app.state, "public_intake_limiter", settings.public_intake_per_minute
+        ).hit((tenant, client))
         if wait is not None:
             raise TooManyRequests(
                 "too many cases filed from this address; try again in a minute",
@@ -150,13 +145,10 @@ class PublicCaseController(Controller):
                 .order_by(CaseEvent.created_at, CaseEvent.id)
             )
         ).all()
-        return PublicCaseStatus(
-            number=case.number,
-            kind=case.kind,
-            status=case.status,
-            title=case.title,
-            received_at=case.received_at,
-            severity=case.severity_code,
+        return read_as(
+            PublicCaseStatus,
+            case,
+            **shown_names(case),
             timeline=[
                 PublicEvent(type=e.type, at=e.created_at, status=e.to_status, message=_message(e))
                 for e in events

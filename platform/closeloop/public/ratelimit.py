@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import collections
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, MutableMapping
+from typing import Any
 
-__all__ = ["RateLimiter"]
+__all__ = ["RateLimiter", "app_limiter"]
 
 
 class RateLimiter:
@@ -44,3 +45,12 @@ class RateLimiter:
         ]
         for key in idle:
             del self._hits[key]
+
+
+def app_limiter(state: MutableMapping[str, Any], name: str, limit: int) -> RateLimiter:
+    """The app's limiter called `name` (kept in the app's `state`), made on first use
+    with `limit` hits a minute."""
+    limiter: RateLimiter | None = state.get(name)
+    if limiter is None:
+        limiter = state[name] = RateLimiter(limit, 60.0)
+    return limiter

@@ -31,6 +31,7 @@ ACTOR_MODULES: list[str] = [
     "closeloop.sla.actors",
     "closeloop.imports.actors",
     "closeloop.reports.actors",
+    "closeloop.reports.schedule_actors",
 ]
 
 _ACTORS: dict[str, ActorSpec] = {}

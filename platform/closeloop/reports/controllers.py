@@ -16,6 +16,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from closeloop.cases.schemas import CaseSummary
+from closeloop.errors import UnprocessableEntity
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.reports.deps import provide_order_volumes, provide_report_service
@@ -72,6 +73,14 @@ async def provide_report_query(
 ) -> ReportQuery:
     """The report's period (default: this month so far, in the tenant's time zone),
     grouping and filters (docs/reports.md); 422 naming the parameter at fault."""
+    # An empty value is a mistake in the request, not "not given" (the schema says date).
+    for name, value, example in (
+        ("from", date_from, "2026-10-01"),
+        ("to", date_to, "2026-10-31"),
+        ("period", period, "2026-10"),
+    ):
+        if value == "":
+            raise UnprocessableEntity(f"{name} is empty: give one such as {example}", field=name)
     tenant = await db_session.get(Tenant, principal.tenant_id)
     zone = zoneinfo.ZoneInfo(tenant.timezone if tenant else "UTC")
     return report_query(

@@ -68,7 +68,9 @@ DIMENSIONS: tuple[str, ...] = ("channel", "kind", "category", "severity", "depar
 GROUP_BY: tuple[str, ...] = TIME_BUCKETS + DIMENSIONS
 
 # A figure: a count, a rate (0..1), a duration in seconds, or nothing (no data).
-Figure = int | float | None
+# `float` in the schema ("number"): a count goes out as an integer all the same, and
+# `int | float` would make the document's oneOf match 0 twice.
+Figure = float | None
 
 
 class ReportFilters(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, Index, String, UniqueConstraint, func, text
+from sqlalchemy import Boolean, Date, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from closeloop.db import Base, TenantOwned, utcnow
+from closeloop.db import Base, TenantOwned, one_default_per_tenant, utcnow
 
 __all__ = ["Calendar"]
 
@@ -33,12 +33,7 @@ class Calendar(TenantOwned, Base):
     __tablename__ = "calendars"
     __table_args__ = (
         UniqueConstraint("tenant_id", "code"),
-        Index(
-            "uq_calendars_tenant_id_default",
-            "tenant_id",
-            unique=True,
-            postgresql_where=text("is_default"),
-        ),
+        one_default_per_tenant("calendars"),
     )
 
     code: Mapped[str] = mapped_column(String(64))

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop import rows
 from closeloop.audit.service import jsonable
 from closeloop.cases.models import Case
+from closeloop.crud import Service
 from closeloop.db import new_id, required_tenant
 from closeloop.errors import NotFound
 from closeloop.settings import Settings
@@ -48,13 +49,11 @@ def _seconds(delta: dt.timedelta) -> int:
     return round(delta.total_seconds())
 
 
-class ClockService:
+class ClockService(Service):
     def __init__(
         self, session: AsyncSession, *, actor: str, settings: Settings | None = None
     ) -> None:
-        self.session = session
-        self.actor = actor
-        self.settings = settings
+        super().__init__(session, actor=actor, settings=settings)
         self.tenant_id = required_tenant(session, "ClockService")
         self._calendars: dict[uuid.UUID | None, BusinessCalendar] = {}
         # New rows go here instead of into the session while `held` is set (intake

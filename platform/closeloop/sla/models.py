@@ -28,7 +28,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -40,15 +39,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from closeloop.db import Base, TenantOwned, utcnow
+from closeloop.db import Base, TenantOwned, one_default_per_tenant, tenant_fk, utcnow
 
 __all__ = ["SlaClock", "SlaClockEvent", "SlaEscalationLevel", "SlaPolicy"]
-
-
-def _fk(columns: list[str], table: str, ondelete: str | None = None) -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(
-        ["tenant_id", *columns], [f"{table}.tenant_id", f"{table}.id"], ondelete=ondelete
-    )
 
 
 class SlaPolicy(TenantOwned, Base):
@@ -58,13 +51,8 @@ class SlaPolicy(TenantOwned, Base):
     __tablename__ = "sla_policies"
     __table_args__ = (
         UniqueConstraint("tenant_id", "code"),
-        _fk(["calendar_id"], "calendars"),
-        Index(
-            "uq_sla_policies_tenant_id_default",
-            "tenant_id",
-            unique=True,
-            postgresql_where=text("is_default"),
-        ),
+        tenant_fk(["calendar_id"], "calendars"),
+        one_default_per_tenant("sla_policies"),
     )
 
     code: Mapped[str] = mapped_column(String(64))
@@ -94,7 +82,7 @@ class SlaEscalationLevel(TenantOwned, Base):
 
     __tablename__ = "sla_escalation_levels"
     __table_args__ = (
-        _fk(["policy_id"], "sla_policies", ondelete="CASCADE"),
+        tenant_fk(["policy_id"], "sla_policies", ondelete="CASCADE"),
         UniqueConstraint(
             "tenant_id",
             "policy_id",
@@ -130,7 +118,7 @@ class SlaClock(TenantOwned, Base):
 
     __tablename__ = "sla_clocks"
     __table_args__ = (
-        _fk(["case_id"], "cases", ondelete="CASCADE"),
+        tenant_fk(["case_id"], "cases", ondelete="CASCADE"),
         UniqueConstraint("tenant_id", "case_id", "cycle", "target"),
         CheckConstraint("state IN ('running', 'paused', 'stopped', 'breached')", name="state"),
         # The sweep's claim: due clocks by next check, across tenants.
@@ -169,8 +157,8 @@ class SlaClockEvent(TenantOwned, Base):
 
     __tablename__ = "sla_clock_events"
     __table_args__ = (
-        _fk(["case_id"], "cases", ondelete="CASCADE"),
-        _fk(["clock_id"], "sla_clocks", ondelete="CASCADE"),
+        tenant_fk(["case_id"], "cases", ondelete="CASCADE"),
+        tenant_fk(["clock_id"], "sla_clocks", ondelete="CASCADE"),
         Index(None, "tenant_id", "case_id", "at"),
     )
 

@@ -25,6 +25,7 @@ from closeloop.cases.action_schemas import Feedback
 from closeloop.cases.deps import provide_case_actions
 from closeloop.cases.lifecycle import Action, allowed_actions
 from closeloop.cases.models import Case
+from closeloop.config.current import satisfaction_scale
 from closeloop.db import tenant_scope, utcnow
 from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.models import Role
@@ -33,7 +34,6 @@ from closeloop.settings import Settings
 from closeloop.surveys import pages
 from closeloop.surveys.models import Survey
 from closeloop.surveys.schemas import ScaleItem, SurveyAnswer, SurveyAnswered, SurveyRead
-from closeloop.surveys.sending import satisfaction_scale
 from closeloop.surveys.tokens import hash_token, tenant_of_token
 from closeloop.tenancy.models import Tenant, TenantStatus
 

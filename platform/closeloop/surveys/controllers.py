@@ -21,7 +21,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.db import utcnow
 from closeloop.errors import ApiError, TooManyRequests
 from closeloop.identity.access import public
-from closeloop.public.ratelimit import RateLimiter
+from closeloop.public.ratelimit import app_limiter
 from closeloop.settings import Settings
 from closeloop.surveys import pages
 from closeloop.surveys.answering import answer_survey, check_not_expired, open_survey, survey_view
@@ -57,17 +56,11 @@ superseded survey, 429 `rate_limited` past the per-address limit. Send `Accept: 
 for the HTML page."""
 
 
-def _limiter(state: State, settings: Settings) -> RateLimiter:
-    limiter: RateLimiter | None = state.get("public_survey_limiter")
-    if limiter is None:
-        limiter = RateLimiter(settings.public_intake_per_minute, 60.0)
-        state.public_survey_limiter = limiter
-    return limiter
-
-
 def _throttle(request: Request[Any, Any, Any], settings: Settings) -> None:
     client = request.client.host if request.client else "unknown"
-    wait = _limiter(request.app.state, settings).hit(("survey", client))
+    wait = app_limiter(
+        request.app.state, "public_survey_limiter", settings.public_intake_per_minute
+    ).hit(("survey", client))
     if wait is not None:
         raise TooManyRequests(
             "too many requests from this address; try again in a minute",

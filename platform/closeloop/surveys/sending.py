@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.models import Case, Customer
-from closeloop.config.defaults import DEFAULT_PROFILE
-from closeloop.config.models import TenantProfile
 from closeloop.db import new_id, required_tenant, utcnow
 from closeloop.notify import events
 from closeloop.notify.service import notify_customer
@@ -27,16 +24,7 @@ from closeloop.surveys.models import Survey
 from closeloop.surveys.tokens import hash_token, new_token
 from closeloop.tenancy.models import Tenant
 
-__all__ = ["satisfaction_scale", "send_survey", "withdraw_surveys"]
-
-
-async def satisfaction_scale(session: AsyncSession) -> list[dict[str, Any]]:
-    """The bound tenant's scale (`[{code, name_zh, name_en, satisfied}]`, best first)."""
-    profile = await session.scalar(select(TenantProfile).limit(1))
-    if profile is None or not profile.satisfaction_scale:
-        scale: list[dict[str, Any]] = DEFAULT_PROFILE["satisfaction_scale"]
-        return scale
-    return profile.satisfaction_scale
+__all__ = ["send_survey", "withdraw_surveys"]
 
 
 async def _customer_locale(session: AsyncSession, case: Case, tenant: Tenant) -> str:

@@ -29,6 +29,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +37,7 @@ from closeloop.audit.service import jsonable, record, verify
 from closeloop.cases.models import Customer
 from closeloop.config.files import export_tenant
 from closeloop.db import Base, tenant_scope, utcnow
+from closeloop.errors import ApiError
 from closeloop.models import load_all_models
 from closeloop.pii.cipher import cipher_for
 from closeloop.settings import Settings
@@ -44,7 +46,7 @@ from closeloop.tenancy._delete import delete_token
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.tenancy.service import TenantService
 
-__all__ = ["DUMP_FORMAT", "DumpResult", "dump_tenant"]
+__all__ = ["DUMP_FORMAT", "DumpResult", "TenantKeyUnusable", "dump_tenant"]
 
 DUMP_FORMAT = "closeloop-tenant-dump"
 DUMP_VERSION = 1
@@ -129,21 +131,14 @@ async def _rows(session: AsyncSession, table: Table, tenant_id: uuid.UUID, *orde
     return await session.stream(query)
 
 
+@dataclasses.dataclass
 class _Dumper:
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant: Tenant,
-        folder: Path,
-        storage: AttachmentStorage,
-        settings: Settings,
-    ) -> None:
-        self.session = session
-        self.tenant = tenant
-        self.folder = folder
-        self.storage = storage
-        self.settings = settings
-        self.counts: dict[str, int] = {}
+    session: AsyncSession
+    tenant: Tenant
+    folder: Path
+    storage: AttachmentStorage
+    settings: Settings
+    counts: dict[str, int] = dataclasses.field(default_factory=dict, init=False)
 
     def lines(self, name: str) -> _Lines:
         return _Lines(self.folder / name)
@@ -241,6 +236,25 @@ class _Dumper:
         self.counts[f"{name}.jsonl"] = out.count
 
 
+class TenantKeyUnusable(ApiError, status=409, code="tenant_key_unusable"):
+    """The tenant's data key does not unwrap with this deployment's master key."""
+
+
+async def _check_key(session: AsyncSession, settings: Settings, slug: str) -> None:
+    """Refuse before anything is written when the tenant's personal data cannot be read:
+    its data key was wrapped under another master key (or the stored key is damaged)."""
+    try:
+        await cipher_for(session, settings)
+    except InvalidTag:
+        raise TenantKeyUnusable(
+            f"tenant {slug!r} cannot be dumped: its data key does not unwrap with this "
+            "deployment's master key (CLOSELOOP_MASTER_KEY), so its customers' personal "
+            "data cannot be read; run the dump with the master key the tenant's data was "
+            "written under",
+            details={"tenant": slug},
+        ) from None
+
+
 def _prepare(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if any(folder.iterdir()):
@@ -262,6 +276,7 @@ async def dump_tenant(
     transaction; a dump `with_pii` is audited in the tenant's chain before it is read."""
     tenant = await TenantService(session).by_slug(slug)
     await tenant_scope(session, tenant.id)
+    await _check_key(session, settings, slug)
     await asyncio.to_thread(_prepare, folder)
     if with_pii:
         await record(

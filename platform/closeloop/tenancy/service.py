@@ -9,13 +9,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import record
 from closeloop.config.defaults import seed_defaults
+from closeloop.crud import Service
 from closeloop.db import add_in_savepoint, tenant_scope
 from closeloop.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
-from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant, TenantStatus
 
 __all__ = ["TenantService", "TenantSuspended"]
@@ -33,16 +31,9 @@ def _time_zones() -> frozenset[str]:
 class TenantSuspended(Forbidden, code="tenant_suspended"): ...
 
 
-class TenantService:
+class TenantService(Service):
     """Tenants; creation and status changes are audited (in the tenant's own chain) as
     `actor`."""
-
-    def __init__(
-        self, session: AsyncSession, *, actor: str = "system", settings: Settings | None = None
-    ) -> None:
-        self.session = session
-        self.actor = actor
-        self.settings = settings
 
     async def get(self, tenant_id: uuid.UUID) -> Tenant | None:
         return await self.session.get(Tenant, tenant_id)
@@ -87,12 +78,10 @@ class TenantService:
             raise Conflict(f"a tenant with slug {slug!r} exists already", field="slug") from None
         await tenant_scope(self.session, tenant.id)
         await seed_defaults(self.session, tenant.id)
-        await record(
-            self.session,
-            actor=self.actor,
-            action="tenant.create",
-            entity_type="tenant",
-            entity_id=tenant.id,
+        await self.record(
+            "tenant.create",
+            "tenant",
+            tenant.id,
             after={"slug": slug, "name": name, "locale": locale, "timezone": timezone},
         )
         return tenant
@@ -106,12 +95,10 @@ class TenantService:
         await self.session.flush()
         await tenant_scope(self.session, tenant.id)
         action = "tenant.resume" if status == TenantStatus.ACTIVE else "tenant.suspend"
-        await record(
-            self.session,
-            actor=self.actor,
-            action=action,
-            entity_type="tenant",
-            entity_id=tenant.id,
+        await self.record(
+            action,
+            "tenant",
+            tenant.id,
             before=before,
             after={"status": tenant.status},
         )

@@ -36,6 +36,7 @@ from closeloop.public import PublicCaseController
 from closeloop.queue.controllers import DeadLetterController
 from closeloop.queue.inprocess import background_work
 from closeloop.reports.controllers import ReportController
+from closeloop.reports.schedule_controllers import ReportScheduleController
 from closeloop.settings import Settings, load_settings
 from closeloop.sla.calendar_controllers import CalendarController
 from closeloop.sla.controllers import CaseSlaController, SlaPolicyController
@@ -81,6 +82,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     FollowupController,
     ImportController,
     ReportController,
+    ReportScheduleController,
 ]
 
 

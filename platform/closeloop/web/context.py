@@ -13,10 +13,10 @@ from typing import Any
 
 import structlog
 from litestar.datastructures import MutableScopeHeaders
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Receive, Scope, Send
 
 from closeloop.logs import get_logger
+from closeloop.web.middleware import HttpMiddleware
 
 __all__ = ["RequestContextMiddleware", "bind_actor", "echo_request_id"]
 
@@ -36,20 +36,14 @@ async def echo_request_id(message: Message, scope: Scope) -> None:
         MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
 
 
-class RequestContextMiddleware:
+class RequestContextMiddleware(HttpMiddleware):
     """Give each request an id (kept from `X-Request-ID` when sane) and log with it.
 
     An error after the response started cannot be answered any more; it is logged here,
     with its traceback and the request id, before the server sees it.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id

@@ -105,6 +105,10 @@ def describe(key: str, operation: Operation, schemas: MsgspecSchemas) -> None:
         answer.content = {"text/csv": OpenAPIMediaType(schema=_TEXT)}
         answer.content[_XLSX] = OpenAPIMediaType(schema=_BINARY)
         answer.headers = dict(_DOWNLOAD)
+    elif key == "GET /api/v1/cases/{case_id}/record.pdf":
+        answer = _success(operation)
+        answer.content = {"application/pdf": OpenAPIMediaType(schema=_BINARY)}
+        answer.headers = dict(_DOWNLOAD)
     elif key == "GET /api/v1/cases/{case_id}/attachments/{attachment_id}":
         answer = _success(operation)
         answer.content = {t: OpenAPIMediaType(schema=_BINARY) for t in sorted(ALLOWED_TYPES)}

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import anyio
 from litestar.datastructures import State
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from closeloop.logs import get_logger
+from closeloop.web.middleware import HttpMiddleware
 
 __all__ = ["RequestSessions", "RequestSessionsMiddleware"]
 
@@ -84,16 +84,10 @@ async def _close(session: AsyncSession) -> None:
         await session.invalidate()
 
 
-class RequestSessionsMiddleware:
+class RequestSessionsMiddleware(HttpMiddleware):
     """Give each HTTP request a `RequestSessions` and close what it leaves open."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         sessions = RequestSessions(scope["litestar_app"].state)
         scope.setdefault("state", {})[_SCOPE_KEY] = sessions
 

@@ -1,4 +1,4 @@
-"""Case exports: the list's filters, CSV and Excel, customer data always masked."""
+"""Case exports: the list's filters, CSV and Excel, customer data masked unless asked."""
 
 from __future__ import annotations
 

@@ -151,3 +151,62 @@ async def test_pages_are_sent_gzipped_and_static_files_once(
     asset = await client.get(script.group(1), headers={"accept-encoding": "gzip"})
     assert asset.headers["content-encoding"] == "gzip"
     assert asset.content.startswith(b"/*") or b"function" in asset.content[:2000]
+
+
+async def test_the_timeline_names_the_answer_and_the_new_clock_cycle(
+    client: Client, tenant: TenantHandle
+) -> None:
+    handler = await make_staff(
+        client, tenant, Role.HANDLER, department_id=await department(client, tenant)
+    )
+    case = await make_case(client, tenant.headers)
+    await act(client, tenant.headers, case["id"], "verify", {"valid": True})
+    await act(
+        client,
+        tenant.headers,
+        case["id"],
+        "assign",
+        {"lead_department_id": await department(client, tenant), "handler_id": str(handler.id)},
+    )
+    await act(client, handler.headers, case["id"], "start")
+    await act(
+        client,
+        handler.headers,
+        case["id"],
+        "resolve",
+        {
+            "root_cause": "Carrier delay",
+            "responsible_party": "third_party",
+            "third_party": "SF Express",
+            "solution_type": "coupon",
+            "result": "Coupon sent",
+        },
+    )
+    # The customer's unsatisfied answer reopens the case: a new cycle of clocks.
+    await act(
+        client,
+        tenant.headers,
+        case["id"],
+        "feedback",
+        {"satisfaction": "unsatisfied", "reason": "Still no refund"},
+    )
+    await console_sign_in(client, tenant, tenant.admin_email)
+    html = (await client.get(f"/console/cases/{case['id']}")).text
+    timeline = html[html.index('id="timeline"') :]
+    assert "不满意" in timeline
+    assert ": unsatisfied" not in timeline
+    assert ">unsatisfied<" not in timeline
+    assert "新一轮计时" in timeline
+    assert not re.search(r"·\s*</", timeline), "a timeline title ends with a bare separator"
+
+
+async def test_picking_a_language_returns_to_the_page_with_its_filters(
+    client: Client, tenant: TenantHandle
+) -> None:
+    await console_sign_in(client, tenant, tenant.admin_email)
+    html = (await client.get("/console/queues/all?channel=phone&q=退款")).text
+    link = re.search(r'href="(/console/language/en\?next=[^"]+)"', html)
+    assert link, "no language link"
+    picked = await client.get(link.group(1).replace("&amp;", "&"))
+    assert picked.status_code in (302, 303), picked.text
+    assert picked.headers["location"] == "/console/queues/all?channel=phone&q=%E9%80%80%E6%AC%BE"

@@ -4,7 +4,6 @@ status, errors and undo; others are refused, other tenants' runs are not found."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,11 +14,9 @@ from import_support import count, user_headers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.provision import Provisioned
-from closeloop.queue import runtime
-from closeloop.queue.brokers import BrokerConfig, make_broker, start_worker
 from closeloop.queue.relay import Relay
 from closeloop.settings import Settings
-from support import Client, TenantHandle, make_tenant
+from support import Client, TenantHandle, import_worker, make_tenant
 
 FILE = (
     "Id,Opened,Topic,Text\n"
@@ -36,19 +33,6 @@ received_at = "Opened"
 channel = { value = "phone" }
 category = "Topic"
 """
-
-
-@contextlib.asynccontextmanager
-async def _worker(app_url: str, settings: Settings) -> AsyncIterator[dramatiq.Broker]:
-    runtime.configure(app_url, settings=settings, pool_size=2)
-    broker = make_broker(BrokerConfig(min_backoff_ms=10, max_backoff_ms=50))
-    worker = await asyncio.to_thread(start_worker, broker, threads=2, timeout_ms=100)
-    try:
-        yield broker
-    finally:
-        await asyncio.to_thread(worker.stop, 10_000)
-        broker.close()
-        runtime.reset()
 
 
 async def _upload(client: Client, headers: dict[str, str], **form: Any) -> Any:
@@ -73,7 +57,7 @@ async def _finished(client: Client, tenant: TenantHandle, run_id: str) -> dict[s
 
 @pytest.fixture
 async def broker(database: Provisioned, settings: Settings) -> AsyncIterator[dramatiq.Broker]:
-    async with _worker(database.app_url, settings) as running:
+    async with import_worker(database.app_url, settings) as running:
         yield running
 
 

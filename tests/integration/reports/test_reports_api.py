@@ -209,6 +209,12 @@ async def test_bad_parameters_are_refused_naming_them(client: Client, tenant: Te
         )
         assert response.status_code == 422, (field, response.text)
         assert fields_of(response.json()) == [field], response.text
+    for field in ("from", "to", "period"):  # given empty: not the same as not given
+        response = await client.get(
+            "/api/v1/reports/summary", headers=tenant.headers, params={field: ""}
+        )
+        assert response.status_code == 422, (field, response.text)
+        assert fields_of(response.json()) == [field], response.text
     bad_key = await client.get(
         "/api/v1/reports/volume/cases",
         headers=tenant.headers,

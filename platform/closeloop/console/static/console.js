@@ -241,6 +241,9 @@
     return ["checkbox", "radio", "button", "submit", "reset"].indexOf(type) < 0;
   }
 
+  /* Shared with the page scripts (js/case.js): is the key going into a form field? */
+  window.closeloop = { typing: typing };
+
   var pendingG = 0;
 
   document.addEventListener("keydown", function (event) {

@@ -1,18 +1,10 @@
 /* Closeloop console, case page: one key per common action. The key opens that action's
    form (a <details data-action data-key>) and puts the cursor in its first field.
    Single keys stay silent while an input method composes and inside form fields; with
-   Ctrl, Alt or Meta they are the browser's. Loaded with `defer`; no inline script. */
+   Ctrl, Alt or Meta they are the browser's (`closeloop.typing`, from console.js). Loaded with
+   `defer`; no inline script. */
 (function () {
   "use strict";
-
-  function typing(target) {
-    if (!target || !target.tagName) { return false; }
-    var tag = target.tagName.toLowerCase();
-    if (tag === "textarea" || tag === "select" || target.isContentEditable) { return true; }
-    if (tag !== "input") { return false; }
-    var type = (target.getAttribute("type") || "text").toLowerCase();
-    return ["checkbox", "radio", "button", "submit", "reset"].indexOf(type) < 0;
-  }
 
   function overlayOpen() {
     var box = document.getElementById("shortcuts");
@@ -32,7 +24,7 @@
     if (event.defaultPrevented) { return; }
     if (event.isComposing || event.keyCode === 229) { return; }
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (typing(event.target) || overlayOpen()) { return; }
+    if (window.closeloop.typing(event.target) || overlayOpen()) { return; }
     var key = String(event.key || "");
     if (key.length !== 1) { return; }
     var details = document.querySelector('details[data-key="' + key.replace(/["\\]/g, "") + '"]');

@@ -1,0 +1,94 @@
+"""The import page's forms read into what the import services take: how to read the
+file (encoding, delimiter, sheet) and the mapping form's edits, field by field."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Mapping
+from typing import Any
+
+from closeloop.errors import UnprocessableEntity
+from closeloop.imports.editing import KEEP, VALUE, FieldEdit, FieldView
+from closeloop.imports.fields import FIELDS
+from closeloop.imports.uploads import ReadOptions
+
+__all__ = [
+    "DELIMITERS",
+    "ENCODINGS",
+    "delimiter_name",
+    "read_edits",
+    "read_options",
+    "shown_first",
+]
+
+# The delimiters and encodings the preview offers by name (others are detected).
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "big5", "utf-16", "latin-1", "cp1252", "shift_jis")
+
+
+def delimiter_name(delimiter: str | None) -> str:
+    return next((name for name, char in DELIMITERS.items() if char == delimiter), "")
+
+
+def _text(values: Mapping[str, Any], name: str) -> str:
+    value = values.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def read_options(values: Mapping[str, Any]) -> ReadOptions:
+    """`encoding`, `delimiter` (a name of `DELIMITERS`) and `sheet`; empty is detected.
+    An unknown encoding or delimiter is a 422 naming it."""
+    encoding = _text(values, "encoding") or None
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UnprocessableEntity(f"unknown encoding {encoding!r}", field="encoding") from None
+    delimiter = _text(values, "delimiter")
+    if delimiter and delimiter not in DELIMITERS:
+        shown = ", ".join(DELIMITERS)
+        raise UnprocessableEntity(
+            f"unknown delimiter {delimiter!r}; one of {shown}", field="delimiter"
+        )
+    return {
+        "encoding": encoding,
+        "delimiter": DELIMITERS.get(delimiter),
+        "sheet": _text(values, "sheet") or None,
+    }
+
+
+def read_edits(
+    values: Mapping[str, Any], header: list[str]
+) -> tuple[dict[str, FieldEdit], list[str], list[str] | None]:
+    """Each field's edit (`f.<field>` source, `v.` fixed value, `m.` value map, `u.`
+    unknown-value policy, `d.` default), the columns ticked for `extra` (`x.<column>`)
+    and the mapping's `extra` entries kept (`e.<key>`; None when the form had none). A
+    source that is not one of the file's columns is a 422."""
+    edits: dict[str, FieldEdit] = {}
+    columns = set(header)
+    for name in FIELDS:
+        key = f"f.{name}"
+        if key not in values:
+            continue
+        source = _text(values, key)
+        if source not in ("", KEEP, VALUE) and source not in columns:
+            raise UnprocessableEntity(f"{name}: the file has no column {source!r}", field=key)
+        map_text = values.get(f"m.{name}")
+        edits[name] = FieldEdit(
+            source=source,
+            value=_text(values, f"v.{name}"),
+            map_text=map_text if isinstance(map_text, str) else None,
+            on_unknown=_text(values, f"u.{name}"),
+            default=_text(values, f"d.{name}"),
+        )
+    extra = [column for column in header if column and values.get(f"x.{column}") == "on"]
+    kept = None
+    if "extra_form" in values:
+        kept = [key[2:] for key in values if key.startswith("e.") and values[key] == "on"]
+    return edits, extra, kept
+
+
+def shown_first(views: list[FieldView]) -> tuple[list[FieldView], list[FieldView]]:
+    """The fields the mapping fills (and the required ones), then the others."""
+    used = [v for v in views if v.source or v.required]
+    return used, [v for v in views if not (v.source or v.required)]

@@ -1,0 +1,193 @@
+"""Report schedules: when a tenant's weekly and monthly report e-mails are due, and the
+audited configuration of them (`/api/v1/report-schedules`, admins).
+
+**When.** In the tenant's time zone (`tenants.timezone`): a `weekly` schedule sends
+last week's report (ISO week, Monday to Sunday) on Monday at 09:00; a `monthly` one
+last month's on the 1st at 09:00. `due_period` gives the latest period whose sending
+time has come. A schedule sends each period once (`last_period_from`), only periods
+whose sending time came after the schedule was made (a schedule made on a Tuesday
+sends its first report the next Monday), and after an outage only the latest missed
+period, late, not every one missed.
+
+**To whom.** Recipients are staff members of the tenant who may read reports (admins,
+supervisors, viewers: the roles of `GET /api/v1/reports/summary`); each gets the
+report as they would see it in the console (a department manager: their department).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+import zoneinfo
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from closeloop.crud import AuditedService, fields_of
+from closeloop.db import new_id, utcnow
+from closeloop.errors import UnprocessableEntity
+from closeloop.identity.models import Role, User
+from closeloop.reports.schedule_models import ReportSchedule
+from closeloop.tenancy.models import Tenant
+
+__all__ = [
+    "FREQUENCIES",
+    "LOCALES",
+    "READER_ROLES",
+    "SEND_AT",
+    "DuePeriod",
+    "ReportScheduleService",
+    "due_period",
+    "is_due",
+    "may_read_reports",
+]
+
+FREQUENCIES = ("weekly", "monthly")
+LOCALES = ("zh-CN", "en")
+SEND_AT = dt.time(9, 0)
+READER_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.VIEWER)
+MAX_RECIPIENTS = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class DuePeriod:
+    """The period a schedule reports on (tenant-local days, both inclusive) and the
+    moment its report became due."""
+
+    date_from: dt.date
+    date_to: dt.date
+    send_at: dt.datetime
+
+
+def _period_start(frequency: str, day: dt.date) -> dt.date:
+    """The first day of the week (Monday) or month that holds `day`."""
+    if frequency == "weekly":
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def _previous_start(frequency: str, start: dt.date) -> dt.date:
+    if frequency == "weekly":
+        return start - dt.timedelta(days=7)
+    return (start - dt.timedelta(days=1)).replace(day=1)
+
+
+def due_period(frequency: str, now: dt.datetime, zone: zoneinfo.ZoneInfo) -> DuePeriod:
+    """The latest period whose report is due at `now` (aware): the one that ended before
+    the last Monday (weekly) or 1st (monthly) whose 09:00 in `zone` has passed."""
+    if frequency not in FREQUENCIES:
+        raise ValueError(f"unknown frequency {frequency!r}")
+    local = now.astimezone(zone)
+    start = _period_start(frequency, local.date())
+    send_at = dt.datetime.combine(start, SEND_AT, tzinfo=zone)
+    if local < send_at:
+        start = _previous_start(frequency, start)
+        send_at = dt.datetime.combine(start, SEND_AT, tzinfo=zone)
+    return DuePeriod(
+        date_from=_previous_start(frequency, start),
+        date_to=start - dt.timedelta(days=1),
+        send_at=send_at,
+    )
+
+
+def is_due(schedule: ReportSchedule, due: DuePeriod) -> bool:
+    """Whether `schedule` has yet to send `due`'s period."""
+    if not schedule.active:
+        return False
+    if due.send_at < schedule.created_at:
+        return False
+    return schedule.last_period_from is None or due.date_from > schedule.last_period_from
+
+
+def may_read_reports(user: User) -> bool:
+    return user.active and any(role.value in user.roles for role in READER_ROLES)
+
+
+def _invalid(field: str, message: str) -> UnprocessableEntity:
+    return UnprocessableEntity(f"{field}: {message}", field=field)
+
+
+class ReportScheduleService(AuditedService[ReportSchedule]):
+    """The tenant's report schedules; every change audited (`report_schedule.*`)."""
+
+    model, entity, label = ReportSchedule, "report_schedule", "report schedule"
+
+    def ordering(self) -> tuple[Any, ...]:
+        return (ReportSchedule.created_at, ReportSchedule.id)
+
+    async def snapshot(self, row: ReportSchedule) -> dict[str, Any]:
+        values = fields_of(row, ("name", "frequency", "locale", "active"))
+        values["recipients"] = [str(user_id) for user_id in row.recipients]
+        return values
+
+    async def _recipients(self, given: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+        wanted = list(dict.fromkeys(given))
+        if not wanted:
+            raise _invalid("recipients", "name at least one staff member (user id)")
+        if len(wanted) > MAX_RECIPIENTS:
+            raise _invalid("recipients", f"at most {MAX_RECIPIENTS} recipients")
+        users = {
+            user.id: user
+            for user in await self.session.scalars(select(User).where(User.id.in_(wanted)))
+        }
+        for index, user_id in enumerate(wanted):
+            user = users.get(user_id)
+            if user is None or not user.active:
+                raise _invalid(f"recipients[{index}]", f"no active user {user_id} in this tenant")
+            if not may_read_reports(user):
+                raise _invalid(
+                    f"recipients[{index}]",
+                    f"{user.email} may not read reports (admins, supervisors and viewers may)",
+                )
+        return wanted
+
+    @staticmethod
+    def _checked(field: str, value: str, allowed: Sequence[str]) -> str:
+        if value not in allowed:
+            raise _invalid(field, f"one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    async def create(self, values: dict[str, Any]) -> ReportSchedule:
+        locale = values.get("locale")
+        if locale is None:
+            tenant = await self.session.get(Tenant, self.tenant())
+            locale = "en" if tenant is not None and tenant.locale.startswith("en") else "zh-CN"
+        row = ReportSchedule(
+            tenant_id=self.tenant(),
+            id=new_id(),
+            name=values.get("name", "").strip(),
+            frequency=self._checked("frequency", values["frequency"], FREQUENCIES),
+            locale=self._checked("locale", locale, LOCALES),
+            recipients=await self._recipients(values["recipients"]),
+            active=values.get("active", True),
+        )
+        self.session.add(row)
+        await self.session.flush()
+        await self.session.refresh(row)  # created_at from the database's clock
+        await self.audit_create(row)
+        return row
+
+    async def update(self, schedule_id: uuid.UUID, values: dict[str, Any]) -> ReportSchedule:
+        row = await self.get(schedule_id)
+        before = await self.snapshot(row)
+        if "name" in values:
+            row.name = values["name"].strip()
+        if "frequency" in values:
+            frequency = self._checked("frequency", values["frequency"], FREQUENCIES)
+            if frequency != row.frequency:
+                # Like a new schedule: the period already due under the new frequency
+                # is not sent; the next one is.
+                tenant = await self.session.get(Tenant, self.tenant())
+                zone = zoneinfo.ZoneInfo(tenant.timezone if tenant else "UTC")
+                row.frequency = frequency
+                row.last_period_from = due_period(frequency, utcnow(), zone).date_from
+        if "locale" in values:
+            row.locale = self._checked("locale", values["locale"], LOCALES)
+        if "recipients" in values:
+            row.recipients = await self._recipients(values["recipients"])
+        if "active" in values:
+            row.active = values["active"]
+        await self.audit_update(row, before)
+        return row
