@@ -38,6 +38,7 @@ __all__ = [
     "render",
     "request_locale",
     "secure_cookies",
+    "see_other",
     "template_config",
     "with_query",
 ]
@@ -147,6 +148,12 @@ def render(
     )
 
 
+def see_other(target: str) -> Redirect:
+    """303 to `target`, with the console's security headers (after a form, or to a
+    page's canonical address)."""
+    return Redirect(target, status_code=303, headers=SECURITY_HEADERS)
+
+
 def with_query(path: str, pairs: Sequence[tuple[str, str | None]]) -> str:
     """`path` with the pairs that have a value as its query."""
     query = urlencode([(k, v) for k, v in pairs if v])
@@ -160,4 +167,4 @@ async def drop_empty_query(request: Request[Any, Any, Any]) -> Response[Any] | N
     pairs = list(request.query_params.multi_items())
     if not any(value == "" for _, value in pairs):
         return None
-    return Redirect(with_query(request.url.path, pairs), status_code=303, headers=SECURITY_HEADERS)
+    return see_other(with_query(request.url.path, pairs))

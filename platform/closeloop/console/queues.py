@@ -45,10 +45,10 @@ from closeloop.console.directory import (
 from closeloop.console.i18n import N_, gettext
 from closeloop.console.live import POLL_SECONDS, due_clock, live_stamp, unchanged
 from closeloop.console.pages import (
-    SECURITY_HEADERS,
     drop_empty_query,
     render,
     request_locale,
+    see_other,
     with_query,
 )
 from closeloop.console.sessions import ConsoleUser
@@ -272,7 +272,7 @@ class QueueController(Controller):
     @get("/", opt=access(*ALL_ROLES))
     async def queues(self, viewer: Viewer) -> Redirect:
         """The queues start at "mine"."""
-        return Redirect(queue_url("mine"), status_code=303, headers=SECURITY_HEADERS)
+        return see_other(queue_url("mine"))
 
     @get("/{name:str}", opt=access(*ALL_ROLES), before_request=drop_empty_query)
     async def queue(

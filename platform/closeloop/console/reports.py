@@ -34,10 +34,10 @@ from closeloop.console.directory import assignable_handlers, channels, departmen
 from closeloop.console.i18n import N_, gettext
 from closeloop.console.live import due_clock
 from closeloop.console.pages import (
-    SECURITY_HEADERS,
     drop_empty_query,
     render,
     request_locale,
+    see_other,
     with_query,
 )
 from closeloop.console.queues import KIND_LABELS, STATUS_LABELS
@@ -211,7 +211,7 @@ class ReportsPageController(Controller):
         if not any(request.query_params.get(name) for name in PERIOD_PARAMS):
             this_month = [("period", _this_month(_today(viewer.tenant_timezone)))]
             target = with_query(request.url.path, [*this_month, *_kept(request)])
-            return Redirect(target, status_code=303, headers=SECURITY_HEADERS)
+            return see_other(target)
         query = read_query(_params(request))
         locale = request_locale(request, viewer.tenant_locale)
         bucket = _group_by(query)
