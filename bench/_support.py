@@ -19,15 +19,18 @@ import shutil
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 
 from closeloop import migrate  # noqa: E402
+from closeloop.db import tenant_scope  # noqa: E402
 from closeloop.provision import Provisioned, provision  # noqa: E402
 from closeloop.settings import Settings, load_settings  # noqa: E402
 
@@ -153,3 +156,52 @@ def complaint_texts(*, chinese: int = 104, english: int = 300) -> list[tuple[str
             break
     mixed = [t for pair in itertools.zip_longest(zh, en) for t in pair if t is not None]
     return mixed or list(_FALLBACK)
+
+
+async def run_seeded(
+    superuser_given: str | None,
+    name: str,
+    *,
+    reuse: bool,
+    drop: bool,
+    seeded: Callable[[Provisioned], Awaitable[bool]],
+    seed: Callable[[Provisioned], Awaitable[None]],
+    measure: Callable[[Provisioned, str], Awaitable[None]] | None,
+) -> None:
+    """The database `name` seeded (reused when `reuse` and `seeded` says it holds the
+    same seed), then `measure(urls, server version)` (None: seed only); dropped at the
+    end when `drop`, else kept for `--reuse`."""
+    with superuser_url(superuser_given) as superuser:
+        version = await server_version(superuser)
+        reuse = reuse and await database_exists(superuser, name)
+        urls = await prepare_database(superuser, name, fresh=not reuse)
+        if reuse and await seeded(urls):
+            print(f"reusing the seeded database {name}", flush=True)
+        else:
+            if reuse:
+                urls = await prepare_database(superuser, name, fresh=True)
+            await seed(urls)
+        if measure is None:
+            return
+        try:
+            await measure(urls, version)
+        finally:
+            if drop:
+                await drop_database(superuser, name)
+            else:
+                print(f"\nkept the database {name}; run again with --reuse to skip seeding")
+
+
+async def explain(
+    factory: async_sessionmaker[AsyncSession],
+    tenant_id: uuid.UUID,
+    statement: str,
+    parameters: object,
+) -> None:
+    """Print EXPLAIN (ANALYZE, BUFFERS) of `statement` as the app sent it, in `tenant_id`."""
+    async with factory() as session, session.begin():
+        await tenant_scope(session, tenant_id)
+        conn = await session.connection()
+        plan = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+        for (line,) in plan:
+            print(f"  {line}")

@@ -553,38 +553,28 @@ async def _measure(urls: Provisioned, args: argparse.Namespace, version: str) ->
             print(f"EXPLAIN (ANALYZE, BUFFERS) of the {title} statement (tenant {sample[1]}):")
             print(f"  {statement}")
             print(f"  parameters: {parameters}")
-            async with factory() as session, session.begin():
-                await tenant_scope(session, sample[0])
-                conn = await session.connection()
-                plan = await conn.exec_driver_sql(
-                    "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
-                )
-                for (line,) in plan:
-                    print(f"  {line}")
+            await _support.explain(factory, sample[0], statement, parameters)
     finally:
         await engine.dispose()
 
 
 async def run(args: argparse.Namespace) -> None:
-    name = args.database_name
-    with _support.superuser_url(args.database_url) as superuser:
-        version = await _support.server_version(superuser)
-        reuse = args.reuse and await _support.database_exists(superuser, name)
-        urls = await _support.prepare_database(superuser, name, fresh=not reuse)
-        if reuse and await _seeded(urls.owner_url, args.tenants, args.cases_per_tenant):
-            print(f"reusing the seeded database {name}", flush=True)
-        else:
-            if reuse:
-                urls = await _support.prepare_database(superuser, name, fresh=True)
-            await _seed(urls, args)
+    async def seeded(urls: Provisioned) -> bool:
+        return await _seeded(urls.owner_url, args.tenants, args.cases_per_tenant)
+
+    async def measure(urls: Provisioned, version: str) -> None:
         await _check_tokens(urls)
-        try:
-            await _measure(urls, args, version)
-        finally:
-            if args.drop:
-                await _support.drop_database(superuser, name)
-            else:
-                print(f"\nkept the database {name}; run again with --reuse to skip seeding")
+        await _measure(urls, args, version)
+
+    await _support.run_seeded(
+        args.database_url,
+        args.database_name,
+        reuse=args.reuse,
+        drop=args.drop,
+        seeded=seeded,
+        seed=lambda urls: _seed(urls, args),
+        measure=measure,
+    )
 
 
 def main() -> None:
