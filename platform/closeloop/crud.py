@@ -8,8 +8,9 @@ gives it the shape every service has (`Service(session, *, actor, settings)`), t
 tenant, `list`, `get` (404), `delete` (refusals first, audited), and the audit entries
 `<entity>.create`, `<entity>.update` and `<entity>.delete` in the caller's transaction.
 
-The shape itself is `Service`; a service acting for a caller who may be nobody (the
-public forms) is a `CallerService`. Both write audit entries as their actor with
+The shape itself is `Service` (`tenant()`: the bound tenant); a service acting for a
+caller who may be nobody (the public forms) is a `CallerService`, and one for which
+nobody is the system (reports) a `TenantCallerService`. Both write audit entries as their actor with
 `record` (`Audits`). `read_as` fills an answer from a row's attributes of the same names.
 """
 
@@ -30,7 +31,15 @@ from closeloop.errors import ApiError, Conflict, NotFound
 from closeloop.identity.principal import Principal
 from closeloop.settings import Settings
 
-__all__ = ["AuditedService", "Audits", "CallerService", "Service", "fields_of", "read_as"]
+__all__ = [
+    "AuditedService",
+    "Audits",
+    "CallerService",
+    "Service",
+    "TenantCallerService",
+    "fields_of",
+    "read_as",
+]
 
 M = TypeVar("M")
 R = TypeVar("R", bound=msgspec.Struct)
@@ -90,6 +99,10 @@ class Service(Audits):
         self.actor = actor
         self.settings = settings
 
+    def tenant(self) -> uuid.UUID:
+        """The tenant bound to the session (raises when none is)."""
+        return required_tenant(self.session, type(self).__name__)
+
 
 class CallerService(Audits):
     """A service acting for a caller: `principal` is None for the public forms, whose
@@ -113,6 +126,19 @@ class CallerService(Audits):
         self.actor = actor
 
 
+class TenantCallerService(CallerService):
+    """A `CallerService` of the tenant bound to the session (`tenant_id`; raises when
+    none is), for which `principal` None is the system (the CLI, scheduled work): its
+    audit entries name `system`."""
+
+    def __init__(
+        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
+    ) -> None:
+        actor = principal.actor if principal is not None else "system"
+        super().__init__(session, principal=principal, settings=settings, actor=actor)
+        self.tenant_id = required_tenant(session, type(self).__name__)
+
+
 class AuditedService(Service, Generic[M]):
     """List, read, create, change and delete the rows of `model` in the bound tenant;
     every write is audited as `actor`."""
@@ -121,10 +147,6 @@ class AuditedService(Service, Generic[M]):
     entity: ClassVar[str]  # the audit entity type and the prefix of its actions
     label: ClassVar[str]  # "no such <label>"
     actions: ClassVar[str] = ""  # the prefix of its audit actions when not `entity`
-
-    def tenant(self) -> uuid.UUID:
-        tenant_id = required_tenant(self.session, type(self).__name__)
-        return tenant_id
 
     def ordering(self) -> tuple[Any, ...]:
         """The order `list` answers in."""

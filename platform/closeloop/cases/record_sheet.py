@@ -14,10 +14,8 @@ import dataclasses
 import datetime as dt
 import uuid
 import zoneinfo
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +34,7 @@ from closeloop.config.service import (
 from closeloop.customers.deps import provide_customer_service
 from closeloop.db import required_tenant, utcnow
 from closeloop.errors import Forbidden
-from closeloop.exports.pdf import BASE_CSS, render_pdf
+from closeloop.exports.pdf import PdfTemplates
 from closeloop.identity.models import User
 from closeloop.identity.principal import Principal
 from closeloop.pii.cipher import mask_name
@@ -45,11 +43,7 @@ from closeloop.tenancy.models import Tenant
 
 __all__ = ["RecordSheetService", "Sheet"]
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
+_TEMPLATES = PdfTemplates(__file__)
 # Events of the handling record (处理过程记录), oldest first.
 _PROCESS = {"assign", "start", "progress", "request_info", "resume", "reopen", "escalate",
             "resolve", "merge"}  # fmt: skip
@@ -90,8 +84,7 @@ class RecordSheetService:
         """The case's record sheet as a file name and PDF bytes; `pii`: private data in
         clear (403 `permission_required` without the `pii` permission; audited)."""
         sheet = await self.sheet(case_id, pii=pii)
-        html = _TEMPLATES.get_template("record_sheet.html").render(sheet=sheet, css=BASE_CSS)
-        return f"record-{sheet.number}.pdf", await render_pdf(html)
+        return f"record-{sheet.number}.pdf", await _TEMPLATES.pdf("record_sheet.html", sheet=sheet)
 
     async def sheet(self, case_id: uuid.UUID, *, pii: bool = False) -> Sheet:
         if pii and not self.principal.may_see_pii:

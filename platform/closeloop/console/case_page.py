@@ -47,7 +47,7 @@ from closeloop.console.case_view import (
 )
 from closeloop.console.deps import Viewer
 from closeloop.console.i18n import N_, gettext
-from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
+from closeloop.console.pages import SECURITY_HEADERS, render, request_locale, see_other
 from closeloop.console.register import FORM_BODY_LIMIT, MAX_FILES
 from closeloop.console.register_form import read_uploads
 from closeloop.console.sessions import ConsoleUser
@@ -272,7 +272,7 @@ class CasePageController(Controller):
             if exc.code == "version_conflict":
                 problem = await _conflict(screen, case_id, version, problem)
             return await screen.page(case_id, status_code=exc.status_code, problem=problem)
-        return Redirect(_case_url(case_id, "details"), status_code=303, headers=SECURITY_HEADERS)
+        return see_other(_case_url(case_id, "details"))
 
     @post("/{case_id:uuid}/actions/{action:str}", opt=access(*ALL_ROLES), status_code=303)
     async def take_action(
@@ -299,7 +299,7 @@ class CasePageController(Controller):
                 raise
             problem = Problem(chosen.value, exc.message, values=_posted(form))
             return await screen.page(case_id, status_code=exc.status_code, problem=problem)
-        return Redirect(_case_url(case_id, "timeline"), status_code=303, headers=SECURITY_HEADERS)
+        return see_other(_case_url(case_id, "timeline"))
 
     @post(
         "/{case_id:uuid}/customer",
@@ -350,9 +350,7 @@ class CasePageController(Controller):
                 raise
             problem = Problem("attachments", exc.message)
             return await screen.page(case_id, status_code=exc.status_code, problem=problem)
-        return Redirect(
-            _case_url(case_id, "attachments"), status_code=303, headers=SECURITY_HEADERS
-        )
+        return see_other(_case_url(case_id, "attachments"))
 
     @get("/{case_id:uuid}/attachments/{attachment_id:uuid}", opt=access(*ALL_ROLES))
     async def attachment(

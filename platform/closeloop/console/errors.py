@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from litestar import Request, Response
-from litestar.response import Redirect
 
 from closeloop.console.i18n import N_, gettext
-from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
+from closeloop.console.pages import SECURITY_HEADERS, render, request_locale, see_other, with_query
 from closeloop.console.sessions import SignInRequired
 
 __all__ = ["CONSOLE_PREFIX", "is_console", "sign_in_redirect", "with_console_pages"]
@@ -63,10 +61,10 @@ def sign_in_redirect(request: Request[Any, Any, Any], *, ended: bool) -> Respons
         query["next"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if ended:
         query["ended"] = "1"
-    target = "/console/login" + (f"?{urlencode(query)}" if query else "")
+    target = with_query("/console/login", list(query.items()))
     if request.headers.get("hx-request"):
         return Response(b"", status_code=401, headers={**SECURITY_HEADERS, "HX-Redirect": target})
-    return Redirect(target, status_code=303, headers=SECURITY_HEADERS)
+    return see_other(target)
 
 
 def _error_page(request: Request[Any, Any, Any], answer: Response[Any]) -> Response[Any]:

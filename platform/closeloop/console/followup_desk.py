@@ -30,7 +30,7 @@ from closeloop.console.case_forms import action_body
 from closeloop.console.case_page import ACTING_VIEWER
 from closeloop.console.case_view import resolution_rows
 from closeloop.console.deps import Viewer
-from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
+from closeloop.console.pages import render, request_locale, see_other
 from closeloop.console.sessions import ConsoleUser
 from closeloop.db import utcnow
 from closeloop.errors import ApiError
@@ -155,4 +155,4 @@ class FollowupDeskController(Controller):
                 problem=(followup_id, exc.message),
                 posted=posted,
             )
-        return Redirect("/console/followups", status_code=303, headers=SECURITY_HEADERS)
+        return see_other("/console/followups")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -32,7 +31,7 @@ from closeloop.console.imports_form import (
     shown_first,
 )
 from closeloop.console.live import live_stamp, unchanged
-from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
+from closeloop.console.pages import render, request_locale, see_other, with_query
 from closeloop.errors import ApiError, UnprocessableEntity
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
@@ -72,12 +71,7 @@ def _upload_url(upload_id: uuid.UUID, values: dict[str, Any], *, mapping: str) -
     """The upload's page with how it is read and the mapping chosen in its query."""
     query = {k: str(values.get(k) or "") for k in ("encoding", "delimiter", "sheet")}
     query["mapping"] = mapping
-    kept = urlencode({k: v for k, v in query.items() if v})
-    return f"{HOME}/uploads/{upload_id}" + (f"?{kept}" if kept else "")
-
-
-def _see(target: str) -> Redirect:
-    return Redirect(target, status_code=303, headers=SECURITY_HEADERS)
+    return with_query(f"{HOME}/uploads/{upload_id}", list(query.items()))
 
 
 class ImportPageController(Controller):
@@ -142,7 +136,7 @@ class ImportPageController(Controller):
             )
         except ApiError as exc:
             return await self._index(request, viewer, imports, uploads, problem=exc)
-        return _see(_upload_url(stored.id, {}, mapping=str(mapping or "")))
+        return see_other(_upload_url(stored.id, {}, mapping=str(mapping or "")))
 
     @get("/template.xlsx", media_type=XLSX)
     async def template(self) -> Response[bytes]:
@@ -251,7 +245,7 @@ class ImportPageController(Controller):
             )
             if action == "save":
                 saved = await uploads.save_mapping(name, text)
-                return _see(_upload_url(upload.id, values, mapping=f"saved:{saved.id}"))
+                return see_other(_upload_url(upload.id, values, mapping=f"saved:{saved.id}"))
             run = await uploads.start(
                 upload, mapping_text=text, dry_run=action != "run", options=options
             )
@@ -261,7 +255,7 @@ class ImportPageController(Controller):
             return await self._upload_page(
                 request, viewer, uploads, upload_id, values, mapping_text=text, problem=exc
             )
-        return _see(f"{HOME}/runs/{run.id}")
+        return see_other(f"{HOME}/runs/{run.id}")
 
     def _run_context(self, run: ImportRun, locale: str) -> dict[str, Any]:
         return {
@@ -351,7 +345,7 @@ class ImportPageController(Controller):
             if exc.status_code == 404:
                 raise
             return await self._run_page(request, viewer, imports, run_id, exc)
-        return _see(f"{HOME}/runs/{run_id}")
+        return see_other(f"{HOME}/runs/{run_id}")
 
     @post("/runs/{run_id:uuid}/confirm")
     async def confirm(
@@ -369,4 +363,4 @@ class ImportPageController(Controller):
             if exc.status_code == 404:
                 raise
             return await self._run_page(request, viewer, imports, run_id, exc)
-        return _see(f"{HOME}/runs/{run.id}")
+        return see_other(f"{HOME}/runs/{run.id}")

@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 
 from closeloop.console.deps import Viewer
 from closeloop.console.live import POLL_SECONDS, live_stamp, unchanged
-from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
+from closeloop.console.pages import render, request_locale, see_other
 from closeloop.errors import Forbidden
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.notify import records
@@ -95,7 +95,7 @@ class InboxPageController(Controller):
         """Mark one notification read (again: no change); another user's is a 404."""
         item = await records.mark_read(db_session, _user(viewer), notification_id)
         if not request.headers.get("hx-request"):
-            return Redirect(INBOX, status_code=303, headers=SECURITY_HEADERS)
+            return see_other(INBOX)
         page = render(
             request,
             "inbox/_item.html",
@@ -110,4 +110,4 @@ class InboxPageController(Controller):
     async def mark_all_read(self, db_session: DbSession, viewer: Viewer) -> Redirect:
         """Mark every notification of the user read."""
         await records.mark_all_read(db_session, _user(viewer))
-        return Redirect(INBOX, status_code=303, headers=SECURITY_HEADERS)
+        return see_other(INBOX)

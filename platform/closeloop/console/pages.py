@@ -4,17 +4,19 @@ security headers every console answer carries, and where cookies may be `Secure`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, PrefixLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
 from closeloop.console.assets import assets
@@ -32,10 +34,13 @@ from closeloop.settings import Settings
 __all__ = [
     "LANGUAGE_NAMES",
     "SECURITY_HEADERS",
+    "drop_empty_query",
     "render",
     "request_locale",
     "secure_cookies",
+    "see_other",
     "template_config",
+    "with_query",
 ]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -141,3 +146,25 @@ def render(
         headers={**SECURITY_HEADERS, "Cache-Control": "no-store"},
         cookies=cookies,
     )
+
+
+def see_other(target: str) -> Redirect:
+    """303 to `target`, with the console's security headers (after a form, or to a
+    page's canonical address)."""
+    return Redirect(target, status_code=303, headers=SECURITY_HEADERS)
+
+
+def with_query(path: str, pairs: Sequence[tuple[str, str | None]]) -> str:
+    """`path` with the pairs that have a value as its query."""
+    query = urlencode([(k, v) for k, v in pairs if v])
+    return path + (f"?{query}" if query else "")
+
+
+async def drop_empty_query(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """A `before_request` for pages with a GET filter form: the form leaves empty fields
+    in the URL (`severity=`); go to the URL without them, so the page reads only what
+    was chosen and the address stays short."""
+    pairs = list(request.query_params.multi_items())
+    if not any(value == "" for _, value in pairs):
+        return None
+    return see_other(with_query(request.url.path, pairs))

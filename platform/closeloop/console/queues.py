@@ -16,9 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
@@ -46,7 +44,13 @@ from closeloop.console.directory import (
 )
 from closeloop.console.i18n import N_, gettext
 from closeloop.console.live import POLL_SECONDS, due_clock, live_stamp, unchanged
-from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
+from closeloop.console.pages import (
+    drop_empty_query,
+    render,
+    request_locale,
+    see_other,
+    with_query,
+)
 from closeloop.console.sessions import ConsoleUser
 from closeloop.customers.schemas import CustomerRead
 from closeloop.db import utcnow
@@ -167,7 +171,7 @@ def combine(given: CaseFilters, preset: dict[str, Any]) -> CaseFilters | None:
 
 def queue_url(name: str, **params: Any) -> str:
     """The URL of queue `name` with filters `params` (None values left out)."""
-    return _with_query(
+    return with_query(
         f"/console/queues/{name}", [(k, str(v)) for k, v in params.items() if v is not None]
     )
 
@@ -179,20 +183,6 @@ def _kept_params(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
         for value in request.query_params.getall(key, [])
         if value != ""
     ]
-
-
-async def _clean_query(request: Request[Any, Any, Any]) -> Response[Any] | None:
-    """A filter form leaves empty fields in the URL (`severity=`): go to the URL without
-    them, so the API's parsing reads only what was chosen and the URL stays short."""
-    pairs = list(request.query_params.multi_items())
-    if not any(value == "" for _, value in pairs):
-        return None
-    return Redirect(_with_query(request.url.path, pairs), status_code=303, headers=SECURITY_HEADERS)
-
-
-def _with_query(path: str, pairs: Sequence[tuple[str, str | None]]) -> str:
-    query = urlencode([(k, v) for k, v in pairs if v])
-    return path + (f"?{query}" if query else "")
 
 
 def _customer_text(customer: CustomerRead | None) -> str:
@@ -282,9 +272,9 @@ class QueueController(Controller):
     @get("/", opt=access(*ALL_ROLES))
     async def queues(self, viewer: Viewer) -> Redirect:
         """The queues start at "mine"."""
-        return Redirect(queue_url("mine"), status_code=303, headers=SECURITY_HEADERS)
+        return see_other(queue_url("mine"))
 
-    @get("/{name:str}", opt=access(*ALL_ROLES), before_request=_clean_query)
+    @get("/{name:str}", opt=access(*ALL_ROLES), before_request=drop_empty_query)
     async def queue(
         self,
         request: Request[Any, Any, Any],
@@ -324,18 +314,16 @@ class QueueController(Controller):
             "total": total,
             "capped": capped,
             "no_department": no_department,
-            "next_url": _with_query(here, [*kept, ("cursor", next_cursor)])
-            if next_cursor
-            else None,
-            "first_url": _with_query(here, kept) if cursor else None,
-            "self_url": _with_query(here, [*kept, ("cursor", cursor)]),
+            "next_url": with_query(here, [*kept, ("cursor", next_cursor)]) if next_cursor else None,
+            "first_url": with_query(here, kept) if cursor else None,
+            "self_url": with_query(here, [*kept, ("cursor", cursor)]),
             "params": dict(kept),
             "statuses_chosen": set(filters.status),
             "stamp": stamp,
             "poll_seconds": POLL_SECONDS,
             "results_id": RESULTS_ID,
             "may_assign": viewer.principal.has_role(*BULK_ROLES),
-            "export_url": _with_query(f"{here}/export", kept)
+            "export_url": with_query(f"{here}/export", kept)
             if viewer.principal.has_role(*EXPORT_ROLES)
             else None,
         }

@@ -35,7 +35,7 @@ from closeloop.cases.deps import (
 )
 from closeloop.console.deps import Viewer
 from closeloop.console.i18n import babel_formats
-from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
+from closeloop.console.pages import SECURITY_HEADERS, render, request_locale, see_other
 from closeloop.console.register_findings import finding_lines, hook_titles
 from closeloop.console.register_form import (
     CUSTOMER_FIELDS,
@@ -190,7 +190,7 @@ class RegisterController(Controller):
             return Response(
                 b"", status_code=200, headers={**SECURITY_HEADERS, "HX-Redirect": target}
             )
-        return Redirect(target, status_code=303, headers=SECURITY_HEADERS)
+        return see_other(target)
 
     @get("/new/extra", opt=REGISTER)
     async def extra_fields(

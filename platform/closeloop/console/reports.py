@@ -19,9 +19,8 @@ import uuid
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
@@ -34,7 +33,13 @@ from closeloop.console.deps import Viewer
 from closeloop.console.directory import assignable_handlers, channels, departments, load_names
 from closeloop.console.i18n import N_, gettext
 from closeloop.console.live import due_clock
-from closeloop.console.pages import SECURITY_HEADERS, render, request_locale
+from closeloop.console.pages import (
+    drop_empty_query,
+    render,
+    request_locale,
+    see_other,
+    with_query,
+)
 from closeloop.console.queues import KIND_LABELS, STATUS_LABELS
 from closeloop.console.queues import _customer_text as customer_text
 from closeloop.console.reports_view import (
@@ -64,11 +69,6 @@ FILTER_PARAMS = ("channel", "kind", "category", "severity", "department", "handl
 # `key` and `cursor`.
 KEPT_PARAMS = (*PERIOD_PARAMS, "group_by", *FILTER_PARAMS)
 GROUP_LABELS = {"day": N_("By day"), "week": N_("By week"), "month": N_("By month")}
-
-
-def _with_query(path: str, pairs: Sequence[tuple[str, str | None]]) -> str:
-    query = urlencode([(k, v) for k, v in pairs if v])
-    return path + (f"?{query}" if query else "")
 
 
 def _kept(
@@ -139,7 +139,7 @@ def _period_links(
         after = (after_start, after_start + (query.date_to - query.date_from))
 
     def href(pairs: list[tuple[str, str]]) -> str:
-        return _with_query("/console/reports", [*pairs, *filters])
+        return with_query("/console/reports", [*pairs, *filters])
 
     return {
         "quick": [
@@ -168,15 +168,6 @@ async def _choices(db_session: DbSession, locale: str) -> dict[str, Any]:
         "handlers": await assignable_handlers(db_session),
         "groups": [(g, gettext(locale, GROUP_LABELS[g])) for g in TIME_BUCKETS],
     }
-
-
-async def _clean_query(request: Request[Any, Any, Any]) -> Response[Any] | None:
-    """A filter form leaves empty fields in the URL (`channel=`): go to the URL without
-    them, so the address holds only what was chosen."""
-    pairs = list(request.query_params.multi_items())
-    if not any(value == "" for _, value in pairs):
-        return None
-    return Redirect(_with_query(request.url.path, pairs), status_code=303, headers=SECURITY_HEADERS)
 
 
 def _params(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -208,7 +199,7 @@ class ReportsPageController(Controller):
     path = "/reports"
     dependencies = {"reports": Provide(provide_report_service, sync_to_thread=False)}
 
-    @get("/", opt=access(*REPORT_ROLES), before_request=_clean_query)
+    @get("/", opt=access(*REPORT_ROLES), before_request=drop_empty_query)
     async def dashboard(
         self,
         request: Request[Any, Any, Any],
@@ -219,8 +210,8 @@ class ReportsPageController(Controller):
         """The dashboard of the period and filters in the URL (this month's without)."""
         if not any(request.query_params.get(name) for name in PERIOD_PARAMS):
             this_month = [("period", _this_month(_today(viewer.tenant_timezone)))]
-            target = _with_query(request.url.path, [*this_month, *_kept(request)])
-            return Redirect(target, status_code=303, headers=SECURITY_HEADERS)
+            target = with_query(request.url.path, [*this_month, *_kept(request)])
+            return see_other(target)
         query = read_query(_params(request))
         locale = request_locale(request, viewer.tenant_locale)
         bucket = _group_by(query)
@@ -230,7 +221,7 @@ class ReportsPageController(Controller):
         kept = _kept(request)
 
         def link(metric: str, key: str | None) -> str:
-            return _with_query(f"/console/reports/{metric}/cases", [*kept, ("key", key)])
+            return with_query(f"/console/reports/{metric}/cases", [*kept, ("key", key)])
 
         keys = [
             row.key
@@ -264,7 +255,7 @@ class ReportsPageController(Controller):
             **await _choices(db_session, locale),
         )
 
-    @get("/{metric:str}/cases", opt=access(*REPORT_ROLES), before_request=_clean_query)
+    @get("/{metric:str}/cases", opt=access(*REPORT_ROLES), before_request=drop_empty_query)
     async def cases(
         self,
         request: Request[Any, Any, Any],
@@ -320,9 +311,9 @@ class ReportsPageController(Controller):
             key_text=key_label(view, key) if key else None,
             period=period_text(query.date_from, query.date_to),
             rows=rows,
-            back_url=_with_query("/console/reports", kept),
-            next_url=_with_query(here, [*with_key, ("cursor", next_cursor)])
+            back_url=with_query("/console/reports", kept),
+            next_url=with_query(here, [*with_key, ("cursor", next_cursor)])
             if next_cursor
             else None,
-            first_url=_with_query(here, with_key) if cursor else None,
+            first_url=with_query(here, with_key) if cursor else None,
         )

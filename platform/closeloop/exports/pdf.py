@@ -3,15 +3,20 @@
 The page's text is set in Debian's Noto CJK fonts (package `fonts-noto-cjk`, found
 through fontconfig); WeasyPrint embeds the glyphs it uses, so the file reads the same
 on a machine without them. Rendering is CPU work of a few hundred milliseconds a page:
-`render_pdf` runs it in a worker thread, off the event loop.
+`render_pdf` runs it in a worker thread, off the event loop. `PdfTemplates` are the
+documents of one package (the record sheet, the report), Jinja pages set in `BASE_CSS`.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import anyio
+import jinja2
 import weasyprint
 
-__all__ = ["BASE_CSS", "PDF_MEDIA_TYPE", "render_pdf", "render_pdf_sync"]
+__all__ = ["BASE_CSS", "PDF_MEDIA_TYPE", "PdfTemplates", "render_pdf", "render_pdf_sync"]
 
 PDF_MEDIA_TYPE = "application/pdf"
 # A4 with room for a binder's holes; CJK fonts first for every script they cover.
@@ -39,3 +44,26 @@ def render_pdf_sync(html: str) -> bytes:
 async def render_pdf(html: str) -> bytes:
     """`html` as PDF bytes, rendered in a worker thread."""
     return await anyio.to_thread.run_sync(render_pdf_sync, html)
+
+
+class PdfTemplates:
+    """The PDF documents whose Jinja pages are in the `templates` folder beside
+    `module_file` (pass `__file__`); each page is given the shared style as `css`."""
+
+    def __init__(self, module_file: str) -> None:
+        self._environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(Path(module_file).parent / "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+
+    def html(self, name: str, **context: Any) -> str:
+        return self._environment.get_template(name).render(css=BASE_CSS, **context)
+
+    def pdf_sync(self, name: str, **context: Any) -> bytes:
+        """The page `name` as PDF bytes (CPU work: off the event loop)."""
+        return render_pdf_sync(self.html(name, **context))
+
+    async def pdf(self, name: str, **context: Any) -> bytes:
+        """The page `name` as PDF bytes, rendered in a worker thread."""
+        return await render_pdf(self.html(name, **context))

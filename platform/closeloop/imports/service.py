@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from closeloop.audit.service import record
 from closeloop.cases.models import Case
-from closeloop.db import new_id, required_tenant, transaction, utcnow
+from closeloop.crud import Service
+from closeloop.db import new_id, transaction, utcnow
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.imports.mapping import SHIPPED, Mapping, MappingError, parse_mapping, shipped_mapping
 from closeloop.imports.models import ImportRowError, ImportRun
@@ -42,15 +42,7 @@ def resolve_mapping(name: str | None, text: str | None) -> Mapping:
     )
 
 
-class ImportService:
-    def __init__(self, session: AsyncSession, *, actor: str, settings: Settings) -> None:
-        self.session = session
-        self.actor = actor
-        self.settings = settings
-
-    def _tenant_id(self) -> uuid.UUID:
-        return required_tenant(self.session, "ImportService")
-
+class ImportService(Service):
     async def create(
         self,
         *,
@@ -64,7 +56,7 @@ class ImportService:
         """A queued run; `source` keeps the file's bytes until the run has read them."""
         run = ImportRun(
             id=new_id(),
-            tenant_id=self._tenant_id(),
+            tenant_id=self.tenant(),
             file_name=file_name[:255],
             mapping=mapping.name[:100],
             mapping_text=mapping_text,
@@ -80,7 +72,7 @@ class ImportService:
 
     async def enqueue(self, run: ImportRun) -> None:
         """Have the worker run `run` once this transaction commits (`run_import`)."""
-        await enqueue(self.session, "run_import", tenant_id=self._tenant_id(), run_id=str(run.id))
+        await enqueue(self.session, "run_import", tenant_id=self.tenant(), run_id=str(run.id))
 
     async def get(self, run_id: uuid.UUID) -> ImportRun:
         run = await self.session.scalar(select(ImportRun).where(ImportRun.id == run_id))
@@ -134,12 +126,10 @@ class ImportService:
         count = len(removed.all())
         run.status = "undone"
         run.finished_at = utcnow()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="import.undo",
-            entity_type="import_run",
-            entity_id=run.id,
+        await self.record(
+            "import.undo",
+            "import_run",
+            run.id,
             after={"removed": count, "file_name": run.file_name},
         )
         return run

@@ -10,18 +10,16 @@ import uuid
 from importlib import resources
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from closeloop.audit.service import record
-from closeloop.db import new_id, required_tenant, utcnow
+from closeloop.crud import Service
+from closeloop.db import new_id, utcnow
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.imports.mapping import SHIPPED, MappingError, parse_mapping
 from closeloop.imports.models import ImportMapping, ImportRun, ImportUpload
 from closeloop.imports.preview import Preview, as_format, count_rows, format_of, preview_file
 from closeloop.imports.reading import ReadError, open_table
 from closeloop.imports.service import ImportService
-from closeloop.settings import Settings
 
 __all__ = ["ImportUploadService", "ReadOptions", "shipped_text"]
 
@@ -41,15 +39,7 @@ def _unreadable(exc: Exception, field: str = "file") -> UnprocessableEntity:
     return UnprocessableEntity(f"the file cannot be read: {exc}", field=field)
 
 
-class ImportUploadService:
-    def __init__(self, session: AsyncSession, *, actor: str, settings: Settings) -> None:
-        self.session = session
-        self.actor = actor
-        self.settings = settings
-
-    def _tenant_id(self) -> uuid.UUID:
-        return required_tenant(self.session, "ImportUploadService")
-
+class ImportUploadService(Service):
     # ---- uploads ----------------------------------------------------------------------
 
     async def store(self, *, file_name: str, data: bytes) -> ImportUpload:
@@ -64,7 +54,7 @@ class ImportUploadService:
             raise _unreadable(exc) from None
         upload = ImportUpload(
             id=new_id(),
-            tenant_id=self._tenant_id(),
+            tenant_id=self.tenant(),
             file_name=file_name[:255],
             format=kind,
             size=len(data),
@@ -140,17 +130,15 @@ class ImportUploadService:
         now = utcnow()
         if found is None:
             found = ImportMapping(
-                id=new_id(), tenant_id=self._tenant_id(), name=name, text=text, actor=self.actor
+                id=new_id(), tenant_id=self.tenant(), name=name, text=text, actor=self.actor
             )
             self.session.add(found)
         found.text, found.actor, found.updated_at = text, self.actor, now
         await self.session.flush()
-        await record(
-            self.session,
-            actor=self.actor,
-            action="import.mapping_save",
-            entity_type="import_mapping",
-            entity_id=found.id,
+        await self.record(
+            "import.mapping_save",
+            "import_mapping",
+            found.id,
             after={"name": name},
         )
         return found

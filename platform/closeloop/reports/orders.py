@@ -11,14 +11,11 @@ import uuid
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import record
-from closeloop.db import new_id, required_tenant
+from closeloop.crud import TenantCallerService
+from closeloop.db import new_id
 from closeloop.errors import UnprocessableEntity
-from closeloop.identity.principal import Principal
 from closeloop.reports.models import OrderVolume
-from closeloop.settings import Settings
 
 __all__ = ["OrderVolumeIn", "OrderVolumeRead", "OrderVolumeService"]
 
@@ -40,15 +37,7 @@ def _read(row: OrderVolume) -> OrderVolumeRead:
     return OrderVolumeRead(row.id, row.date_from, row.date_to, row.orders)
 
 
-class OrderVolumeService:
-    def __init__(
-        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
-    ) -> None:
-        self.session = session
-        self.principal = principal
-        self.settings = settings
-        self.tenant_id = required_tenant(session, "OrderVolumeService")
-
+class OrderVolumeService(TenantCallerService):
     async def list(self) -> list[OrderVolumeRead]:
         rows = await self.session.scalars(
             select(OrderVolume).order_by(OrderVolume.date_from, OrderVolume.date_to)
@@ -82,12 +71,10 @@ class OrderVolumeService:
         else:
             row.orders = orders
         await self.session.flush()
-        await record(
-            self.session,
-            actor=self.principal.actor if self.principal else "system",
-            action="report.order_volume",
-            entity_type="order_volume",
-            entity_id=row.id,
+        await self.record(
+            "report.order_volume",
+            "order_volume",
+            row.id,
             before=before,
             after={"from": date_from.isoformat(), "to": date_to.isoformat(), "orders": orders},
         )

@@ -9,21 +9,14 @@ route can use.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import IO, Any
 
-import jinja2
-
-from closeloop.exports.pdf import BASE_CSS, render_pdf_sync
+from closeloop.exports.pdf import PdfTemplates
 from closeloop.reports.schemas import Figure, Summary
 
 __all__ = ["METRIC_NAMES", "render_report_pdf"]
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
+_TEMPLATES = PdfTemplates(__file__)
 ROWS_SHOWN = 20  # a breakdown's first rows (its order: largest first, or the Pareto's)
 
 # The metrics of docs/reports.md by definition name: (zh-CN, en).
@@ -170,8 +163,7 @@ def render_report_pdf(
 ) -> bytes:
     """`summary` as PDF bytes in `locale` (zh-CN or en); also written to `out` if given.
     CPU work of about a second: call it off the event loop (`anyio.to_thread`)."""
-    html = _TEMPLATES.get_template("report.html").render(css=BASE_CSS, **_context(summary, locale))
-    pdf = render_pdf_sync(html)
+    pdf = _TEMPLATES.pdf_sync("report.html", **_context(summary, locale))
     if out is not None:
         out.write(pdf)
     return pdf

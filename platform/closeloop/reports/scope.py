@@ -141,20 +141,17 @@ class Scope:
 
     def cases(self) -> list[ColumnElement[bool]]:
         """Conditions on `case_facts` for the cases counted at all."""
-        conditions: list[ColumnElement[bool]] = [CaseFacts.merged.is_(False)]
         f = self.filters
-        if self.department is not None:
-            conditions.append(CaseFacts.department_id == self.department)
-        if f.department is not None:
-            conditions.append(CaseFacts.department_id == f.department)
-        if f.channel is not None:
-            conditions.append(CaseFacts.channel == f.channel)
-        if f.kind is not None:
-            conditions.append(CaseFacts.kind == f.kind)
-        if f.severity is not None:
-            conditions.append(CaseFacts.severity_code == f.severity)
-        if f.handler is not None:
-            conditions.append(CaseFacts.handler_id == f.handler)
+        equal: list[tuple[Any, object]] = [
+            (CaseFacts.department_id, self.department),
+            (CaseFacts.department_id, f.department),
+            (CaseFacts.channel, f.channel),
+            (CaseFacts.kind, f.kind),
+            (CaseFacts.severity_code, f.severity),
+            (CaseFacts.handler_id, f.handler),
+        ]
+        conditions: list[ColumnElement[bool]] = [CaseFacts.merged.is_(False)]
+        conditions += [column == value for column, value in equal if value is not None]
         if self.category_ids is not None:
             conditions.append(CaseFacts.category_id.in_(self.category_ids))
         return conditions

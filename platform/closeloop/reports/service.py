@@ -12,23 +12,21 @@ import uuid
 import zoneinfo
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.models import Case
 from closeloop.cases.schemas import CaseSummary
 from closeloop.cases.views import case_summaries
 from closeloop.config import current
-from closeloop.db import required_tenant, utcnow
+from closeloop.crud import TenantCallerService
+from closeloop.db import utcnow
 from closeloop.errors import NotFound, UnprocessableEntity
 from closeloop.identity.models import Role, User
-from closeloop.identity.principal import Principal
 from closeloop.paging import after, page
 from closeloop.reports.engine import Engine
 from closeloop.reports.models import CaseFacts
 from closeloop.reports.schemas import METRICS, Metric, Period, ReportQuery, Summary
 from closeloop.reports.scope import Scope, category_subtree, load_labels
 from closeloop.reports.special import DEFINITIONS
-from closeloop.settings import Settings
 
 __all__ = ["MAX_CASES_LIMIT", "ReportService"]
 
@@ -41,15 +39,8 @@ def _change(value: object, previous: object) -> int | float | None:
     return None
 
 
-class ReportService:
-    def __init__(
-        self, session: AsyncSession, *, principal: Principal | None, settings: Settings
-    ) -> None:
-        """`principal` None: the system (CLI, scheduled e-mail), the whole tenant."""
-        self.session = session
-        self.principal = principal
-        self.settings = settings
-        self.tenant_id = required_tenant(session, "ReportService")
+class ReportService(TenantCallerService):
+    """`principal` None: the system (CLI, scheduled e-mail), the whole tenant."""
 
     async def scope(self) -> uuid.UUID | None:
         """The department the caller is limited to, or None for the whole tenant."""

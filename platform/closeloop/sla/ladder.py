@@ -116,12 +116,14 @@ async def _breach(
     clock.breached_at, clock.state = clock.due_at, "breached"
     await clocks.event(case.id, clock, "breach", now, data={"due_at": clock.due_at})
     what: dict[str, Any] = {"target": clock.target, "cycle": clock.cycle, "due_at": clock.due_at}
-    await _timeline(session, case, "sla_breach", what)
+    await _timeline(session, case, "sla_breach", what, now)
 
 
-async def _timeline(session: AsyncSession, case: Case, type_: str, data: dict[str, Any]) -> None:
-    """A ladder step on the case's timeline (the status does not change); the case's
-    report facts follow it."""
+async def _timeline(
+    session: AsyncSession, case: Case, type_: str, data: dict[str, Any], at: dt.datetime
+) -> None:
+    """A ladder step on the case's timeline at the sweep's time (the status does not
+    change); the case's report facts follow it."""
     await add_event(
         session,
         case,
@@ -130,6 +132,7 @@ async def _timeline(session: AsyncSession, case: Case, type_: str, data: dict[st
         from_status=case.status,
         to_status=case.status,
         data=data,
+        at=at,
     )
     await refresh_later(session, tenant_id=case.tenant_id, case_id=case.id)
 
@@ -273,7 +276,7 @@ async def _fire(
         "changes": changes,
     }
     await clocks.event(case.id, clock, "escalation", now, reason=_reason(clock, level), data=what)
-    await _timeline(session, case, "escalation", what)
+    await _timeline(session, case, "escalation", what, now)
     await record(
         session,
         actor=ACTOR,

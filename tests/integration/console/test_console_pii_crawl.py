@@ -68,6 +68,8 @@ PNG = base64.b64decode(
 # Links the crawl does not follow: files the same for everyone, sign-out, the language
 # switch (it only sets a cookie and comes back).
 SKIPPED = ("/console/static/", "/console/logout", "/console/language/")
+# Pages with links to the next period, and the next, ...: crawled once per path.
+ENDLESS = "/console/reports"
 MAX_PAGES = 600
 
 
@@ -96,6 +98,7 @@ class Crawl:
     visited: set[tuple[str, bool]] = field(default_factory=set)
     leaks: list[str] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
+    reports: set[str] = field(default_factory=set)
 
     @property
     def paths(self) -> set[str]:
@@ -141,6 +144,12 @@ async def crawl(client: Client, pii: tuple[str, ...]) -> Crawl:
             if parts.path.startswith(SKIPPED):
                 continue
             local = parts.path + (f"?{parts.query}" if parts.query else "")
+            if parts.path.startswith(ENDLESS):
+                # The reports' previous/next period links go on for ever: each report
+                # page once, with the first period that reached it.
+                if parts.path in seen.reports:
+                    continue
+                seen.reports.add(parts.path)
             queue.append((local, link_target))
     return seen
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pytest
 from proof_support import admin_principal, apply, drained, local, sweep, worker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -47,13 +46,6 @@ async def _get(client: Client, tenant: TenantHandle, path: str, **params: str) -
     return response.json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (reports-core): made_major_at is the created_at of the ladder's `escalation` "
-    "timeline event, which sla/ladder.py `_timeline` writes with the wall clock, not the "
-    "sweep's `now` (sla_clock_events.at has it): a case made major by the 2026-11-12 sweep "
-    "counts on the day the test runs, so made_major for 2026-11 is 0, expected 1",
-)
 async def test_a_case_a_month_unresolved_is_made_major_in_the_month_of_the_escalation(
     client: Client,
     app_engine: AsyncEngine,
