@@ -102,14 +102,19 @@ class Engine:
         group: Any = None,
         *,
         source: Any = CaseFacts,
+        cases: Sequence[ColumnElement[bool]] | None = None,
     ) -> list[tuple[Any, dict[str, Figure]]]:
         """The aggregates over the facts dated in `query`'s period by `dated` (and
-        `where`), per value of `group` (None: one row, group None)."""
+        `where`), per value of `group` (None: one row, group None). `cases`: the
+        conditions for the cases counted at all, in place of `scope.cases()` (for a
+        `source` without `case_facts`)."""
         names = list(aggregates)
         columns = [aggregates[name].label(name) for name in names]
         statement = select(*([group.label("g")] if group is not None else []), *columns)
         statement = statement.select_from(source).where(
-            *self.scope.cases(), self.scope.period(dated, query), *where
+            *(self.scope.cases() if cases is None else cases),
+            self.scope.period(dated, query),
+            *where,
         )
         if group is not None:
             statement = statement.group_by(group)
@@ -129,8 +134,9 @@ class Engine:
         aggregates: Aggregates,
         *,
         source: Any = CaseFacts,
+        cases: Sequence[ColumnElement[bool]] | None = None,
     ) -> dict[str, Figure]:
-        rows = await self.grouped(query, dated, where, aggregates, source=source)
+        rows = await self.grouped(query, dated, where, aggregates, source=source, cases=cases)
         return rows[0][1] if rows else {}
 
     async def trend(
@@ -142,6 +148,7 @@ class Engine:
         point: Any,
         *,
         source: Any = CaseFacts,
+        cases: Sequence[ColumnElement[bool]] | None = None,
     ) -> list[TrendPoint]:
         """`point(figures) -> TrendPoint fields` per bucket of `query.group_by`."""
         bucket = query.group_by
@@ -150,7 +157,7 @@ class Engine:
         found = {
             bucket_key(bucket, g): figures
             for g, figures in await self.grouped(
-                query, dated, where, aggregates, group, source=source
+                query, dated, where, aggregates, group, source=source, cases=cases
             )
         }
         return [

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,6 +58,8 @@ class CaseFacts(TenantOwned, Base):
             ["tenant_id", "id"], ["cases.tenant_id", "cases.id"], ondelete="CASCADE"
         ),
         *(Index(f"ix_case_facts_{column}", "tenant_id", column) for column in DATED_BY),
+        # The few merged cases, whose SLA clocks the on-time rate leaves out.
+        Index("ix_case_facts_merged", "tenant_id", "id", postgresql_where=text("merged")),
     )
 
     status: Mapped[str] = mapped_column(String(32))

@@ -156,6 +156,10 @@ class Scope:
             conditions.append(CaseFacts.category_id.in_(self.category_ids))
         return conditions
 
+    def narrowed(self) -> bool:
+        """Whether `cases()` says more than "not merged" (a department or a filter)."""
+        return len(self.cases()) > 1
+
     def within(self, column: Any, date_from: dt.date, date_to: dt.date) -> ColumnElement[bool]:
         """`column` (an instant) falls on one of the tenant-local days."""
         start = day_start(date_from, self.zone)

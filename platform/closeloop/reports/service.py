@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from closeloop.cases.models import Case
 from closeloop.cases.schemas import CaseSummary
@@ -52,6 +52,12 @@ class ReportService(TenantCallerService):
         )
 
     async def _engine(self, query: ReportQuery) -> Engine:
+        # The report's statements are short aggregates over index scans: compiling them
+        # with JIT costs more (70-400 ms each) than it saves. The medians and the
+        # groupings of a long trend sort up to 200,000 facts: in memory, not on disk.
+        # Only this transaction (bench/RESULTS.md, "Reports at scale").
+        await self.session.execute(text("SET LOCAL jit = off"))
+        await self.session.execute(text("SET LOCAL work_mem = '32MB'"))
         tenant = await current.tenant(self.session)
         labels = await load_labels(self.session, tenant.locale)
         categories = None
