@@ -18,12 +18,14 @@ from email.message import EmailMessage
 from typing import Any
 
 import dramatiq
+import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import sessionmaker, transaction
 from closeloop.notify.models import Notification
+from closeloop.provision import Provisioned
 from closeloop.queue import runtime
 from closeloop.queue.brokers import BrokerConfig, make_broker, start_worker
 from closeloop.queue.relay import Relay
@@ -142,3 +144,33 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, seconds: float = 2
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.05)
+
+
+# Fixtures of the tests that deliver (here and in report_mail); a conftest imports them.
+
+
+@pytest.fixture(autouse=True)
+def _worker_settings(database: Provisioned, settings: Settings) -> Iterator[None]:
+    """The worker's setup, where the delivery actors read their settings
+    (`current_message().settings`): the test settings (no SMTP_URL), unless `mail` or
+    `dead_smtp` name a server."""
+    runtime.configure(database.app_url, settings=settings)
+    try:
+        yield
+    finally:
+        runtime.reset()
+
+
+@pytest.fixture
+async def broker(database: Provisioned) -> AsyncIterator[dramatiq.Broker]:
+    """The StubBroker with a worker running every actor (fast retries)."""
+    async with running_worker(database.app_url, settings=runtime.current().settings) as running:
+        yield running
+
+
+@pytest.fixture
+def mail(settings: Settings) -> Iterator[Mailbox]:
+    """A real SMTP server started for the test (aiosmtpd); the delivery actors send to it."""
+    with smtp_server() as (url, mailbox):
+        runtime.current().settings = dataclasses.replace(settings, smtp_url=url)
+        yield mailbox
