@@ -20,6 +20,7 @@ __all__ = [
     "FieldProblem",
     "Forbidden",
     "NotFound",
+    "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
     "UnprocessableEntity",
@@ -92,3 +93,6 @@ class UnprocessableEntity(ApiError, status=422, code="validation_failed"): ...
 
 
 class TooManyRequests(ApiError, status=429, code="too_many_requests"): ...
+
+
+class ServiceUnavailable(ApiError, status=503, code="service_unavailable"): ...

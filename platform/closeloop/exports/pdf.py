@@ -14,7 +14,8 @@ from typing import Any
 
 import anyio
 import jinja2
-import weasyprint
+
+from closeloop.errors import ServiceUnavailable
 
 __all__ = ["BASE_CSS", "PDF_MEDIA_TYPE", "PdfTemplates", "render_pdf", "render_pdf_sync"]
 
@@ -37,7 +38,15 @@ ul { margin: 0; padding-left: 4mm; }
 
 
 def render_pdf_sync(html: str) -> bytes:
-    """`html` (a whole document) as PDF bytes."""
+    """`html` (a whole document) as PDF bytes; 503 naming the library when the machine
+    lacks Pango (WeasyPrint is loaded here, so the service starts without it)."""
+    try:
+        import weasyprint
+    except (OSError, ImportError) as exc:  # Pango's shared library (or WeasyPrint) missing
+        raise ServiceUnavailable(
+            f"PDFs cannot be made here: WeasyPrint needs the Pango library ({exc})",
+            code="pdf_unavailable",
+        ) from None
     return bytes(weasyprint.HTML(string=html).write_pdf())
 
 
