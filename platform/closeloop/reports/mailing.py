@@ -43,7 +43,6 @@ from closeloop.notify import events
 from closeloop.notify.models import Notification
 from closeloop.notify.service import email_staff
 from closeloop.reports import labels
-from closeloop.reports.charts import report_charts
 from closeloop.reports.deps import provide_report_service
 from closeloop.reports.labels import label
 from closeloop.reports.schedule_models import ReportSchedule
@@ -195,6 +194,9 @@ async def compose(
     locale = schedule.locale
     title = schedule.name or label(labels.FREQUENCIES, schedule.frequency, locale)
     figures = key_figures(summary, locale)
+    # matplotlib is loaded by the first report e-mail, not by every worker at start-up.
+    from closeloop.reports.charts import report_charts
+
     charts = await asyncio.to_thread(report_charts, summary, locale=locale)
     workbook = io.BytesIO()
     await asyncio.to_thread(write_summary_xlsx, summary, workbook, locale=locale)
