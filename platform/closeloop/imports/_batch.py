@@ -13,26 +13,29 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
 from closeloop.audit.service import diff, record
-from closeloop.cases.intake import product_dict
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, CaseEvent
-from closeloop.cases.numbering import numbering_for_kind
+from closeloop.cases.numbering import CaseNumbering, numbering_for_kind
 from closeloop.cases.search import document_tokens, vector_text
 from closeloop.customers.service import CustomerService
-from closeloop.db import new_id, utcnow
+from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.imports._history import clock_history, redo_clock_history
 from closeloop.imports._numbers import NumberBook
 from closeloop.imports._tenant import TenantCodes
 from closeloop.imports.models import ImportRowError, ImportRun
 from closeloop.imports.records import CellError, Creation, ImportedCase, RowErrors
 from closeloop.logs import get_logger
+from closeloop.reports import facts, rollup
+from closeloop.reports.models import CaseFacts
 from closeloop.settings import Settings
 from closeloop.sla.clocks import ClockService
+from closeloop.sla.models import SlaClock
 
 __all__ = ["Batch", "Counts", "copy_counts", "digest", "load_run"]
 
@@ -91,24 +94,24 @@ def copy_counts(run: ImportRun, counts: Counts) -> None:
 
 
 _FIELD = {"id": "external_id", "number": "number"}
-_CHUNK = 64
-
-
-async def _insert_bounded(session: AsyncSession, objects: list[Any]) -> None:
-    """INSERT `objects` (models in the order first met: parents before children) in
-    statements of few shapes: per model, groups of 64 and the rest in powers of two. The
-    driver path keeps one built statement per shape; one statement for a whole batch
-    would be a new shape nearly every batch, and memory would grow with the file."""
-    by_model: dict[type, list[Any]] = {}
-    for obj in objects:
-        by_model.setdefault(type(obj), []).append(obj)
-    for group in by_model.values():
-        start = 0
-        while start < len(group):
-            left = len(group) - start
-            size = _CHUNK if left >= _CHUNK else 1 << (left.bit_length() - 1)
-            await rows.insert(session, *group[start : start + size])
-            start += size
+_SHOWN = (Case.id, Case.import_digest, Case.import_run_id)
+_TENANT = Case.tenant_id == bindparam("tenant_id")
+# Lookups of a batch's keys: one array parameter (`= ANY`), one plan for every batch.
+_BY_EXTERNAL_ID = rows.Query(
+    select(Case.external_id.label("key"), *_SHOWN).where(
+        _TENANT, Case.external_id == any_(bindparam("keys", type_=ARRAY(String)))
+    )
+)
+_BY_NUMBER = rows.Query(
+    select(Case.number.label("key"), *_SHOWN).where(
+        _TENANT,
+        Case.number == any_(bindparam("keys", type_=ARRAY(String))),
+        Case.import_digest.is_not(None),
+    )
+)
+_TAKEN_NUMBERS = rows.Query(
+    select(Case.number).where(_TENANT, Case.number == any_(bindparam("keys", type_=ARRAY(String))))
+)
 
 
 def _first_in_batch(
@@ -154,6 +157,8 @@ class Batch:
     settings: Settings
     dry_run: bool
     digests: dict[int, bytes] = dataclasses.field(default_factory=dict, init=False)
+    context: facts.Context | None = dataclasses.field(default=None, init=False)
+    numberings: dict[str, CaseNumbering] = dataclasses.field(default_factory=dict, init=False)
 
     async def write(
         self, chunk: list[ImportedCase | RowErrors], creations: list[Creation], counts: Counts
@@ -200,9 +205,12 @@ class Batch:
                 counts.created += await self._insert(session, new, errors, counts)
                 for record_, case_id in changed:
                     await self._update(session, record_, case_id)
+                if changed:
+                    context = await self._context(session)
+                    await facts.refresh_many(session, [c for _, c in changed], context=context)
                 counts.updated += len(changed)
             if errors:
-                await _insert_bounded(
+                await rows.insert_many(
                     session,
                     [
                         rows.new(
@@ -226,19 +234,16 @@ class Batch:
     ) -> dict[str, tuple[uuid.UUID, bytes | None, uuid.UUID | None]]:
         """Cases an import made of these rows (id, digest, run), by `_key`."""
         found: dict[str, tuple[uuid.UUID, bytes | None, uuid.UUID | None]] = {}
-        shown = (Case.id, Case.import_digest, Case.import_run_id)
         ids = [r.external_id for r in records if r.external_id]
-        if ids:
-            query = select(Case.external_id, *shown).where(Case.external_id.in_(ids))
-            for key, case_id, stored, run_id in await session.execute(query):
-                found[f"id:{key}"] = (case_id, stored, run_id)
         numbers = [r.number for r in records if r.number and not r.external_id]
-        if numbers:
-            query = select(Case.number, *shown).where(
-                Case.number.in_(numbers), Case.import_digest.is_not(None)
-            )
-            for key, case_id, stored, run_id in await session.execute(query):
-                found[f"number:{key}"] = (case_id, stored, run_id)
+        for prefix, keys, query in (("id", ids, _BY_EXTERNAL_ID), ("number", numbers, _BY_NUMBER)):
+            if keys:
+                for row in await query.fetch(session, keys=keys):
+                    found[f"{prefix}:{row['key']}"] = (
+                        row["id"],
+                        row["import_digest"],
+                        row["import_run_id"],
+                    )
         return found
 
     async def _numbers_free(
@@ -252,7 +257,7 @@ class Batch:
         given = [r.number for r in records if r.number]
         if not given:
             return records
-        taken = set(await session.scalars(select(Case.number).where(Case.number.in_(given))))
+        taken = {row["number"] for row in await _TAKEN_NUMBERS.fetch(session, keys=given)}
         kept = []
         for record_ in records:
             if record_.number in taken:
@@ -284,42 +289,73 @@ class Batch:
         records.sort(key=lambda r: (r.received_at or now, r.row))
         book = NumberBook(session, self.zone)
         numbers = await book.take(
-            [
-                (numbering_for_kind(self.patterns, r.kind), r.received_at or now)
-                for r in records
-                if not r.number
-            ]
+            [(self._numbering(r.kind), r.received_at or now) for r in records if not r.number]
         )
         clocks = ClockService(session, actor=self.actor, settings=self.settings)
         customers = CustomerService(
             session, principal=None, settings=self.settings, actor=self.actor
         )
-        built: list[tuple[ImportedCase, list[object]]] = []
+        context = await self._context(session)
+        built: list[tuple[ImportedCase, list[object], dict[rollup.Bucket, int]]] = []
         for record_ in records:
             if not record_.number:
                 record_.number = numbers.pop(0)
             try:
-                built.append((record_, await self._build(record_, clocks, customers, now)))
+                objects = await self._build(record_, clocks, customers, now)
+                built.append((record_, *self._facts(objects, context, now)))
             except Exception as exc:
                 errors.append(CellError(record_.row, None, None, "", f"not stored: {exc}"))
                 counts.errors += 1
         try:
             async with session.begin_nested():
-                await _insert_bounded(session, [obj for _, objs in built for obj in objs])
+                await rows.insert_many(session, [obj for _, objs, _ in built for obj in objs])
         except Exception as exc:
             log.info("import batch refused, writing it row by row", reason=str(exc)[:200])
         else:
+            await self._roll_up(session, [delta for _, _, delta in built])
             return len(built)
-        stored = 0
-        for record_, objs in built:
+        stored = []
+        for record_, objs, delta in built:
             try:
                 async with session.begin_nested():
-                    await rows.insert(session, *objs)
-                stored += 1
+                    await rows.insert_many(session, objs)
+                stored.append(delta)
             except Exception as exc:
                 errors.append(CellError(record_.row, None, None, "", f"not stored: {exc}"))
                 counts.errors += 1
-        return stored
+        await self._roll_up(session, stored)
+        return len(stored)
+
+    def _numbering(self, kind: str) -> CaseNumbering:
+        found = self.numberings.get(kind)
+        if found is None:
+            found = self.numberings[kind] = numbering_for_kind(self.patterns, kind)
+        return found
+
+    async def _context(self, session: AsyncSession) -> facts.Context:
+        if self.context is None:
+            self.context = await facts.load_context(session)
+        return self.context
+
+    def _facts(
+        self, objects: list[Any], context: facts.Context, now: dt.datetime
+    ) -> tuple[list[object], dict[rollup.Bucket, int]]:
+        """The new case's rows with its report facts added, and what it adds to the
+        rollup (computed here from the rows in memory, not read back)."""
+        case, event, *history = objects
+        clocks = sorted((h for h in history if isinstance(h, SlaClock)), key=lambda c: c.id)
+        row = facts.of_new_case(case, [event], clocks, context)
+        delta = rollup.contributions(row, self.zone)
+        return [*objects, rows.new(CaseFacts, **row, updated_at=now)], delta
+
+    async def _roll_up(self, session: AsyncSession, deltas: list[dict[rollup.Bucket, int]]) -> None:
+        total: dict[rollup.Bucket, int] = {}
+        for delta in deltas:
+            for bucket, n in delta.items():
+                total[bucket] = total.get(bucket, 0) + n
+        tenant_id = bound_tenant(session)
+        assert tenant_id is not None
+        await rollup.apply(session, tenant_id, total)
 
     async def _build(
         self,
@@ -338,6 +374,7 @@ class Batch:
             number=record_.number,
             customer_id=customer.id if customer else None,
             escalation_level=0,
+            merged_into_id=None,
             registrar_id=self.codes.user(record_.registrar),
             handler_history=[],
             collaborating_department_ids=[],
@@ -407,7 +444,8 @@ class Batch:
             "severity_id": severity.id if severity else None,
             "severity_code": severity.code if severity else None,
             "severity_rank": severity.rank if severity else 0,
-            "product": product_dict(record_.product),
+            # As `product_dict` stores it (the fields given, dates as ISO text), at once.
+            "product": msgspec.to_builtins(record_.product) if record_.product else {},
             "problem_at": record_.problem_at,
             "problem_place": record_.problem_place,
             "demands": list(record_.demands),

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from sqlalchemy import select, text
+from sqlalchemy import String, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.models import Case
@@ -77,7 +78,10 @@ class NumberBook:
                 before, width, after = parts[index]
                 out[index] = f"{before}{str(first + offset).zfill(width)}{after}"
         if out:
-            taken = set(await self.session.scalars(select(Case.number).where(Case.number.in_(out))))
+            given = bindparam("numbers", out, type_=ARRAY(String))
+            taken = set(
+                await self.session.scalars(select(Case.number).where(Case.number == any_(given)))
+            )
             for index, number in enumerate(out):
                 if number in taken:
                     out[index] = await take_number(

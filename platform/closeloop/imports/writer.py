@@ -19,7 +19,9 @@ What a new case gets (historical cases keep their history):
   breached by their due times; a case still open is stopped at the import; a finished
   case without any such time gets no clocks (nothing to measure);
 * the customer, found or created by keyed hash as intake does (`CustomerService`);
-* its search document, one internal timeline event `imported`, and the run's id.
+* its search document, one internal timeline event `imported`, and the run's id;
+* its report facts (`case_facts`, computed from these rows in memory) and its share of
+  the daily rollup, in the same transaction (a changed case's facts are refreshed).
 
 No notification and no outbox message: nothing tells customers or staff of history.
 The audit trail gets one `import.run` entry per run with its counts, one
@@ -50,7 +52,6 @@ from closeloop.imports.engine import Mapper
 from closeloop.imports.mapping import Mapping, MappingError
 from closeloop.imports.models import ImportRun
 from closeloop.imports.reading import ReadError, open_table
-from closeloop.reports.rebuild import refresh_import
 from closeloop.settings import Settings
 
 __all__ = ["BATCH", "ImportWriter", "Source", "digest"]
@@ -128,9 +129,6 @@ class ImportWriter:
             failure: str | None = str(exc)
         else:
             failure = None
-        if not dry_run:
-            # The report facts of what was written, before the run says it is done.
-            await refresh_import(self.factory, self.tenant_id, run_id)
         return await self._finish(run_id, counts, failure=failure)
 
     async def fail(self, run_id: uuid.UUID, failure: str) -> None:

@@ -54,7 +54,7 @@ rule), `_insert` (new rows), `_query` (`Query`, `InsertNew`).
 
 from __future__ import annotations
 
-from closeloop.rows._insert import insert, loaded, new, together
+from closeloop.rows._insert import insert, insert_many, loaded, new, together
 from closeloop.rows._query import InsertNew, Query
 from closeloop.rows._session import driver, sync_driver
 
@@ -63,6 +63,7 @@ __all__ = [
     "Query",
     "driver",
     "insert",
+    "insert_many",
     "loaded",
     "new",
     "sync_driver",
