@@ -89,7 +89,7 @@ async def _import(urls: dict[str, str], tenant_id: str, path: str) -> dict[str, 
     settings = _support.app_settings(
         Provisioned(**urls), Path(tempfile.mkdtemp()), operator_token="bench-" * 6
     )
-    engine = create_engine(urls["app_url"], pool_size=2)
+    engine = create_engine(urls["app_url"], pool_size=4)
     before = _rss_mib()
     cpu_before = time.process_time()
     started = time.perf_counter()
@@ -123,15 +123,22 @@ async def _import(urls: dict[str, str], tenant_id: str, path: str) -> dict[str, 
 _TIMES: dict[str, list[float]] = {}  # label: wall seconds, calls, CPU seconds
 
 
+_TIMELINE_STEPS = {"prepared (before its turn)", "written (its turn)", "INSERT", "rollup"}
+
+
 def _timed(owner: object, name: str, label: str) -> None:
     """Wrap the coroutine method `owner.name` to add its wall time to `_TIMES[label]`."""
     method = getattr(owner, name)
 
     async def wrapper(*args: object, **kwargs: object) -> object:
         started, cpu = time.perf_counter(), time.thread_time()
+        if os.environ.get("BENCH_TIMELINE") and label.strip() in _TIMELINE_STEPS:
+            print(f"T {started:.3f} start {label.strip()}", file=sys.stderr)
         try:
             return await method(*args, **kwargs)
         finally:
+            if os.environ.get("BENCH_TIMELINE") and label.strip() in _TIMELINE_STEPS:
+                print(f"T {time.perf_counter():.3f} end {label.strip()}", file=sys.stderr)
             spent = _TIMES.setdefault(label, [0.0, 0, 0.0])
             spent[0] += time.perf_counter() - started
             spent[1] += 1
@@ -157,24 +164,19 @@ def _timed_sync(owner: object, name: str, label: str) -> None:
 
 
 def _trace() -> None:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from closeloop import rows
     from closeloop.imports import _ahead, _batch, _numbers, writer
 
-    _timed(_batch.Batch, "write", "batch (all)")
-    _timed(_batch.Batch, "_existing", "  existing ids")
-    _timed(_batch.Batch, "_numbers_free", "  numbers free")
-    _timed(_batch.Batch, "_insert", "  new cases (all)")
-    _timed(_numbers.NumberBook, "take", "    numbers")
-    _timed(_batch.Batch, "_build", "    build (SLA history)")
-    _timed_sync(_batch.Batch, "_facts", "    report facts")
-    _timed_sync(_batch, "digest", "  digests")
+    _timed(_batch.Batch, "write", "batch, in all")
+    _timed(_batch.Batch, "_prepare", "  prepared (before its turn)")
+    _timed(_batch.Batch, "_new_case", "    new case built")
+    _timed(_batch.Batch, "_write", "  written (its turn)")
+    _timed(_batch.Batch, "_existing", "    existing ids looked up")
+    _timed(_numbers.NumberBook, "take", "    numbers taken")
+    _timed(_batch.Batch, "_finish", "    number, customer, search")
     _timed(rows, "insert_many", "    INSERT")
     _timed(_batch.Batch, "_roll_up", "    rollup")
-    _timed(_batch.Batch, "_update", "  changed cases")
-    _timed(_batch, "load_run", "  run row")
-    _timed(AsyncSession, "commit", "commit")
+    _timed(_batch.Batch, "_update", "    changed case updated")
     chunked = writer.chunked
 
     def timed_chunks(results: object, size: int) -> object:

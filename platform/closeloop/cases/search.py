@@ -86,6 +86,8 @@ def _tokens(text: str, *, document: bool) -> list[str]:
                 out.extend(_PART.findall(compound))
     else:
         out.extend(_PART.findall(latin))
+    if len(latin) <= _MAX_TOKEN:  # no token can be longer
+        return out
     return [t for t in out if len(t) <= _MAX_TOKEN]
 
 

@@ -34,9 +34,11 @@ different one updates its case (version + 1, audited).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 import zoneinfo
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +53,15 @@ from closeloop.imports._tenant import TenantCodes
 from closeloop.imports.engine import Mapper
 from closeloop.imports.mapping import Mapping, MappingError
 from closeloop.imports.models import ImportRun
-from closeloop.imports.reading import ReadError, open_table
+from closeloop.imports.reading import ReadError, SourceRow, open_table
+from closeloop.logs import get_logger
 from closeloop.settings import Settings
 
 __all__ = ["BATCH", "ImportWriter", "Source", "digest"]
 
 BATCH = 500
 Source = bytes | Path
+log = get_logger(__name__)
 
 
 @dataclasses.dataclass
@@ -119,12 +123,7 @@ class ImportWriter:
                     settings=self.settings,
                     dry_run=dry_run,
                 )
-                created_so_far = 0
-                async for chunk in ahead(chunked(mapper.map_rows(table.rows()), BATCH)):
-                    # The reader thread may be adding to the list meanwhile.
-                    fresh = mapper.creations[created_so_far:]
-                    created_so_far += len(fresh)
-                    await batch.write(chunk, fresh, counts)
+                await _write_all(batch, mapper, table.rows(), counts)
         except (ReadError, MappingError, UnicodeError, LookupError) as exc:
             failure: str | None = str(exc)
         else:
@@ -160,3 +159,44 @@ class ImportWriter:
                     },
                 )
         return run
+
+
+async def _write_all(
+    batch: Batch, mapper: Mapper, source: Iterator[SourceRow], counts: Counts
+) -> None:
+    """Write the mapped rows batch by batch: each batch is prepared while the one before
+    it is written (two transactions open at most, committed in file order)."""
+    created_so_far = 0
+    previous: asyncio.Task[None] | None = None
+    current: asyncio.Task[None] | None = None
+    try:
+        async for chunk in ahead(chunked(mapper.map_rows(source), BATCH)):
+            # The reader thread may be adding to the list meanwhile.
+            fresh = mapper.creations[created_so_far:]
+            created_so_far += len(fresh)
+            current = asyncio.create_task(batch.write(chunk, fresh, counts, after=previous))
+            if previous is not None:
+                await previous
+            previous, current = current, None
+        if previous is not None:
+            await previous
+    except Exception:
+        # A batch failed (then `current` waits for it and gives up), or the file could
+        # not be read further: the batch being written then still commits, as it would
+        # have one at a time.
+        await _cancel(current)
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])
+            if not previous.cancelled() and previous.exception() is not None:
+                log.warning("import batch failed", reason=str(previous.exception())[:200])
+        raise
+    except BaseException:  # cancelled: nothing more is written
+        await _cancel(current)
+        await _cancel(previous)
+        raise
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None and not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

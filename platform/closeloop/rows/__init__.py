@@ -54,17 +54,19 @@ rule), `_insert` (new rows), `_query` (`Query`, `InsertNew`).
 
 from __future__ import annotations
 
-from closeloop.rows._insert import insert, insert_many, loaded, new, together
+from closeloop.rows._insert import Many, insert, insert_many, loaded, many, new, together
 from closeloop.rows._query import InsertNew, Query
 from closeloop.rows._session import driver, sync_driver
 
 __all__ = [
     "InsertNew",
+    "Many",
     "Query",
     "driver",
     "insert",
     "insert_many",
     "loaded",
+    "many",
     "new",
     "sync_driver",
     "together",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 from sqlalchemy.sql.elements import Null
 
-from closeloop.db import unscoped_now
+from closeloop.db import TenantMismatch, unscoped_now
 from closeloop.rows._session import attach, driver, own, required_tenant, session_dialect
 
 _MISSING = object()
@@ -59,7 +60,7 @@ class _Arrays:
 
 _shapes: dict[type, _Shape] = {}
 _arrays: dict[type, _Arrays] = {}
-_keys: dict[type, frozenset[str]] = {}
+_keys: dict[type, tuple[frozenset[str], Callable[[], Any]]] = {}
 _statements: dict[tuple[tuple[type, int], ...], str] = {}
 
 
@@ -145,6 +146,8 @@ def _array_literal(values: Sequence[Any] | None) -> str | None:
     """A one-dimensional array of text, UUIDs or whole numbers in PostgreSQL's text form."""
     if values is None:
         return None
+    if not values:
+        return "{}"
     items = (
         "NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
         for v in values
@@ -249,13 +252,18 @@ def new(model: type[T], **values: Any) -> T:
     `model(**values)` makes it but without the ORM's per-attribute set events (a few
     microseconds each; a case has some forty columns). Unknown names raise TypeError,
     as the constructor does; relationships cannot be given."""
-    allowed = _keys.get(model)
-    if allowed is None:
-        allowed = _keys[model] = frozenset(a.key for a in sa_inspect(model).column_attrs)
-    unknown = values.keys() - allowed
-    if unknown:
-        raise TypeError(f"{model.__name__} has no column attribute {sorted(unknown)[0]!r}")
-    obj: T = sa_inspect(model).class_manager.new_instance()
+    known = _keys.get(model)
+    if known is None:
+        mapper = sa_inspect(model)
+        known = _keys[model] = (
+            frozenset(a.key for a in mapper.column_attrs),
+            mapper.class_manager.new_instance,
+        )
+    allowed, make = known
+    if not allowed.issuperset(values):
+        unknown = sorted(values.keys() - allowed)
+        raise TypeError(f"{model.__name__} has no column attribute {unknown[0]!r}")
+    obj: T = make()
     obj.__dict__.update(values)
     return obj
 
@@ -347,22 +355,25 @@ def _statements_for(dialect: Dialect, objects: Sequence[object]) -> list[tuple[s
     ]
 
 
-async def insert_many(session: AsyncSession, objects: Sequence[object]) -> None:
-    """INSERT many new ORM `objects` now in one statement whose text depends only on
-    their models (one array per column, `unnest`): for a writer of thousands of rows
-    (an import), where `insert()`'s statement of one placeholder per value would be
-    built anew for each count of rows, and its parameters bound one by one.
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class Many:
+    """An `insert_many()` made ready (`many()`): its statement and arrays, for the
+    tenant that was bound when it was made."""
 
-    Defaults, bind processing, the tenant rule and pending changes are as for
-    `insert()`; models go in the order first met (parents before children). Unlike
-    `insert()`, the objects are not attached to the session (the unit of work's
-    bookkeeping costs more than the INSERT): the caller must not use them as rows of
-    the session. Array columns must hold text, UUIDs or whole numbers."""
-    if not objects:
-        return
-    own(required_tenant(session), objects, unscoped_now(session))
-    if session.new or session.dirty or session.deleted:
-        await session.flush()
+    tenant_id: uuid.UUID | None
+    unscoped: bool
+    sql: str
+    args: list[list[Any] | None]
+    count: int
+
+
+def many(session: AsyncSession, objects: Sequence[object]) -> Many:
+    """The first half of `insert_many()`, which needs no round trip: the tenant rule
+    applied, defaults and bind processing done, the arrays built. A writer can make
+    the next statement ready while the database runs the one before."""
+    tenant_id = required_tenant(session)
+    unscoped = unscoped_now(session)
+    own(tenant_id, objects, unscoped)
     dialect = session_dialect(session)
     by_model: dict[type, list[object]] = {}
     for obj in objects:
@@ -371,8 +382,32 @@ async def insert_many(session: AsyncSession, objects: Sequence[object]) -> None:
     for model, group in by_model.items():
         arrays = _arrays_of(model, dialect)
         args += _column_arrays(arrays, [obj.__dict__ for obj in group])
+    sql = _unnest_statement(tuple(by_model), dialect) if objects else ""
+    return Many(tenant_id, unscoped, sql, args, len(objects))
+
+
+async def insert_many(session: AsyncSession, objects: Sequence[object] | Many) -> None:
+    """INSERT many new ORM `objects` now in one statement whose text depends only on
+    their models (one array per column, `unnest`): for a writer of thousands of rows
+    (an import), where `insert()`'s statement of one placeholder per value would be
+    built anew for each count of rows, and its parameters bound one by one. `objects`
+    may be made ready before (`many()`), in the same tenant.
+
+    Defaults, bind processing, the tenant rule and pending changes are as for
+    `insert()`; models go in the order first met (parents before children). Unlike
+    `insert()`, the objects are not attached to the session (the unit of work's
+    bookkeeping costs more than the INSERT): the caller must not use them as rows of
+    the session. Array columns must hold text, UUIDs or whole numbers."""
+    ready = objects if isinstance(objects, Many) else many(session, objects)
+    tenant_id = required_tenant(session)
+    if ready.tenant_id != tenant_id and not (ready.unscoped and unscoped_now(session)):
+        raise TenantMismatch(f"rows made ready for tenant {ready.tenant_id}, bound: {tenant_id}")
+    if not ready.count:
+        return
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
     conn = await driver(session)
-    await conn.execute(_unnest_statement(tuple(by_model), dialect), *args)
+    await conn.execute(ready.sql, *ready.args)
 
 
 def _column_arrays(arrays: _Arrays, states: list[dict[str, Any]]) -> list[list[Any] | None]:
