@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
-from sqlalchemy import String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
@@ -28,6 +27,7 @@ from closeloop.config.models import Category, Channel, DemandType, Department
 from closeloop.customers.service import CustomerService
 from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.imports._history import clock_history, redo_clock_history
+from closeloop.imports._lookup import by_keys
 from closeloop.imports._numbers import NumberBook
 from closeloop.imports._tenant import TenantCodes
 from closeloop.imports.models import ImportRowError, ImportRun
@@ -98,23 +98,10 @@ def copy_counts(run: ImportRun, counts: Counts) -> None:
 _FIELD = {"id": "external_id", "number": "number"}
 _YIELD_EVERY = 20  # rows built between two turns of the event loop
 _SHOWN = (Case.id, Case.import_digest, Case.import_run_id)
-_TENANT = Case.tenant_id == bindparam("tenant_id")
-# Lookups of a batch's keys: one array parameter (`= ANY`), one plan for every batch.
-_BY_EXTERNAL_ID = rows.Query(
-    select(Case.external_id.label("key"), *_SHOWN).where(
-        _TENANT, Case.external_id == any_(bindparam("keys", type_=ARRAY(String)))
-    )
-)
-_BY_NUMBER = rows.Query(
-    select(Case.number.label("key"), *_SHOWN).where(
-        _TENANT,
-        Case.number == any_(bindparam("keys", type_=ARRAY(String))),
-        Case.import_digest.is_not(None),
-    )
-)
-_TAKEN_NUMBERS = rows.Query(
-    select(Case.number).where(_TENANT, Case.number == any_(bindparam("keys", type_=ARRAY(String))))
-)
+# Lookups of a batch's keys: one array parameter, one probe of the unique index per key.
+_BY_EXTERNAL_ID = rows.Query(by_keys(Case.external_id, *_SHOWN))
+_BY_NUMBER = rows.Query(by_keys(Case.number, *_SHOWN, where=(Case.import_digest.is_not(None),)))
+_TAKEN_NUMBERS = rows.Query(by_keys(Case.number))
 
 
 def _first_in_batch(
@@ -444,7 +431,7 @@ class Batch:
         given = [r.number for r in records if r.number]
         if not given:
             return records
-        taken = {row["number"] for row in await _TAKEN_NUMBERS.fetch(session, keys=given)}
+        taken = {row["key"] for row in await _TAKEN_NUMBERS.fetch(session, keys=given)}
         kept = []
         for record_ in records:
             if record_.number in taken:

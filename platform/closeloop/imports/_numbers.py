@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from sqlalchemy import String, any_, bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.cases.models import Case
 from closeloop.cases.numbering import CaseNumbering, take_number
 from closeloop.db import bound_tenant, new_id
+from closeloop.imports._lookup import by_keys
 
 __all__ = ["NumberBook"]
 
@@ -78,9 +78,10 @@ class NumberBook:
                 before, width, after = parts[index]
                 out[index] = f"{before}{str(first + offset).zfill(width)}{after}"
         if out:
-            given = bindparam("numbers", out, type_=ARRAY(String))
             taken = set(
-                await self.session.scalars(select(Case.number).where(Case.number == any_(given)))
+                await self.session.scalars(
+                    by_keys(Case.number), {"keys": out, "tenant_id": self.tenant_id}
+                )
             )
             for index, number in enumerate(out):
                 if number in taken:
