@@ -123,3 +123,22 @@ async def test_insert_many_stays_inside_the_tenant_boundary(
             .where(CaseEvent.type.in_(["unbound", "foreign", "mine"]))
         )
         assert written == 0
+
+
+async def test_a_refused_insert_inside_a_savepoint_rolls_back_only_the_savepoint(
+    client: Client, tenant: TenantHandle, app_engine: AsyncEngine
+) -> None:
+    case_id = await _case_id(client, tenant)
+    async with transaction(sessionmaker(app_engine), tenant.id) as session:
+        await rows.insert_many(session, [_event(case_id, "kept-before")])
+        with pytest.raises(asyncpg.StringDataRightTruncationError):
+            async with session.begin_nested():
+                await rows.insert_many(session, [_event(case_id, "x" * 41)])
+        # The transaction goes on: only the savepoint was rolled back.
+        await rows.insert_many(session, [_event(case_id, "kept-after")])
+        await rows.insert(session, _event(case_id, "kept-orm"))
+    async with transaction(sessionmaker(app_engine), tenant.id) as session:
+        kept = await session.scalars(
+            select(CaseEvent.type).where(CaseEvent.type.like("kept-%")).order_by(CaseEvent.type)
+        )
+        assert list(kept) == ["kept-after", "kept-before", "kept-orm"]

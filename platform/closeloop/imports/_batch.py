@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop import rows
@@ -27,7 +28,6 @@ from closeloop.config.models import Category, Channel, DemandType, Department
 from closeloop.customers.service import CustomerService
 from closeloop.db import bound_tenant, new_id, utcnow
 from closeloop.imports._history import clock_history, redo_clock_history
-from closeloop.imports._lookup import by_keys
 from closeloop.imports._numbers import NumberBook
 from closeloop.imports._tenant import TenantCodes
 from closeloop.imports.models import ImportRowError, ImportRun
@@ -96,12 +96,24 @@ def copy_counts(run: ImportRun, counts: Counts) -> None:
 
 
 _FIELD = {"id": "external_id", "number": "number"}
+# The unique keys a re-import matches on: a row refused by one is classified again.
+_KEY_CONSTRAINTS = frozenset({"uq_cases_tenant_id_external_id", "uq_cases_tenant_id_number"})
 _YIELD_EVERY = 20  # rows built between two turns of the event loop
 _SHOWN = (Case.id, Case.import_digest, Case.import_run_id)
-# Lookups of a batch's keys: one array parameter, one probe of the unique index per key.
-_BY_EXTERNAL_ID = rows.Query(by_keys(Case.external_id, *_SHOWN))
-_BY_NUMBER = rows.Query(by_keys(Case.number, *_SHOWN, where=(Case.import_digest.is_not(None),)))
-_TAKEN_NUMBERS = rows.Query(by_keys(Case.number))
+_TENANT = Case.tenant_id == bindparam("tenant_id")
+_KEYS = bindparam("keys", type_=ARRAY(String))
+# Lookups of a batch's keys: one array parameter (`= ANY`), one plan for every batch.
+_BY_EXTERNAL_ID = rows.Query(
+    select(Case.external_id.label("key"), *_SHOWN).where(_TENANT, Case.external_id == any_(_KEYS))
+)
+_BY_NUMBER = rows.Query(
+    select(Case.number.label("key"), *_SHOWN).where(
+        _TENANT, Case.number == any_(_KEYS), Case.import_digest.is_not(None)
+    )
+)
+_TAKEN_NUMBERS = rows.Query(
+    select(Case.number.label("key")).where(_TENANT, Case.number == any_(_KEYS))
+)
 
 
 def _first_in_batch(
@@ -186,6 +198,12 @@ class Batch:
     actor: str
     settings: Settings
     dry_run: bool
+    # The tenant had no case when the run began and the file gives no numbers: the only
+    # cases its rows can meet are this run's, so keys are not looked up (the unique
+    # indexes refuse a repeated one, and the row is classified then), and numbers from
+    # the counters are new. A look-up of 500 keys is left to statistics that, during a
+    # first import, take the tenant for a few rows: every batch read the whole tenant.
+    first_import: bool = False
     context: facts.Context | None = dataclasses.field(default=None, init=False)
     numberings: dict[str, CaseNumbering] = dataclasses.field(default_factory=dict, init=False)
 
@@ -355,30 +373,13 @@ class Batch:
         await self.codes.store(session, work.planned)
         # Cases an earlier batch wrote while this one was prepared are seen now.
         found = await self._existing(session, work.records) if work.stale else work.found
-        new: list[ImportedCase] = []
-        changed: list[tuple[ImportedCase, uuid.UUID]] = []
-        for record_ in work.records:
-            match = found.get(_key(record_))
-            if match is None:
-                new.append(record_)
-            elif match[2] == self.run_id:
-                # Written by an earlier batch of this run: kept in the database, not in
-                # memory, so that memory stays flat however long the file.
-                what = "id" if record_.external_id else "number"
-                value = record_.external_id or record_.number or ""
-                reason = f"an earlier row of this file has the same {what}"
-                errors.append(CellError(record_.row, None, _FIELD[what], value, reason))
-                counts.errors += 1
-            elif match[1] == work.digests[record_.row]:
-                counts.unchanged += 1
-            else:
-                changed.append((record_, match[0]))
+        new, changed = self._classify(work, work.records, found)
         new = await self._numbers_free(session, new, errors, counts)
         if self.dry_run:
             counts.created += len(new)
             counts.updated += len(changed)
         else:
-            counts.created += await self._insert(session, work, new)
+            counts.created += await self._insert(session, work, new, changed)
             for record_, case_id in changed:
                 await self._update(session, record_, case_id, work.digests[record_.row])
             if changed:
@@ -403,11 +404,40 @@ class Batch:
                 ],
             )
 
+    def _classify(
+        self, work: _Work, records: list[ImportedCase], found: dict[str, Found]
+    ) -> tuple[list[ImportedCase], list[tuple[ImportedCase, uuid.UUID]]]:
+        """The new rows and the changed ones (with their case); a row whose case an
+        earlier row of the file made is an error, one whose case has its digest is
+        unchanged (both counted)."""
+        new: list[ImportedCase] = []
+        changed: list[tuple[ImportedCase, uuid.UUID]] = []
+        for record_ in records:
+            match = found.get(_key(record_))
+            if match is None:
+                new.append(record_)
+            elif match[2] == self.run_id:
+                # Written by an earlier batch of this run: kept in the database, not in
+                # memory, so that memory stays flat however long the file.
+                what = "id" if record_.external_id else "number"
+                value = record_.external_id or record_.number or ""
+                reason = f"an earlier row of this file has the same {what}"
+                work.errors.append(CellError(record_.row, None, _FIELD[what], value, reason))
+                work.counts.errors += 1
+            elif match[1] == work.digests[record_.row]:
+                work.counts.unchanged += 1
+            else:
+                changed.append((record_, match[0]))
+        return new, changed
+
     async def _existing(
-        self, session: AsyncSession, records: list[ImportedCase]
+        self, session: AsyncSession, records: list[ImportedCase], *, always: bool = False
     ) -> dict[str, Found]:
-        """Cases an import made of these rows (id, digest, run), by `_key`."""
+        """Cases an import made of these rows (id, digest, run), by `_key`. Nothing is
+        looked up in a first import (see `first_import`) unless `always`."""
         found: dict[str, Found] = {}
+        if self.first_import and not always:
+            return found
         ids = [r.external_id for r in records if r.external_id]
         numbers = [r.number for r in records if r.number and not r.external_id]
         for prefix, keys, query in (("id", ids, _BY_EXTERNAL_ID), ("number", numbers, _BY_NUMBER)):
@@ -445,11 +475,19 @@ class Batch:
                 kept.append(record_)
         return kept
 
-    async def _insert(self, session: AsyncSession, work: _Work, records: list[ImportedCase]) -> int:
+    async def _insert(
+        self,
+        session: AsyncSession,
+        work: _Work,
+        records: list[ImportedCase],
+        changed: list[tuple[ImportedCase, uuid.UUID]],
+    ) -> int:
         """Write the new cases of `records`: as made ready before when they are the ones
         built then (the usual case), else finished now (a case an earlier batch wrote
         meanwhile is not new after all; one taken for a known case is built now);
-        answers how many were stored."""
+        answers how many were stored. A row refused because a case has its external id
+        or number (another row of the file, in a first import) is classified against
+        that case, as the look-up would have; a changed one goes to `changed`."""
         if not records:
             return 0
         counts, errors = work.counts, work.errors
@@ -487,15 +525,28 @@ class Batch:
             await self._roll_up(session, [b.delta for b in ready])
             return len(ready)
         stored = []
+        taken: dict[int, Exception] = {}
         for each in ready:
             try:
                 async with session.begin_nested():
                     await rows.insert_many(session, each.objects)
                 stored.append(each.delta)
             except Exception as exc:
+                if getattr(exc, "constraint_name", None) in _KEY_CONSTRAINTS:
+                    taken[each.record.row] = exc
+                    continue
                 errors.append(CellError(each.record.row, None, None, "", f"not stored: {exc}"))
                 counts.errors += 1
         await self._roll_up(session, stored)
+        if taken:
+            again = [each.record for each in ready if each.record.row in taken]
+            found = await self._existing(session, again, always=True)
+            still_new, also_changed = self._classify(work, again, found)
+            changed += also_changed
+            for record_ in still_new:  # its number is another row's, given in the file
+                reason = f"not stored: {taken[record_.row]}"
+                errors.append(CellError(record_.row, None, None, "", reason))
+                counts.errors += 1
         return len(stored)
 
     @staticmethod

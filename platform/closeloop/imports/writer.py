@@ -42,9 +42,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from closeloop.audit.service import record
+from closeloop.cases.models import Case
 from closeloop.config import current
 from closeloop.db import transaction, utcnow
 from closeloop.imports._ahead import ahead, chunked
@@ -97,6 +99,10 @@ class ImportWriter:
             codes = await TenantCodes.load(session)
             tenant = await current.tenant(session)
             profile = await current.profile(session)
+            # A company's first import: no case its rows could meet but their own.
+            first_import = "number" not in mapping.fields and (
+                await session.scalar(select(Case.id).limit(1)) is None
+            )
         zone = zoneinfo.ZoneInfo(tenant.timezone)
         options = mapping.read_options()
         for key, given in (("encoding", encoding), ("delimiter", delimiter), ("sheet", sheet)):
@@ -122,6 +128,7 @@ class ImportWriter:
                     actor=self.actor,
                     settings=self.settings,
                     dry_run=dry_run,
+                    first_import=first_import,
                 )
                 await _write_all(batch, mapper, table.rows(), counts)
         except (ReadError, MappingError, UnicodeError, LookupError) as exc:
