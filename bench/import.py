@@ -1,22 +1,26 @@
 """Import throughput into the database, and whether the importer's memory stays flat.
 
-    .venv/bin/python bench/import.py [--rows 200000] [--profile]
+    .venv/bin/python bench/import.py [--rows 200000] [--trace | --profile]
+        [--child-prefix 'py-spy record -f raw -o out.txt --'] [--database NAME]
 
-A fresh database (`closeloop_bench_import`) is provisioned and migrated. Files: the
-whole CFPB export (11,782 rows) and a generated CFPB-format CSV of `--rows` rows (the
-real rows repeated with new complaint ids, `bench/import_read.py`). Each file is
-imported into a tenant of its own (made by `TenantService.create`, so it has the
-defaults: calendar, SLA policies) through `closeloop.imports.service.import_file`,
+A fresh database (`closeloop_bench_import`, or `--database`) is provisioned and
+migrated. Files: the whole CFPB export (11,782 rows) and a generated CFPB-format CSV of
+`--rows` rows (the real rows repeated with new complaint ids, `bench/import_read.py`).
+Each file is imported into a tenant of its own (made by `TenantService.create`, so it
+has the defaults: calendar, SLA policies) through `closeloop.imports.service.import_file`,
 exactly what `closeloop cases import` runs: mapping, category tree created on the fly,
-numbers, SLA clocks as history, search documents, timeline event, row errors, the
-run's audit entry. Each import runs in a fresh child process, so its peak resident
-memory is its own; `--profile` prints where the child's CPU goes (cProfile, top 25),
-`--trace` the wall time of each step of the batches (awaits included: the database's
-share).
+numbers, SLA clocks as history, search documents, timeline event, report facts and
+rollup, row errors, the run's audit entry. Each import runs in a fresh child process,
+so its peak resident memory is its own.
 
-Printed per file: rows, seconds, rows per second, the importer's CPU seconds (the rest
-of the time it waits: on the database, or for a core on a loaded machine), RSS before
-the import (modules loaded) and the child's peak RSS. Nothing is asserted.
+Printed per file: rows, errors, seconds, rows per second, the importer's CPU seconds,
+the CPU seconds of the PostgreSQL server processes that served it (read from /proc:
+the server must run on this machine, else 0), RSS before the import (modules loaded),
+the child's peak RSS, and the load average (1, 5, 15 minutes) when it ended: on a
+shared machine the rate depends on it, the CPU seconds much less. `--trace` adds the
+wall time (and main-thread CPU) of each step of the batches, `--profile` the child's
+main thread by cProfile, `--child-prefix` runs each child under a command (a sampling
+profiler). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import _support
@@ -123,37 +128,16 @@ async def _import(urls: dict[str, str], tenant_id: str, path: str) -> dict[str, 
 _TIMES: dict[str, list[float]] = {}  # label: wall seconds, calls, CPU seconds
 
 
-_TIMELINE_STEPS = {"prepared (before its turn)", "written (its turn)", "INSERT", "rollup"}
-
-
 def _timed(owner: object, name: str, label: str) -> None:
-    """Wrap the coroutine method `owner.name` to add its wall time to `_TIMES[label]`."""
+    """Wrap the coroutine method `owner.name` to add its wall time, and the main
+    thread's CPU time while it ran (a batch being written and the next one being
+    prepared share it), to `_TIMES[label]`."""
     method = getattr(owner, name)
 
     async def wrapper(*args: object, **kwargs: object) -> object:
         started, cpu = time.perf_counter(), time.thread_time()
-        if os.environ.get("BENCH_TIMELINE") and label.strip() in _TIMELINE_STEPS:
-            print(f"T {started:.3f} start {label.strip()}", file=sys.stderr)
         try:
             return await method(*args, **kwargs)
-        finally:
-            if os.environ.get("BENCH_TIMELINE") and label.strip() in _TIMELINE_STEPS:
-                print(f"T {time.perf_counter():.3f} end {label.strip()}", file=sys.stderr)
-            spent = _TIMES.setdefault(label, [0.0, 0, 0.0])
-            spent[0] += time.perf_counter() - started
-            spent[1] += 1
-            spent[2] += time.thread_time() - cpu
-
-    setattr(owner, name, wrapper)
-
-
-def _timed_sync(owner: object, name: str, label: str) -> None:
-    method = getattr(owner, name)
-
-    def wrapper(*args: object, **kwargs: object) -> object:
-        started, cpu = time.perf_counter(), time.thread_time()
-        try:
-            return method(*args, **kwargs)
         finally:
             spent = _TIMES.setdefault(label, [0.0, 0, 0.0])
             spent[0] += time.perf_counter() - started
@@ -220,8 +204,6 @@ def _child(argv: list[str]) -> None:
         result = profiler.runcall(asyncio.run, _import(urls, tenant_id, path))
         stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime")
         stats.print_stats(45)
-        if os.environ.get("BENCH_PROFILE_OUT"):
-            stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     else:
         result = asyncio.run(_import(urls, tenant_id, path))
     print(json.dumps(result))
@@ -240,8 +222,8 @@ _KEYS = (
 )
 
 
-def _line(values: object) -> str:
-    first, *rest = values  # type: ignore[misc]
+def _line(values: Sequence[object]) -> str:
+    first, *rest = values
     return f"{first!s:<30}" + "".join(f"{value!s:>10}" for value in rest)
 
 

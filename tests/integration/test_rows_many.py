@@ -117,10 +117,15 @@ async def test_insert_many_stays_inside_the_tenant_boundary(
         with pytest.raises(TenantMismatch, match=str(other_tenant.id)):
             await rows.insert_many(session, [_event(case_id, "mine"), foreign])
     async with transaction(sessionmaker(app_engine), tenant.id) as session:
+        ready = rows.many(session, [_event(case_id, "made-ready")])
+    async with transaction(sessionmaker(app_engine), other_tenant.id) as session:
+        with pytest.raises(TenantMismatch, match=str(tenant.id)):
+            await rows.insert_many(session, ready)
+    async with transaction(sessionmaker(app_engine), tenant.id) as session:
         written = await session.scalar(
             select(func.count())
             .select_from(CaseEvent)
-            .where(CaseEvent.type.in_(["unbound", "foreign", "mine"]))
+            .where(CaseEvent.type.in_(["unbound", "foreign", "mine", "made-ready"]))
         )
         assert written == 0
 

@@ -5,9 +5,11 @@
 
 The file is read once, row by row, and written in batches of `BATCH` rows, one
 transaction each, so memory stays flat however long the file and the run's progress is
-visible while it goes (`import_runs` counts). A batch that the database refuses is
-written again row by row, each in a savepoint: a broken row becomes a row error and
-never stops the others.
+visible while it goes (`import_runs` counts). A thread reads and maps ahead; a batch is
+prepared while the one before it is written, on another connection, and commits after
+it (`closeloop.imports._batch.Batch`). A batch that the database refuses is written
+again row by row, each in a savepoint: a broken row becomes a row error and never stops
+the others.
 
 What a new case gets (historical cases keep their history):
 
@@ -29,7 +31,8 @@ The audit trail gets one `import.run` entry per run with its counts, one
 run's entry (undo writes `import.undo`).
 
 Re-imports match on `external_id`: a row whose digest is the stored one is unchanged, a
-different one updates its case (version + 1, audited).
+different one updates its case (version + 1, audited). A tenant's first import (no case
+yet, no number column) looks no keys up: the unique index finds a repeated one.
 """
 
 from __future__ import annotations
