@@ -8,14 +8,16 @@ column, optionally grouped by a time bucket or a dimension; the metric definitio
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Float, case, cast, func, select
+from sqlalchemy import ColumnElement, Float, case, cast, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from closeloop.reports.batch import Batch, Grouped, Request, execute
 from closeloop.reports.models import CaseFacts
 from closeloop.reports.schemas import (
     DIMENSIONS,
@@ -33,12 +35,14 @@ __all__ = [
     "Engine",
     "buckets",
     "count_of",
+    "first",
     "rate_of",
     "ratio",
     "seconds_of",
 ]
 
 Aggregates = Mapping[str, Any]
+T = TypeVar("T")
 
 
 def count_of() -> dict[str, Any]:
@@ -78,20 +82,73 @@ def buckets(query: ReportQuery, bucket: str) -> list[tuple[str, dt.date, dt.date
     return out
 
 
-def _plain(value: Any) -> Figure:
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    return round(float(value), 6)
-
-
 @dataclasses.dataclass(slots=True)
 class Engine:
+    """Asks for aggregates over the facts (or the clocks) dated in a period.
+
+    `ask()` describes a request; `run()` answers requests, each as the rows of its
+    own aggregate query (`closeloop.reports.batch`). Inside `gather()` (a summary:
+    every metric side by side) the requests of all metrics are sent together, few
+    statements for all; outside, each `run()` sends its own requests."""
+
     session: AsyncSession
     scope: Scope
     labels: Labels
     now: dt.datetime
+    batch: Batch | None = None
+    lookups: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+
+    def ask(
+        self,
+        query: ReportQuery,
+        dated: Any,
+        where: Sequence[ColumnElement[bool]],
+        aggregates: Aggregates,
+        group: Any = None,
+        *,
+        source: Any = CaseFacts,
+        cases: Sequence[ColumnElement[bool]] | None = None,
+    ) -> Request:
+        """The aggregates over the facts dated in `query`'s period by `dated` (and
+        `where`), per value of `group` (None: one row, group None). `cases`: the
+        conditions for the cases counted at all, in place of `scope.cases()` (for a
+        `source` without `case_facts`)."""
+        return Request(
+            query,
+            dated,
+            tuple(where),
+            aggregates,
+            group,
+            source,
+            self.scope.cases() if cases is None else cases,
+            "scope" if cases is None else None,
+        )
+
+    async def run(self, *requests: Request) -> list[Grouped]:
+        if self.batch is not None:
+            return await self.batch.wait(requests)
+        return await execute(self.session, self.scope.within, requests)
+
+    async def gather(self, coroutines: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+        """Run `coroutines` side by side, their requests sent together."""
+        self.batch = Batch(lambda requests: execute(self.session, self.scope.within, requests))
+        try:
+            return await self.batch.gather(coroutines)
+        finally:
+            self.batch = None
+
+    async def lookup(self, key: str, statement: Any) -> list[Any]:
+        """The rows of a small lookup, read once per engine (`key` names it), never
+        while a batch is sent."""
+        found = self.lookups.get(key)
+        if found is not None:
+            return found
+        lock = self.batch.lock if self.batch is not None else contextlib.nullcontext()
+        async with lock:
+            found = self.lookups.get(key)
+            if found is None:
+                found = self.lookups[key] = list((await self.session.execute(statement)).all())
+        return found
 
     async def grouped(
         self,
@@ -103,28 +160,9 @@ class Engine:
         *,
         source: Any = CaseFacts,
         cases: Sequence[ColumnElement[bool]] | None = None,
-    ) -> list[tuple[Any, dict[str, Figure]]]:
-        """The aggregates over the facts dated in `query`'s period by `dated` (and
-        `where`), per value of `group` (None: one row, group None). `cases`: the
-        conditions for the cases counted at all, in place of `scope.cases()` (for a
-        `source` without `case_facts`)."""
-        names = list(aggregates)
-        columns = [aggregates[name].label(name) for name in names]
-        statement = select(*([group.label("g")] if group is not None else []), *columns)
-        statement = statement.select_from(source).where(
-            *(self.scope.cases() if cases is None else cases),
-            self.scope.period(dated, query),
-            *where,
-        )
-        if group is not None:
-            statement = statement.group_by(group)
-        result = await self.session.execute(statement)
-        out = []
-        for row in result.all():
-            values = row[1:] if group is not None else row
-            figures = {name: _plain(v) for name, v in zip(names, values, strict=True)}
-            out.append((row[0] if group is not None else None, figures))
-        return out
+    ) -> Grouped:
+        request = self.ask(query, dated, where, aggregates, group, source=source, cases=cases)
+        return (await self.run(request))[0]
 
     async def one(
         self,
@@ -136,8 +174,34 @@ class Engine:
         source: Any = CaseFacts,
         cases: Sequence[ColumnElement[bool]] | None = None,
     ) -> dict[str, Figure]:
-        rows = await self.grouped(query, dated, where, aggregates, source=source, cases=cases)
-        return rows[0][1] if rows else {}
+        return first(
+            await self.grouped(query, dated, where, aggregates, source=source, cases=cases)
+        )
+
+    def ask_trend(
+        self,
+        query: ReportQuery,
+        dated: Any,
+        where: Sequence[ColumnElement[bool]],
+        aggregates: Aggregates,
+        *,
+        source: Any = CaseFacts,
+        cases: Sequence[ColumnElement[bool]] | None = None,
+    ) -> Request:
+        """The aggregates per bucket of `query.group_by` (see `trend_points`)."""
+        assert query.group_by in TIME_BUCKETS
+        group = self.scope.local_bucket(dated, query.group_by)
+        return self.ask(query, dated, where, aggregates, group, source=source, cases=cases)
+
+    def trend_points(self, query: ReportQuery, found: Grouped, point: Any) -> list[TrendPoint]:
+        """`point(figures) -> TrendPoint fields` per bucket of `query.group_by`."""
+        bucket = query.group_by
+        assert bucket is not None
+        by_key = {bucket_key(bucket, g): figures for g, figures in found}
+        return [
+            TrendPoint(key=key, start=start, end=end, **point(by_key.get(key, {})))
+            for key, start, end in buckets(query, bucket)
+        ]
 
     async def trend(
         self,
@@ -150,20 +214,35 @@ class Engine:
         source: Any = CaseFacts,
         cases: Sequence[ColumnElement[bool]] | None = None,
     ) -> list[TrendPoint]:
-        """`point(figures) -> TrendPoint fields` per bucket of `query.group_by`."""
-        bucket = query.group_by
-        assert bucket in TIME_BUCKETS
-        group = self.scope.local_bucket(dated, bucket)
-        found = {
-            bucket_key(bucket, g): figures
-            for g, figures in await self.grouped(
-                query, dated, where, aggregates, group, source=source, cases=cases
+        request = self.ask_trend(query, dated, where, aggregates, source=source, cases=cases)
+        return self.trend_points(query, (await self.run(request))[0], point)
+
+    def ask_breakdown(
+        self,
+        query: ReportQuery,
+        dimension: str,
+        dated: Any,
+        where: Sequence[ColumnElement[bool]],
+        aggregates: Aggregates,
+        *,
+        source: Any = CaseFacts,
+    ) -> Request:
+        assert dimension in DIMENSIONS
+        group = dimension_column(dimension)
+        return self.ask(query, dated, where, aggregates, group, source=source)
+
+    def breakdown_rows(self, dimension: str, found: Grouped, row: Any) -> Breakdown:
+        """Rows per value of `dimension`, largest `count` first."""
+        rows = [
+            Row(
+                key=f"{dimension}:{value if value is not None else 'none'}",
+                label=self.labels.of(dimension, value),
+                **row(figures),
             )
-        }
-        return [
-            TrendPoint(key=key, start=start, end=end, **point(found.get(key, {})))
-            for key, start, end in buckets(query, bucket)
+            for value, figures in found
         ]
+        rows.sort(key=lambda r: (-(r.count or 0), r.key))
+        return Breakdown(dimension=dimension, rows=rows)
 
     async def breakdown(
         self,
@@ -176,21 +255,13 @@ class Engine:
         *,
         source: Any = CaseFacts,
     ) -> Breakdown:
-        """Rows per value of `dimension`, largest `count` first."""
-        assert dimension in DIMENSIONS
-        grouped = await self.grouped(
-            query, dated, where, aggregates, dimension_column(dimension), source=source
-        )
-        rows = [
-            Row(
-                key=f"{dimension}:{value if value is not None else 'none'}",
-                label=self.labels.of(dimension, value),
-                **row(figures),
-            )
-            for value, figures in grouped
-        ]
-        rows.sort(key=lambda r: (-(r.count or 0), r.key))
-        return Breakdown(dimension=dimension, rows=rows)
+        request = self.ask_breakdown(query, dimension, dated, where, aggregates, source=source)
+        return self.breakdown_rows(dimension, (await self.run(request))[0], row)
+
+
+def first(found: Grouped) -> dict[str, Figure]:
+    """The figures of an ungrouped request."""
+    return found[0][1] if found else {}
 
 
 def hit_count(condition: ColumnElement[bool]) -> Any:

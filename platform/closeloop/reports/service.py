@@ -75,11 +75,18 @@ class ReportService(TenantCallerService):
         """Every metric of `METRICS` over `query`, with the previous period."""
         engine = await self._engine(query)
         previous = query.previous()
+        # Every metric of both periods side by side: their aggregates go to the database
+        # together, few statements for all (`closeloop.reports.batch`).
+        computed = await engine.gather(
+            [
+                DEFINITIONS[name].compute(engine, period, period is query)
+                for name in METRICS
+                for period in (query, previous)
+            ]
+        )
         metrics: dict[str, Metric] = {}
-        for name in METRICS:
-            definition = DEFINITIONS[name]
-            metric = await definition.compute(engine, query, True)
-            before = await definition.compute(engine, previous, False)
+        for index, name in enumerate(METRICS):
+            metric, before = computed[2 * index], computed[2 * index + 1]
             metric.previous = before.value
             metric.change = _change(metric.value, before.value)
             metrics[name] = metric
