@@ -24,11 +24,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import itertools
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import FunctionFilter, WithinGroup
 
@@ -131,29 +130,18 @@ def _ranges(periods: list[tuple[dt.date, dt.date]]) -> list[tuple[dt.date, dt.da
     return out
 
 
-def _disjoint(periods: list[tuple[dt.date, dt.date]]) -> bool:
-    ordered = sorted(periods)
-    return all(a[1] < b[0] for a, b in itertools.pairwise(ordered))
-
-
 async def execute(
     session: AsyncSession, within: Within, requests: Sequence[Request]
 ) -> list[Grouped]:
     """Each request's rows, the requests that read the same rows in one statement."""
     keys = _Keys()
-    answers: dict[int, Grouped] = {}
     families: dict[tuple[Any, ...], list[int]] = {}
     for index, request in enumerate(requests):
         families.setdefault(request.statement_key(keys), []).append(index)
+    answers: dict[int, Grouped] = {}
     for indexes in families.values():
-        periods = list(dict.fromkeys(requests[i].period() for i in indexes))
-        if _disjoint(periods):
-            parts = [indexes]
-        else:  # a row may not lie in two periods of one statement: one period each
-            parts = [[i for i in indexes if requests[i].period() == p] for p in periods]
-        for part in parts:
-            found = await _statement(session, within, keys, [requests[i] for i in part])
-            answers.update(zip(part, found, strict=True))
+        found = await _statement(session, within, keys, [requests[i] for i in indexes])
+        answers.update(zip(indexes, found, strict=True))
     return [answers[i] for i in range(len(requests))]
 
 
@@ -163,90 +151,81 @@ async def _statement(
     first = requests[0]
     dated = first.dated
     periods = list(dict.fromkeys(r.period() for r in requests))
-    period_of = {p: i for i, p in enumerate(periods)}
-    period_key: Any = None
-    if len(periods) > 1:
-        period_key = case(*[(within(dated, *p), i) for i, p in enumerate(periods)])
+    # With one period the statement's WHERE is the period; with more, each request's
+    # aggregates are filtered by its own.
+    in_period = {p: [within(dated, *p)] if len(periods) > 1 else [] for p in periods}
 
-    groups: dict[str, Any] = {}  # key → expression, in order of first use
+    groups: dict[str, Any] = {}  # key → expression, in order of first use ("" none)
     for request in requests:
-        if request.group is not None:
-            groups.setdefault(keys(request.group), request.group)
-    group_keys = list(groups)
-    sets = list(dict.fromkeys(keys(r.group) for r in requests))  # "" is no grouping
+        groups.setdefault(keys(request.group), request.group)
+    group_keys = [k for k in groups if k]
+    # A condition every request has goes to the statement's WHERE, once per row.
+    shared = set.intersection(*({keys(c) for c in r.where} for r in requests))
+    common = [c for c in first.where if keys(c) in shared]
 
     columns: list[Any] = []
     slots: list[list[int]] = []  # per request, the column of each of its aggregates
-    presence: list[int | None] = []
+    presence: list[int | None] = []  # per grouped request, the column counting its rows
     for request in requests:
+        own = [c for c in request.where if keys(c) not in shared]
+        where = [*in_period[request.period()], *own]
         mine = []
         for aggregate in request.aggregates.values():
             mine.append(len(columns))
-            columns.append(_filtered(aggregate, request.where))
+            columns.append(_filtered(aggregate, where))
         slots.append(mine)
-        if request.group is not None and request.where:
+        if request.group is not None and where:
             presence.append(len(columns))
-            columns.append(func.count().filter(and_(*request.where)))
+            columns.append(func.count().filter(and_(*where)))
         else:
             presence.append(None)
 
-    heads: list[Any] = [period_key if period_key is not None else literal_column("0")]
-    heads += [groups[k] for k in group_keys]
-    grouping_id = None
-    if len(sets) > 1 and group_keys:
-        grouping_id = func.grouping(*[groups[k] for k in group_keys])
-        heads.append(grouping_id)
-    else:
-        heads.append(literal_column("0"))
+    heads: list[Any] = [groups[k] for k in group_keys]
+    several = len(groups) > 1
+    if several:
+        heads.append(func.grouping(*heads))
     statement = select(*heads, *columns).select_from(first.source)
-    statement = statement.where(*first.cases, or_(*[within(dated, *r) for r in _ranges(periods)]))
-    keyed = [e for e in (period_key,) if e is not None]
-    if len(sets) == 1:
-        if group_keys:
-            statement = statement.group_by(*keyed, groups[group_keys[0]])
-        elif keyed:
-            statement = statement.group_by(*keyed)
-    else:
-        statement = statement.group_by(
-            func.grouping_sets(*[tuple_(*keyed, *([groups[s]] if s else [])) for s in sets])
-        )
+    statement = statement.where(
+        *first.cases, or_(*[within(dated, *r) for r in _ranges(periods)]), *common
+    )
+    if several:
+        sets = [tuple_(*([groups[k]] if k else [])) for k in groups]
+        statement = statement.group_by(func.grouping_sets(*sets))
+    elif group_keys:
+        statement = statement.group_by(*heads)
 
-    # The GROUPING() bitmask of each set: a 1 bit for each group column not in it.
+    # The set of each row: GROUPING() has a 1 bit for each group column not in the set.
     width = len(group_keys)
-    set_of_id = {}
-    for s in sets:
+    set_of_bits = {}
+    for k in groups:
         bits = 0
-        for position, k in enumerate(group_keys):
-            if k != s:
+        for position, other in enumerate(group_keys):
+            if other != k:
                 bits |= 1 << (width - 1 - position)
-        set_of_id[bits if grouping_id is not None else 0] = s
-    rows = (await session.execute(statement)).all()
-    heads_n = 2 + width
-    by_place: dict[tuple[int, str], list[Any]] = {}
-    for row in rows:
-        place = (int(row[0]) if period_key is not None else 0, set_of_id[int(row[heads_n - 1])])
-        by_place.setdefault(place, []).append(row)
+        set_of_bits[bits] = k
+    by_set: dict[str, list[Any]] = {}
+    for row in (await session.execute(statement)).all():
+        place = set_of_bits[int(row[width])] if several else next(iter(groups))
+        by_set.setdefault(place, []).append(row)
 
+    start = len(heads)
     out: list[Grouped] = []
     for request, mine, present in zip(requests, slots, presence, strict=True):
         names = list(request.aggregates)
-        place = (period_of[request.period()], keys(request.group))
-        found = by_place.get(place, [])
+        found = by_set.get(keys(request.group), [])
         if request.group is None:
-            if not found:
-                out.append([(None, {n: _empty(a) for n, a in request.aggregates.items()})])
-                continue
-            row = found[0]
-            out.append(
-                [(None, {n: plain(row[heads_n + c]) for n, c in zip(names, mine, strict=True)})]
-            )
+            figures = {n: _empty(a) for n, a in request.aggregates.items()}
+            if found:
+                row = found[0]
+                figures = {n: plain(row[start + c]) for n, c in zip(names, mine, strict=True)}
+            out.append([(None, figures)])
             continue
-        column = 1 + group_keys.index(keys(request.group))
+        column = group_keys.index(keys(request.group))
         answer: Grouped = []
         for row in found:
-            if present is not None and not row[heads_n + present]:
+            if present is not None and not row[start + present]:
                 continue
-            figures = {n: plain(row[heads_n + c]) for n, c in zip(names, mine, strict=True)}
+            figures = {n: plain(row[start + c]) for n, c in zip(names, mine, strict=True)}
             answer.append((row[column], figures))
         out.append(answer)
     return out
