@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Float, case, cast, func
@@ -97,6 +97,15 @@ class Engine:
     now: dt.datetime
     batch: Batch | None = None
     lookups: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+    made: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def once(self, key: str, make: Callable[[], T]) -> T:
+        """`make()` once per engine: the same expression objects in every request,
+        so a statement carries one copy of their values."""
+        if key not in self.made:
+            self.made[key] = make()
+        made: T = self.made[key]
+        return made
 
     def ask(
         self,
@@ -190,17 +199,21 @@ class Engine:
     ) -> Request:
         """The aggregates per bucket of `query.group_by` (see `trend_points`)."""
         assert query.group_by in TIME_BUCKETS
-        group = self.scope.local_bucket(dated, query.group_by)
-        return self.ask(query, dated, where, aggregates, group, source=source, cases=cases)
+        starts = [start for _, start, _ in buckets(query, query.group_by)]
+        end = query.date_to + dt.timedelta(days=1)
+        group = self.scope.bucket_index(dated, starts, end)
+        request = self.ask(query, dated, where, aggregates, group, source=source, cases=cases)
+        request.trend = True
+        return request
 
     def trend_points(self, query: ReportQuery, found: Grouped, point: Any) -> list[TrendPoint]:
         """`point(figures) -> TrendPoint fields` per bucket of `query.group_by`."""
         bucket = query.group_by
         assert bucket is not None
-        by_key = {bucket_key(bucket, g): figures for g, figures in found}
+        by_index = dict(found)  # `Scope.bucket_index`: 1 is the first bucket
         return [
-            TrendPoint(key=key, start=start, end=end, **point(by_key.get(key, {})))
-            for key, start, end in buckets(query, bucket)
+            TrendPoint(key=key, start=start, end=end, **point(by_index.get(index, {})))
+            for index, (key, start, end) in enumerate(buckets(query, bucket), start=1)
         ]
 
     async def trend(
