@@ -136,11 +136,11 @@ class Engine:
     async def run(self, *requests: Request) -> list[Grouped]:
         if self.batch is not None:
             return await self.batch.wait(requests)
-        return await execute(self.session, self.scope.within, requests)
+        return await execute(self.session, self.scope, requests)
 
     async def gather(self, coroutines: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
         """Run `coroutines` side by side, their requests sent together."""
-        self.batch = Batch(lambda requests: execute(self.session, self.scope.within, requests))
+        self.batch = Batch(lambda requests: execute(self.session, self.scope, requests))
         try:
             return await self.batch.gather(coroutines)
         finally:
@@ -203,7 +203,7 @@ class Engine:
         end = query.date_to + dt.timedelta(days=1)
         group = self.scope.bucket_index(dated, starts, end)
         request = self.ask(query, dated, where, aggregates, group, source=source, cases=cases)
-        request.trend = True
+        request.starts = tuple(starts)
         return request
 
     def trend_points(self, query: ReportQuery, found: Grouped, point: Any) -> list[TrendPoint]:
