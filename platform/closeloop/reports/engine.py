@@ -1,8 +1,11 @@
 """The SQL behind the figures: grouped aggregates over `case_facts` in a period.
 
-`Engine.grouped()` runs one aggregate query over the facts dated in a period by one
-column, optionally grouped by a time bucket or a dimension; the metric definitions
-(`closeloop.reports.definitions`) are built from it. Medians and percentiles are
+A metric definition (`closeloop.reports.definitions`) asks the `Engine` for aggregates
+over the facts dated in a period by one column (`ask`), optionally grouped by a time
+bucket (`ask_trend`) or a dimension (`ask_breakdown`), and waits for all it asked at
+once (`run`). A summary runs every metric of both periods side by side (`gather`), so
+their requests go to the database together, merged into one statement per source and
+dating column (`closeloop.reports.batch`). Medians and percentiles are
 `percentile_cont` over the period's rows, found through the `(tenant_id, <date>)` index.
 """
 
@@ -14,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Float, case, cast, func
+from sqlalchemy import ColumnElement, Float, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.reports.batch import Batch, Grouped, Request, execute
@@ -31,6 +34,7 @@ from closeloop.reports.schemas import (
 from closeloop.reports.scope import Labels, Scope, bucket_key, dimension_column
 
 __all__ = [
+    "REPORT_SETTINGS",
     "Aggregates",
     "Engine",
     "buckets",
@@ -38,11 +42,38 @@ __all__ = [
     "first",
     "rate_of",
     "ratio",
+    "report_settings",
     "seconds_of",
 ]
 
 Aggregates = Mapping[str, Any]
 T = TypeVar("T")
+
+
+# The report's transaction (bench/RESULTS.md, "Reports at scale"):
+# * its statements are aggregates over index scans: compiling them with JIT costs more
+#   (70-400 ms each) than it saves;
+# * the medians and the groupings of a long trend sort up to 200,000 facts: in memory;
+# * the planner takes a time bucket or a stretch of days (`width_bucket` of a date) for
+#   as many groups as the date has values and would sort rather than hash: room for
+#   hash tables, which hold the real groups (a few hundred);
+# * a plan for the values at hand, never a generic one: a statement reads 20 or
+#   500,000 rows depending on the tenant and the period, and planning is a fraction of
+#   a millisecond.
+REPORT_SETTINGS = {
+    "jit": "off",
+    "work_mem": "32MB",
+    "hash_mem_multiplier": "8",
+    "plan_cache_mode": "force_custom_plan",
+}
+
+
+async def report_settings(session: AsyncSession) -> None:
+    """`REPORT_SETTINGS` for the rest of the session's transaction."""
+    names = list(REPORT_SETTINGS)
+    await session.execute(
+        select(*(func.set_config(name, REPORT_SETTINGS[name], True) for name in names))
+    )
 
 
 def count_of() -> dict[str, Any]:

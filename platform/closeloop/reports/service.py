@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from closeloop.cases.models import Case
 from closeloop.cases.schemas import CaseSummary
@@ -22,7 +22,7 @@ from closeloop.db import utcnow
 from closeloop.errors import NotFound, UnprocessableEntity
 from closeloop.identity.models import Role, User
 from closeloop.paging import after, page
-from closeloop.reports.engine import Engine
+from closeloop.reports.engine import Engine, report_settings
 from closeloop.reports.models import CaseFacts
 from closeloop.reports.schemas import METRICS, Metric, Period, ReportQuery, Summary
 from closeloop.reports.scope import Scope, category_subtree, load_labels
@@ -52,22 +52,7 @@ class ReportService(TenantCallerService):
         )
 
     async def _engine(self, query: ReportQuery) -> Engine:
-        # The report's statements are short aggregates over index scans: compiling them
-        # with JIT costs more (70-400 ms each) than it saves. The medians and the
-        # groupings of a long trend sort up to 200,000 facts: in memory, not on disk.
-        # The planner takes a time bucket (`date_trunc` of a fact's date) for as many
-        # groups as the date has values and would sort rather than hash: room for hash
-        # tables (they hold the real groups, a few hundred). A plan for the values at
-        # hand, never a generic one: a statement reads 20 or 500,000 rows depending
-        # on the tenant and the period, and planning is a fraction of a millisecond.
-        # Only this transaction (bench/RESULTS.md, "Reports at scale").
-        await self.session.execute(
-            text(
-                "SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true),"
-                " set_config('hash_mem_multiplier', '8', true),"
-                " set_config('plan_cache_mode', 'force_custom_plan', true)"
-            )
-        )
+        await report_settings(self.session)
         tenant = await current.tenant(self.session)
         labels = await load_labels(self.session, tenant.locale)
         categories = None

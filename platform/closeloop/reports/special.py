@@ -146,7 +146,10 @@ class ComplaintRate(Definition):
         return population if key is None else common_key(engine, population, key)
 
 
-def _clock_states(now: dt.datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+def _clock_states(
+    now: dt.datetime,
+) -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    """Whether a clock is met, breached, decided (met or breached)."""
     breached = or_(
         C.breached_at.is_not(None),
         C.state == "breached",
@@ -154,7 +157,9 @@ def _clock_states(now: dt.datetime) -> tuple[ColumnElement[bool], ColumnElement[
         and_(C.state == "running", C.due_at < now),
     )
     met = and_(C.stopped_at.is_not(None), not_(breached))
-    return met, breached
+    # met or breached, written the short way (none of these conditions is null)
+    decided = or_(C.stopped_at.is_not(None), breached)
+    return met, breached, decided
 
 
 _CLOCKS = F.__table__.join(C.__table__, and_(C.tenant_id == F.tenant_id, C.case_id == F.id))
@@ -177,8 +182,8 @@ class OnTimeRate(Definition):
     unit: Any = "rate"
 
     async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
-        met, breached = engine.once("clock_states", lambda: _clock_states(engine.now))
-        where = [or_(met, breached), C.target.in_(SLA_TARGETS)]
+        met, _, decided = engine.once("clock_states", lambda: _clock_states(engine.now))
+        where = [decided, C.target.in_(SLA_TARGETS)]
         agg = rate_of(met)
         clocks: dict[str, Any] = {"source": C.__table__, "cases": _clock_cases(engine)}
         # The figure is the sum of the targets' rows (`where` keeps only SLA_TARGETS),
@@ -206,7 +211,7 @@ class OnTimeRate(Definition):
         return metric
 
     def population(self, engine: Engine, key: str | None) -> Population:
-        met, breached = _clock_states(engine.now)
+        met, breached, decided = _clock_states(engine.now)
         where: list[ColumnElement[bool]] = [C.target.in_(SLA_TARGETS)]
         parts = (key or "").split(":")
         state = None
@@ -222,9 +227,7 @@ class OnTimeRate(Definition):
             else:
                 raise UnprocessableEntity(f"this figure has no key {key!r}", field="key")
             key = None
-        where.append(
-            met if state == "met" else breached if state == "breached" else or_(met, breached)
-        )
+        where.append(met if state == "met" else breached if state == "breached" else decided)
         population = Population(C.due_at, where, source=_CLOCKS)
         return population if key is None else common_key(engine, population, key)
 
