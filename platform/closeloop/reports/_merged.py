@@ -33,7 +33,7 @@ from closeloop.reports.schemas import Figure
 if TYPE_CHECKING:
     from closeloop.reports.batch import Grouped, Request
 
-__all__ = ["Days", "Keys", "counted", "empty", "is_ordered", "key_of", "statement"]
+__all__ = ["Days", "Keys", "counted", "empty", "is_ordered", "key_of", "statement", "totals"]
 
 
 class Days(Protocol):
@@ -241,6 +241,34 @@ async def counted(
             if rows or request.group is None:
                 answer.append((value, dict(zip(names, sums, strict=True))))
         out.append(answer)
+    return out
+
+
+async def totals(session: AsyncSession, days: Days, requests: Sequence[Request]) -> list[Grouped]:
+    """Requests without grouping, of any dating columns (the same source and cases):
+    one statement over the rows dated in any of their periods by any of their columns,
+    each request's aggregates filtered by its own date and period, no GROUP BY (so
+    medians too: an ordered aggregate sorts only the rows its FILTER lets through)."""
+    first = requests[0]
+    by_date: dict[int, tuple[Any, list[tuple[dt.date, dt.date]]]] = {}
+    for request in requests:
+        by_date.setdefault(id(request.dated), (request.dated, []))[1].append(request.period())
+    dated_in = [
+        days.within(dated, *r) for dated, periods in by_date.values() for r in _ranges(periods)
+    ]
+    columns: list[Any] = []
+    for request in requests:
+        where = [days.within(request.dated, *request.period()), *request.where]
+        columns += [_filtered(a, where) for a in request.aggregates.values()]
+    query = select(*columns).select_from(first.source).where(*first.cases, or_(*dated_in))
+    row = (await session.execute(query)).one()
+    out: list[Grouped] = []
+    column = 0
+    for request in requests:
+        names = list(request.aggregates)
+        values = row[column : column + len(names)]
+        column += len(names)
+        out.append([(None, {n: plain(v) for n, v in zip(names, values, strict=True)})])
     return out
 
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.reports._merged import Days, Keys, counted, empty, is_ordered, statement
+from closeloop.reports._merged import Days, Keys, counted, empty, is_ordered, statement, totals
 from closeloop.reports.schemas import Figure, ReportQuery
 
 __all__ = ["Batch", "Grouped", "Request", "execute"]
@@ -73,17 +73,33 @@ async def execute(session: AsyncSession, days: Days, requests: Sequence[Request]
     families: dict[tuple[Any, ...], list[int]] = {}
     for index, request in enumerate(requests):
         families.setdefault(request.statement_key(keys), []).append(index)
+    parts = [
+        part
+        for indexes in families.values()
+        for part in _split(keys, [requests[i] for i in indexes], indexes)
+    ]
+    # The parts without any grouping, whatever their dating column, read their rows
+    # together: one statement for the figures of a summary (not their breakdowns).
+    ungrouped: dict[tuple[Any, ...], list[int]] = {}
+    for part in parts:
+        if all(requests[i].group is None for i in part):
+            ungrouped.setdefault(requests[part[0]].statement_key(keys)[::2], []).extend(part)
     answers: dict[int, Grouped] = {}
-    for indexes in families.values():
-        for part in _split(keys, [requests[i] for i in indexes], indexes):
-            members = [requests[i] for i in part]
-            several = len({r.period() for r in members}) > 1
-            trend = any(r.starts is not None for r in members)
-            if (several or trend) and all(r.additive() for r in members):
-                found = await counted(session, days, keys, members)
-            else:
-                found = await statement(session, days.within, keys, members)
-            answers.update(zip(part, found, strict=True))
+    for part in ungrouped.values():
+        answers.update(
+            zip(part, await totals(session, days, [requests[i] for i in part]), strict=True)
+        )
+    for part in parts:
+        if part[0] in answers:
+            continue
+        members = [requests[i] for i in part]
+        several = len({r.period() for r in members}) > 1
+        trend = any(r.starts is not None for r in members)
+        if (several or trend) and all(r.additive() for r in members):
+            found = await counted(session, days, keys, members)
+        else:
+            found = await statement(session, days.within, keys, members)
+        answers.update(zip(part, found, strict=True))
     return [answers[i] for i in range(len(requests))]
 
 
