@@ -78,6 +78,7 @@ async def execute(session: AsyncSession, days: Days, requests: Sequence[Request]
         for indexes in families.values()
         for part in _split(keys, [requests[i] for i in indexes], indexes)
     ]
+    parts = [piece for part in parts for piece in _alone(requests, part)]
     # The parts without any grouping, whatever their dating column, read their rows
     # together: one statement for the figures of a summary (not their breakdowns).
     ungrouped: dict[tuple[Any, ...], list[int]] = {}
@@ -101,6 +102,23 @@ async def execute(session: AsyncSession, days: Days, requests: Sequence[Request]
             found = await statement(session, days.within, keys, members)
         answers.update(zip(part, found, strict=True))
     return [answers[i] for i in range(len(requests))]
+
+
+def _alone(requests: Sequence[Request], part: list[int]) -> list[list[int]]:
+    """`part` without its ungrouped requests of a period no grouped request of it has
+    (a trend's previous period), which go with the other figures (`totals`): every
+    aggregate of a statement is computed in each of its grouping sets, a median in
+    each time bucket too. Counts are summed from stretches of days instead
+    (`counted`), all periods with the same aggregates: those stay."""
+    members = [requests[i] for i in part]
+    if all(r.additive() for r in members):
+        return [part]
+    grouped = {r.period() for r in members if r.group is not None}
+    if not grouped:
+        return [part]
+    apart = [i for i in part if requests[i].group is None and requests[i].period() not in grouped]
+    rest = [i for i in part if i not in apart]
+    return [p for p in (rest, apart) if p]
 
 
 # What reading a row costs next to computing one aggregate for it (some 0.5 µs
