@@ -67,9 +67,14 @@ class Request:
         return all(empty(aggregate) == 0 for aggregate in self.aggregates.values())
 
 
-async def execute(session: AsyncSession, days: Days, requests: Sequence[Request]) -> list[Grouped]:
-    """Each request's rows, the requests that read the same rows in one statement."""
+async def execute(
+    session: AsyncSession, days: Days, requests: Sequence[Request], *, merge: bool = True
+) -> list[Grouped]:
+    """Each request's rows, the requests that read the same rows in one statement
+    (`merge=False`: each request a statement of its own)."""
     keys = Keys()
+    if not merge:
+        return [(await statement(session, days.within, keys, [r]))[0] for r in requests]
     families: dict[tuple[Any, ...], list[int]] = {}
     for index, request in enumerate(requests):
         families.setdefault(request.statement_key(keys), []).append(index)

@@ -127,6 +127,7 @@ class Engine:
     labels: Labels
     now: dt.datetime
     batch: Batch | None = None
+    merge: bool = True  # False: each request a statement of its own
     lookups: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
     made: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -167,7 +168,7 @@ class Engine:
     async def run(self, *requests: Request) -> list[Grouped]:
         if self.batch is not None:
             return await self.batch.wait(requests)
-        return await execute(self.session, self.scope, requests)
+        return await execute(self.session, self.scope, requests, merge=self.merge)
 
     async def gather(self, coroutines: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
         """Run `coroutines` side by side, their requests sent together."""

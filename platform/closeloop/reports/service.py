@@ -66,19 +66,25 @@ class ReportService(TenantCallerService):
         )
         return Engine(self.session, scope, labels, utcnow())
 
-    async def summary(self, query: ReportQuery) -> Summary:
-        """Every metric of `METRICS` over `query`, with the previous period."""
+    async def summary(self, query: ReportQuery, *, merged: bool = True) -> Summary:
+        """Every metric of `METRICS` over `query`, with the previous period.
+
+        Every metric of both periods runs side by side and their aggregates go to the
+        database together, few statements for all (`closeloop.reports.batch`).
+        `merged=False`: one metric after the other and one statement per aggregate
+        request, the plain way the merged statements are checked against."""
         engine = await self._engine(query)
+        engine.merge = merged
         previous = query.previous()
-        # Every metric of both periods side by side: their aggregates go to the database
-        # together, few statements for all (`closeloop.reports.batch`).
-        computed = await engine.gather(
-            [
-                DEFINITIONS[name].compute(engine, period, period is query)
-                for name in METRICS
-                for period in (query, previous)
-            ]
-        )
+        computing = [
+            DEFINITIONS[name].compute(engine, period, period is query)
+            for name in METRICS
+            for period in (query, previous)
+        ]
+        if merged:
+            computed = await engine.gather(computing)
+        else:
+            computed = [await each for each in computing]
         metrics: dict[str, Metric] = {}
         for index, name in enumerate(METRICS):
             metric, before = computed[2 * index], computed[2 * index + 1]
