@@ -161,7 +161,9 @@ async def counted(
     bucket: the rows are counted once per stretch of days between any two bounds of
     the requests' periods and buckets (`width_bucket` over their starts), and each
     request's figures are the sums over its stretches. One set of aggregates for
-    every period, no FILTER per period."""
+    every period, no FILTER per period. The figures without a dimension are the sums
+    over a dimension's set when there is one (its groups hold every row, NULL a group
+    too), so the statement has no set of its own for them."""
     first = requests[0]
     dated = first.dated
     bounds: set[dt.date] = set()
@@ -176,16 +178,14 @@ async def counted(
     for request in requests:
         if request.by_dimension():
             groups.setdefault(keys(request.group), request.group)
-        else:
-            groups.setdefault("", None)
+    whole = next(iter(groups), "")  # the set the figures without a dimension sum over
+    groups = groups or {"": None}
     columns: list[Any] = []
     slots: list[list[int]] = []
-    presence: list[int] = []
     for request, where in zip(requests, own, strict=True):
-        slots.append([len(columns) + n for n in range(len(request.aggregates))])
+        slots.append([len(columns) + n for n in range(len(request.aggregates) + 1)])
         columns += [_filtered(a, where) for a in request.aggregates.values()]
-        presence.append(len(columns))
-        columns.append(func.count().filter(and_(*where)) if where else func.count())
+        columns.append(func.count().filter(and_(*where)) if where else func.count())  # rows
     query = select().select_from(first.source)
     query = query.where(
         *first.cases,
@@ -195,50 +195,47 @@ async def counted(
     query, heads, group_keys, set_of = _grouping(query, groups, [stretch])
     query = query.add_columns(*heads, *columns)
     start = len(heads)
-    # (set, stretch, group value) → the row's aggregates
-    found: dict[tuple[str, int, Any], Any] = {}
+    # set → stretch → group value → the row's aggregates
+    found: dict[str, dict[int, dict[Any, Any]]] = {}
     for row in (await session.execute(query)).all():
         place = set_of(row)
         value = row[1 + group_keys.index(place)] if place else None
-        found[(place, int(row[0]), value)] = row
+        found.setdefault(place, {}).setdefault(int(row[0]), {})[value] = row
 
     def stretches(first_day: dt.date, end: dt.date) -> list[int]:
         return [i for i in range(1, len(edges)) if first_day <= edges[i - 1] and edges[i] <= end]
 
-    def total(place: str, value: Any, indexes: list[int], columns: list[int]) -> list[int]:
-        """The sums of `columns` over the rows of `indexes` (stretches)."""
-        sums = [0] * len(columns)
-        for i in indexes:
-            row = found.get((place, i, value))
-            if row is not None:
-                for n, c in enumerate(columns):
-                    sums[n] += int(row[start + c] or 0)
-        return sums
+    def total(rows: list[Any], columns: list[int]) -> list[int]:
+        return [sum(int(row[start + c] or 0) for row in rows) for c in columns]
 
     out: list[Grouped] = []
-    for request, mine, present in zip(requests, slots, presence, strict=True):
+    for request, mine in zip(requests, slots, strict=True):
         names = list(request.aggregates)
         end = request.query.date_to + dt.timedelta(days=1)
-        place = keys(request.group) if request.by_dimension() else ""
-        parts: list[tuple[Any, list[int]]]  # (group value, its stretches)
-        if request.starts is not None:
-            ends = [*request.starts[1:], end]
+        answer: Grouped = []
+        if request.by_dimension():
+            by_stretch = found.get(keys(request.group), {})
+            values = dict.fromkeys(v for rows in by_stretch.values() for v in rows)
+            mine_stretches = stretches(request.query.date_from, end)
             parts = [
-                (index, stretches(a, b))
-                for index, (a, b) in enumerate(zip(request.starts, ends, strict=True), 1)
+                (value, [by_stretch.get(i, {}).get(value) for i in mine_stretches])
+                for value in values
             ]
         else:
-            mine_stretches = stretches(request.query.date_from, end)
-            values = (
-                [None]
-                if request.group is None
-                else [v for v in dict.fromkeys(v for (p, _, v) in found if p == place)]
-            )
-            parts = [(value, mine_stretches) for value in values]
-        answer: Grouped = []
-        for value, indexes in parts:
-            *sums, rows = total(place, None if request.starts else value, indexes, [*mine, present])
-            if rows or request.group is None:
+            by_stretch = found.get(whole, {})
+            spans: list[tuple[Any, tuple[dt.date, dt.date]]] = [
+                (None, (request.query.date_from, end))
+            ]
+            if request.starts is not None:
+                ends = [*request.starts[1:], end]
+                spans = list(enumerate(zip(request.starts, ends, strict=True), 1))
+            parts = [
+                (value, [row for i in stretches(*span) for row in by_stretch.get(i, {}).values()])
+                for value, span in spans
+            ]
+        for value, rows in parts:
+            *sums, counted_rows = total([r for r in rows if r is not None], mine)
+            if counted_rows or request.group is None:
                 answer.append((value, dict(zip(names, sums, strict=True))))
         out.append(answer)
     return out

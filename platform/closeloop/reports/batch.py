@@ -99,14 +99,20 @@ async def execute(
         if part[0] in answers:
             continue
         members = [requests[i] for i in part]
-        several = len({r.period() for r in members}) > 1
-        trend = any(r.starts is not None for r in members)
-        if (several or trend) and all(r.additive() for r in members):
+        if _counted(members):
             found = await counted(session, days, keys, members)
         else:
             found = await statement(session, days.within, keys, members)
         answers.update(zip(part, found, strict=True))
     return [answers[i] for i in range(len(requests))]
+
+
+def _counted(members: Sequence[Request]) -> bool:
+    """Whether `counted` answers these requests (counts over several periods or by
+    time bucket)."""
+    several = len({r.period() for r in members}) > 1
+    trend = any(r.starts is not None for r in members)
+    return (several or trend) and all(r.additive() for r in members)
 
 
 def _alone(requests: Sequence[Request], part: list[int]) -> list[list[int]]:
@@ -141,8 +147,10 @@ def _split(keys: Keys, family: Sequence[Request], indexes: list[int]) -> list[li
     with others: `Request.statement_key`)."""
 
     def cost(members: Sequence[Request]) -> int:
-        sets = len({keys(r.group) for r in members})
-        return sets * sum(len(r.aggregates) + (r.group is not None) for r in members)
+        sets = {keys(r.group) for r in members}
+        if _counted(members):  # no set for the figures without a dimension
+            sets = {keys(r.group) for r in members if r.by_dimension()} or {""}
+        return len(sets) * sum(len(r.aggregates) + 1 for r in members)
 
     by = [r.by_dimension() for r in family]
     if family[0].ordered() or all(by) or not any(by):
