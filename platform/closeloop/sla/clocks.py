@@ -335,6 +335,33 @@ class ClockService(Service):
         case.due_at = None
         return held
 
+    async def record_stated(
+        self,
+        case: Case,
+        target: str,
+        spec: dict[str, Any],
+        *,
+        started_at: dt.datetime,
+        met: bool,
+        now: dt.datetime,
+    ) -> list[SlaClock | SlaClockEvent]:
+        """An imported case whose file states whether `target` was met but not when (the
+        CFPB's "Timely response?"): the first cycle's clock of `spec` (a target as a
+        policy writes it) from `started_at`, stopped at its due time, met or breached
+        (at its due time) as stated. The promise is the file's, not a policy's: the
+        clock has no policy and counts with the tenant's default calendar. Returns the
+        rows instead of adding them, as `start_case` does."""
+        stated = SlaPolicy(id=None, code="import", calendar_id=None, targets={target: spec})
+        with self._holding() as held:
+            clock = await self.start(
+                case, stated, target, cycle=1, at=started_at, now=now, schedule=False
+            )
+            assert clock is not None
+            if not met:
+                clock.breached_at = clock.due_at
+            await self.stop(clock, clock.due_at, reason="imported: stated by the file")
+        return held
+
     async def recompute(self, case: Case, *, now: dt.datetime, reason: str) -> None:
         """The case's severity or category changed: match its policy again and recompute
         the due time of every open clock from its start (paused time kept)."""
