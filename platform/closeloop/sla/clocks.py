@@ -59,6 +59,8 @@ class ClockService(Service):
         # New rows go here instead of into the session while `held` is set (intake
         # computes the clocks before the case row exists).
         self._held: list[SlaClock | SlaClockEvent] | None = None
+        # The promises imported files state (`record_stated`), as policies not stored.
+        self._stated: dict[tuple[str, tuple[Any, ...]], SlaPolicy] = {}
 
     def _add(self, row: SlaClock | SlaClockEvent) -> None:
         if self._held is not None:
@@ -351,7 +353,11 @@ class ClockService(Service):
         (at its due time) as stated. The promise is the file's, not a policy's: the
         clock has no policy and counts with the tenant's default calendar. Returns the
         rows instead of adding them, as `start_case` does."""
-        stated = SlaPolicy(id=None, code="import", calendar_id=None, targets={target: spec})
+        key = (target, tuple(sorted(spec.items())))
+        stated = self._stated.get(key)
+        if stated is None:  # one per target and spec: an ORM instance is slow to make
+            stated = SlaPolicy(id=None, code="import", calendar_id=None, targets={target: spec})
+            self._stated[key] = stated
         with self._holding() as held:
             clock = await self.start(
                 case, stated, target, cycle=1, at=started_at, now=now, schedule=False
