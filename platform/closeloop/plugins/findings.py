@@ -89,6 +89,15 @@ async def settle(
         )
         session.add(finding)
         await session.flush()
+        # The timeline shows what the plugin answered; the audit trail keeps the rest.
+        said = {
+            "finding_id": finding.id,
+            "plugin": outcome.plugin,
+            "version": outcome.version,
+            "hook": outcome.hook,
+            "status": outcome.status,
+            "error": outcome.error,
+        }
         await add_event(
             session,
             case,
@@ -96,16 +105,7 @@ async def settle(
             actor=f"plugin:{outcome.plugin}",
             from_status=None,
             to_status=None,
-            data={
-                "finding_id": finding.id,
-                "plugin": outcome.plugin,
-                "version": outcome.version,
-                "hook": outcome.hook,
-                "status": outcome.status,
-                "result": finding.result,
-                "error": outcome.error,
-                "core": note or None,
-            },
+            data={**said, "result": finding.result, "core": note or None},
         )
         await record(
             session,
@@ -113,15 +113,7 @@ async def settle(
             action="case.plugin_finding",
             entity_type="case",
             entity_id=case.id,
-            after={
-                "finding_id": finding.id,
-                "plugin": outcome.plugin,
-                "version": outcome.version,
-                "hook": outcome.hook,
-                "status": outcome.status,
-                "error": outcome.error,
-                **({"core": note} if note else {}),
-            },
+            after={**said, **({"core": note} if note else {})},
         )
         stored.append((outcome, finding))
     await count_failures(session, plugins, outcomes, case=case)
