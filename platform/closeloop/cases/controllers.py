@@ -45,12 +45,11 @@ from closeloop.crud import read_as
 from closeloop.exports.pdf import PDF_MEDIA_TYPE
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
-from closeloop.settings import Settings
+from closeloop.providers import AppSettings
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["AttachmentController", "CaseController", "provide_storage"]
 
-AppSettings = NamedDependency[Settings]
 
 INTAKE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 EDIT_ROLES = (Role.AGENT, Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from closeloop.console.pages import render, request_locale
 from closeloop.console.sessions import SESSION_COOKIE, ConsoleSessionService, ConsoleUser
 from closeloop.identity.principal import Principal
+from closeloop.providers import AppSettings
 from closeloop.settings import Settings
 from closeloop.web.deps import DbSession
 from closeloop.web.guards import caller_of
@@ -41,9 +42,7 @@ Viewer = NamedDependency[ConsoleUser]
 _VIEWER_STATE = "closeloop.console.viewer"
 
 
-def provide_console_sessions(
-    db_session: DbSession, settings: NamedDependency[Settings]
-) -> ConsoleSessionService:
+def provide_console_sessions(db_session: DbSession, settings: AppSettings) -> ConsoleSessionService:
     """Console sessions in the request's transaction: the one way to build the service."""
     return ConsoleSessionService(db_session, settings=settings)
 
@@ -96,7 +95,7 @@ def provide_page(
     request: Request[Any, Any, Any],
     db_session: DbSession,
     viewer: Viewer,
-    settings: NamedDependency[Settings],
+    settings: AppSettings,
 ) -> ConsolePage:
     locale = request_locale(request, viewer.tenant_locale)
     return ConsolePage(request, db_session, viewer, settings, locale)
