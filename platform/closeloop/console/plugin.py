@@ -23,7 +23,7 @@ from closeloop.console.assets import assets, static_file
 from closeloop.console.board import BoardController
 from closeloop.console.case_page import CasePageController
 from closeloop.console.controllers import COOKIE_PATH, ConsoleController
-from closeloop.console.deps import console_caller, provide_viewer
+from closeloop.console.deps import console_caller, provide_page, provide_viewer
 from closeloop.console.errors import with_console_pages
 from closeloop.console.followup_desk import FollowupDeskController
 from closeloop.console.imports import ImportPageController
@@ -91,7 +91,10 @@ class ConsolePlugin(InitPluginProtocol):
                 DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings)),
                 DefineMiddleware(CompressionMiddleware, config=PAGE_COMPRESSION),
             ],
-            dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
+            dependencies={
+                "viewer": Provide(provide_viewer, sync_to_thread=False),
+                "page": Provide(provide_page, sync_to_thread=False),
+            },
             # Pages declaring access(...) are for the signed-in user of a cookie session.
             opt={CALLER_KEY: console_caller},
             include_in_schema=False,
