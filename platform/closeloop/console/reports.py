@@ -43,11 +43,11 @@ from closeloop.console.pages import (
 from closeloop.console.queues import KIND_LABELS, STATUS_LABELS
 from closeloop.console.queues import _customer_text as customer_text
 from closeloop.console.reports_view import (
-    METRIC_TITLES,
     Linker,
     View,
     dashboard,
     key_label,
+    metric_title,
     period_text,
 )
 from closeloop.db import utcnow
@@ -307,7 +307,7 @@ class ReportsPageController(Controller):
             "reports/cases.html",
             locale=locale,
             viewer=viewer,
-            metric_title=gettext(locale, METRIC_TITLES.get(metric, metric)),
+            metric_title=metric_title(locale, metric),
             key_text=key_label(view, key) if key else None,
             period=period_text(query.date_from, query.date_to),
             rows=rows,

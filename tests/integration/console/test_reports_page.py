@@ -278,7 +278,7 @@ async def test_the_dashboard_in_both_languages(
     await refresh_facts(owner_engine, tenant, made)
     await console_sign_in(client, tenant, tenant.admin_email)
     zh = await dashboard(client, **days_around_today())
-    for text in ("报表", "受理量", "处理及时率", "渠道占比", "高频投诉问题", "处理人排名"):
+    for text in ("报表", "投诉总量", "处理及时率", "渠道占比", "高频投诉问题", "处理人排名"):
         assert text in zh, text
     assert point(chart(zh, "channels"), "电话")["value"] == 1
     await client.get("/console/language/en", params={"next": "/console/"})

@@ -113,9 +113,9 @@ async def test_the_weekly_report_arrives_with_its_workbook_and_charts(
         assert message["Content-Language"] == "zh-CN"
         parts = _parts(message)
         text = parts["text/plain"][0].get_content()
-        assert f"受理量: {len(CHANNELS)}" in text
+        assert f"投诉总量: {len(CHANNELS)}" in text
         html = parts["text/html"][0].get_content()
-        assert "受理量" in html
+        assert "投诉总量" in html
         # Every chart is inline and its cid: link in the HTML resolves.
         images = parts["image/png"]
         assert len(images) == 3
@@ -142,7 +142,7 @@ async def test_the_weekly_report_arrives_with_its_workbook_and_charts(
         assert compared >= 3
         channels = {
             row[4]: row[7]
-            for row in book["受理量"].iter_rows(values_only=True)
+            for row in book["投诉总量"].iter_rows(values_only=True)
             if row and isinstance(row[4], str) and row[4].startswith("channel:")
         }
         assert channels == {"channel:phone": 1, "channel:web": 2, "channel:email": 1}
