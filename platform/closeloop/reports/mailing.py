@@ -11,8 +11,12 @@ once, or not at all when the transaction fails (the sweep runs again a minute la
 
 Each recipient gets the report as they may see it (`ReportService` as that user: a
 department manager sees their department); recipients with the same view share one
-summary and one set of files. The e-mail: the key figures in its text (the event's
-template, which a tenant may reword) and in an HTML alternative, the three charts of
+summary and one set of files. Everything the e-mail names is in the schedule's language
+(`locale`), not the tenant's: the metrics, the dimensions and the rows (channels,
+categories, departments, kinds, severities by their zh/en names).
+
+The e-mail: the key figures in its text (the event's template, which a tenant may
+reword) and in an HTML alternative, the three charts of
 `closeloop.reports.charts` inline (PNG, `cid:`), the workbook of
 `closeloop.reports.workbook` attached. The files are attachment objects
 (`closeloop.storage`) named by the notification's payload; the delivery actor reads
@@ -263,7 +267,7 @@ async def send_report(
         views.setdefault(await service.scope(), []).append((user, service))
     query = ReportQuery(date_from=due.date_from, date_to=due.date_to, group_by="day")
     for members in views.values():
-        summary = await members[0][1].summary(query)
+        summary = await members[0][1].summary(query, locale=schedule.locale)
         mail = await compose(summary, tenant=tenant, schedule=schedule, due=due)
         payload = await _stored(mail, tenant.id, settings)
         for user, _ in members:

@@ -163,7 +163,8 @@ async def test_figures_link_to_exactly_their_cases(
     assert elsewhere["id"] not in everything
 
     # The other tenant's staff following the same link see none of these cases; one of
-    # them is the 404 page to them; a filter naming this tenant's department lists nothing.
+    # them is the 404 page to them; a filter naming this tenant's department (or its
+    # handler, or its category by id) is the 404 page too, on the dashboard and the cases.
     ours = await department_id(client, tenant, "logistics")
     await console_sign_in(client, other_tenant, other_tenant.admin_email)
     assert await listed(client, phone["url"]) == {elsewhere["id"]}
@@ -171,6 +172,18 @@ async def test_figures_link_to_exactly_their_cases(
     span = days_around_today()
     foreign = await client.get("/console/reports/volume/cases", params={**span, "department": ours})
     assert CASE_ROW.findall(foreign.text) == []
+    assert foreign.status_code == 404
+    ids = {
+        "department": ours,
+        "handler": str(tenant.admin_id),
+        "category": categories["logistics_delay"],
+    }
+    for name, value in ids.items():
+        for path in ("/console/reports", "/console/reports/volume/cases"):
+            refused = await client.get(path, params={**span, name: value})
+            assert refused.status_code == 404, (name, path)
+            assert refused.headers["content-type"].startswith("text/html")
+            assert value not in refused.text
 
 
 async def test_filters_stay_in_the_url(
