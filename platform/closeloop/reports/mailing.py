@@ -2,12 +2,14 @@
 records.
 
 `send_due_reports(session, settings=..., now=...)` runs in the tenant's transaction (the
-sweep `send_scheduled_reports` calls it with the time of day). It locks the tenant's
-active schedules (`SELECT ... FOR UPDATE`), so two sweeps of the same tenant (two
-schedulers, a redelivered message) run one after the other and the second finds the
-period sent; it makes one `scheduled_report` e-mail notification per recipient and
-moves the schedule's `last_period_from` in the same transaction, so a period is sent
-once, or not at all when the transaction fails (the sweep runs again a minute later).
+job `send_scheduled_reports`, queued for a tenant whose schedules are due, calls it with
+the time of day). It locks the tenant's active schedules (`SELECT ... FOR UPDATE`), so
+two jobs of the same tenant (two schedulers, a redelivered message) run one after the
+other and the second finds the period sent; it makes one `scheduled_report` e-mail
+notification per recipient and moves the schedule's `last_period_from` and
+`next_run_at` in the same transaction, so a period is sent once, or not at all when
+the transaction fails (the job is retried, and the sweep queues it again when the
+claim's lease ends).
 
 Each recipient gets the report as they may see it (`ReportService` as that user: a
 department manager sees their department); recipients with the same view share one
@@ -50,7 +52,13 @@ from closeloop.reports import labels
 from closeloop.reports.deps import provide_report_service
 from closeloop.reports.labels import label
 from closeloop.reports.schedule_models import ReportSchedule
-from closeloop.reports.schedules import DuePeriod, due_period, is_due, may_read_reports
+from closeloop.reports.schedules import (
+    DuePeriod,
+    due_period,
+    is_due,
+    may_read_reports,
+    next_run,
+)
 from closeloop.reports.schemas import Metric, ReportQuery, Summary
 from closeloop.reports.service import ReportService
 from closeloop.reports.workbook import write_summary_xlsx
@@ -298,10 +306,13 @@ async def send_due_reports(
     for schedule in schedules:
         due = due_period(schedule.frequency, now, zone)
         if not is_due(schedule, due):
+            # Not due (sent, made since, or looked at early): when it will be.
+            schedule.next_run_at = next_run(schedule, now, zone)
             continue
         sent = await send_report(session, schedule, due, tenant=tenant, settings=settings)
         schedule.last_period_from = due.date_from
         schedule.last_sent_at = now
+        schedule.next_run_at = next_run(schedule, now, zone)
         made.extend(sent)
         log.info(
             "scheduled report sent",
