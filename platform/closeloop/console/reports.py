@@ -252,6 +252,8 @@ class ReportsPageController(Controller):
                 _kept(request, (*FILTER_PARAMS, "group_by")),
             ),
             scope=view.names.departments.get(scope, str(scope)) if scope else None,
+            # The report e-mails page has the roles of /api/v1/report-schedules.
+            may_schedule=viewer.principal.has_role(Role.ADMIN),
             **await _choices(db_session, locale),
         )
 

@@ -54,6 +54,7 @@ LOCALES = ("zh-CN", "en")
 SEND_AT = dt.time(9, 0)
 READER_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.VIEWER)
 MAX_RECIPIENTS = 50
+MAX_NAME = 200  # report_schedules.name
 # What an address looks like: something, one @, a domain with a dot; no spaces.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -205,6 +206,18 @@ class ReportScheduleService(AuditedService[ReportSchedule]):
                 )
         return wanted
 
+    async def users(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+        """The tenant's users among `ids` (a schedule's recipients), by id."""
+        found = await self.session.scalars(select(User).where(User.id.in_(list(ids))))
+        return {user.id: user for user in found}
+
+    @staticmethod
+    def _name(value: str) -> str:
+        name = value.strip()
+        if len(name) > MAX_NAME:
+            raise _invalid("name", f"at most {MAX_NAME} characters, got {len(name)}")
+        return name
+
     @staticmethod
     def _checked(field: str, value: str, allowed: Sequence[str]) -> str:
         if value not in allowed:
@@ -219,7 +232,7 @@ class ReportScheduleService(AuditedService[ReportSchedule]):
         row = ReportSchedule(
             tenant_id=self.tenant(),
             id=new_id(),
-            name=values.get("name", "").strip(),
+            name=self._name(values.get("name", "")),
             frequency=self._checked("frequency", values["frequency"], FREQUENCIES),
             locale=self._checked("locale", locale, LOCALES),
             recipients=await self._recipients(values["recipients"]),
@@ -238,7 +251,7 @@ class ReportScheduleService(AuditedService[ReportSchedule]):
         before = await self.snapshot(row)
         zone = await self._zone()
         if "name" in values:
-            row.name = values["name"].strip()
+            row.name = self._name(values["name"])
         if "frequency" in values:
             frequency = self._checked("frequency", values["frequency"], FREQUENCIES)
             if frequency != row.frequency:
