@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import sessionmaker, transaction
 from closeloop.reports.facts import refresh
-from support import Client, TenantHandle
+from support import Client, TenantHandle, category_ids
 
 RESOLVED = {
     "root_cause": "courier delay",
@@ -41,15 +41,6 @@ def days_around_today() -> dict[str, str]:
         "from": (today - dt.timedelta(days=1)).isoformat(),
         "to": (today + dt.timedelta(days=1)).isoformat(),
     }
-
-
-async def category_ids(client: Any, tenant: TenantHandle) -> dict[str, str]:
-    """The tenant's categories: code → id (cases take the id)."""
-    response = await client.get("/api/v1/categories", headers=tenant.headers)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    items = body["items"] if isinstance(body, dict) else body
-    return {item["code"]: str(item["id"]) for item in items}
 
 
 async def refresh_facts(engine: AsyncEngine, tenant: TenantHandle, *cases: dict[str, Any]) -> None:

@@ -10,11 +10,13 @@ import zoneinfo
 from email.message import EmailMessage
 from typing import Any
 
+import dramatiq
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import sessionmaker, transaction
 from closeloop.queue import runtime
 from closeloop.reports.mailing import send_due_reports
+from integration.notify import notify_support as ns
 from support import Client, TenantHandle
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -48,6 +50,37 @@ async def summary_of(client: Client, tenant: TenantHandle, week: tuple[dt.date, 
     )
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def counted(
+    client: Client,
+    engine: AsyncEngine,
+    broker: dramatiq.Broker,
+    tenant: TenantHandle,
+    week: tuple[dt.date, dt.date],
+    cases: int,
+) -> None:
+    """Relay the cases' fact refreshes to the worker until the API's summary of `week`
+    counts `cases` cases received."""
+
+    async def done() -> bool:
+        await ns.relay(engine, broker)
+        volume = (await summary_of(client, tenant, week))["metrics"]["volume"]["value"]
+        return bool(volume == cases)
+
+    await ns.eventually(done)
+
+
+async def delivered(
+    engine: AsyncEngine, broker: dramatiq.Broker, mail: ns.Mailbox, messages: int
+) -> None:
+    """Relay the e-mails to the worker until the SMTP server has `messages` of them."""
+
+    async def done() -> bool:
+        await ns.relay(engine, broker)
+        return len(mail.messages) >= messages
+
+    await ns.eventually(done, seconds=60)
 
 
 def parts_of(message: EmailMessage) -> dict[str, list[EmailMessage]]:

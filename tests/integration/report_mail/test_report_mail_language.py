@@ -15,12 +15,20 @@ from typing import Any
 
 import dramatiq
 import openpyxl
-from report_mail_support import XLSX, new_case, next_weekly, parts_of, summary_of, sweep
+from report_mail_support import (
+    XLSX,
+    counted,
+    delivered,
+    new_case,
+    next_weekly,
+    parts_of,
+    sweep,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import utcnow
 from integration.notify import notify_support as ns
-from support import Client, TenantHandle
+from support import Client, TenantHandle, category_ids
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # The tenant's default names (closeloop.config.defaults), written out here.
@@ -40,14 +48,6 @@ NAMES = {
         "kind:complaint": "投诉",
     },
 }
-
-
-async def _categories(client: Client, tenant: TenantHandle) -> dict[str, str]:
-    response = await client.get("/api/v1/categories", headers=tenant.headers)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    items = body["items"] if isinstance(body, dict) else body
-    return {item["code"]: str(item["id"]) for item in items}
 
 
 def _row_labels(book: openpyxl.Workbook) -> dict[str, str]:
@@ -79,7 +79,7 @@ async def test_a_report_email_names_everything_in_its_schedules_language(
     mail: ns.Mailbox,
 ) -> None:
     zone = zoneinfo.ZoneInfo("Asia/Shanghai")  # the tenant's; its language is zh-CN
-    categories = await _categories(client, tenant)
+    categories = await category_ids(client, tenant)
     cases = [
         ("phone", "logistics_delay"),
         ("phone", "logistics_delay"),
@@ -91,12 +91,7 @@ async def test_a_report_email_names_everything_in_its_schedules_language(
     monday = next_weekly(utcnow(), zone)
     week = (monday.date() - dt.timedelta(days=7), monday.date() - dt.timedelta(days=1))
 
-    async def counted() -> bool:
-        await ns.relay(app_engine, broker)
-        volume = (await summary_of(client, tenant, week))["metrics"]["volume"]["value"]
-        return bool(volume == len(cases))
-
-    await ns.eventually(counted)
+    await counted(client, app_engine, broker, tenant, week, len(cases))
     for locale in ("en", "zh-CN"):
         response = await client.post(
             "/api/v1/report-schedules",
@@ -106,11 +101,7 @@ async def test_a_report_email_names_everything_in_its_schedules_language(
         assert response.status_code == 201, response.text
     assert len(await sweep(app_engine, tenant.id, monday)) == 2
 
-    async def delivered() -> bool:
-        await ns.relay(app_engine, broker)
-        return len(mail.messages) >= 2
-
-    await ns.eventually(delivered, seconds=60)
+    await delivered(app_engine, broker, mail, 2)
     books: dict[str, Any] = {}
     for locale in ("en", "zh-CN"):
         parts = parts_of(_message(mail, locale))

@@ -14,7 +14,16 @@ from typing import Any
 import dramatiq
 import openpyxl
 import pytest
-from report_mail_support import XLSX, new_case, next_weekly, parts_of, summary_of, sweep
+from report_mail_support import (
+    XLSX,
+    counted,
+    delivered,
+    new_case,
+    next_weekly,
+    parts_of,
+    summary_of,
+    sweep,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import utcnow
@@ -46,12 +55,7 @@ async def test_the_weekly_report_arrives_with_its_workbook_and_charts(
     monday = next_weekly(utcnow(), zone)
     week = (monday.date() - dt.timedelta(days=7), monday.date() - dt.timedelta(days=1))
 
-    async def counted() -> bool:
-        await ns.relay(app_engine, broker)
-        volume = (await summary_of(client, tenant, week))["metrics"]["volume"]["value"]
-        return bool(volume == len(CHANNELS))
-
-    await ns.eventually(counted)
+    await counted(client, app_engine, broker, tenant, week, len(CHANNELS))
     response = await client.post(
         "/api/v1/report-schedules",
         headers=tenant.headers,
@@ -64,11 +68,7 @@ async def test_the_weekly_report_arrives_with_its_workbook_and_charts(
     assert len(subjects) == 2
     assert await sweep(app_engine, tenant.id, monday + dt.timedelta(minutes=1)) == []
 
-    async def delivered() -> bool:
-        await ns.relay(app_engine, broker)
-        return len(mail.messages) >= 2
-
-    await ns.eventually(delivered, seconds=60)
+    await delivered(app_engine, broker, mail, 2)
     expected = await summary_of(client, tenant, week)
     by_recipient = {rcpt[0]: message for rcpt, message in mail.messages}
     assert set(by_recipient) == {tenant.admin_email, viewer_email}

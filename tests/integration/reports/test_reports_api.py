@@ -21,7 +21,7 @@ from reports_support import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.reports.schemas import METRICS
-from support import Client, TenantHandle, fields_of
+from support import Client, TenantHandle, category_ids, fields_of
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -303,13 +303,13 @@ async def test_a_filter_naming_another_tenants_id_is_404_not_an_empty_report(
     theirs = {
         "department": await department(client, other_tenant, "logistics"),
         "handler": str(other_tenant.admin_id),
-        "category": await _category_id(client, other_tenant, "logistics_delay"),
+        "category": (await category_ids(client, other_tenant))["logistics_delay"],
     }
     # This tenant's own ids are a report (empty or not).
     own = {
         "department": ours,
         "handler": str(tenant.admin_id),
-        "category": await _category_id(client, tenant, "logistics_delay"),
+        "category": (await category_ids(client, tenant))["logistics_delay"],
     }
     for name, value in own.items():
         await _summary(client, tenant.headers, **{name: value})
@@ -333,11 +333,3 @@ async def test_a_filter_naming_another_tenants_id_is_404_not_an_empty_report(
     # The other tenant's own filter still works for them.
     for name, value in theirs.items():
         await _summary(client, other_tenant.headers, **{name: value})
-
-
-async def _category_id(client: Client, tenant: TenantHandle, code: str) -> str:
-    response = await client.get("/api/v1/categories", headers=tenant.headers)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    items = body["items"] if isinstance(body, dict) else body
-    return next(str(item["id"]) for item in items if item["code"] == code)
