@@ -28,6 +28,7 @@ from closeloop.console.imports_form import (
     delimiter_name,
     read_edits,
     read_options,
+    read_sla_keys,
     shown_first,
 )
 from closeloop.console.live import live_stamp, unchanged
@@ -36,7 +37,14 @@ from closeloop.errors import ApiError, UnprocessableEntity
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.imports.deps import provide_import_service, provide_import_uploads
-from closeloop.imports.editing import KEEP, VALUE, compose_mapping, extra_views, field_views
+from closeloop.imports.editing import (
+    KEEP,
+    VALUE,
+    compose_mapping,
+    extra_views,
+    field_views,
+    sla_views,
+)
 from closeloop.imports.mapping import SHIPPED
 from closeloop.imports.models import ImportRun
 from closeloop.imports.schemas import MAX_FILE_BYTES
@@ -198,6 +206,7 @@ class ImportPageController(Controller):
             used=used,
             others=others,
             extra=extra,
+            sla=sla_views(text),
             keep=KEEP,
             value=VALUE,
             mapping_name=str(values.get("name") or choice.partition(":")[2]),
@@ -241,7 +250,12 @@ class ImportPageController(Controller):
             edits, extra, kept = read_edits(values, preview.header)
             name = str(values.get("name") or "").strip() or "console"
             text = compose_mapping(
-                base, name=name, edits=edits, extra_columns=extra, extra_keys=kept
+                base,
+                name=name,
+                edits=edits,
+                extra_columns=extra,
+                extra_keys=kept,
+                sla_keys=read_sla_keys(values),
             )
             if action == "save":
                 saved = await uploads.save_mapping(name, text)
