@@ -31,6 +31,7 @@ from closeloop.console.inbox import InboxPageController
 from closeloop.console.pages import template_config
 from closeloop.console.queues import QueueController
 from closeloop.console.register import RegisterController
+from closeloop.console.report_schedules import ReportSchedulePageController
 from closeloop.console.reports import ReportsPageController
 from closeloop.settings import Settings
 from closeloop.web.guards import CALLER_KEY
@@ -86,6 +87,7 @@ class ConsolePlugin(InitPluginProtocol):
                 FollowupDeskController,
                 ImportPageController,
                 ReportsPageController,
+                ReportSchedulePageController,
             ],
             middleware=[
                 DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings)),
