@@ -191,34 +191,6 @@ class Engine:
                 found = self.lookups[key] = list((await self.session.execute(statement)).all())
         return found
 
-    async def grouped(
-        self,
-        query: ReportQuery,
-        dated: Any,
-        where: Sequence[ColumnElement[bool]],
-        aggregates: Aggregates,
-        group: Any = None,
-        *,
-        source: Any = CaseFacts,
-        cases: Sequence[ColumnElement[bool]] | None = None,
-    ) -> Grouped:
-        request = self.ask(query, dated, where, aggregates, group, source=source, cases=cases)
-        return (await self.run(request))[0]
-
-    async def one(
-        self,
-        query: ReportQuery,
-        dated: Any,
-        where: Sequence[ColumnElement[bool]],
-        aggregates: Aggregates,
-        *,
-        source: Any = CaseFacts,
-        cases: Sequence[ColumnElement[bool]] | None = None,
-    ) -> dict[str, Figure]:
-        return first(
-            await self.grouped(query, dated, where, aggregates, source=source, cases=cases)
-        )
-
     def ask_trend(
         self,
         query: ReportQuery,
@@ -248,20 +220,6 @@ class Engine:
             for index, (key, start, end) in enumerate(buckets(query, bucket), start=1)
         ]
 
-    async def trend(
-        self,
-        query: ReportQuery,
-        dated: Any,
-        where: Sequence[ColumnElement[bool]],
-        aggregates: Aggregates,
-        point: Any,
-        *,
-        source: Any = CaseFacts,
-        cases: Sequence[ColumnElement[bool]] | None = None,
-    ) -> list[TrendPoint]:
-        request = self.ask_trend(query, dated, where, aggregates, source=source, cases=cases)
-        return self.trend_points(query, (await self.run(request))[0], point)
-
     def ask_breakdown(
         self,
         query: ReportQuery,
@@ -288,20 +246,6 @@ class Engine:
         ]
         rows.sort(key=lambda r: (-(r.count or 0), r.key))
         return Breakdown(dimension=dimension, rows=rows)
-
-    async def breakdown(
-        self,
-        query: ReportQuery,
-        dimension: str,
-        dated: Any,
-        where: Sequence[ColumnElement[bool]],
-        aggregates: Aggregates,
-        row: Any,
-        *,
-        source: Any = CaseFacts,
-    ) -> Breakdown:
-        request = self.ask_breakdown(query, dimension, dated, where, aggregates, source=source)
-        return self.breakdown_rows(dimension, (await self.run(request))[0], row)
 
 
 def first(found: Grouped) -> dict[str, Figure]:
