@@ -59,6 +59,9 @@ async def test_only_admins_open_it_and_the_dashboard_links_to_it(
     page = await _page(client)
     assert "报表邮件" in page
     assert tenant.admin_email in page  # among those who may receive it
+    # The menu marks the section the page belongs to: Reports, and nothing else.
+    current = re.findall(r'href="([^"]+)" data-nav-key="\w"\s*aria-current="page"', page)
+    assert current == ["/console/reports"]
 
 
 async def test_an_admin_adds_changes_pauses_and_deletes_a_report_email(
