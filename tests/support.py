@@ -119,6 +119,15 @@ async def make_tenant(client: httpx.AsyncClient, slug: str, **profile: str) -> T
     )
 
 
+async def category_ids(client: Any, tenant: TenantHandle) -> dict[str, str]:
+    """The tenant's categories through the API: code → id (cases and filters take ids)."""
+    response = await client.get("/api/v1/categories", headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    items = body["items"] if isinstance(body, dict) else body
+    return {item["code"]: str(item["id"]) for item in items}
+
+
 @contextlib.contextmanager
 def sql_statements() -> Iterator[list[str]]:
     """Every SQL statement this process sends inside the block, whitespace folded: those

@@ -33,11 +33,23 @@ log = get_logger(__name__)
 
 APP_ROLE = "closeloop_app"
 
+_T = TypeVar("_T")
+_A = TypeVar("_A")
+
 
 def _fail(message: str, *, status: int = 1) -> NoReturn:
     """Say what went wrong on standard error and exit with `status`."""
     click.echo(message, err=True)
     sys.exit(status)
+
+
+def _given(read: Callable[[_A], _T], given: _A, refused: type[Exception]) -> _T:
+    """`read(given)`: what a command was given, read before it touches the database; a
+    `refused` one exits 1 saying why."""
+    try:
+        return read(given)
+    except refused as exc:
+        _fail(f"closeloop: {exc}")
 
 
 def _settings() -> Settings:
@@ -390,9 +402,6 @@ def audit_verify(slug: str) -> None:
     sys.exit(1)
 
 
-_T = TypeVar("_T")
-
-
 def _on_tenant(
     slug: str,
     run: Callable[[str, str], Coroutine[Any, Any, _T]],
@@ -548,10 +557,7 @@ def cases_import(
     from closeloop.imports.command import cli_mapping, import_command
 
     settings = _settings()
-    try:
-        chosen = cli_mapping(mapping)
-    except MappingError as exc:
-        _fail(f"closeloop: {exc}")
+    chosen = _given(cli_mapping, mapping, MappingError)
     with _database(settings) as app_url:
         try:
             run, text = asyncio.run(
@@ -592,10 +598,7 @@ def tenants_apply(file: Path, dry_run: bool) -> None:
     from closeloop.errors import ApiError
 
     settings = _settings()
-    try:
-        loaded = load_tenant_file(file)
-    except TenantFileError as exc:
-        _fail(f"closeloop: {exc}")
+    loaded = _given(load_tenant_file, file, TenantFileError)
     with _database(settings) as app_url:
         try:
             result = asyncio.run(

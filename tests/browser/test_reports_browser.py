@@ -22,21 +22,12 @@ from test_queues_browser import new_case
 
 from closeloop.db import sessionmaker, transaction
 from closeloop.reports.facts import refresh
-from support import TenantHandle
+from support import TenantHandle, category_ids
 
 
 def around_today() -> str:
     today = dt.datetime.now(dt.UTC).date()
     return f"from={today - dt.timedelta(days=1)}&to={today + dt.timedelta(days=1)}"
-
-
-async def category_ids(client: Any, tenant: TenantHandle) -> dict[str, str]:
-    """The tenant's categories: code → id (cases take the id)."""
-    response = await client.get("/api/v1/categories", headers=tenant.headers)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    items = body["items"] if isinstance(body, dict) else body
-    return {item["code"]: str(item["id"]) for item in items}
 
 
 async def refresh_facts(engine: AsyncEngine, tenant: TenantHandle, cases: list[Any]) -> None:

@@ -129,6 +129,17 @@ async def _assign_a_case(a: TenantA) -> dict[str, str]:
     }
 
 
+async def _schedule_form(a: TenantA) -> dict[str, str]:
+    """A report e-mail to A's admin (valid for A's own admins)."""
+    return {
+        "name": "changed by another tenant",
+        "frequency": "monthly",
+        "locale": "en",
+        "recipients": a.owner.admin_email,
+        "active": "on",
+    }
+
+
 # A form per unsafe handler, valid for tenant A's own staff, so a missing tenant check
 # would reach the change. A handler not listed here gets an empty form.
 EXAMPLE_FORMS: dict[str, FormMaker] = {
@@ -140,6 +151,9 @@ EXAMPLE_FORMS: dict[str, FormMaker] = {
     "register_case": _form(
         kind="complaint", channel="phone", title="B's", description="B's", idempotency_key="b-1"
     ),
+    "create_schedule": _schedule_form,
+    "update_schedule": _schedule_form,
+    "set_schedule_active": _form(active="false"),
 }
 
 # Files an upload handler takes with its form (multipart).

@@ -148,7 +148,7 @@ def test_the_workbook_holds_every_figure_in_chinese_sheets() -> None:
     write_summary_xlsx(summary, out, locale="zh-CN")
     book = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
     assert book.sheetnames[0] == "概览"
-    assert "受理量" in book.sheetnames
+    assert "投诉总量" in book.sheetnames
     assert "趋势" in book.sheetnames
     overview = _rows_by_key(book["概览"])
     assert overview["volume"]["数值"] == 28
@@ -156,7 +156,7 @@ def test_the_workbook_holds_every_figure_in_chinese_sheets() -> None:
     assert overview["on_time_rate"]["分子"] == 15
     assert overview["on_time_rate"]["分母"] == 20
     assert overview["on_time_rate"]["指标"] == "处理及时率"
-    volume = _rows_by_key(book["受理量"])
+    volume = _rows_by_key(book["投诉总量"])
     assert volume["channel:phone"]["项目"] == "电话"
     assert volume["channel:phone"]["件数"] == 12
     problems = _rows_by_key(book["高频问题"])
@@ -198,3 +198,43 @@ def test_the_charts_are_png_with_chinese_glyphs() -> None:
     for png in charts.values():
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
         assert len(png) > 5_000
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_output_names_the_metrics_from_the_one_table(locale: str) -> None:
+    """The workbook, the CSV, the PDF, the e-mail's figures and the console's dashboard
+    name each metric from `labels.METRIC_NAMES`; the volume is "投诉总量" / "Cases
+    received" (the practice's term)."""
+    from pypdf import PdfReader
+
+    from closeloop.console.reports_view import metric_title
+    from closeloop.reports import pdf
+    from closeloop.reports.labels import METRIC_NAMES, label
+    from closeloop.reports.mailing import key_figures
+
+    assert pdf.METRIC_NAMES is METRIC_NAMES  # no table of its own
+    summary = _summary()
+    names = {name: label(METRIC_NAMES, name, locale) for name in summary.metrics}
+    assert names["volume"] == ("Cases received" if locale == "en" else "投诉总量")
+
+    out = io.BytesIO()
+    write_summary_xlsx(summary, out, locale=locale)
+    book = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
+    overview = _rows_by_key(book.worksheets[0])
+    metric = "Metric" if locale == "en" else "指标"
+    assert {name: overview[name][metric] for name in names} == names
+
+    rows = list(csv.reader(io.StringIO(summary_csv(summary, locale=locale).decode("utf-8-sig"))))
+    column = rows[0].index(metric)
+    assert {row[column] for row in rows[1:]} >= set(names.values())
+
+    text = "\n".join(
+        page.extract_text()
+        for page in PdfReader(io.BytesIO(pdf.render_report_pdf(summary, locale=locale))).pages
+    )
+    for name in names.values():
+        assert name in text, name
+
+    mailed = {name for name, _, _ in key_figures(summary, locale)}
+    assert mailed == {names[m] for m in ("volume", "resolved", "on_time_rate", "resolution_time")}
+    assert {metric_title(locale, m) for m in names} == set(names.values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import diff, digest_fields, record
+from closeloop.audit.service import diff, digest_fields, record_on_case
 from closeloop.cases.lifecycle import CaseChange
 from closeloop.settings import Settings
 
@@ -22,12 +22,11 @@ _DIGESTED = ("resolution",)
 
 async def on_case_change(session: AsyncSession, change: CaseChange, settings: Settings) -> None:
     old, new = diff(change.before, change.after)
-    await record(
+    await record_on_case(
         session,
+        change.case.id,
+        f"case.{change.action.value}",
         actor=change.actor,
-        action=f"case.{change.action.value}",
-        entity_type="case",
-        entity_id=change.case.id,
         before=digest_fields(old, _DIGESTED),
         after={**digest_fields(new, _DIGESTED), "event_id": change.event_id},
     )

@@ -36,6 +36,7 @@ __all__ = [
     "jsonable",
     "list_entries",
     "record",
+    "record_on_case",
     "record_update",
     "verify",
 ]
@@ -116,6 +117,27 @@ async def record(
     )
     hold(session.sync_session, entry)
     return entry
+
+
+async def record_on_case(
+    session: AsyncSession,
+    case_id: uuid.UUID,
+    action: str,
+    *,
+    actor: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """`record` an entry about case `case_id`: the entries a case's audit trail lists."""
+    return await record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="case",
+        entity_id=case_id,
+        before=before,
+        after=after,
+    )
 
 
 async def record_update(

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from closeloop.bounded import AnswerCode, Text
 from closeloop.cases.lifecycle import Action
 from closeloop.errors import ApiError
 from closeloop.times import ZonedTime, dec_hook
@@ -41,9 +42,7 @@ __all__ = [
     "decode_body",
 ]
 
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 Visibility = Literal["internal", "customer"]
 # A moment in time: with its offset (`2026-12-01T10:00+08:00`), never a bare local time.
 Moment = ZonedTime
@@ -100,7 +99,7 @@ class Resolve(ActionBody):
 
 
 class Feedback(ActionBody):
-    satisfaction: Code
+    satisfaction: AnswerCode
     reason: Text | None = None
 
 

@@ -226,12 +226,10 @@ class CaseActionService:
         return _Change(dict(case.resolution), "customer")
 
     async def _feedback(self, case: Case, data: body.Feedback) -> _Change:
-        scale = await current.satisfaction_scale(self.session)
-        level = next((item for item in scale if item.get("code") == data.satisfaction), None)
+        level, codes = await current.satisfaction_level(self.session, data.satisfaction)
         if level is None:
-            codes = ", ".join(str(item.get("code")) for item in scale)
             raise UnprocessableEntity(
-                f"unknown satisfaction {data.satisfaction!r}; the scale is {codes}",
+                f"unknown satisfaction {data.satisfaction!r}; the scale is {', '.join(codes)}",
                 field="satisfaction",
             )
         satisfied = bool(level.get("satisfied"))

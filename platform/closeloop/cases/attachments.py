@@ -26,10 +26,10 @@ from multipart import (  # type: ignore[import-untyped]  # Litestar's multipart 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import record
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Attachment, Case
 from closeloop.cases.timeline import add_event
+from closeloop.crud import CallerService
 from closeloop.db import new_id
 from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.principal import Principal
@@ -257,13 +257,19 @@ async def read_upload(
     return found
 
 
-@dataclasses.dataclass
-class AttachmentService:
-    session: AsyncSession
-    _: dataclasses.KW_ONLY
-    principal: Principal
-    settings: Settings
-    storage: AttachmentStorage
+class AttachmentService(CallerService):
+    """A case's evidence files as the caller: stored, listed, read; adding is audited."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        principal: Principal,
+        settings: Settings,
+        storage: AttachmentStorage,
+    ) -> None:
+        super().__init__(session, principal=principal, settings=settings)
+        self.storage = storage
 
     async def add(self, case: Case, upload: Upload) -> Attachment:
         if case.status == Status.ARCHIVED:
@@ -283,7 +289,7 @@ class AttachmentService:
             size=stored.size,
             sha256=stored.sha256,
             storage_key=stored.key,
-            uploaded_by=self.principal.actor,
+            uploaded_by=self.actor,
         )
         self.session.add(attachment)
         await self.session.flush()
@@ -291,17 +297,15 @@ class AttachmentService:
             self.session,
             case,
             type="attachment_added",
-            actor=self.principal.actor,
+            actor=self.actor,
             from_status=case.status,
             to_status=case.status,
             data={"attachment_id": attachment.id, "filename": attachment.filename},
         )
-        await record(
-            self.session,
-            actor=self.principal.actor,
-            action="attachment.create",
-            entity_type="attachment",
-            entity_id=attachment.id,
+        await self.record(
+            "attachment.create",
+            "attachment",
+            attachment.id,
             after={
                 "case_id": case.id,
                 "filename": attachment.filename,

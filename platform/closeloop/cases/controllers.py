@@ -40,17 +40,16 @@ from closeloop.cases.listing import (
 from closeloop.cases.models import Attachment
 from closeloop.cases.record_sheet import RecordSheetService
 from closeloop.cases.schemas import AttachmentRead, CaseCreate, CasePage, CaseRead, CaseUpdate
-from closeloop.cases.views import case_read, case_summaries
+from closeloop.cases.views import case_summaries
 from closeloop.crud import read_as
 from closeloop.exports.pdf import PDF_MEDIA_TYPE
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role
-from closeloop.settings import Settings
+from closeloop.providers import AppSettings
 from closeloop.web.deps import Caller, DbSession
 
 __all__ = ["AttachmentController", "CaseController", "provide_storage"]
 
-AppSettings = NamedDependency[Settings]
 
 INTAKE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 EDIT_ROLES = (Role.AGENT, Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
@@ -79,9 +78,7 @@ class CaseController(Controller):
     @post("/", status_code=201, opt=access(*INTAKE_ROLES))
     async def create_case(
         self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
+        case_service: NamedDependency[CaseService],
         intake: NamedDependency[IntakeService],
         data: JSONBody[CaseCreate],
         idempotency_key: Annotated[
@@ -99,7 +96,7 @@ class CaseController(Controller):
         """Register a case (intake). 201 with the new case; the same request again with
         its `Idempotency-Key`, 200 with that case (`Idempotent-Replayed: true`)."""
         result = await intake.register(data, idempotency_key=idempotency_key)
-        body = await case_read(db_session, settings, principal, result.case)
+        body = await case_service.read(result.case)
         headers = {"Location": f"/api/v1/cases/{body.id}"}
         if not result.created:
             return _with_etag(body, 200, **headers, **{"Idempotent-Replayed": "true"})
@@ -170,16 +167,11 @@ class CaseController(Controller):
 
     @get("/{case_id:uuid}")
     async def get_case(
-        self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
-        case_service: NamedDependency[CaseService],
-        case_id: FromPath[uuid.UUID],
+        self, case_service: NamedDependency[CaseService], case_id: FromPath[uuid.UUID]
     ) -> Response[CaseRead]:
         """One case; `ETag` is its version (send it back as `If-Match` to edit)."""
         case = await case_service.get(case_id)
-        return _with_etag(await case_read(db_session, settings, principal, case))
+        return _with_etag(await case_service.read(case))
 
     @get("/{case_id:uuid}/record.pdf", media_type=PDF_MEDIA_TYPE)
     async def record_sheet(
@@ -206,9 +198,6 @@ class CaseController(Controller):
     @patch("/{case_id:uuid}", opt=access(*EDIT_ROLES))
     async def update_case(
         self,
-        db_session: DbSession,
-        principal: Caller,
-        settings: AppSettings,
         case_service: NamedDependency[CaseService],
         case_id: FromPath[uuid.UUID],
         data: JSONBody[CaseUpdate],
@@ -225,7 +214,7 @@ class CaseController(Controller):
         version) when the case changed since, 409 `case_archived` on an archived case."""
         await case_service.get(case_id)  # 404 before anything about the request itself
         case = await case_service.update(case_id, data, if_match=parse_if_match(if_match))
-        return _with_etag(await case_read(db_session, settings, principal, case))
+        return _with_etag(await case_service.read(case))
 
 
 def _content_disposition(filename: str) -> str:

@@ -24,10 +24,11 @@ from closeloop.audit.service import diff, digest_fields, jsonable
 from closeloop.cases.intake import find_repeats, local_time, product_dict
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.models import Case, Customer
-from closeloop.cases.schemas import CaseUpdate
+from closeloop.cases.schemas import CaseRead, CaseUpdate
 from closeloop.cases.search import search_vector
 from closeloop.cases.snapshot import snapshot
 from closeloop.cases.timeline import add_event
+from closeloop.cases.views import case_read
 from closeloop.config.models import Category, DemandType, Severity, TenantProfile
 from closeloop.crud import Audits
 from closeloop.db import required_tenant, utcnow
@@ -102,6 +103,12 @@ class CaseService(Audits):
     def _tenant_id(self) -> uuid.UUID:
         tenant_id = required_tenant(self.session, "CaseService")
         return tenant_id
+
+    async def read(self, case: Case) -> CaseRead:
+        """`case` as the caller sees it (`GET /api/v1/cases/{id}`): the customer masked
+        unless they hold `pii`, the actions they may take now."""
+        assert self.settings is not None, "CaseService.read needs the settings"
+        return await case_read(self.session, self.settings, self.principal, case)
 
     async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case:
         """The case, or 404 (also for another tenant's case)."""

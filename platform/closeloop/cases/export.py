@@ -25,7 +25,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from closeloop.audit.service import record
-from closeloop.cases.listing import MAX_LIMIT, CaseFilters, list_cases
+from closeloop.cases.listing import MAX_LIMIT, CaseFilters, check_filter_ids, list_cases
 from closeloop.cases.models import Case, Customer
 from closeloop.db import tenant_scope
 from closeloop.errors import Forbidden
@@ -91,7 +91,10 @@ class CaseExportService:
     async def open(self, filters: CaseFilters | None, *, fmt: str, pii: bool = False) -> CaseExport:
         """The export of the cases matching `filters` (None: filters nothing can match,
         the header alone); `pii`: customer data in clear (403 `permission_required`
-        without the `pii` permission; audited)."""
+        without the `pii` permission; audited). A filter naming an id the tenant has not
+        is 404 here, before the stream starts."""
+        if filters is not None:
+            await check_filter_ids(self.session, filters)
         if pii:
             if not self.principal.may_see_pii:
                 raise Forbidden(

@@ -8,7 +8,7 @@ import zoneinfo
 from typing import Annotated
 
 import msgspec
-from litestar.params import QueryParameter
+from litestar.params import KwargDefinition, QueryParameter
 
 from closeloop.cases.lifecycle import Status
 from closeloop.cases.listing import CaseFilters
@@ -44,8 +44,14 @@ def _bound(
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
-# The document says what `_bound` reads.
-_DATE_OR_TIME = {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
+def _date_or_time(description: str) -> KwargDefinition:
+    """A date-or-time filter (what `_bound` reads), as the document states it."""
+    return QueryParameter(
+        description=description,
+        schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]},
+    )
+
+
 # One status, or several comma-separated, as `status` takes them.
 _STATUSES = "|".join(s.value for s in Status)
 _STATUS_LIST = {"items": {"type": "string", "pattern": f"^(?:{_STATUSES})(?:,(?:{_STATUSES}))*$"}}
@@ -76,15 +82,9 @@ async def provide_case_filters(
             description="words (any language) in number, title, description, customer nickname",
         ),
     ] = None,
-    received_from: Annotated[
-        str | None,
-        QueryParameter(description="date or time, inclusive", schema_extra=_DATE_OR_TIME),
-    ] = None,
+    received_from: Annotated[str | None, _date_or_time("date or time, inclusive")] = None,
     received_to: Annotated[
-        str | None,
-        QueryParameter(
-            description="date (that whole day) or time, exclusive", schema_extra=_DATE_OR_TIME
-        ),
+        str | None, _date_or_time("date (that whole day) or time, exclusive")
     ] = None,
     assigned: Annotated[
         bool | None, QueryParameter(description="has a handler (false: none yet)")
@@ -93,10 +93,7 @@ async def provide_case_filters(
         bool | None, QueryParameter(description="escalated (escalation level above 0)")
     ] = None,
     due_before: Annotated[
-        str | None,
-        QueryParameter(
-            description="due before this date or time, exclusive", schema_extra=_DATE_OR_TIME
-        ),
+        str | None, _date_or_time("due before this date or time, exclusive")
     ] = None,
 ) -> CaseFilters:
     """The filters of `GET /api/v1/cases` (DESIGN §4); dates are read in the tenant's zone."""

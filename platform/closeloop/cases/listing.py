@@ -7,6 +7,10 @@ on the `(tenant_id, received_at, id)` index. `order="due"` (the console's queues
 lists the next due first instead, cases without a due time last (as if due at
 `NO_DUE`), then by `id`; its cursor is the last row's `(due time, id)`.
 
+A filter naming a department, handler or category id the tenant has not (another
+tenant's or nobody's: one answer) is `NotFound` (404), as every other tenant's id is,
+not an empty list.
+
 `count_cases` tells how many cases match the same filters (not only the rest after a
 cursor), exactly up to `COUNT_CAP`; past it the count stops there and says so, so a
 count never costs more than reading `COUNT_CAP` index entries.
@@ -14,6 +18,7 @@ count never costs more than reading `COUNT_CAP` index entries.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import uuid
@@ -27,7 +32,10 @@ from sqlalchemy.orm import defer
 from closeloop.cases.lifecycle import OPEN, Status
 from closeloop.cases.models import Case
 from closeloop.cases.search import matches
+from closeloop.config.models import Category, Department
 from closeloop.db import utcnow
+from closeloop.errors import NotFound
+from closeloop.identity.models import User
 from closeloop.paging import after, page
 
 __all__ = [
@@ -38,6 +46,7 @@ __all__ = [
     "ORDERS",
     "CaseFilters",
     "HandlerLoad",
+    "check_filter_ids",
     "count_cases",
     "handler_load",
     "list_cases",
@@ -71,6 +80,21 @@ class CaseFilters:
     assigned: bool | None = None  # has a handler (False: none yet)
     escalated: bool | None = None  # escalation level above 0
     due_before: dt.datetime | None = None  # due strictly before this time
+
+
+async def check_filter_ids(session: AsyncSession, f: CaseFilters) -> None:
+    """404 for a filter's department, handler or category id the tenant has not."""
+    named: list[tuple[type[Any], uuid.UUID, str]] = []
+    if f.department is not None:
+        named.append((Department, f.department, "department"))
+    if f.assignee is not None:
+        named.append((User, f.assignee, "user"))
+    if f.category:
+        with contextlib.suppress(ValueError):  # a code: no case has an unknown one
+            named.append((Category, uuid.UUID(f.category), "category"))
+    for model, id_, what in named:
+        if await session.scalar(select(model.id).where(model.id == id_)) is None:
+            raise NotFound(f"no {what} {id_}")
 
 
 def _filtered(query: Select[Any], f: CaseFilters) -> Select[Any]:
@@ -129,6 +153,7 @@ async def list_cases(
     order: str = "received",
 ) -> tuple[list[Case], str | None]:
     """One page of the bound tenant's cases and the cursor of the next (None at the end)."""
+    await check_filter_ids(session, filters)
     limit = max(1, min(limit, MAX_LIMIT))
     query = _filtered(
         select(Case).options(
@@ -153,6 +178,7 @@ async def count_cases(
 ) -> tuple[int, bool]:
     """How many of the bound tenant's cases match `filters`: `(count, False)` when exact,
     `(cap, True)` when more than `cap` match."""
+    await check_filter_ids(session, filters)
     matching = _filtered(select(literal(1)).select_from(Case), filters).limit(cap + 1)
     found = int(await session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
     return (cap, True) if found > cap else (found, False)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from closeloop.bounded import Short
 from closeloop.cases.heading import CaseHeading
 from closeloop.customers.schemas import CustomerInput, CustomerRead
 from closeloop.times import ClientTime
@@ -33,7 +34,6 @@ Kind = Literal["complaint", "service_request", "inquiry", "suggestion"]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 Description = Annotated[str, msgspec.Meta(min_length=1, max_length=50_000)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-Short = Annotated[str, msgspec.Meta(max_length=200)]
 Place = Annotated[str, msgspec.Meta(max_length=500)]
 Demands = Annotated[list[Code], msgspec.Meta(max_length=20)]
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from closeloop.bounded import Email, Name, Slug
 from closeloop.config.models import CASE_KINDS
 from closeloop.config.schemas import CODE_PATTERN, SatisfactionLevel, ScriptStep
 from closeloop.config.service import check_profile
@@ -45,8 +46,6 @@ __all__ = [
 ]
 
 Code = Annotated[str, msgspec.Meta(pattern=CODE_PATTERN)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 Position = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 MIN_PASSWORD = 10
 
@@ -104,7 +103,7 @@ class CategorySpec(ItemSpec, kw_only=True):
 class UserSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A staff member; `password` or `password_env` is used only when the user is created."""
 
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+    email: Email
     display_name: Name
     roles: list[str]
     permissions: list[str] = []

@@ -58,6 +58,7 @@ __all__ = [
     "pii_mode",
     "profile",
     "remember_tenant",
+    "satisfaction_level",
     "satisfaction_scale",
     "severities",
     "shared",
@@ -227,6 +228,16 @@ async def satisfaction_scale(session: AsyncSession) -> list[dict[str, Any]]:
         scale: list[dict[str, Any]] = DEFAULT_PROFILE["satisfaction_scale"]
         return scale
     return found.satisfaction_scale
+
+
+async def satisfaction_level(
+    session: AsyncSession, code: str
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The level of the bound tenant's scale answered by `code` (None when no level has
+    it), and the scale's codes (what a refusal names)."""
+    scale = await satisfaction_scale(session)
+    level = next((item for item in scale if item.get("code") == code), None)
+    return level, [str(item.get("code")) for item in scale]
 
 
 async def category(session: AsyncSession, category_id: uuid.UUID) -> Category | None:

@@ -168,44 +168,32 @@ async def _is_empty(session: AsyncSession, model: type[Any]) -> bool:
     return not await session.scalar(select(func.count()).select_from(model))
 
 
+def _listed(items: tuple[tuple[str, str, str], ...]) -> list[dict[str, Any]]:
+    """(code, name_zh, name_en) items as rows' values, in their order."""
+    return [
+        {"code": code, "name_zh": zh, "name_en": en, "position": index}
+        for index, (code, zh, en) in enumerate(items, start=1)
+    ]
+
+
 async def seed_defaults(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     """Give `tenant_id` the defaults for every kind of item it has none of."""
     if bound_tenant(session) != tenant_id:
         await tenant_scope(session, tenant_id)
+    severities = [
+        {"code": code, "name_zh": zh, "name_en": en, "rank": rank, "position": rank}
+        for code, zh, en, rank in DEFAULT_SEVERITIES
+    ]
     rows: list[Any] = []
-    if await _is_empty(session, Severity):
-        rows += [
-            Severity(
-                tenant_id=tenant_id,
-                id=new_id(),
-                code=code,
-                name_zh=zh,
-                name_en=en,
-                rank=rank,
-                active=True,
-                position=rank,
-            )
-            for code, zh, en, rank in DEFAULT_SEVERITIES
-        ]
-    for model, items in (
-        (Category, DEFAULT_CATEGORIES),
-        (Department, DEFAULT_DEPARTMENTS),
-        (Channel, DEFAULT_CHANNELS),
-        (DemandType, DEFAULT_DEMAND_TYPES),
+    for model, values in (
+        (Severity, severities),
+        (Category, _listed(DEFAULT_CATEGORIES)),
+        (Department, _listed(DEFAULT_DEPARTMENTS)),
+        (Channel, _listed(DEFAULT_CHANNELS)),
+        (DemandType, _listed(DEFAULT_DEMAND_TYPES)),
     ):
         if await _is_empty(session, model):
-            rows += [
-                model(
-                    tenant_id=tenant_id,
-                    id=new_id(),
-                    code=code,
-                    name_zh=zh,
-                    name_en=en,
-                    active=True,
-                    position=index,
-                )
-                for index, (code, zh, en) in enumerate(items, start=1)
-            ]
+            rows += [model(tenant_id=tenant_id, id=new_id(), active=True, **v) for v in values]
     if await session.scalar(select(TenantProfile.id)) is None:
         rows.append(default_profile(tenant_id))
     session.add_all(rows)

@@ -15,6 +15,8 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from closeloop.bounded import Name
+
 __all__ = [
     "CategoryCreate",
     "CategoryRead",
@@ -45,7 +47,6 @@ Code = Annotated[
         description="lowercase letters, digits, '_', '-' and '.'; at most 64; never changes",
     ),
 ]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Position = Annotated[int, msgspec.Meta(ge=0, le=1_000_000, description="sort order in lists")]
 Rank = Annotated[int, msgspec.Meta(ge=1, le=1000, description="higher is more severe")]
 ScriptText = Annotated[str, msgspec.Meta(max_length=4000)]

@@ -14,22 +14,18 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
-from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
+from litestar import Controller, Response, get
 from litestar.response import Template
 
 from closeloop.cases.listing import CaseFilters, count_cases, handler_load, list_cases
-from closeloop.console.deps import Viewer
+from closeloop.console.deps import Page
 from closeloop.console.directory import load_names
 from closeloop.console.i18n import N_
 from closeloop.console.live import POLL_SECONDS, live_stamp, unchanged
-from closeloop.console.pages import render, request_locale
 from closeloop.console.queues import QUEUES, queue_filters, queue_rows, queue_url
 from closeloop.db import utcnow
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
-from closeloop.settings import Settings
-from closeloop.web.deps import DbSession
 
 __all__ = ["BOARD_ROLES", "BoardController"]
 
@@ -47,8 +43,6 @@ COUNTERS: tuple[tuple[str, dict[str, str]], ...] = (
 )
 COUNTER_TITLES = {"open": N_("Escalated")}
 
-AppSettings = NamedDependency[Settings]
-
 
 def _end_of_day(now: dt.datetime, timezone: str) -> dt.datetime:
     """Midnight after `now` in the tenant's time zone."""
@@ -60,15 +54,9 @@ class BoardController(Controller):
     path = "/board"
 
     @get("/", opt=access(*BOARD_ROLES))
-    async def board(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        settings: AppSettings,
-        viewer: Viewer,
-    ) -> Template | Response[bytes]:
+    async def board(self, page: Page) -> Template | Response[bytes]:
         """The board; polled by the page (204 while nothing on it changed)."""
-        locale = request_locale(request, viewer.tenant_locale)
+        db_session, viewer, locale = page.db_session, page.viewer, page.locale
         now = utcnow()
         counters: list[dict[str, Any]] = []
         for name, extra in COUNTERS:
@@ -98,7 +86,7 @@ class BoardController(Controller):
                 {
                     "title": title,
                     "url": queue_url(name, **extra),
-                    "rows": await queue_rows(db_session, settings, viewer, locale, cases),
+                    "rows": await queue_rows(page, cases),
                 }
             )
         until = _end_of_day(now, viewer.tenant_timezone)
@@ -124,14 +112,11 @@ class BoardController(Controller):
             [[(r["id"], r["status"], r["escalation"]) for r in p["rows"]] for p in panels],
             team,
         )
-        partial = request.headers.get("hx-target") == BOARD_ID
-        if partial and (answer := unchanged(request, stamp)) is not None:
+        partial = page.request.headers.get("hx-target") == BOARD_ID
+        if partial and (answer := unchanged(page.request, stamp)) is not None:
             return answer
-        return render(
-            request,
+        return page.render(
             "board/_board.html" if partial else "board/board.html",
-            locale=locale,
-            viewer=viewer,
             counters=counters,
             panels=panels,
             team=team,

@@ -19,7 +19,14 @@ from closeloop.cases.schemas import CaseUpdate
 from closeloop.errors import ApiError
 from closeloop.times import dec_hook
 
-__all__ = ["EDIT_FIELDS", "PRODUCT_FIELDS", "SCRIPT_PREFIX", "action_body", "case_update"]
+__all__ = [
+    "EDIT_FIELDS",
+    "PRODUCT_FIELDS",
+    "SCRIPT_PREFIX",
+    "action_body",
+    "case_update",
+    "posted_values",
+]
 
 # Fields of a form that are not the action's.
 _FORM_ONLY = {"_csrf_token", "version"}
@@ -92,3 +99,8 @@ def case_update(form: FormMultiDict) -> CaseUpdate:
         return msgspec.convert(raw, CaseUpdate, dec_hook=dec_hook)
     except msgspec.ValidationError as exc:
         raise ApiError(f"invalid details: {exc}", code="invalid_request") from None
+
+
+def posted_values(form: FormMultiDict) -> dict[str, str]:
+    """A refused form's fields as posted (not its CSRF token), to show it again filled."""
+    return {key: str(form.get(key) or "") for key in form if key != "_csrf_token"}

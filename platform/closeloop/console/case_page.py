@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -38,25 +37,27 @@ from closeloop.cases.lifecycle import Action
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.record_sheet import RecordSheetService
 from closeloop.console import case_labels as L
-from closeloop.console.case_forms import EDIT_FIELDS, PRODUCT_FIELDS, action_body, case_update
+from closeloop.console.case_forms import (
+    EDIT_FIELDS,
+    PRODUCT_FIELDS,
+    action_body,
+    case_update,
+    posted_values,
+)
 from closeloop.console.case_view import (
     PREVIEWABLE,
     case_stamp,
     load_case_view,
     reveal_customer,
 )
-from closeloop.console.deps import Viewer
+from closeloop.console.deps import ConsolePage, Page
 from closeloop.console.i18n import N_, gettext
-from closeloop.console.pages import SECURITY_HEADERS, render, request_locale, see_other
+from closeloop.console.pages import SECURITY_HEADERS, see_other
 from closeloop.console.register import FORM_BODY_LIMIT, MAX_FILES
 from closeloop.console.register_form import read_uploads
-from closeloop.console.sessions import ConsoleUser
 from closeloop.errors import ApiError, NotFound, UnprocessableEntity
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Permission
-from closeloop.providers import AppSettings
-from closeloop.settings import Settings
-from closeloop.web.deps import DbSession
 
 __all__ = ["ACTING_VIEWER", "CasePageController"]
 
@@ -96,21 +97,12 @@ def _values(case: Case) -> dict[str, str]:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Screen:
-    """What every handler of the case page works with: the request, its transaction, the
-    signed-in viewer (admitted by the route's declaration), the settings, and the case
+class Screen(ConsolePage):
+    """What every handler of the case page works with: the console page, and the case
     and attachment services as the API's providers build them for the viewer."""
 
-    request: Request[Any, Any, Any]
-    db_session: AsyncSession
-    viewer: ConsoleUser
-    settings: Settings
     cases: CaseService
     attachments: AttachmentService
-
-    @property
-    def locale(self) -> str:
-        return request_locale(self.request, self.viewer.tenant_locale)
 
     async def page(
         self,
@@ -122,13 +114,13 @@ class Screen:
         editing: bool = False,
         revealed: bool = False,
     ) -> Template:
-        viewer, locale = self.viewer, self.locale
+        viewer = self.viewer
         view = await load_case_view(
             self.db_session,
             self.settings,
             viewer,
             case_id,
-            locale,
+            self.locale,
             cases=self.cases,
             attachments=self.attachments,
         )
@@ -140,12 +132,9 @@ class Screen:
         if problem is not None and problem.form == "details":
             values.update(problem.values)
             editing = True
-        return render(
-            self.request,
+        return self.render(
             template,
-            locale=locale,
             status_code=status_code,
-            viewer=viewer,
             view=view,
             case=view.case,
             values=values,
@@ -158,14 +147,13 @@ class Screen:
 
 
 async def provide_screen(
-    request: Request[Any, Any, Any],
-    db_session: DbSession,
-    viewer: Viewer,
-    settings: AppSettings,
+    page: Page,
     cases: NamedDependency[CaseService],
     attachments: NamedDependency[AttachmentService],
 ) -> Screen:
-    return Screen(request, db_session, viewer, settings, cases, attachments)
+    return Screen(
+        page.request, page.db_session, page.viewer, page.settings, page.locale, cases, attachments
+    )
 
 
 CaseScreen = NamedDependency[Screen]
@@ -268,7 +256,7 @@ class CasePageController(Controller):
         except ApiError as exc:
             if exc.status_code not in _SHOWN_ON_PAGE:
                 raise
-            problem = Problem("details", exc.message, values=_posted(form))
+            problem = Problem("details", exc.message, values=posted_values(form))
             if exc.code == "version_conflict":
                 problem = await _conflict(screen, case_id, version, problem)
             return await screen.page(case_id, status_code=exc.status_code, problem=problem)
@@ -297,7 +285,7 @@ class CasePageController(Controller):
             # The case was found above: a 404 now is about the form (a case to merge into).
             if exc.status_code not in (*_SHOWN_ON_PAGE, 404):
                 raise
-            problem = Problem(chosen.value, exc.message, values=_posted(form))
+            problem = Problem(chosen.value, exc.message, values=posted_values(form))
             return await screen.page(case_id, status_code=exc.status_code, problem=problem)
         return see_other(_case_url(case_id, "timeline"))
 
@@ -315,13 +303,8 @@ class CasePageController(Controller):
         customer = await reveal_customer(
             screen.db_session, screen.settings, screen.viewer.principal, case_id
         )
-        return render(
-            screen.request,
-            "case/_customer.html",
-            locale=screen.locale,
-            customer=customer,
-            case_id=case_id,
-            may_reveal=False,
+        return screen.render(
+            "case/_customer.html", customer=customer, case_id=case_id, may_reveal=False
         )
 
     @post(
@@ -398,7 +381,3 @@ class CasePageController(Controller):
         filename, body = await record_sheets.pdf(case_id, pii=pii)
         headers = {**SECURITY_HEADERS, "Content-Disposition": _content_disposition(filename)}
         return Response(body, media_type="application/pdf", headers=headers)
-
-
-def _posted(form: Any) -> dict[str, str]:
-    return {key: str(form.get(key) or "") for key in form if key != "_csrf_token"}

@@ -17,7 +17,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from closeloop.console.deps import Viewer, provide_console_sessions
+from closeloop.console.deps import Page, provide_console_sessions
 from closeloop.console.i18n import LANGUAGE_COOKIE, LOCALES, N_, gettext
 from closeloop.console.pages import SECURITY_HEADERS, render, request_locale, secure_cookies
 from closeloop.console.sessions import SESSION_COOKIE, ConsoleSessionService
@@ -215,11 +215,6 @@ class ConsoleController(Controller):
         )
 
     @get("/", opt=access(*ALL_ROLES))
-    async def home(self, request: Request[Any, Any, Any], viewer: Viewer) -> Template:
+    async def home(self, page: Page) -> Template:
         """The landing page: who is signed in; the queues come here next."""
-        return render(
-            request,
-            "home.html",
-            locale=request_locale(request, viewer.tenant_locale),
-            viewer=viewer,
-        )
+        return page.render("home.html")

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
@@ -26,12 +26,11 @@ from closeloop.cases.actions import CaseActionService
 from closeloop.cases.lifecycle import Action, allowed_actions
 from closeloop.cases.models import Case
 from closeloop.console import case_labels as L
-from closeloop.console.case_forms import action_body
+from closeloop.console.case_forms import action_body, posted_values
 from closeloop.console.case_page import ACTING_VIEWER
 from closeloop.console.case_view import resolution_rows
-from closeloop.console.deps import Viewer
-from closeloop.console.pages import render, request_locale, see_other
-from closeloop.console.sessions import ConsoleUser
+from closeloop.console.deps import ConsolePage, Page
+from closeloop.console.pages import see_other
 from closeloop.db import utcnow
 from closeloop.errors import ApiError
 from closeloop.followups.deps import provide_followup_queue
@@ -39,7 +38,6 @@ from closeloop.followups.queue import Due, FollowupFilters, FollowupQueue
 from closeloop.followups.schemas import FollowupRead
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
-from closeloop.web.deps import DbSession
 
 __all__ = ["FollowupDeskController"]
 
@@ -58,14 +56,13 @@ class Task:
     offered: bool  # the lifecycle lets this user record it now
 
 
-async def _tasks(
-    db_session: DbSession, queue: FollowupQueue, viewer: ConsoleUser, locale: str, due: Due | None
-) -> list[Task]:
-    page = await queue.page(FollowupFilters(due=due), locale=locale, limit=100)
-    ids = {item.case_id for item in page.items}
+async def _tasks(page: ConsolePage, queue: FollowupQueue, due: Due | None) -> list[Task]:
+    viewer, locale = page.viewer, page.locale
+    found = await queue.page(FollowupFilters(due=due), locale=locale, limit=100)
+    ids = {item.case_id for item in found.items}
     cases = {
         case.id: case
-        for case in (await db_session.scalars(select(Case).where(Case.id.in_(ids)))).all()
+        for case in (await page.db_session.scalars(select(Case).where(Case.id.in_(ids)))).all()
     }
     now = utcnow()
     return [
@@ -76,7 +73,7 @@ async def _tasks(
             begun=item.due_from <= now,
             offered=Action.FOLLOWUP.value in allowed_actions(cases[item.case_id], viewer.principal),
         )
-        for item in page.items
+        for item in found.items
     ]
 
 
@@ -89,35 +86,24 @@ class FollowupDeskController(Controller):
 
     @get("/", opt=access(*DESK_ROLES))
     async def desk(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
-        queue: NamedDependency[FollowupQueue],
-        due: DueFilter = None,
+        self, page: Page, queue: NamedDependency[FollowupQueue], due: DueFilter = None
     ) -> Template:
-        return await self._render(request, db_session, queue, viewer, due)
+        return await self._render(page, queue, due)
 
     @staticmethod
     async def _render(
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
+        page: ConsolePage,
         queue: FollowupQueue,
-        viewer: ConsoleUser,
         due: Due | None,
         *,
         status_code: int = 200,
         problem: tuple[uuid.UUID, str] | None = None,
         posted: dict[str, str] | None = None,
     ) -> Template:
-        locale = request_locale(request, viewer.tenant_locale)
-        return render(
-            request,
+        return page.render(
             "followups/desk.html",
-            locale=locale,
             status_code=status_code,
-            viewer=viewer,
-            tasks=await _tasks(db_session, queue, viewer, locale, due),
+            tasks=await _tasks(page, queue, due),
             due=due,
             problem=problem,
             posted=posted or {},
@@ -127,32 +113,27 @@ class FollowupDeskController(Controller):
     @post("/{followup_id:uuid}", opt=access(*DESK_ROLES), status_code=303)
     async def record(
         self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
+        page: Page,
         queue: NamedDependency[FollowupQueue],
         actions: NamedDependency[CaseActionService],
         followup_id: FromPath[uuid.UUID],
     ) -> Redirect | Template:
         """Record the follow-up: outcome, note and the script's answers."""
         task = await queue.task(followup_id)  # 404 unless the caller may see it
-        form = await request.form()
+        form = await page.request.form()
         try:
-            async with db_session.begin_nested():
-                body = decode_body(Action.FOLLOWUP, action_body(form, viewer.tenant_timezone))
+            async with page.db_session.begin_nested():
+                body = decode_body(Action.FOLLOWUP, action_body(form, page.viewer.tenant_timezone))
                 await actions.apply(task.case_id, Action.FOLLOWUP, body)
         except ApiError as exc:
             if exc.status_code not in _SHOWN_ON_PAGE:
                 raise
-            posted = {key: str(form.get(key) or "") for key in form if key != "_csrf_token"}
             return await self._render(
-                request,
-                db_session,
+                page,
                 queue,
-                viewer,
                 None,
                 status_code=exc.status_code,
                 problem=(followup_id, exc.message),
-                posted=posted,
+                posted=posted_values(form),
             )
         return see_other("/console/followups")

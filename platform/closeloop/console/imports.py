@@ -14,29 +14,37 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from closeloop.cases.attachments import clean_filename
-from closeloop.console.deps import Viewer
+from closeloop.console.deps import ConsolePage, Page
 from closeloop.console.imports_form import (
     DELIMITERS,
     ENCODINGS,
     delimiter_name,
     read_edits,
     read_options,
+    read_sla_keys,
     shown_first,
 )
 from closeloop.console.live import live_stamp, unchanged
-from closeloop.console.pages import render, request_locale, see_other, with_query
+from closeloop.console.pages import see_other, with_query
 from closeloop.errors import ApiError, UnprocessableEntity
 from closeloop.identity.access import access
 from closeloop.identity.models import Role
 from closeloop.imports.deps import provide_import_service, provide_import_uploads
-from closeloop.imports.editing import KEEP, VALUE, compose_mapping, extra_views, field_views
+from closeloop.imports.editing import (
+    KEEP,
+    VALUE,
+    compose_mapping,
+    extra_views,
+    field_views,
+    sla_views,
+)
 from closeloop.imports.mapping import SHIPPED
 from closeloop.imports.models import ImportRun
 from closeloop.imports.schemas import MAX_FILE_BYTES
@@ -53,10 +61,6 @@ PROGRESS_SECONDS = 1
 Imports = NamedDependency[ImportService]
 Uploads = NamedDependency[ImportUploadService]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _locale(request: Request[Any, Any, Any], viewer: Viewer) -> str:
-    return request_locale(request, viewer.tenant_locale)
 
 
 def _progress(run: ImportRun) -> int:
@@ -84,19 +88,15 @@ class ImportPageController(Controller):
 
     async def _index(
         self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
+        page: ConsolePage,
         imports: Imports,
         uploads: Uploads,
         *,
         problem: ApiError | None = None,
     ) -> Template:
-        return render(
-            request,
+        return page.render(
             "imports/index.html",
-            locale=_locale(request, viewer),
             status_code=problem.status_code if problem else 200,
-            viewer=viewer,
             runs=await imports.list_runs(limit=50),
             saved=await uploads.saved_mappings(),
             shipped=SHIPPED,
@@ -104,27 +104,15 @@ class ImportPageController(Controller):
         )
 
     @get("/")
-    async def index(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        imports: Imports,
-        uploads: Uploads,
-    ) -> Template:
+    async def index(self, page: Page, imports: Imports, uploads: Uploads) -> Template:
         """The upload form, the saved mappings and the tenant's runs, newest first."""
-        return await self._index(request, viewer, imports, uploads)
+        return await self._index(page, imports, uploads)
 
     @post("/", request_max_body_size=MAX_FILE_BYTES)
-    async def upload(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        imports: Imports,
-        uploads: Uploads,
-    ) -> Template | Redirect:
+    async def upload(self, page: Page, imports: Imports, uploads: Uploads) -> Template | Redirect:
         """Store the file, then to its preview; a file that cannot be read is the upload
         page again with the problem (422), and nothing is kept."""
-        form = await request.form()
+        form = await page.request.form()
         upload = form.get("file")
         mapping = form.get("mapping") if isinstance(form.get("mapping"), str) else ""
         try:
@@ -135,7 +123,7 @@ class ImportPageController(Controller):
                 data=await upload.read(),
             )
         except ApiError as exc:
-            return await self._index(request, viewer, imports, uploads, problem=exc)
+            return await self._index(page, imports, uploads, problem=exc)
         return see_other(_upload_url(stored.id, {}, mapping=str(mapping or "")))
 
     @get("/template.xlsx", media_type=XLSX)
@@ -150,8 +138,7 @@ class ImportPageController(Controller):
 
     async def _upload_page(
         self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
+        page: ConsolePage,
         uploads: Uploads,
         upload_id: uuid.UUID,
         values: dict[str, Any],
@@ -168,23 +155,17 @@ class ImportPageController(Controller):
             preview = await uploads.preview(upload, options)
             text = mapping_text or await uploads.mapping_text(choice)
         except UnprocessableEntity as exc:
-            return render(
-                request,
+            return page.render(
                 "imports/problem.html",
-                locale=_locale(request, viewer),
                 status_code=exc.status_code,
-                viewer=viewer,
                 problem=exc,
                 back=f"{HOME}/uploads/{upload.id}",
             )
         used, others = shown_first(field_views(text))
         extra = extra_views(text)
-        return render(
-            request,
+        return page.render(
             "imports/upload.html",
-            locale=_locale(request, viewer),
             status_code=problem.status_code if problem else 200,
-            viewer=viewer,
             upload=upload,
             preview=preview,
             described=preview.described,
@@ -198,6 +179,7 @@ class ImportPageController(Controller):
             used=used,
             others=others,
             extra=extra,
+            sla=sla_views(text),
             keep=KEEP,
             value=VALUE,
             mapping_name=str(values.get("name") or choice.partition(":")[2]),
@@ -206,30 +188,22 @@ class ImportPageController(Controller):
 
     @get("/uploads/{upload_id:uuid}")
     async def upload_page(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        uploads: Uploads,
-        upload_id: FromPath[uuid.UUID],
+        self, page: Page, uploads: Uploads, upload_id: FromPath[uuid.UUID]
     ) -> Template:
         """The file's first rows and how it was read (`encoding`, `delimiter`, `sheet`
         override it), and the mapping form filled from `mapping` (`shipped:<name>` or
         `saved:<id>`)."""
-        values = dict(request.query_params.items())
-        return await self._upload_page(request, viewer, uploads, upload_id, values)
+        values = dict(page.request.query_params.items())
+        return await self._upload_page(page, uploads, upload_id, values)
 
     @post("/uploads/{upload_id:uuid}")
     async def start(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        uploads: Uploads,
-        upload_id: FromPath[uuid.UUID],
+        self, page: Page, uploads: Uploads, upload_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         """The mapping form sent: `action` is `dry_run` or `run` (a queued run, then its
         page) or `save` (the mapping saved by `name` for this tenant). A mapping with
         mistakes is the form again with them (422), nothing run."""
-        form = await request.form()
+        form = await page.request.form()
         values = {key: form.get(key) for key in form}
         upload = await uploads.get(upload_id)
         action = str(values.get("action") or "dry_run")
@@ -241,7 +215,12 @@ class ImportPageController(Controller):
             edits, extra, kept = read_edits(values, preview.header)
             name = str(values.get("name") or "").strip() or "console"
             text = compose_mapping(
-                base, name=name, edits=edits, extra_columns=extra, extra_keys=kept
+                base,
+                name=name,
+                edits=edits,
+                extra_columns=extra,
+                extra_keys=kept,
+                sla_keys=read_sla_keys(values),
             )
             if action == "save":
                 saved = await uploads.save_mapping(name, text)
@@ -253,7 +232,7 @@ class ImportPageController(Controller):
             if exc.status_code in (401, 403, 404):
                 raise
             return await self._upload_page(
-                request, viewer, uploads, upload_id, values, mapping_text=text, problem=exc
+                page, uploads, upload_id, values, mapping_text=text, problem=exc
             )
         return see_other(f"{HOME}/runs/{run.id}")
 
@@ -268,55 +247,38 @@ class ImportPageController(Controller):
 
     async def _run_page(
         self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
+        page: ConsolePage,
         imports: Imports,
         run_id: uuid.UUID,
         problem: ApiError | None = None,
     ) -> Template:
         run = await imports.get(run_id)
-        locale = _locale(request, viewer)
-        return render(
-            request,
+        locale = page.locale
+        return page.render(
             "imports/run.html",
-            locale=locale,
             status_code=problem.status_code if problem else 200,
-            viewer=viewer,
             errors=await imports.errors(run_id, limit=SHOWN_ERRORS),
             problem=problem,
             **self._run_context(run, locale),
         )
 
     @get("/runs/{run_id:uuid}")
-    async def run_page(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        imports: Imports,
-        run_id: FromPath[uuid.UUID],
-    ) -> Template:
+    async def run_page(self, page: Page, imports: Imports, run_id: FromPath[uuid.UUID]) -> Template:
         """A run: progress while it goes, then its counts, its row errors and undo."""
-        return await self._run_page(request, viewer, imports, run_id)
+        return await self._run_page(page, imports, run_id)
 
     @get("/runs/{run_id:uuid}/progress")
     async def progress(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        imports: Imports,
-        run_id: FromPath[uuid.UUID],
+        self, page: Page, imports: Imports, run_id: FromPath[uuid.UUID]
     ) -> Template | Response[bytes]:
         """The run's panel (polled while it runs; 204 while nothing moved)."""
         run = await imports.get(run_id)
-        locale = _locale(request, viewer)
+        locale = page.locale
         context = self._run_context(run, locale)
-        if (answer := unchanged(request, context["stamp"])) is not None:
+        if (answer := unchanged(page.request, context["stamp"])) is not None:
             return answer
-        return render(
-            request,
+        return page.render(
             "imports/_run.html",
-            locale=locale,
-            viewer=viewer,
             errors=await imports.errors(run_id, limit=SHOWN_ERRORS),
             **context,
         )
@@ -332,11 +294,7 @@ class ImportPageController(Controller):
 
     @post("/runs/{run_id:uuid}/undo")
     async def undo(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        imports: Imports,
-        run_id: FromPath[uuid.UUID],
+        self, page: Page, imports: Imports, run_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         """Remove exactly the run's cases; 409 with the reason once any changed."""
         try:
@@ -344,17 +302,12 @@ class ImportPageController(Controller):
         except ApiError as exc:
             if exc.status_code == 404:
                 raise
-            return await self._run_page(request, viewer, imports, run_id, exc)
+            return await self._run_page(page, imports, run_id, exc)
         return see_other(f"{HOME}/runs/{run_id}")
 
     @post("/runs/{run_id:uuid}/confirm")
     async def confirm(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        imports: Imports,
-        uploads: Uploads,
-        run_id: FromPath[uuid.UUID],
+        self, page: Page, imports: Imports, uploads: Uploads, run_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         """Run for real what a finished dry run checked: same file, mapping, options."""
         try:
@@ -362,5 +315,5 @@ class ImportPageController(Controller):
         except ApiError as exc:
             if exc.status_code == 404:
                 raise
-            return await self._run_page(request, viewer, imports, run_id, exc)
+            return await self._run_page(page, imports, run_id, exc)
         return see_other(f"{HOME}/runs/{run.id}")

@@ -18,6 +18,7 @@ __all__ = [
     "delimiter_name",
     "read_edits",
     "read_options",
+    "read_sla_keys",
     "shown_first",
 ]
 
@@ -86,6 +87,14 @@ def read_edits(
     if "extra_form" in values:
         kept = [key[2:] for key in values if key.startswith("e.") and values[key] == "on"]
     return edits, extra, kept
+
+
+def read_sla_keys(values: Mapping[str, Any]) -> list[str] | None:
+    """The mapping's `[sla]` targets the form keeps (`s.<target>` ticked); None when the
+    form had no such section."""
+    if "extra_form" not in values:
+        return None
+    return [key[2:] for key in values if key.startswith("s.") and values[key] == "on"]
 
 
 def shown_first(views: list[FieldView]) -> tuple[list[FieldView], list[FieldView]]:

@@ -23,6 +23,12 @@ class NavLink:
     icon: str
     roles: tuple[Role, ...]
     key: str  # the keyboard shortcut's second key ("g" then this)
+    section: str = ""  # the pages below this path are this link's too (default: href)
+
+    def leads_to(self, path: str) -> bool:
+        """Whether the page at `path` is this link's (the menu marks it)."""
+        section = self.section or self.href
+        return path == self.href or path.startswith(section.rstrip("/") + "/")
 
 
 NAV_LINKS = (
@@ -33,7 +39,7 @@ NAV_LINKS = (
         (Role.AGENT, Role.SUPERVISOR, Role.ADMIN),
         "n",
     ),
-    NavLink("/console/queues/mine", N_("Queues"), "list", ALL_ROLES, "q"),
+    NavLink("/console/queues/mine", N_("Queues"), "list", ALL_ROLES, "q", "/console/queues"),
     NavLink("/console/board", N_("Board"), "chart-bar", (Role.SUPERVISOR, Role.ADMIN), "b"),
     NavLink(
         "/console/followups",

@@ -23,7 +23,7 @@ from closeloop.console.assets import assets, static_file
 from closeloop.console.board import BoardController
 from closeloop.console.case_page import CasePageController
 from closeloop.console.controllers import COOKIE_PATH, ConsoleController
-from closeloop.console.deps import console_caller, provide_viewer
+from closeloop.console.deps import console_caller, provide_page, provide_viewer
 from closeloop.console.errors import with_console_pages
 from closeloop.console.followup_desk import FollowupDeskController
 from closeloop.console.imports import ImportPageController
@@ -31,6 +31,7 @@ from closeloop.console.inbox import InboxPageController
 from closeloop.console.pages import template_config
 from closeloop.console.queues import QueueController
 from closeloop.console.register import RegisterController
+from closeloop.console.report_schedules import ReportSchedulePageController
 from closeloop.console.reports import ReportsPageController
 from closeloop.settings import Settings
 from closeloop.web.guards import CALLER_KEY
@@ -86,12 +87,16 @@ class ConsolePlugin(InitPluginProtocol):
                 FollowupDeskController,
                 ImportPageController,
                 ReportsPageController,
+                ReportSchedulePageController,
             ],
             middleware=[
                 DefineMiddleware(CSRFMiddleware, config=_csrf_config(self.settings)),
                 DefineMiddleware(CompressionMiddleware, config=PAGE_COMPRESSION),
             ],
-            dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
+            dependencies={
+                "viewer": Provide(provide_viewer, sync_to_thread=False),
+                "page": Provide(provide_page, sync_to_thread=False),
+            },
             # Pages declaring access(...) are for the signed-in user of a cookie session.
             opt={CALLER_KEY: console_caller},
             include_in_schema=False,

@@ -35,7 +35,7 @@ from closeloop.cases.listing import MAX_LIMIT, OPEN_STATUSES, CaseFilters, count
 from closeloop.cases.models import Case
 from closeloop.cases.views import case_summaries
 from closeloop.config.models import CASE_KINDS
-from closeloop.console.deps import Viewer
+from closeloop.console.deps import ConsolePage, Page, Viewer
 from closeloop.console.directory import (
     assignable_handlers,
     channels,
@@ -44,20 +44,12 @@ from closeloop.console.directory import (
 )
 from closeloop.console.i18n import N_, gettext
 from closeloop.console.live import POLL_SECONDS, due_clock, live_stamp, unchanged
-from closeloop.console.pages import (
-    drop_empty_query,
-    render,
-    request_locale,
-    see_other,
-    with_query,
-)
-from closeloop.console.sessions import ConsoleUser
+from closeloop.console.pages import drop_empty_query, see_other, with_query
 from closeloop.customers.schemas import CustomerRead
 from closeloop.db import utcnow
 from closeloop.errors import ApiError
 from closeloop.identity.access import ALL_ROLES, access
 from closeloop.identity.models import Role, User
-from closeloop.settings import Settings
 from closeloop.web.deps import DbSession
 
 __all__ = [
@@ -192,14 +184,10 @@ def _customer_text(customer: CustomerRead | None) -> str:
     return customer.name or customer.nickname or customer.phone or customer.email or ""
 
 
-async def queue_rows(
-    db_session: DbSession,
-    settings: Settings,
-    viewer: ConsoleUser,
-    locale: str,
-    cases: list[Case],
-) -> list[dict[str, Any]]:
-    summaries = await case_summaries(db_session, settings, viewer.principal, cases)
+async def queue_rows(page: ConsolePage, cases: list[Case]) -> list[dict[str, Any]]:
+    """The queue's rows of `cases` as the page's viewer may see them."""
+    db_session, locale = page.db_session, page.locale
+    summaries = await case_summaries(db_session, page.settings, page.viewer.principal, cases)
     names = await load_names(db_session, locale, [c.handler_id for c in cases])
     now = utcnow()
     rows = []
@@ -257,7 +245,6 @@ def _is_uuid(text: str) -> bool:
 
 
 Filters = NamedDependency[CaseFilters]
-AppSettings = NamedDependency[Settings]
 Cursor = Annotated[str | None, QueryParameter(max_length=400)]
 
 
@@ -277,25 +264,20 @@ class QueueController(Controller):
     @get("/{name:str}", opt=access(*ALL_ROLES), before_request=drop_empty_query)
     async def queue(
         self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        settings: AppSettings,
-        viewer: Viewer,
+        page: Page,
         filters: Filters,
         name: FromPath[str],
         cursor: Cursor = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = PAGE_SIZE,
     ) -> Template | Response[bytes]:
         """One queue, next due first, a page at a time, with its total."""
-        if name not in QUEUES:
-            raise NotFoundException(f"no queue {name!r}")
-        locale = request_locale(request, viewer.tenant_locale)
-        user = await db_session.get(User, (viewer.principal.tenant_id, viewer.principal.user_id))
-        combined = queue_filters(name, user, utcnow(), filters)
+        request, db_session, locale = page.request, page.db_session, page.locale
+        principal = page.viewer.principal
+        user, combined = await _queue(page, name, filters)
         no_department = name == "department" and (user is None or user.department_id is None)
         cases: list[Case] = []
         next_cursor, total, capped = None, 0, False
-        if combined is not None and not no_department:
+        if combined is not None:
             cases, next_cursor = await list_cases(
                 db_session, combined, limit=limit, cursor=cursor, order="due"
             )
@@ -307,10 +289,9 @@ class QueueController(Controller):
         if partial and (answer := unchanged(request, stamp)) is not None:
             return answer
         context: dict[str, Any] = {
-            "viewer": viewer,
             "queue": QUEUES[name],
             "queues": QUEUES.values(),
-            "rows": await queue_rows(db_session, settings, viewer, locale, cases),
+            "rows": await queue_rows(page, cases),
             "total": total,
             "capped": capped,
             "no_department": no_department,
@@ -322,51 +303,41 @@ class QueueController(Controller):
             "stamp": stamp,
             "poll_seconds": POLL_SECONDS,
             "results_id": RESULTS_ID,
-            "may_assign": viewer.principal.has_role(*BULK_ROLES),
+            "may_assign": principal.has_role(*BULK_ROLES),
             "export_url": with_query(f"{here}/export", kept)
-            if viewer.principal.has_role(*EXPORT_ROLES)
+            if principal.has_role(*EXPORT_ROLES)
             else None,
         }
         if partial:
-            return render(request, "queues/_results.html", locale=locale, **context)
-        choices = await _form_choices(db_session, locale)
-        return render(request, "queues/queue.html", locale=locale, **context, **choices)
+            return page.render("queues/_results.html", **context)
+        return page.render(
+            "queues/queue.html", **context, **await _form_choices(db_session, locale)
+        )
 
     @get("/{name:str}/export", opt=access(*EXPORT_ROLES))
     async def export(
         self,
-        db_session: DbSession,
+        page: Page,
         exports: NamedDependency[CaseExportService],
         filters: Filters,
-        viewer: Viewer,
         name: FromPath[str],
         format: Annotated[str, QueryParameter(pattern="^(csv|xlsx)$")] = "csv",
     ) -> Stream:
         """The queue's cases with its filters as `GET /api/v1/cases/export` answers them."""
-        if name not in QUEUES:
-            raise NotFoundException(f"no queue {name!r}")
-        user = await db_session.get(User, (viewer.principal.tenant_id, viewer.principal.user_id))
-        combined = queue_filters(name, user, utcnow(), filters)
-        if name == "department" and (user is None or user.department_id is None):
-            combined = None
+        _, combined = await _queue(page, name, filters)
         export = await exports.open(combined, fmt=format)
         headers = {"Content-Disposition": f'attachment; filename="{export.filename}"'}
         return Stream(export.body, media_type=export.media_type, headers=headers)
 
     @post("/{name:str}/assign", opt=access(*BULK_ROLES))
     async def bulk_assign(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
-        actions: NamedDependency[CaseActionService],
-        name: FromPath[str],
+        self, page: Page, actions: NamedDependency[CaseActionService], name: FromPath[str]
     ) -> Template:
         """Assign each chosen case with the API's assign action; one result per case."""
         if name not in QUEUES:
             raise NotFoundException(f"no queue {name!r}")
-        locale = request_locale(request, viewer.tenant_locale)
-        form = await request.form()
+        locale = page.locale
+        form = await page.request.form()
         raw_ids = [str(v) for v in form.getall("case_id", [])]
         problem = None
         ids: list[uuid.UUID] = []
@@ -392,21 +363,34 @@ class QueueController(Controller):
         results = []
         if body is not None:
             for case_id in ids:
-                results.append(await _assign_one(db_session, actions, case_id, body, locale))
-        partial = bool(request.headers.get("hx-request"))
-        page = render(
-            request,
+                results.append(await _assign_one(page.db_session, actions, case_id, body, locale))
+        partial = bool(page.request.headers.get("hx-request"))
+        answer = page.render(
             "queues/_assign_results.html" if partial else "queues/assign_results.html",
-            locale=locale,
             status_code=400 if problem else 200,
-            viewer=viewer,
             queue=QUEUES[name],
             problem=gettext(locale, problem) if problem else None,
             results=results,
         )
         if results:
-            page.headers["HX-Trigger"] = "closeloop:changed"  # the queue redraws now
-        return page
+            answer.headers["HX-Trigger"] = "closeloop:changed"  # the queue redraws now
+        return answer
+
+
+async def _queue(
+    page: ConsolePage, name: str, filters: CaseFilters
+) -> tuple[User | None, CaseFilters | None]:
+    """The viewer's user row and queue `name` over the URL's `filters`: None when the
+    queue holds nothing (statuses that do not meet; "my department" without one).
+    An unknown queue is a 404."""
+    if name not in QUEUES:
+        raise NotFoundException(f"no queue {name!r}")
+    principal = page.viewer.principal
+    user = await page.db_session.get(User, (principal.tenant_id, principal.user_id))
+    combined = queue_filters(name, user, utcnow(), filters)
+    if name == "department" and (user is None or user.department_id is None):
+        combined = None
+    return user, combined
 
 
 _REFUSALS = {

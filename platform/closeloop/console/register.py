@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from babel.dates import format_timedelta
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -33,9 +33,9 @@ from closeloop.cases.deps import (
     provide_case_service,
     provide_storage,
 )
-from closeloop.console.deps import Viewer
+from closeloop.console.deps import ConsolePage, Page
 from closeloop.console.i18n import babel_formats
-from closeloop.console.pages import SECURITY_HEADERS, render, request_locale, see_other
+from closeloop.console.pages import SECURITY_HEADERS, see_other
 from closeloop.console.register_findings import finding_lines, hook_titles
 from closeloop.console.register_form import (
     CUSTOMER_FIELDS,
@@ -54,8 +54,6 @@ from closeloop.customers.deps import provide_customer_service
 from closeloop.errors import ApiError
 from closeloop.identity.access import access
 from closeloop.plugins.deps import provide_plugin_admin
-from closeloop.settings import Settings
-from closeloop.web.deps import DbSession
 
 __all__ = ["RegisterController"]
 
@@ -74,45 +72,31 @@ MAX_FILES = 10
 FORM_BODY_LIMIT = 128 * 1024 * 1024
 
 
-def _settings(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _new_key() -> str:
     return f"console-{secrets.token_urlsafe(24)}"
 
 
-def _locale(request: Request[Any, Any, Any], viewer: Viewer) -> str:
-    return request_locale(request, viewer.tenant_locale)
-
-
 async def _form_page(
-    request: Request[Any, Any, Any],
-    viewer: Viewer,
-    db_session: DbSession,
+    page: ConsolePage,
     *,
     values: dict[str, Any],
     problems: FormProblems | None = None,
     status_code: int = 200,
 ) -> Template:
-    locale = _locale(request, viewer)
+    viewer, locale = page.viewer, page.locale
     choices = await load_choices(
-        db_session,
-        _settings(request),
+        page.db_session,
+        page.settings,
         kind=values.get("kind") or "complaint",
         locale=locale,
         actor=viewer.principal.actor,
     )
     if not viewer.principal.may_see_pii:
         values = {k: ("" if k in PII_INPUTS else v) for k, v in values.items()}
-    fragment = bool(request.headers.get("hx-request")) and status_code != 200
-    return render(
-        request,
+    fragment = bool(page.request.headers.get("hx-request")) and status_code != 200
+    return page.render(
         "register/_form.html" if fragment else "register/new.html",
-        locale=locale,
         status_code=status_code,
-        viewer=viewer,
         values=values,
         problems=problems or FormProblems(locale),
         choices=choices,
@@ -134,25 +118,21 @@ class RegisterController(Controller):
     path = "/cases"
 
     @get("/new", opt=REGISTER)
-    async def register_form(
-        self, request: Request[Any, Any, Any], viewer: Viewer, db_session: DbSession
-    ) -> Template:
+    async def register_form(self, page: Page) -> Template:
         """The empty form, with a fresh idempotency key."""
         values: dict[str, Any] = {"kind": "complaint", "channel": "phone", "demands": []}
         values["idempotency_key"] = _new_key()
-        return await _form_page(request, viewer, db_session, values=values)
+        return await _form_page(page, values=values)
 
     @post("/new", opt=REGISTER, request_max_body_size=FORM_BODY_LIMIT)
-    async def register_case(
-        self, request: Request[Any, Any, Any], viewer: Viewer, db_session: DbSession
-    ) -> Template | Redirect | Response[bytes]:
+    async def register_case(self, page: Page) -> Template | Redirect | Response[bytes]:
         """Register through the intake service; to the result page, or the form again
         with the problems named (4xx)."""
-        settings = _settings(request)
+        request, db_session, settings = page.request, page.db_session, page.settings
+        principal = page.viewer.principal
         form = await request.form()
         values = form_values(form)
-        locale = _locale(request, viewer)
-        problems = FormProblems(locale)
+        problems = FormProblems(page.locale)
         key = values["idempotency_key"].strip()[:200] or _new_key()
         values["idempotency_key"] = key
         status = 422
@@ -166,11 +146,11 @@ class RegisterController(Controller):
             # A savepoint: a refusal anywhere leaves nothing behind (and the
             # transaction, bound to the tenant, usable for the page).
             async with db_session.begin_nested():
-                intake = provide_case_intake(db_session, viewer.principal, settings)
+                intake = provide_case_intake(db_session, principal, settings)
                 result = await intake.register(data, idempotency_key=key)
                 if result.created and uploads:
                     attachments = provide_attachments(
-                        db_session, viewer.principal, settings, provide_storage(request.app.state)
+                        db_session, principal, settings, provide_storage(request.app.state)
                     )
                     for upload in uploads:
                         await attachments.add(result.case, upload)
@@ -182,9 +162,7 @@ class RegisterController(Controller):
             status = exc.status_code
             problems.from_error(exc)
         if problems:
-            return await _form_page(
-                request, viewer, db_session, values=values, problems=problems, status_code=status
-            )
+            return await _form_page(page, values=values, problems=problems, status_code=status)
         target = f"/console/cases/{result.case.id}/registered"
         if request.headers.get("hx-request"):
             return Response(
@@ -193,87 +171,62 @@ class RegisterController(Controller):
         return see_other(target)
 
     @get("/new/extra", opt=REGISTER)
-    async def extra_fields(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        db_session: DbSession,
-        kind: FromQuery[str] = "complaint",
-    ) -> Template:
+    async def extra_fields(self, page: Page, kind: FromQuery[str] = "complaint") -> Template:
         """The plugins' extra fields and the category tree for another kind."""
-        locale = _locale(request, viewer)
         known = {k for k, _ in KINDS}
         choices = await load_choices(
-            db_session,
-            _settings(request),
+            page.db_session,
+            page.settings,
             kind=kind if kind in known else "complaint",
-            locale=locale,
-            actor=viewer.principal.actor,
+            locale=page.locale,
+            actor=page.viewer.principal.actor,
         )
-        return render(
-            request,
+        return page.render(
             "register/_kind_fields.html",
-            locale=locale,
             choices=choices,
             values={"kind": kind},
-            problems=FormProblems(locale),
+            problems=FormProblems(page.locale),
         )
 
     @post("/new/customer", opt=REGISTER)
-    async def customer_lookup(
-        self, request: Request[Any, Any, Any], viewer: Viewer, db_session: DbSession
-    ) -> Template:
+    async def customer_lookup(self, page: Page) -> Template:
         """The known customer of the phone number or e-mail typed (exact match through
         the keyed hash, as intake finds them), masked unless the viewer has `pii`, with
         their recent cases and whether this one would be a repeat."""
-        form = await request.form()
+        form = await page.request.form()
         lookup = await look_up_customer(
-            db_session,
-            provide_customer_service(db_session, viewer.principal, _settings(request)),
+            page.db_session,
+            provide_customer_service(page.db_session, page.viewer.principal, page.settings),
             phone=str(form.get("customer.phone") or ""),
             email=str(form.get("customer.email") or ""),
             category=str(form.get("category_id") or ""),
         )
-        return render(
-            request,
-            "register/_customer.html",
-            locale=_locale(request, viewer),
-            lookup=lookup,
-            timezone=viewer.tenant_timezone,
+        return page.render(
+            "register/_customer.html", lookup=lookup, timezone=page.viewer.tenant_timezone
         )
 
     @get("/{case_id:uuid}/registered", opt=REGISTER)
-    async def registered(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        db_session: DbSession,
-        case_id: FromPath[uuid.UUID],
-    ) -> Template:
+    async def registered(self, page: Page, case_id: FromPath[uuid.UUID]) -> Template:
         """The registered case: its number, the promised reply time in the tenant's time
         zone, and what the plugins said."""
-        settings = _settings(request)
-        case = await provide_case_service(db_session, viewer.principal, settings).get(case_id)
-        findings = await provide_plugin_admin(db_session, viewer.principal, settings).findings(
+        db_session, principal, locale = page.db_session, page.viewer.principal, page.locale
+        case = await provide_case_service(db_session, principal, page.settings).get(case_id)
+        findings = await provide_plugin_admin(db_session, principal, page.settings).findings(
             case.id
         )
         shown = sorted(
             (f for f in findings if f.hook in SHOWN_HOOKS),
             key=lambda f: (SHOWN_HOOKS.index(f.hook), f.plugin),
         )
-        locale = _locale(request, viewer)
         now = dt.datetime.now(dt.UTC)
-        zone = ZoneInfo(viewer.tenant_timezone)
-        return render(
-            request,
+        timezone = page.viewer.tenant_timezone
+        return page.render(
             "register/done.html",
-            locale=locale,
-            viewer=viewer,
             case=case,
             findings=shown,
-            due_local=case.due_at.astimezone(zone) if case.due_at else None,
+            due_local=case.due_at.astimezone(ZoneInfo(timezone)) if case.due_at else None,
             due_relative=_relative(case.due_at, now, locale) if case.due_at else None,
-            timezone=viewer.tenant_timezone,
+            timezone=timezone,
             hook_titles=hook_titles(locale),
             finding_lines=functools.partial(finding_lines, locale),
         )

@@ -43,11 +43,11 @@ from closeloop.console.pages import (
 from closeloop.console.queues import KIND_LABELS, STATUS_LABELS
 from closeloop.console.queues import _customer_text as customer_text
 from closeloop.console.reports_view import (
-    METRIC_TITLES,
     Linker,
     View,
     dashboard,
     key_label,
+    metric_title,
     period_text,
 )
 from closeloop.db import utcnow
@@ -252,6 +252,8 @@ class ReportsPageController(Controller):
                 _kept(request, (*FILTER_PARAMS, "group_by")),
             ),
             scope=view.names.departments.get(scope, str(scope)) if scope else None,
+            # The report e-mails page has the roles of /api/v1/report-schedules.
+            may_schedule=viewer.principal.has_role(Role.ADMIN),
             **await _choices(db_session, locale),
         )
 
@@ -307,7 +309,7 @@ class ReportsPageController(Controller):
             "reports/cases.html",
             locale=locale,
             viewer=viewer,
-            metric_title=gettext(locale, METRIC_TITLES.get(metric, metric)),
+            metric_title=metric_title(locale, metric),
             key_text=key_label(view, key) if key else None,
             period=period_text(query.date_from, query.date_to),
             rows=rows,

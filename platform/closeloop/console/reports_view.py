@@ -22,42 +22,23 @@ from babel.numbers import format_decimal, format_percent
 from closeloop.console.directory import Names
 from closeloop.console.i18n import N_, babel_locale, gettext
 from closeloop.console.live import CLOCK_MESSAGES
+from closeloop.reports.labels import METRIC_NAMES, label
 from closeloop.reports.schemas import Breakdown, Metric, Row, Summary, TrendPoint
 
 __all__ = [
     "CARDS",
-    "METRIC_TITLES",
     "Linker",
     "View",
     "dashboard",
     "format_figure",
     "key_label",
+    "metric_title",
     "period_text",
 ]
 
 # Builds the link to the cases behind a figure: (metric, key or None) -> URL.
 Linker = Callable[[str, str | None], str]
 
-METRIC_TITLES = {
-    "volume": N_("Cases received"),
-    "resolved": N_("Cases resolved"),
-    "complaint_rate": N_("Complaints per 10,000 orders"),
-    "first_response_time": N_("First response time"),
-    "resolution_time": N_("Resolution time"),
-    "close_time": N_("Time to close"),
-    "on_time_rate": N_("On-time rate"),
-    "fcr_rate": N_("First-contact resolution"),
-    "reopen_rate": N_("Reopen rate"),
-    "repeat_rate": N_("Repeat complaints"),
-    "escalations": N_("Escalated"),
-    "made_major": N_("Made major by age"),
-    "satisfaction": N_("Satisfaction (top box)"),
-    "followup": N_("Follow-ups done on time"),
-    "responsibility": N_("Responsibility"),
-    "handler_ranking": N_("Handler ranking"),
-    "pareto": N_("Top recurring problems"),
-    "pareto_products": N_("Top products"),
-}
 # The number cards, in order.
 CARDS = (
     "volume",
@@ -109,6 +90,12 @@ KEY_WORDS = {
     "second_handling": N_("second handling"),
 }
 NOTES = {"no_order_volume": N_("No order volume recorded for this period.")}
+
+
+def metric_title(locale: str, metric: str) -> str:
+    """A metric's name in the page's language: the one table of metric names
+    (`closeloop.reports.labels.METRIC_NAMES`) the PDF, workbook and e-mail use too."""
+    return label(METRIC_NAMES, metric, locale)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -207,7 +194,7 @@ def _card(view: View, metric: Metric) -> dict[str, Any]:
             )
     return {
         "name": metric.name,
-        "title": view.text(METRIC_TITLES[metric.name]),
+        "title": metric_title(view.locale, metric.name),
         "value": format_figure(view.locale, metric.unit, metric.value),
         "figures": figures,
         "change": _change(view, metric),
@@ -302,10 +289,10 @@ def _trend_chart(view: View, metrics: dict[str, Metric]) -> dict[str, Any]:
     points = volume.trend if volume else []
     labels = [_point_label(p) for p in points]
     series = []
-    for metric, name, kind, unit in (
-        (volume, N_("Cases received"), "bar", "count"),
-        (resolved, N_("Cases resolved"), "bar", "count"),
-        (on_time, N_("On-time rate"), "line", "rate"),
+    for metric, kind, unit in (
+        (volume, "bar", "count"),
+        (resolved, "bar", "count"),
+        (on_time, "line", "rate"),
     ):
         if metric is not None:
             trend = metric.trend
@@ -315,7 +302,7 @@ def _trend_chart(view: View, metrics: dict[str, Metric]) -> dict[str, Any]:
                     metric.name,
                     unit,
                     zip(trend, labels, strict=False),
-                    name=view.text(name),
+                    name=metric_title(view.locale, metric.name),
                     kind=kind,
                 )
             )
@@ -361,7 +348,7 @@ def _pareto_chart(view: View, metric: Metric | None) -> dict[str, Any]:
             for row, label in labelled
         ],
     }
-    return _chart("pareto", view.text(METRIC_TITLES["pareto"]), "bars", labels, [bars, cumulative])
+    return _chart("pareto", metric_title(view.locale, "pareto"), "bars", labels, [bars, cumulative])
 
 
 def _ranking(view: View, metric: Metric | None) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import record
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.schemas import customer_message
 from closeloop.crud import read_as
@@ -71,14 +70,8 @@ async def export_customer(service: CustomerService, customer_id: uuid.UUID) -> C
     events = await _by_case(session, CaseEvent, ids, CaseEvent.visibility == "customer")
     surveys = await _by_case(session, Survey, ids)
     followups = await _by_case(session, FollowupTask, ids)
-    await record(
-        session,
-        actor=service.actor,
-        action="customer.export",
-        entity_type="customer",
-        entity_id=customer.id,
-        after={"cases": len(cases), "masked": view.masked},
-    )
+    after = {"cases": len(cases), "masked": view.masked}
+    await service.record("customer.export", "customer", customer.id, after=after)
     return CustomerExport(
         customer=view,
         exported_at=utcnow(),

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from closeloop.bounded import Short
 from closeloop.cases.heading import CaseHeading
 
 __all__ = [
@@ -20,7 +21,6 @@ __all__ = [
     "ExportedSurvey",
 ]
 
-Short = Annotated[str, msgspec.Meta(max_length=200)]
 Ref = Annotated[str, msgspec.Meta(max_length=128)]
 Locale = Annotated[str, msgspec.Meta(max_length=16)]
 

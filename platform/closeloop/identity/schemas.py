@@ -8,6 +8,8 @@ from typing import Annotated
 
 import msgspec
 
+from closeloop.bounded import Email, Name, Password
+
 __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
@@ -19,9 +21,6 @@ __all__ = [
     "UserUpdate",
 ]
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Slug = Annotated[str, msgspec.Meta(min_length=2, max_length=63)]
 
 

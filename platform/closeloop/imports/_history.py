@@ -24,11 +24,25 @@ async def clock_history(
     """The case's first response and resolution clocks as history (rows not yet added):
     stopped when the file says the case was resolved (else closed, archived, followed
     up), or at the import for a case still open; none for a finished case whose file
-    gives no such time (there is nothing to measure)."""
+    gives no such time (there is nothing to measure). A target whose outcome the file
+    states (`record.sla`) has that clock instead, met or breached as stated."""
     ended = record.resolved_at or record.closed_at or record.archived_at or record.followup_at
-    if ended is None and case.status not in OPEN:
-        return []
-    return await clocks.record_history(case, ended_at=ended or now, now=now)
+    history: list[Any] = []
+    if ended is not None or case.status in OPEN:
+        history = await clocks.record_history(case, ended_at=ended or now, now=now)
+    if not record.sla:
+        return history
+    history = [row for row in history if row.target not in record.sla]
+    for target, outcome in record.sla.items():
+        history += await clocks.record_stated(
+            case,
+            target,
+            outcome.due,
+            started_at=outcome.started_at or case.received_at,
+            met=outcome.met,
+            now=now,
+        )
+    return history
 
 
 async def redo_clock_history(

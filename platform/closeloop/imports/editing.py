@@ -29,6 +29,7 @@ __all__ = [
     "field_views",
     "map_lines",
     "read_map_lines",
+    "sla_views",
 ]
 
 KEEP = "=keep"  # the source stays as the mapping has it (several columns, a template)
@@ -154,6 +155,16 @@ def extra_views(text: str) -> list[tuple[str, str]]:
     return views
 
 
+def sla_views(text: str) -> list[tuple[str, list[str]]]:
+    """The mapping's `[sla]` entries: the target and the columns each reads (the
+    outcome's, then the start's)."""
+    views = []
+    for target, raw in tomllib.loads(text).get("sla", {}).items():
+        entry = dict(raw) if isinstance(raw, dict) else {}
+        views.append((target, [str(entry[k]) for k in ("column", "start") if entry.get(k)]))
+    return views
+
+
 def compose_mapping(
     base_text: str,
     *,
@@ -161,11 +172,12 @@ def compose_mapping(
     edits: dict[str, FieldEdit],
     extra_columns: Sequence[str] = (),
     extra_keys: Sequence[str] | None = None,
+    sla_keys: Sequence[str] | None = None,
 ) -> str:
     """The mapping `base_text` with the form's `edits` laid over it, as TOML: fields
     not in `edits` are kept as they are, so is `[source]`; of `[extra]`, the entries
     named in `extra_keys` (all when None), and each of `extra_columns` under its own
-    name."""
+    name; of `[sla]`, the targets named in `sla_keys` (all when None)."""
     document = tomllib.loads(base_text)
     document["name"] = name
     fields: dict[str, Any] = {}
@@ -206,4 +218,7 @@ def compose_mapping(
     for column in extra_columns:
         extra.setdefault(column, column)
     document["extra"] = extra
+    sla = {k: v for k, v in document.pop("sla", {}).items() if sla_keys is None or k in sla_keys}
+    if sla:
+        document["sla"] = sla
     return tomli_w.dumps(document)

@@ -24,6 +24,7 @@ from typing import Any, get_args
 from closeloop.cases.schemas import ProductIn
 from closeloop.customers.schemas import CustomerInput
 from closeloop.imports._entry import Bad, Entry
+from closeloop.imports._outcomes import OutcomeBad, OutcomeReader
 from closeloop.imports.fields import Vocabulary
 from closeloop.imports.known import Known, Resolver
 from closeloop.imports.mapping import Mapping, MappingError, zone_named
@@ -74,6 +75,7 @@ class Mapper:
         zone = (zone_named(source.time_zone) if source.time_zone else None) or time_zone or dt.UTC
         problems = mapping.check_header(self.header)
         self._entries: list[Entry] = []
+        self._outcomes: list[OutcomeReader] = []
         if not problems:
             for (section, name), spec in mapping.entries():
                 try:
@@ -91,6 +93,12 @@ class Mapper:
                     problems.append(mapping.problem((section, name, key), bad.reason))
                     continue
                 self._entries.append(entry)
+            self._outcomes = [
+                OutcomeReader.compile(
+                    target, spec, self.header, formats=source.date_formats, zone=zone
+                )
+                for target, spec in mapping.sla.items()
+            ]
         if problems:
             raise MappingError(mapping.source, problems)
         # Constants and defaults may have created items: they are needed by every row.
@@ -140,6 +148,18 @@ class Mapper:
             if value is None or value == [] or value == "":
                 continue
             (values if entry.section == "fields" else extra)[entry.name] = value
+        stated = {}
+        for reader in self._outcomes:
+            try:
+                outcome = reader.take(row.cells)
+            except OutcomeBad as bad:
+                error = CellError(row.number, bad.column, reader.label, bad.value, bad.reason)
+                errors.append(error)
+                continue
+            if outcome is not None:
+                stated[reader.target] = outcome
+        if stated:
+            values["sla"] = stated
         if errors:
             return RowErrors(row.number, errors)
         if self.mapping.spec.source.keep_row:

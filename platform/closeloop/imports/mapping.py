@@ -32,6 +32,7 @@ __all__ = [
     "Mapping",
     "MappingError",
     "MappingProblem",
+    "OutcomeSpec",
     "SourceSpec",
     "load_mapping",
     "parse_mapping",
@@ -87,12 +88,30 @@ class FieldSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return []
 
 
+class OutcomeSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One `[sla.<target>]` entry: the column that says whether the target was met (the
+    file gives no time of the answer), and the target the clock is due by (`due`, as an
+    SLA policy writes a target) from the received time or the `start` column's."""
+
+    column: str
+    due: dict[str, Any]
+    start: str | None = None
+    map: dict[str, str] | None = None
+    on_unknown: Literal["report", "default"] = "report"
+    default: str | None = None
+
+    def referenced_columns(self) -> list[tuple[str, str]]:
+        """(key, column) of every column this entry reads."""
+        return [("column", self.column)] + ([("start", self.start)] if self.start else [])
+
+
 class MappingSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: str | None = None
     description: str | None = None
     source: SourceSpec = msgspec.field(default_factory=SourceSpec)
     fields: dict[str, Any] = {}
     extra: dict[str, Any] = {}
+    sla: dict[str, Any] = {}
 
 
 class MappingProblem(msgspec.Struct, frozen=True):
@@ -123,13 +142,15 @@ def placeholders(template: str) -> list[str]:
 
 @dataclasses.dataclass
 class Mapping:
-    """A checked mapping: `fields` and `extra` by name, and where each key is in the text."""
+    """A checked mapping: `fields` and `extra` by name, `sla` (outcomes the file states)
+    by target, and where each key is in the text."""
 
     spec: MappingSpec
     fields: dict[str, FieldSpec]
     extra: dict[str, FieldSpec]
     source: str
     lines: KeyLines
+    sla: dict[str, OutcomeSpec] = dataclasses.field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -160,21 +181,25 @@ class Mapping:
     def check_header(self, header: list[str]) -> list[MappingProblem]:
         """The columns this mapping reads that the file's `header` does not have."""
         index = column_index(header)
-        problems = []
         shown = ", ".join(h for h in header if h)
+        read: list[tuple[tuple[str, ...], str]] = []
         for path, spec in self.entries():
             where = "column" if spec.column is not None else "columns"
             if spec.template is not None:
                 where = "template"
-            for column in spec.referenced_columns():
-                found = index.get(column, index.get(match_key(column)))
-                if found is None:
-                    message = f"the file has no column {column!r}; its columns are: {shown}"
-                elif found < 0:
-                    message = f"the file has more than one column named {column!r}"
-                else:
-                    continue
-                problems.append(self.problem((*path, where), message))
+            read += [((*path, where), column) for column in spec.referenced_columns()]
+        for target, outcome in self.sla.items():
+            read += [(("sla", target, key), column) for key, column in outcome.referenced_columns()]
+        problems = []
+        for where_, column in read:
+            found = index.get(column, index.get(match_key(column)))
+            if found is None:
+                message = f"the file has no column {column!r}; its columns are: {shown}"
+            elif found < 0:
+                message = f"the file has more than one column named {column!r}"
+            else:
+                continue
+            problems.append(self.problem(where_, message))
         return problems
 
 
@@ -223,7 +248,13 @@ def parse_mapping(text: str, *, source: str = "mapping.toml") -> Mapping:
     problems: list[MappingProblem] = []
     fields = _entries(spec.fields, "fields", source, lines, problems)
     extra = _entries(spec.extra, "extra", source, lines, problems)
-    mapping = Mapping(spec, fields, extra, source, lines)
+    sla: dict[str, OutcomeSpec] = {}
+    for target, raw in spec.sla.items():
+        try:
+            sla[target] = _convert(raw, OutcomeSpec, source, lines, ["sla", target])
+        except MappingError as exc:
+            problems += exc.problems
+    mapping = Mapping(spec, fields, extra, source, lines, sla)
     problems += _check(mapping)
     if problems:
         raise MappingError(source, problems)
@@ -277,11 +308,14 @@ def _convert(data: Any, kind: type[Any], source: str, lines: KeyLines, prefix: l
 
 def _check(mapping: Mapping) -> list[MappingProblem]:
     from closeloop.imports._checks import check_entry, check_required, check_source
+    from closeloop.imports._outcomes import check_outcome
 
     problems = check_source(mapping)
     for (section, name), spec in mapping.entries():
         problems += check_entry(mapping, section, name, spec)
     problems += check_required(mapping)
+    for target, outcome in mapping.sla.items():
+        problems += check_outcome(mapping, target, outcome)
     return problems
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "ImportedCase",
     "Person",
     "RowErrors",
+    "SlaOutcome",
     "error_report_csv",
 ]
 
@@ -39,6 +40,16 @@ class Person(msgspec.Struct, frozen=True, omit_defaults=True):
 
     email: str | None = None
     name: str | None = None
+
+
+class SlaOutcome(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What the file states of one SLA target (`[sla.<target>]` of the mapping): met or
+    not, the target (`due`, as a policy writes it) and when its clock started (None:
+    the received time)."""
+
+    met: bool
+    due: dict[str, Any]
+    started_at: dt.datetime | None = None
 
 
 class ImportedCase(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -88,6 +99,8 @@ class ImportedCase(msgspec.Struct, kw_only=True, omit_defaults=True):
     closed_at: dt.datetime | None = None
     archived_at: dt.datetime | None = None
     extra: dict[str, Any] = {}
+    # SLA outcomes the file states, by target (the writer records them as clocks).
+    sla: dict[str, SlaOutcome] = {}
 
 
 class CellError(msgspec.Struct, frozen=True):

@@ -21,8 +21,10 @@ by `X-Closeloop-Delivery`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -37,6 +39,7 @@ from closeloop.notify.delivery import post_webhook
 from closeloop.notify.models import Notification, WebhookDelivery, WebhookEndpoint
 from closeloop.pii.cipher import cipher_for
 from closeloop.queue import closeloop_actor, current_message, tenant_transaction
+from closeloop.queue.actors import ActorFn, ActorSpec
 from closeloop.settings import Settings
 from closeloop.storage import storage_from_settings
 from closeloop.tenancy.models import Tenant
@@ -59,14 +62,28 @@ class RetryLater(Exception):
     """This attempt failed and another one may succeed (Dramatiq retries the message)."""
 
 
-async def _pending(session: AsyncSession, notification_id: str) -> Notification | None:
-    """The notification, locked, while it is still pending; else None."""
-    notification = await session.scalar(
-        select(Notification).where(Notification.id == uuid.UUID(notification_id)).with_for_update()
+def _delivery_actor(*, actor_name: str, time_limit: int) -> Callable[[ActorFn], ActorSpec]:
+    """A delivery actor: on the `notify` queue, tried `MAX_ATTEMPTS` times at most."""
+    return closeloop_actor(
+        actor_name=actor_name, queue_name="notify", max_retries=MAX_ATTEMPTS, time_limit=time_limit
     )
-    if notification is None or notification.status != "pending":
-        return None
-    return notification
+
+
+@contextlib.asynccontextmanager
+async def _pending(
+    notification_id: str,
+) -> AsyncIterator[tuple[AsyncSession, Notification | None]]:
+    """A transaction in the message's tenant, and in it the notification, locked, while
+    it is still pending (else None)."""
+    async with tenant_transaction() as session:
+        notification = await session.scalar(
+            select(Notification)
+            .where(Notification.id == uuid.UUID(notification_id))
+            .with_for_update()
+        )
+        if notification is not None and notification.status != "pending":
+            notification = None
+        yield session, notification
 
 
 def _settle(notification: Notification, status: str, error: str | None = None) -> None:
@@ -98,8 +115,7 @@ def _attempted(notification: Notification, *, error: str | None, retry: bool) ->
 
 async def _count_attempt(notification_id: str, *, error: str | None, retry: bool) -> None:
     """Record the outcome of one attempt; raise `RetryLater` when another is due."""
-    async with tenant_transaction() as session:
-        notification = await _pending(session, notification_id)
+    async with _pending(notification_id) as (_, notification):
         again = _attempted(notification, error=error, retry=retry) if notification else None
     if again is not None:
         raise RetryLater(again)
@@ -144,19 +160,13 @@ async def mail_parts(
     return mail.get("html"), parts
 
 
-@closeloop_actor(
-    actor_name="send_email_notification",
-    queue_name="notify",
-    max_retries=MAX_ATTEMPTS,
-    time_limit=90_000,
-)
+@_delivery_actor(actor_name="send_email_notification", time_limit=90_000)
 async def send_email_notification(*, tenant_id: str, message_id: str, notification_id: str) -> None:
     """Send a pending e-mail notification through `SMTP_URL`, in one transaction that
     holds the record locked from reading it to marking it (see the module's docstring)."""
     settings = current_message().settings
     mailer = Mailer(settings.smtp_url)
-    async with tenant_transaction() as session:
-        notification = await _pending(session, notification_id)
+    async with _pending(notification_id) as (session, notification):
         if notification is None:
             return
         if mailer.target is None:
@@ -200,18 +210,12 @@ def webhook_body(notification: Notification) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-@closeloop_actor(
-    actor_name="send_webhook_notification",
-    queue_name="notify",
-    max_retries=MAX_ATTEMPTS,
-    time_limit=60_000,
-)
+@_delivery_actor(actor_name="send_webhook_notification", time_limit=60_000)
 async def send_webhook_notification(
     *, tenant_id: str, message_id: str, notification_id: str
 ) -> None:
     """POST a pending webhook notification to its endpoint, signed; log the attempt."""
-    async with tenant_transaction() as session:
-        notification = await _pending(session, notification_id)
+    async with _pending(notification_id) as (session, notification):
         if notification is None:
             return
         endpoint = await session.scalar(
@@ -242,18 +246,12 @@ async def send_webhook_notification(
     await _count_attempt(notification_id, error=result.error, retry=result.retry)
 
 
-@closeloop_actor(
-    actor_name="release_inbox_notification",
-    queue_name="notify",
-    max_retries=MAX_ATTEMPTS,
-    time_limit=30_000,
-)
+@_delivery_actor(actor_name="release_inbox_notification", time_limit=30_000)
 async def release_inbox_notification(
     *, tenant_id: str, message_id: str, notification_id: str
 ) -> None:
     """Show a deferred inbox notification (its `not_before` has come)."""
-    async with tenant_transaction() as session:
-        notification = await _pending(session, notification_id)
+    async with _pending(notification_id) as (_, notification):
         if notification is not None:
             notification.attempts += 1
             _settle(notification, "sent")

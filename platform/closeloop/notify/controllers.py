@@ -36,7 +36,6 @@ from closeloop.notify.schemas import (
     WebhookUpdate,
 )
 from closeloop.notify.templates import builtin
-from closeloop.settings import Settings
 from closeloop.web.crud import CrudController
 from closeloop.web.deps import Caller, DbSession
 
@@ -48,7 +47,6 @@ __all__ = [
     "WebhookController",
 ]
 
-AppSettings = NamedDependency[Settings]
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the last page")]
 

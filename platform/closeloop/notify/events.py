@@ -112,7 +112,7 @@ EVENT_VARIABLES: Final[dict[str, dict[str, str]]] = {
         "report_name": "周报 Weekly report",
         "period_from": "2026-11-23",
         "period_to": "2026-11-29",
-        "key_figures": "受理量 Cases received: 412 (+32)\n处理及时率 On-time rate: 93.0%",
+        "key_figures": "投诉总量 Cases received: 412 (+32)\n处理及时率 On-time rate: 93.0%",
     },
     PLUGIN_NOTICE: {
         "plugin": "internet",

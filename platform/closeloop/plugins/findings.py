@@ -24,7 +24,7 @@ from sqlalchemy import any_, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import jsonable, record
+from closeloop.audit.service import jsonable, record, record_on_case
 from closeloop.cases.models import Case
 from closeloop.cases.timeline import add_event
 from closeloop.db import new_id, utcnow
@@ -89,6 +89,15 @@ async def settle(
         )
         session.add(finding)
         await session.flush()
+        # The timeline shows what the plugin answered; the audit trail keeps the rest.
+        said = {
+            "finding_id": finding.id,
+            "plugin": outcome.plugin,
+            "version": outcome.version,
+            "hook": outcome.hook,
+            "status": outcome.status,
+            "error": outcome.error,
+        }
         await add_event(
             session,
             case,
@@ -96,33 +105,10 @@ async def settle(
             actor=f"plugin:{outcome.plugin}",
             from_status=None,
             to_status=None,
-            data={
-                "finding_id": finding.id,
-                "plugin": outcome.plugin,
-                "version": outcome.version,
-                "hook": outcome.hook,
-                "status": outcome.status,
-                "result": finding.result,
-                "error": outcome.error,
-                "core": note or None,
-            },
+            data={**said, "result": finding.result, "core": note or None},
         )
-        await record(
-            session,
-            actor=actor,
-            action="case.plugin_finding",
-            entity_type="case",
-            entity_id=case.id,
-            after={
-                "finding_id": finding.id,
-                "plugin": outcome.plugin,
-                "version": outcome.version,
-                "hook": outcome.hook,
-                "status": outcome.status,
-                "error": outcome.error,
-                **({"core": note} if note else {}),
-            },
-        )
+        after = {**said, **({"core": note} if note else {})}
+        await record_on_case(session, case.id, "case.plugin_finding", actor=actor, after=after)
         stored.append((outcome, finding))
     await count_failures(session, plugins, outcomes, case=case)
     return stored

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import record
+from closeloop.audit.service import record_on_case
 from closeloop.cases.models import Case, CaseEvent
 from closeloop.cases.timeline import add_event
 from closeloop.config import current as config_now
@@ -334,14 +334,7 @@ async def _raise_alert(
         to_status=None,
         data=data,
     )
-    await record(
-        session,
-        actor=actor,
-        action="case.correlation_alert",
-        entity_type="case",
-        entity_id=case.id,
-        after=data,
-    )
+    await record_on_case(session, case.id, "case.correlation_alert", actor=actor, after=data)
     recipients = await staff_with_role(session, Role.SUPERVISOR) or await staff_with_role(
         session, Role.ADMIN
     )

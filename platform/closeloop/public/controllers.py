@@ -39,14 +39,13 @@ from closeloop.customers.schemas import CustomerInput
 from closeloop.db import tenant_scope
 from closeloop.errors import NotFound, TooManyRequests
 from closeloop.identity.access import public
+from closeloop.providers import AppSettings
 from closeloop.public.ratelimit import app_limiter
-from closeloop.settings import Settings
 from closeloop.tenancy.models import Tenant, TenantStatus
 from closeloop.web.deps import DbSession
 
 __all__ = ["CUSTOMER_MESSAGE_KEYS", "PublicCaseController"]
 
-AppSettings = NamedDependency[Settings]
 PUBLIC_CHANNEL = "web"
 
 

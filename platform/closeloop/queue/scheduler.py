@@ -1,10 +1,10 @@
 """The scheduler: the relay plus the periodic sweeps, until told to stop.
 
 Each sweep registered with `closeloop.queue.schedule.register()` fans out once per
-period: one outbox message per active tenant, written in one transaction that also
-moves the sweep's `scheduled_runs` row (locked, so two schedulers never both fan out
-the same period). Once an hour, sent outbox rows and processed-message records older
-than the retention are pruned.
+period: one outbox message per active tenant (or per tenant its `targets` names),
+written in one transaction that also moves the sweep's `scheduled_runs` row (locked,
+so two schedulers never both fan out the same period). Once an hour, sent outbox rows
+and processed-message records older than the retention are pruned.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ _NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 async def fan_out(engine: AsyncEngine, schedule: Schedule) -> int:
-    """Enqueue `schedule` for every active tenant if its period has passed; how many."""
+    """Enqueue `schedule` for every active tenant (or its `targets`) if its period has
+    passed; how many."""
     async with transaction(sessionmaker(engine)) as session:
         now = utcnow()
         await session.execute(
@@ -53,11 +54,14 @@ async def fan_out(engine: AsyncEngine, schedule: Schedule) -> int:
         if run.last_run_at + dt.timedelta(seconds=schedule.every_seconds) > now:
             return 0
         run.last_run_at = now
-        tenant_ids = (
-            await session.scalars(
-                select(Tenant.id).where(Tenant.status == TenantStatus.ACTIVE.value)
+        if schedule.targets is not None:
+            tenant_ids = list(dict.fromkeys(await schedule.targets(session, now)))
+        else:
+            tenant_ids = list(
+                await session.scalars(
+                    select(Tenant.id).where(Tenant.status == TenantStatus.ACTIVE.value)
+                )
             )
-        ).all()
         for tenant_id in tenant_ids:
             await tenant_scope(session, tenant_id)
             await enqueue(session, schedule.actor_name, tenant_id=tenant_id)

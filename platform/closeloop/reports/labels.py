@@ -1,7 +1,9 @@
 """What a report's figures are called in each language the tenant may choose (zh-CN, en):
 the metrics, their units, the dimensions of their breakdowns and the column headers of
-the workbook, the CSV and the e-mail. The figures' own row labels (a channel's name, a
-category's) come from the summary, in the tenant's configuration.
+the workbook, the CSV and the e-mail. `METRIC_NAMES` is the one table of metric names:
+the PDF, the workbook, the CSV, the e-mail, its charts and the console's dashboard all
+name a metric from it. The figures' own row labels (a channel's name, a category's)
+come from the summary, in the tenant's configuration and the language asked for.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ __all__ = [
     "label",
 ]
 
-# (zh-CN, en) per metric, by definition name (docs/reports.md).
+# (zh-CN, en) per metric, by definition name (docs/reports.md). The volume is the
+# practice's "投诉总量" (投诉总量、各渠道投诉占比、投诉类型分布...).
 METRIC_NAMES: Final[dict[str, tuple[str, str]]] = {
-    "volume": ("受理量", "Cases received"),
+    "volume": ("投诉总量", "Cases received"),
     "resolved": ("已解决", "Cases resolved"),
     "complaint_rate": ("万单投诉率", "Complaints per 10,000 orders"),
     "first_response_time": ("首次响应时长", "First response time"),
@@ -30,14 +33,14 @@ METRIC_NAMES: Final[dict[str, tuple[str, str]]] = {
     "fcr_rate": ("一次性解决率", "First-contact resolution"),
     "reopen_rate": ("重开率", "Reopen rate"),
     "repeat_rate": ("重复投诉率", "Repeat-complaint rate"),
-    "escalations": ("升级", "Escalations"),
+    "escalations": ("升级次数", "Escalations"),
     "made_major": ("超期升为重大", "Made major by age"),
     "satisfaction": ("客户满意度", "Satisfaction"),
     "followup": ("回访按时完成率", "Follow-ups done on time"),
     "responsibility": ("责任归属", "Responsibility"),
     "handler_ranking": ("处理人排名", "Handler ranking"),
-    "pareto": ("高频问题（类别）", "Top problems (categories)"),
-    "pareto_products": ("高频问题（产品）", "Top problems (products)"),
+    "pareto": ("高频投诉问题（类别）", "Top recurring problems (categories)"),
+    "pareto_products": ("高频投诉问题（产品）", "Top recurring problems (products)"),
 }
 
 UNITS: Final[dict[str, tuple[str, str]]] = {
@@ -66,7 +69,7 @@ DIMENSIONS: Final[dict[str, tuple[str, str]]] = {
 # The workbook's sheets: (name, (zh-CN, en) title, the metrics it shows). The overview
 # sheet lists every metric's headline; "trend" holds the trend points.
 GROUPS: Final[tuple[tuple[str, tuple[str, str], tuple[str, ...]], ...]] = (
-    ("volume", ("受理量", "Volume"), ("volume", "resolved", "complaint_rate")),
+    ("volume", ("投诉总量", "Volume"), ("volume", "resolved", "complaint_rate")),
     (
         "timeliness",
         ("时效", "Timeliness"),
@@ -109,9 +112,10 @@ COLUMNS: Final[dict[str, tuple[str, str]]] = {
     "previous_period": ("上期", "Previous period"),
     "time_zone": ("时区", "Time zone"),
     "generated_at": ("生成时间", "Generated at"),
-    "received": ("受理量", "Received"),
-    "resolved": ("已解决", "Resolved"),
-    "on_time": ("及时率", "On-time rate"),
+    # The trend's series: the metrics' own names.
+    "received": METRIC_NAMES["volume"],
+    "resolved": METRIC_NAMES["resolved"],
+    "on_time": METRIC_NAMES["on_time_rate"],
 }
 
 FREQUENCIES: Final[dict[str, tuple[str, str]]] = {

@@ -2,17 +2,23 @@
 records.
 
 `send_due_reports(session, settings=..., now=...)` runs in the tenant's transaction (the
-sweep `send_scheduled_reports` calls it with the time of day). It locks the tenant's
-active schedules (`SELECT ... FOR UPDATE`), so two sweeps of the same tenant (two
-schedulers, a redelivered message) run one after the other and the second finds the
-period sent; it makes one `scheduled_report` e-mail notification per recipient and
-moves the schedule's `last_period_from` in the same transaction, so a period is sent
-once, or not at all when the transaction fails (the sweep runs again a minute later).
+job `send_scheduled_reports`, queued for a tenant whose schedules are due, calls it with
+the time of day). It locks the tenant's active schedules (`SELECT ... FOR UPDATE`), so
+two jobs of the same tenant (two schedulers, a redelivered message) run one after the
+other and the second finds the period sent; it makes one `scheduled_report` e-mail
+notification per recipient and moves the schedule's `last_period_from` and
+`next_run_at` in the same transaction, so a period is sent once, or not at all when
+the transaction fails (the job is retried, and the sweep queues it again when the
+claim's lease ends).
 
 Each recipient gets the report as they may see it (`ReportService` as that user: a
 department manager sees their department); recipients with the same view share one
-summary and one set of files. The e-mail: the key figures in its text (the event's
-template, which a tenant may reword) and in an HTML alternative, the three charts of
+summary and one set of files. Everything the e-mail names is in the schedule's language
+(`locale`), not the tenant's: the metrics, the dimensions and the rows (channels,
+categories, departments, kinds, severities by their zh/en names).
+
+The e-mail: the key figures in its text (the event's template, which a tenant may
+reword) and in an HTML alternative, the three charts of
 `closeloop.reports.charts` inline (PNG, `cid:`), the workbook of
 `closeloop.reports.workbook` attached. The files are attachment objects
 (`closeloop.storage`) named by the notification's payload; the delivery actor reads
@@ -46,7 +52,13 @@ from closeloop.reports import labels
 from closeloop.reports.deps import provide_report_service
 from closeloop.reports.labels import label
 from closeloop.reports.schedule_models import ReportSchedule
-from closeloop.reports.schedules import DuePeriod, due_period, is_due, may_read_reports
+from closeloop.reports.schedules import (
+    DuePeriod,
+    due_period,
+    is_due,
+    may_read_reports,
+    next_run,
+)
 from closeloop.reports.schemas import Metric, ReportQuery, Summary
 from closeloop.reports.service import ReportService
 from closeloop.reports.workbook import write_summary_xlsx
@@ -263,7 +275,7 @@ async def send_report(
         views.setdefault(await service.scope(), []).append((user, service))
     query = ReportQuery(date_from=due.date_from, date_to=due.date_to, group_by="day")
     for members in views.values():
-        summary = await members[0][1].summary(query)
+        summary = await members[0][1].summary(query, locale=schedule.locale)
         mail = await compose(summary, tenant=tenant, schedule=schedule, due=due)
         payload = await _stored(mail, tenant.id, settings)
         for user, _ in members:
@@ -294,10 +306,13 @@ async def send_due_reports(
     for schedule in schedules:
         due = due_period(schedule.frequency, now, zone)
         if not is_due(schedule, due):
+            # Not due (sent, made since, or looked at early): when it will be.
+            schedule.next_run_at = next_run(schedule, now, zone)
             continue
         sent = await send_report(session, schedule, due, tenant=tenant, settings=settings)
         schedule.last_period_from = due.date_from
         schedule.last_sent_at = now
+        schedule.next_run_at = next_run(schedule, now, zone)
         made.extend(sent)
         log.info(
             "scheduled report sent",

@@ -4,7 +4,8 @@ metric's breakdowns as tables, in zh-CN or en (WeasyPrint, Noto CJK embedded).
 `render_report_pdf(summary, out=None, *, locale="zh-CN")` answers the PDF's bytes and,
 given a binary stream `out`, writes them there too: the shape `closeloop report
 --format pdf` calls (`reports.cli.FORMATS`) and the shape the scheduled e-mail or an API
-route can use.
+route can use. Metrics and dimensions are named from `closeloop.reports.labels`, the
+names the workbook, the CSV, the e-mail and the console use.
 """
 
 from __future__ import annotations
@@ -12,34 +13,14 @@ from __future__ import annotations
 from typing import IO, Any
 
 from closeloop.exports.pdf import PdfTemplates
+from closeloop.reports.labels import DIMENSIONS, METRIC_NAMES
 from closeloop.reports.schemas import Figure, Summary
 
-__all__ = ["METRIC_NAMES", "render_report_pdf"]
+__all__ = ["render_report_pdf"]
 
 _TEMPLATES = PdfTemplates(__file__)
 ROWS_SHOWN = 20  # a breakdown's first rows (its order: largest first, or the Pareto's)
 
-# The metrics of docs/reports.md by definition name: (zh-CN, en).
-METRIC_NAMES: dict[str, tuple[str, str]] = {
-    "volume": ("投诉总量", "Volume"),
-    "resolved": ("已解决", "Resolved"),
-    "complaint_rate": ("每万单投诉率", "Complaints per 10,000 orders"),
-    "first_response_time": ("首次响应时长", "First response time"),
-    "resolution_time": ("解决时长", "Resolution time"),
-    "close_time": ("结案时长", "Time to close"),
-    "on_time_rate": ("处理及时率", "On-time rate"),
-    "fcr_rate": ("一次性解决率", "First-contact resolution"),
-    "reopen_rate": ("重开率", "Reopen rate"),
-    "repeat_rate": ("重复投诉率", "Repeat-complaint rate"),
-    "escalations": ("升级次数", "Escalations"),
-    "made_major": ("超期转重大", "Made major by age"),
-    "satisfaction": ("客户满意度", "Satisfaction"),
-    "followup": ("回访完成率", "Follow-up completion"),
-    "responsibility": ("责任归属", "Responsibility"),
-    "handler_ranking": ("处理人排名", "Handler ranking"),
-    "pareto": ("高频问题 (类别)", "Top problems (categories)"),
-    "pareto_products": ("高频问题 (产品)", "Top problems (products)"),
-}
 _WORDS: dict[str, tuple[str, str]] = {
     "title": ("投诉分析报告", "Complaint analysis report"),
     "period": ("统计期间", "Period"),
@@ -53,22 +34,9 @@ _WORDS: dict[str, tuple[str, str]] = {
     "count": ("数量", "Count"),
     "share": ("占比", "Share"),
     "cumulative": ("累计占比", "Cumulative"),
-    "by": ("按", "By"),
     "generated": ("生成时间", "Generated"),
     "time_zone": ("时区", "Time zone"),
     "more_rows": ("另有 {n} 行未列出", "{n} more rows not shown"),
-    "channel": ("渠道", "channel"),
-    "kind": ("类型", "kind"),
-    "category": ("类别", "category"),
-    "severity": ("紧急程度", "severity"),
-    "department": ("部门", "department"),
-    "handler": ("处理人", "handler"),
-    "target": ("时限目标", "target"),
-    "product": ("产品", "product"),
-    "level": ("级别", "level"),
-    "answer": ("评价", "answer"),
-    "outcome": ("结果", "outcome"),
-    "party": ("责任方", "party"),
 }
 
 
@@ -102,6 +70,9 @@ def _change(value: Figure, unit: str, locale: str) -> str:
 def _context(summary: Summary, locale: str) -> dict[str, Any]:
     def word(key: str) -> str:
         return _pick(_WORDS[key], locale) if key in _WORDS else key
+
+    def dimension(key: str) -> str:
+        return _pick(DIMENSIONS[key], locale) if key in DIMENSIONS else key
 
     key_rows, sections = [], []
     for name, metric in summary.metrics.items():
@@ -139,7 +110,7 @@ def _context(summary: Summary, locale: str) -> dict[str, Any]:
             hidden = len(breakdown.rows) - len(rows)
             sections.append(
                 {
-                    "title": f"{title} · {word('by')} {word(breakdown.dimension)}",
+                    "title": f"{title} · {dimension(breakdown.dimension)}",
                     "rows": rows,
                     "cumulative": any(r["cumulative"] for r in rows),
                     "more": word("more_rows").format(n=hidden) if hidden > 0 else "",

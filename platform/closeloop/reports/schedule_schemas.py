@@ -37,7 +37,8 @@ class ReportScheduleUpdate(msgspec.Struct, forbid_unknown_fields=True):
 
 class ReportScheduleRead(msgspec.Struct):
     """A schedule; `last_period_from` is the first day of the last period sent (or
-    passed over when the frequency changed), `last_sent_at` when it was sent."""
+    passed over when the frequency changed), `last_sent_at` when it was sent,
+    `next_run_at` when its next report is due (null while paused)."""
 
     id: uuid.UUID
     name: str
@@ -47,5 +48,6 @@ class ReportScheduleRead(msgspec.Struct):
     active: bool
     last_period_from: dt.date | None
     last_sent_at: dt.datetime | None
+    next_run_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime

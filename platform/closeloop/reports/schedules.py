@@ -7,17 +7,21 @@ last month's on the 1st at 09:00. `due_period` gives the latest period whose sen
 time has come. A schedule sends each period once (`last_period_from`), only periods
 whose sending time came after the schedule was made (a schedule made on a Tuesday
 sends its first report the next Monday), and after an outage only the latest missed
-period, late, not every one missed.
+period, late, not every one missed. `next_run` is when the sweep must next look at a
+schedule (`next_run_at`, set when it is saved or sent), so the sweep reads only the
+schedules that are due (`closeloop.reports.schedule_actors`).
 
 **To whom.** Recipients are staff members of the tenant who may read reports (admins,
 supervisors, viewers: the roles of `GET /api/v1/reports/summary`); each gets the
 report as they would see it in the console (a department manager: their department).
+The API names them by user id; the console by e-mail address (`recipient_ids`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import uuid
 import zoneinfo
 from collections.abc import Sequence
@@ -42,6 +46,7 @@ __all__ = [
     "due_period",
     "is_due",
     "may_read_reports",
+    "next_run",
 ]
 
 FREQUENCIES = ("weekly", "monthly")
@@ -49,6 +54,9 @@ LOCALES = ("zh-CN", "en")
 SEND_AT = dt.time(9, 0)
 READER_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.VIEWER)
 MAX_RECIPIENTS = 50
+MAX_NAME = 200  # report_schedules.name
+# What an address looks like: something, one @, a domain with a dot; no spaces.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +100,12 @@ def due_period(frequency: str, now: dt.datetime, zone: zoneinfo.ZoneInfo) -> Due
     )
 
 
+def _next_start(frequency: str, start: dt.date) -> dt.date:
+    if frequency == "weekly":
+        return start + dt.timedelta(days=7)
+    return (start + dt.timedelta(days=31)).replace(day=1)
+
+
 def is_due(schedule: ReportSchedule, due: DuePeriod) -> bool:
     """Whether `schedule` has yet to send `due`'s period."""
     if not schedule.active:
@@ -99,6 +113,22 @@ def is_due(schedule: ReportSchedule, due: DuePeriod) -> bool:
     if due.send_at < schedule.created_at:
         return False
     return schedule.last_period_from is None or due.date_from > schedule.last_period_from
+
+
+def next_run(
+    schedule: ReportSchedule, now: dt.datetime, zone: zoneinfo.ZoneInfo
+) -> dt.datetime | None:
+    """When the sweep must next look at `schedule` (its `next_run_at`): the sending time
+    of the period due at `now` if that one has yet to go out (already passed: at once),
+    else the next period's (the next Monday or 1st, 09:00 in `zone`); None while
+    paused. Needs `created_at` (a saved schedule)."""
+    if not schedule.active:
+        return None
+    due = due_period(schedule.frequency, now, zone)
+    if is_due(schedule, due):
+        return due.send_at
+    start = _next_start(schedule.frequency, due.date_to + dt.timedelta(days=1))
+    return dt.datetime.combine(start, SEND_AT, tzinfo=zone)
 
 
 def may_read_reports(user: User) -> bool:
@@ -122,6 +152,39 @@ class ReportScheduleService(AuditedService[ReportSchedule]):
         values["recipients"] = [str(user_id) for user_id in row.recipients]
         return values
 
+    async def _zone(self) -> zoneinfo.ZoneInfo:
+        tenant = await self.session.get(Tenant, self.tenant())
+        return zoneinfo.ZoneInfo(tenant.timezone if tenant else "UTC")
+
+    async def readers(self) -> list[User]:
+        """The staff who may receive reports (active admins, supervisors, viewers), by
+        name."""
+        users = await self.session.scalars(
+            select(User).where(User.active.is_(True)).order_by(User.display_name, User.email)
+        )
+        return [user for user in users if may_read_reports(user)]
+
+    async def recipient_ids(self, emails: Sequence[str]) -> list[uuid.UUID]:
+        """The staff members named by e-mail address, in order (duplicates once); 422
+        naming `recipients` for a text that is not an address or an address no staff
+        member of the tenant has. Whether each may receive reports `create` and `update`
+        check."""
+        wanted = list(dict.fromkeys(email.strip().lower() for email in emails if email.strip()))
+        if not wanted:
+            raise _invalid("recipients", "name at least one staff member (e-mail address)")
+        if len(wanted) > MAX_RECIPIENTS:
+            raise _invalid("recipients", f"at most {MAX_RECIPIENTS} recipients")
+        for email in wanted:
+            if not _EMAIL.fullmatch(email):
+                raise _invalid("recipients", f"{email!r} is not an e-mail address")
+        # Addresses are stored lowercased (`User`).
+        rows = await self.session.execute(select(User.email, User.id).where(User.email.in_(wanted)))
+        found = {email: user_id for email, user_id in rows.all()}
+        for email in wanted:
+            if email not in found:
+                raise _invalid("recipients", f"no staff member with the e-mail {email}")
+        return [found[email] for email in wanted]
+
     async def _recipients(self, given: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         wanted = list(dict.fromkeys(given))
         if not wanted:
@@ -143,6 +206,18 @@ class ReportScheduleService(AuditedService[ReportSchedule]):
                 )
         return wanted
 
+    async def users(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+        """The tenant's users among `ids` (a schedule's recipients), by id."""
+        found = await self.session.scalars(select(User).where(User.id.in_(list(ids))))
+        return {user.id: user for user in found}
+
+    @staticmethod
+    def _name(value: str) -> str:
+        name = value.strip()
+        if len(name) > MAX_NAME:
+            raise _invalid("name", f"at most {MAX_NAME} characters, got {len(name)}")
+        return name
+
     @staticmethod
     def _checked(field: str, value: str, allowed: Sequence[str]) -> str:
         if value not in allowed:
@@ -157,7 +232,7 @@ class ReportScheduleService(AuditedService[ReportSchedule]):
         row = ReportSchedule(
             tenant_id=self.tenant(),
             id=new_id(),
-            name=values.get("name", "").strip(),
+            name=self._name(values.get("name", "")),
             frequency=self._checked("frequency", values["frequency"], FREQUENCIES),
             locale=self._checked("locale", locale, LOCALES),
             recipients=await self._recipients(values["recipients"]),
@@ -166,21 +241,22 @@ class ReportScheduleService(AuditedService[ReportSchedule]):
         self.session.add(row)
         await self.session.flush()
         await self.session.refresh(row)  # created_at from the database's clock
+        row.next_run_at = next_run(row, utcnow(), await self._zone())
+        await self.session.flush()
         await self.audit_create(row)
         return row
 
     async def update(self, schedule_id: uuid.UUID, values: dict[str, Any]) -> ReportSchedule:
         row = await self.get(schedule_id)
         before = await self.snapshot(row)
+        zone = await self._zone()
         if "name" in values:
-            row.name = values["name"].strip()
+            row.name = self._name(values["name"])
         if "frequency" in values:
             frequency = self._checked("frequency", values["frequency"], FREQUENCIES)
             if frequency != row.frequency:
                 # Like a new schedule: the period already due under the new frequency
                 # is not sent; the next one is.
-                tenant = await self.session.get(Tenant, self.tenant())
-                zone = zoneinfo.ZoneInfo(tenant.timezone if tenant else "UTC")
                 row.frequency = frequency
                 row.last_period_from = due_period(frequency, utcnow(), zone).date_from
         if "locale" in values:
@@ -189,5 +265,6 @@ class ReportScheduleService(AuditedService[ReportSchedule]):
             row.recipients = await self._recipients(values["recipients"])
         if "active" in values:
             row.active = values["active"]
+        row.next_run_at = next_run(row, utcnow(), zone)
         await self.audit_update(row, before)
         return row

@@ -4,6 +4,12 @@ Obtain one from `closeloop.reports.deps.provide_report_service` (API, console, C
 e-mail all do), so the caller's department scope applies everywhere the same way: a
 caller who is not an admin and whose user has a department sees only cases whose lead
 department is that department (`scope`).
+
+A filter naming a department, handler or category by id that is not the tenant's (an
+unknown id, or another tenant's: the same answer) is 404, as every id of another tenant
+is, not an empty report. The row labels (channel, category, department, kind, ...) are
+in the tenant's language unless the caller asks for another (`locale`: the scheduled
+e-mail asks for its schedule's).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from closeloop.cases.models import Case
 from closeloop.cases.schemas import CaseSummary
@@ -22,10 +28,10 @@ from closeloop.db import utcnow
 from closeloop.errors import NotFound, UnprocessableEntity
 from closeloop.identity.models import Role, User
 from closeloop.paging import after, page
-from closeloop.reports.engine import Engine
+from closeloop.reports.engine import Engine, report_settings
 from closeloop.reports.models import CaseFacts
 from closeloop.reports.schemas import METRICS, Metric, Period, ReportQuery, Summary
-from closeloop.reports.scope import Scope, category_subtree, load_labels
+from closeloop.reports.scope import Labels, Scope, category_subtree, load_labels
 from closeloop.reports.special import DEFINITIONS
 
 __all__ = ["MAX_CASES_LIMIT", "ReportService"]
@@ -37,6 +43,22 @@ def _change(value: object, previous: object) -> int | float | None:
     if isinstance(value, int | float) and isinstance(previous, int | float):
         return round(value - previous, 6)
     return None
+
+
+def _check_ids(query: ReportQuery, labels: Labels) -> None:
+    """404 for a filter's department, handler or category id the tenant has not."""
+    f = query.filters
+    if f.department is not None and str(f.department) not in labels.department:
+        raise NotFound(f"no department {f.department}")
+    if f.handler is not None and str(f.handler) not in labels.user:
+        raise NotFound(f"no user {f.handler}")
+    if f.category is not None:
+        try:
+            category_id = uuid.UUID(f.category)
+        except ValueError:
+            return  # a code: category_subtree says 422 when there is none
+        if category_id not in labels.category_by_id:
+            raise NotFound(f"no category {category_id}")
 
 
 class ReportService(TenantCallerService):
@@ -51,15 +73,11 @@ class ReportService(TenantCallerService):
             select(User.department_id).where(User.id == principal.user_id)
         )
 
-    async def _engine(self, query: ReportQuery) -> Engine:
-        # The report's statements are short aggregates over index scans: compiling them
-        # with JIT costs more (70-400 ms each) than it saves. The medians and the
-        # groupings of a long trend sort up to 200,000 facts: in memory, not on disk.
-        # Only this transaction (bench/RESULTS.md, "Reports at scale").
-        await self.session.execute(text("SET LOCAL jit = off"))
-        await self.session.execute(text("SET LOCAL work_mem = '32MB'"))
+    async def _engine(self, query: ReportQuery, locale: str | None = None) -> Engine:
+        await report_settings(self.session)
         tenant = await current.tenant(self.session)
-        labels = await load_labels(self.session, tenant.locale)
+        labels = await load_labels(self.session, locale or tenant.locale)
+        _check_ids(query, labels)
         categories = None
         if query.filters.category is not None:
             categories = category_subtree(labels, query.filters.category)
@@ -71,15 +89,31 @@ class ReportService(TenantCallerService):
         )
         return Engine(self.session, scope, labels, utcnow())
 
-    async def summary(self, query: ReportQuery) -> Summary:
-        """Every metric of `METRICS` over `query`, with the previous period."""
-        engine = await self._engine(query)
+    async def summary(
+        self, query: ReportQuery, *, locale: str | None = None, merged: bool = True
+    ) -> Summary:
+        """Every metric of `METRICS` over `query`, with the previous period; row labels
+        in `locale` (`zh-CN`, `en`; default the tenant's).
+
+        Every metric of both periods runs side by side and their aggregates go to the
+        database together, few statements for all (`closeloop.reports.batch`).
+        `merged=False`: one metric after the other and one statement per aggregate
+        request, the plain way the merged statements are checked against."""
+        engine = await self._engine(query, locale)
+        engine.merge = merged
         previous = query.previous()
+        computing = [
+            DEFINITIONS[name].compute(engine, period, period is query)
+            for name in METRICS
+            for period in (query, previous)
+        ]
+        if merged:
+            computed = await engine.gather(computing)
+        else:
+            computed = [await each for each in computing]
         metrics: dict[str, Metric] = {}
-        for name in METRICS:
-            definition = DEFINITIONS[name]
-            metric = await definition.compute(engine, query, True)
-            before = await definition.compute(engine, previous, False)
+        for index, name in enumerate(METRICS):
+            metric, before = computed[2 * index], computed[2 * index + 1]
             metric.previous = before.value
             metric.change = _change(metric.value, before.value)
             metrics[name] = metric

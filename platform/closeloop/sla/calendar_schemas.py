@@ -14,6 +14,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from closeloop.bounded import Name
 from closeloop.config.schemas import Code
 
 __all__ = ["CalendarCreate", "CalendarDay", "CalendarRead", "CalendarUpdate", "WeekHours"]
@@ -27,7 +28,6 @@ TimeRange = Annotated[
     ),
 ]
 Ranges = Annotated[list[TimeRange], msgspec.Meta(max_length=24)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 TimeZone = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, description="IANA name, e.g. Asia/Shanghai")
 ]

@@ -59,6 +59,8 @@ class ClockService(Service):
         # New rows go here instead of into the session while `held` is set (intake
         # computes the clocks before the case row exists).
         self._held: list[SlaClock | SlaClockEvent] | None = None
+        # The promises imported files state (`record_stated`), as policies not stored.
+        self._stated: dict[tuple[str, tuple[Any, ...]], SlaPolicy] = {}
 
     def _add(self, row: SlaClock | SlaClockEvent) -> None:
         if self._held is not None:
@@ -333,6 +335,37 @@ class ClockService(Service):
                 if clock is not None:
                     await self.stop(clock, max(ended_at, case.received_at), reason="imported")
         case.due_at = None
+        return held
+
+    async def record_stated(
+        self,
+        case: Case,
+        target: str,
+        spec: dict[str, Any],
+        *,
+        started_at: dt.datetime,
+        met: bool,
+        now: dt.datetime,
+    ) -> list[SlaClock | SlaClockEvent]:
+        """An imported case whose file states whether `target` was met but not when (the
+        CFPB's "Timely response?"): the first cycle's clock of `spec` (a target as a
+        policy writes it) from `started_at`, stopped at its due time, met or breached
+        (at its due time) as stated. The promise is the file's, not a policy's: the
+        clock has no policy and counts with the tenant's default calendar. Returns the
+        rows instead of adding them, as `start_case` does."""
+        key = (target, tuple(sorted(spec.items())))
+        stated = self._stated.get(key)
+        if stated is None:  # one per target and spec: an ORM instance is slow to make
+            stated = SlaPolicy(id=None, code="import", calendar_id=None, targets={target: spec})
+            self._stated[key] = stated
+        with self._holding() as held:
+            clock = await self.start(
+                case, stated, target, cycle=1, at=started_at, now=now, schedule=False
+            )
+            assert clock is not None
+            if not met:
+                clock.breached_at = clock.due_at
+            await self.stop(clock, clock.due_at, reason="imported: stated by the file")
         return held
 
     async def recompute(self, case: Case, *, now: dt.datetime, reason: str) -> None:

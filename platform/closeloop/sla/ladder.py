@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closeloop.audit.service import record
+from closeloop.audit.service import record_on_case
 from closeloop.cases.models import Case
 from closeloop.cases.timeline import add_event
 from closeloop.config.models import Department, Severity
@@ -277,14 +277,7 @@ async def _fire(
     }
     await clocks.event(case.id, clock, "escalation", now, reason=_reason(clock, level), data=what)
     await _timeline(session, case, "escalation", what, now)
-    await record(
-        session,
-        actor=ACTOR,
-        action="sla.escalate",
-        entity_type="case",
-        entity_id=case.id,
-        after=what,
-    )
+    await record_on_case(session, case.id, "sla.escalate", actor=ACTOR, after=what)
     return raised is not None
 
 

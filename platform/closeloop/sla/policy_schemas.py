@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from closeloop.bounded import Name
 from closeloop.config.schemas import Code
 from closeloop.sla.timing import TargetName
 
@@ -30,7 +31,6 @@ __all__ = [
     "Targets",
 ]
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Position = Annotated[int, msgspec.Meta(ge=0, le=1_000_000, description="order of matching")]
 ActionName = Literal[
     "notify_handler",

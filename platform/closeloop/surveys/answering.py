@@ -25,7 +25,7 @@ from closeloop.cases.action_schemas import Feedback
 from closeloop.cases.deps import provide_case_actions
 from closeloop.cases.lifecycle import Action, allowed_actions
 from closeloop.cases.models import Case
-from closeloop.config.current import satisfaction_scale
+from closeloop.config.current import satisfaction_level, satisfaction_scale
 from closeloop.db import tenant_scope, utcnow
 from closeloop.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from closeloop.identity.models import Role
@@ -173,14 +173,12 @@ async def answer_survey(
     locale = locale or survey.locale
     now = utcnow()
     check_open(found, locale, now)
-    scale = await satisfaction_scale(session)
-    level = next((item for item in scale if item.get("code") == data.answer), None)
+    level, codes = await satisfaction_level(session, data.answer)
     if level is None:
-        codes = ", ".join(str(item.get("code")) for item in scale)
         raise UnprocessableEntity(
-            f"{pages.text(locale, 'invalid')} ({data.answer!r} is not one of {codes})",
+            f"{pages.text(locale, 'invalid')} ({data.answer!r} is not one of {', '.join(codes)})",
             field="answer",
-            details={"allowed": [item.get("code") for item in scale]},
+            details={"allowed": codes},
         )
     satisfied = bool(level.get("satisfied"))
     reason = data.reason.strip() if data.reason and data.reason.strip() else None

@@ -21,13 +21,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.db import utcnow
 from closeloop.errors import ApiError, TooManyRequests
 from closeloop.identity.access import public
+from closeloop.providers import AppSettings
 from closeloop.public.ratelimit import app_limiter
 from closeloop.settings import Settings
 from closeloop.surveys import pages
@@ -37,7 +37,6 @@ from closeloop.web.deps import DbSession
 
 __all__ = ["PublicSurveyController"]
 
-AppSettings = NamedDependency[Settings]
 Lang = Annotated[
     Literal["zh-CN", "en"] | None,
     QueryParameter(description="show the survey in this language, not the customer's"),

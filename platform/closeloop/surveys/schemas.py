@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 import msgspec
 
-__all__ = ["ScaleItem", "SurveyAnswer", "SurveyAnswered", "SurveyRead"]
+from closeloop.bounded import AnswerCode, Text
 
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+__all__ = ["ScaleItem", "SurveyAnswer", "SurveyAnswered", "SurveyRead"]
 
 
 class ScaleItem(msgspec.Struct):
@@ -42,7 +40,7 @@ class SurveyAnswer(msgspec.Struct, forbid_unknown_fields=True):
     """`answer`: a `code` of the scale; `reason`: required when the answer is not a
     satisfied one."""
 
-    answer: Code
+    answer: AnswerCode
     reason: Text | None = None
 
 

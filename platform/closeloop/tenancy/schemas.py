@@ -2,23 +2,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
 
 import msgspec
 
-__all__ = ["TenantCreate", "TenantCreated", "TenantRead"]
+from closeloop.bounded import Email, Name, Password, Slug
 
-Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+__all__ = ["TenantCreate", "TenantCreated", "TenantRead"]
 
 
 class TenantCreate(msgspec.Struct, forbid_unknown_fields=True):
     slug: Slug
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    admin_email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
-    admin_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    name: Name
+    admin_email: Email
+    admin_password: Password
     locale: str = "zh-CN"
     timezone: str = "Asia/Shanghai"
-    admin_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "Administrator"
+    admin_name: Name = "Administrator"
 
 
 class TenantRead(msgspec.Struct):

@@ -53,6 +53,10 @@ async def _default_department(client: Client, tenant: TenantHandle, code: str) -
     return next(str(d["id"]) for d in response.json() if d["code"] == code)
 
 
+def _time(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
 async def test_a_complaint_goes_from_intake_to_the_archive(
     client: Client, tenant: TenantHandle, app_engine: AsyncEngine
 ) -> None:
@@ -203,7 +207,8 @@ async def test_a_complaint_goes_from_intake_to_the_archive(
     ]  # fmt: skip
     for before, after in itertools.pairwise(events):
         assert after["from_status"] == before["to_status"], after
-        assert after["created_at"] >= before["created_at"]
+        # As times, not strings: "...24Z" sorts after "...24.039980Z".
+        assert _time(after["created_at"]) >= _time(before["created_at"])
     assert events[-1]["to_status"] == "archived"
     reopened = events[6]
     assert reopened["to_status"] == "reopened"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tomllib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -216,6 +217,40 @@ async def test_the_form_starts_from_the_shipped_mapping_of_the_file(
     assert selected.group(1) == "Complaint ID"
     assert "Web = web" in page.text  # the channel's value map, editable
     assert "<span data-encoding>UTF-8</span>" in page.text
+    # The outcome the file states (Timely response?), kept: its columns are in the file.
+    assert '<input class="form-check-input" type="checkbox" name="s.first_response" checked>' in (
+        page.text
+    )
+
+
+async def test_sla_history_the_file_lacks_columns_for_is_left_out_unless_ticked(
+    client: Client, tenant: TenantHandle, owner_engine: AsyncEngine
+) -> None:
+    csrf = await _admin(client, tenant)
+    uploaded = await _upload(client, csrf, "helpdesk.csv", GBK_FILE, "shipped:cfpb")
+    upload_url = uploaded.headers["location"] + "&mapping=shipped%3Acfpb"
+    page = await client.get(upload_url)
+    assert '<input class="form-check-input" type="checkbox" name="s.first_response">' in page.text
+    assert "Timely response?, Date sent to company (not in this file)" in page.text
+    form = _mapping_form(csrf, "save", mapping="shipped:cfpb")
+    ticked = await client.post(
+        upload_url,
+        data=form | {"action": "dry_run", "s.first_response": "on"},
+        follow_redirects=False,
+    )
+    assert ticked.status_code == 422
+    assert "the file has no column &#39;Timely response?&#39;" in ticked.text
+    assert await _count(owner_engine, tenant, "import_runs") == 0
+    saved = await client.post(upload_url, data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)}
+        )
+        stored = await conn.scalar(text("SELECT text FROM import_mappings"))
+    mapping = tomllib.loads(stored)
+    assert "sla" not in mapping
+    assert mapping["fields"]["channel"]["column"] == "渠道"
 
 
 async def test_a_bad_file_is_refused_with_its_reason_and_nothing_is_kept(

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import sessionmaker, transaction
 from closeloop.reports.facts import refresh
-from support import Client, TenantHandle
+from support import Client, TenantHandle, category_ids
 
 RESOLVED = {
     "root_cause": "courier delay",
@@ -41,15 +41,6 @@ def days_around_today() -> dict[str, str]:
         "from": (today - dt.timedelta(days=1)).isoformat(),
         "to": (today + dt.timedelta(days=1)).isoformat(),
     }
-
-
-async def category_ids(client: Any, tenant: TenantHandle) -> dict[str, str]:
-    """The tenant's categories: code → id (cases take the id)."""
-    response = await client.get("/api/v1/categories", headers=tenant.headers)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    items = body["items"] if isinstance(body, dict) else body
-    return {item["code"]: str(item["id"]) for item in items}
 
 
 async def refresh_facts(engine: AsyncEngine, tenant: TenantHandle, *cases: dict[str, Any]) -> None:
@@ -163,7 +154,8 @@ async def test_figures_link_to_exactly_their_cases(
     assert elsewhere["id"] not in everything
 
     # The other tenant's staff following the same link see none of these cases; one of
-    # them is the 404 page to them; a filter naming this tenant's department lists nothing.
+    # them is the 404 page to them; a filter naming this tenant's department (or its
+    # handler, or its category by id) is the 404 page too, on the dashboard and the cases.
     ours = await department_id(client, tenant, "logistics")
     await console_sign_in(client, other_tenant, other_tenant.admin_email)
     assert await listed(client, phone["url"]) == {elsewhere["id"]}
@@ -171,6 +163,18 @@ async def test_figures_link_to_exactly_their_cases(
     span = days_around_today()
     foreign = await client.get("/console/reports/volume/cases", params={**span, "department": ours})
     assert CASE_ROW.findall(foreign.text) == []
+    assert foreign.status_code == 404
+    ids = {
+        "department": ours,
+        "handler": str(tenant.admin_id),
+        "category": categories["logistics_delay"],
+    }
+    for name, value in ids.items():
+        for path in ("/console/reports", "/console/reports/volume/cases"):
+            refused = await client.get(path, params={**span, name: value})
+            assert refused.status_code == 404, (name, path)
+            assert refused.headers["content-type"].startswith("text/html")
+            assert value not in refused.text
 
 
 async def test_filters_stay_in_the_url(
@@ -278,7 +282,7 @@ async def test_the_dashboard_in_both_languages(
     await refresh_facts(owner_engine, tenant, made)
     await console_sign_in(client, tenant, tenant.admin_email)
     zh = await dashboard(client, **days_around_today())
-    for text in ("报表", "受理量", "处理及时率", "渠道占比", "高频投诉问题", "处理人排名"):
+    for text in ("报表", "投诉总量", "处理及时率", "渠道占比", "高频投诉问题", "处理人排名"):
         assert text in zh, text
     assert point(chart(zh, "channels"), "电话")["value"] == 1
     await client.get("/console/language/en", params={"next": "/console/"})

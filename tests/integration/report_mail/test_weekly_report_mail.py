@@ -9,54 +9,28 @@ import datetime as dt
 import io
 import re
 import zoneinfo
-from email.message import EmailMessage
 from typing import Any
 
 import dramatiq
 import openpyxl
 import pytest
-from report_mail_support import next_weekly, sweep
+from report_mail_support import (
+    XLSX,
+    counted,
+    delivered,
+    new_case,
+    next_weekly,
+    parts_of,
+    summary_of,
+    sweep,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.db import utcnow
 from integration.notify import notify_support as ns
 from support import Client, TenantHandle, make_staff
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHANNELS = ("phone", "web", "web", "email")
-
-
-async def _case(client: Client, tenant: TenantHandle, channel: str, number: int) -> None:
-    response = await client.post(
-        "/api/v1/cases",
-        headers=tenant.headers,
-        json={
-            "kind": "complaint",
-            "channel": channel,
-            "title": f"快递延误 第{number}单",
-            "description": "包裹超过一周未送达，客服电话无人接听。",
-            "customer": {"nickname": f"顾客{number}"},
-        },
-    )
-    assert response.status_code == 201, response.text
-
-
-async def _summary(client: Client, tenant: TenantHandle, week: tuple[dt.date, dt.date]) -> Any:
-    response = await client.get(
-        "/api/v1/reports/summary",
-        headers=tenant.headers,
-        params={"from": str(week[0]), "to": str(week[1]), "group_by": "day"},
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _parts(message: EmailMessage) -> dict[str, list[EmailMessage]]:
-    found: dict[str, list[EmailMessage]] = {}
-    for part in message.walk():
-        assert isinstance(part, EmailMessage)
-        found.setdefault(part.get_content_type(), []).append(part)
-    return found
 
 
 def _overview(book: openpyxl.Workbook) -> dict[str, dict[str, Any]]:
@@ -76,17 +50,12 @@ async def test_the_weekly_report_arrives_with_its_workbook_and_charts(
     zone = zoneinfo.ZoneInfo("Asia/Shanghai")  # the tenant's
     viewer_id, viewer_email = await make_staff(client, tenant, "viewer")
     for number, channel in enumerate(CHANNELS, start=1):
-        await _case(client, tenant, channel, number)
+        await new_case(client, tenant, channel, number)
 
     monday = next_weekly(utcnow(), zone)
     week = (monday.date() - dt.timedelta(days=7), monday.date() - dt.timedelta(days=1))
 
-    async def counted() -> bool:
-        await ns.relay(app_engine, broker)
-        volume = (await _summary(client, tenant, week))["metrics"]["volume"]["value"]
-        return bool(volume == len(CHANNELS))
-
-    await ns.eventually(counted)
+    await counted(client, app_engine, broker, tenant, week, len(CHANNELS))
     response = await client.post(
         "/api/v1/report-schedules",
         headers=tenant.headers,
@@ -99,23 +68,19 @@ async def test_the_weekly_report_arrives_with_its_workbook_and_charts(
     assert len(subjects) == 2
     assert await sweep(app_engine, tenant.id, monday + dt.timedelta(minutes=1)) == []
 
-    async def delivered() -> bool:
-        await ns.relay(app_engine, broker)
-        return len(mail.messages) >= 2
-
-    await ns.eventually(delivered, seconds=60)
-    expected = await _summary(client, tenant, week)
+    await delivered(app_engine, broker, mail, 2)
+    expected = await summary_of(client, tenant, week)
     by_recipient = {rcpt[0]: message for rcpt, message in mail.messages}
     assert set(by_recipient) == {tenant.admin_email, viewer_email}
 
     for message in by_recipient.values():
         assert message["Subject"] == f"【acme Ltd】周报 {week[0]} 至 {week[1]}"
         assert message["Content-Language"] == "zh-CN"
-        parts = _parts(message)
+        parts = parts_of(message)
         text = parts["text/plain"][0].get_content()
-        assert f"受理量: {len(CHANNELS)}" in text
+        assert f"投诉总量: {len(CHANNELS)}" in text
         html = parts["text/html"][0].get_content()
-        assert "受理量" in html
+        assert "投诉总量" in html
         # Every chart is inline and its cid: link in the HTML resolves.
         images = parts["image/png"]
         assert len(images) == 3
@@ -142,7 +107,7 @@ async def test_the_weekly_report_arrives_with_its_workbook_and_charts(
         assert compared >= 3
         channels = {
             row[4]: row[7]
-            for row in book["受理量"].iter_rows(values_only=True)
+            for row in book["投诉总量"].iter_rows(values_only=True)
             if row and isinstance(row[4], str) and row[4].startswith("channel:")
         }
         assert channels == {"channel:phone": 1, "channel:web": 2, "channel:email": 1}

@@ -4,6 +4,7 @@ department scope, bad parameters, and the facts kept live by the worker."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import zoneinfo
 from typing import Any
 
@@ -20,7 +21,7 @@ from reports_support import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.reports.schemas import METRICS
-from support import Client, TenantHandle, fields_of
+from support import Client, TenantHandle, category_ids, fields_of
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -293,3 +294,42 @@ async def test_category_rows_form_a_tree_and_pareto_counts_own_cases(
     assert own == [general]
     filtered = await _summary(client, tenant.headers, category="rpt-logistics")
     assert filtered["metrics"]["volume"]["value"] == 3
+
+
+async def test_a_filter_naming_another_tenants_id_is_404_not_an_empty_report(
+    client: Client, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    ours = await department(client, tenant, "logistics")
+    theirs = {
+        "department": await department(client, other_tenant, "logistics"),
+        "handler": str(other_tenant.admin_id),
+        "category": (await category_ids(client, other_tenant))["logistics_delay"],
+    }
+    # This tenant's own ids are a report (empty or not).
+    own = {
+        "department": ours,
+        "handler": str(tenant.admin_id),
+        "category": (await category_ids(client, tenant))["logistics_delay"],
+    }
+    for name, value in own.items():
+        await _summary(client, tenant.headers, **{name: value})
+        await _cases(client, tenant.headers, "volume", **{name: value})
+    nobodys = str(uuid.uuid4())
+    for name, value in theirs.items():
+        answers = {}
+        for given in (value, nobodys):
+            for path in ("/api/v1/reports/summary", "/api/v1/reports/volume/cases"):
+                response = await client.get(
+                    path,
+                    headers=tenant.headers,
+                    params={"from": _today(), "to": _today(), name: given},
+                )
+                assert response.status_code == 404, (name, path, response.text)
+                message = response.json()["error"]["message"]
+                answers.setdefault(path, []).append(message.replace(given, "ID"))
+        # Another tenant's id and nobody's read the same.
+        for path, (foreign, unknown) in answers.items():
+            assert foreign == unknown, (name, path)
+    # The other tenant's own filter still works for them.
+    for name, value in theirs.items():
+        await _summary(client, other_tenant.headers, **{name: value})

@@ -1,15 +1,18 @@
 """The report over the imported CFPB file equals counts taken from the file itself: per
 year (the report's `period=YYYY`), per channel, per product category (the tree the
-shipped mapping builds: Product > Sub-product), per kind, and the company's response
-(the cases the figure lists, by the status the response maps to)."""
+shipped mapping builds: Product > Sub-product), per kind, the company's response
+(the cases the figure lists, by the status the response maps to) and whether it was
+timely (the on-time rate of the first response, the cases each part of it lists)."""
 
 from __future__ import annotations
 
 import collections
 import csv
 import dataclasses
+import datetime as dt
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -31,6 +34,10 @@ CHANNELS = {
     "Fax": "fax",
 }
 IN_PROGRESS = {"In progress", "Untimely response"}
+# The CFPB's dates are Eastern time; a company has 15 calendar days from the day the
+# complaint was sent to it (the shipped mapping's first response target, written out).
+EASTERN = ZoneInfo("America/New_York")
+TIMELY_SPAN = dt.timedelta(days=15)
 
 
 async def _categories(engine: AsyncEngine, tenant: TenantHandle) -> dict[tuple[str, ...], str]:
@@ -54,6 +61,23 @@ async def _categories(engine: AsyncEngine, tenant: TenantHandle) -> dict[tuple[s
                 for parent_name in {parent[3], parent[4]}:
                     out[(parent_name, name)] = row[2]
     return out
+
+
+async def _listed(client: Client, tenant: TenantHandle, metric: str, **params: str) -> list[Any]:
+    """Every case `GET /api/v1/reports/{metric}/cases` lists for `params`, page by page."""
+    items: list[Any] = []
+    cursor: str | None = None
+    while True:
+        query = {**params, "limit": "200", **({"cursor": cursor} if cursor else {})}
+        page = await client.get(
+            f"/api/v1/reports/{metric}/cases", headers=tenant.headers, params=query
+        )
+        assert page.status_code == 200, page.text
+        body = page.json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            return items
 
 
 def _breakdown(metric: dict[str, Any], dimension: str) -> dict[str, int]:
@@ -111,21 +135,49 @@ async def test_the_report_over_the_imported_cfpb_file_equals_the_files_own_count
         assert _breakdown(volume, "category") == dict(tree), year
 
         # The company's response: the cases the year's figure lists, by status.
-        listed: collections.Counter[str] = collections.Counter()
-        cursor: str | None = None
-        while True:
-            params = {"period": year, "limit": "200", **({"cursor": cursor} if cursor else {})}
-            page = await client.get(
-                "/api/v1/reports/volume/cases", headers=tenant.headers, params=params
-            )
-            assert page.status_code == 200, page.text
-            body = page.json()
-            listed.update(item["status"] for item in body["items"])
-            cursor = body["next_cursor"]
-            if not cursor:
-                break
+        listed = collections.Counter(
+            item["status"] for item in await _listed(client, tenant, "volume", period=year)
+        )
         responses = collections.Counter(
             "in_progress" if r["Company response to consumer"] in IN_PROGRESS else "resolved"
             for r in rows
         )
         assert dict(listed) == dict(responses), year
+
+    # Timely response: each row's first response clock, due 15 days after the complaint
+    # was sent (midnight Eastern, elapsed time), in the year of its due date in the
+    # tenant's time zone (the on-time rate's dating); met when the file says Yes.
+    async with transaction(sessionmaker(app_engine), tenant.id) as session:
+        zone = ZoneInfo(str(await session.scalar(text("SELECT timezone FROM tenants"))))
+        numbers = dict((await session.execute(text("SELECT number, external_id FROM cases"))).all())
+    due: dict[str, dict[str, set[str]]] = collections.defaultdict(
+        lambda: {"met": set(), "breached": set()}
+    )
+    for r in file_rows:
+        sent = dt.date.fromisoformat(r["Date sent to company"] or r["Date received"])
+        start = dt.datetime.combine(sent, dt.time(), EASTERN).astimezone(dt.UTC)
+        year = str((start + TIMELY_SPAN).astimezone(zone).year)
+        due[year]["met" if r["Timely response?"] == "Yes" else "breached"].add(r["Complaint ID"])
+    assert sum(len(d["breached"]) for d in due.values()) > 0  # the file has untimely ones
+    for year, states in sorted(due.items()):
+        response = await client.get(
+            "/api/v1/reports/summary", headers=tenant.headers, params={"period": year}
+        )
+        assert response.status_code == 200, response.text
+        on_time = response.json()["metrics"]["on_time_rate"]
+        [row] = [
+            r
+            for b in on_time["breakdowns"]
+            if b["dimension"] == "target"
+            for r in b["rows"]
+            if r["key"] == "on_time_rate:first_response"
+        ]
+        met, breached = len(states["met"]), len(states["breached"])
+        assert (row["numerator"], row["denominator"]) == (met, met + breached), year
+        assert row["figures"]["breached"] == breached, year
+        assert row["value"] == pytest.approx(met / (met + breached)), year
+        # The figure's cases: exactly the rows the file says were (not) timely.
+        for state, expected in states.items():
+            key = f"on_time_rate:first_response:{state}"
+            items = await _listed(client, tenant, "on_time_rate", period=year, key=key)
+            assert sorted(numbers[item["number"]] for item in items) == sorted(expected), key

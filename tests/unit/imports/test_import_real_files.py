@@ -91,6 +91,12 @@ def test_the_whole_cfpb_file_maps_with_every_row_accounted_for() -> None:
         open_ = row["Company response to consumer"] in ("In progress", "Untimely response")
         assert case.status == ("in_progress" if open_ else "resolved")
         assert case.extra["timely_response"] is (row["Timely response?"] == "Yes")
+        # ... and as the first response clock's outcome, due 15 days after it was sent.
+        stated = case.sla["first_response"]
+        assert stated.met is (row["Timely response?"] == "Yes")
+        assert stated.started_at is not None
+        assert stated.started_at.date().isoformat() == row["Date sent to company"]
+        assert stated.due == {"unit": "calendar", "hours": 360}
         assert case.extra["company"] == row["Company"]
 
 
