@@ -1,0 +1,128 @@
+"""Two connections for one summary, both on one snapshot of the database.
+
+The statements of a summary (`closeloop.reports.batch`) do not depend on one another,
+so two connections run them side by side (a server has more than one core). `lanes()`
+opens them: a new `REPEATABLE READ, READ ONLY` transaction exports its snapshot
+(`pg_export_snapshot()`) and the second one imports it (`SET TRANSACTION SNAPSHOT`),
+so every statement of the summary sees the same data, as one transaction would; both
+as the caller's role (the session's engine), with its tenant bound the same way
+(`tenant_scope`, so row-level security and the ORM's tenant criteria apply alike) and
+the report's transaction settings.
+
+None are opened, and the caller's session runs every statement one after the other
+(as `lanes()` yields `[]`), when
+
+* the session's transaction wrote something not committed yet, or has changes not yet
+  flushed: a new transaction would not see them;
+* the session is not bound to an engine (a test's own connection, say) or to a tenant;
+* the engine's pool has fewer than `LANES + SPARE` connections it hands out without
+  waiting: a summary takes only connections nobody waits for, and never waits itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from sqlalchemy import exc, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.pool import QueuePool
+
+from closeloop.db import DatabaseUnavailable, bound_tenant, tenant_scope
+
+__all__ = ["LANES", "SPARE", "lanes", "spare_connections"]
+
+LANES = 2
+# Connections left for other requests when a summary takes its lanes.
+SPARE = 1
+
+_SNAPSHOT = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+def spare_connections(engine: AsyncEngine) -> int:
+    """How many connections the engine's pool hands out now without waiting."""
+    pool = engine.sync_engine.pool
+    if not isinstance(pool, QueuePool):
+        return 0
+    most = getattr(pool, "_max_overflow", 0)
+    if most < 0:
+        return LANES + SPARE
+    return pool.checkedin() + max(0, most - pool.overflow())
+
+
+async def _wrote(session: AsyncSession) -> bool:
+    """Whether the session's transaction has changes another transaction cannot see."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    assigned = await session.scalar(select(func.pg_current_xact_id_if_assigned()))
+    return assigned is not None
+
+
+async def _open(
+    engine: AsyncEngine,
+    tenant_id: uuid.UUID,
+    prepare: Callable[[AsyncSession], Awaitable[None]],
+    snapshot: str | None,
+) -> tuple[AsyncSession, str]:
+    """A new read-only transaction on `snapshot` (None: its own, exported), bound to
+    `tenant_id` and prepared; and the snapshot's name."""
+    session = AsyncSession(bind=engine, expire_on_commit=False)
+    try:
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        if snapshot is None:
+            snapshot = str(await session.scalar(select(func.pg_export_snapshot())))
+        else:
+            assert _SNAPSHOT.fullmatch(snapshot), snapshot
+            await session.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        await tenant_scope(session, tenant_id)
+        await prepare(session)
+    except BaseException:
+        await session.close()
+        raise
+    return session, snapshot
+
+
+@contextlib.asynccontextmanager
+async def lanes(
+    session: AsyncSession, prepare: Callable[[AsyncSession], Awaitable[None]]
+) -> AsyncIterator[list[AsyncSession]]:
+    """`LANES` new sessions on one snapshot, bound to `session`'s tenant and
+    `prepare`d, closed at the end; or `[]` where they cannot stand in for `session`
+    (see the module's text)."""
+    engine = session.bind
+    tenant_id = bound_tenant(session)
+    if (
+        not isinstance(engine, AsyncEngine)
+        or tenant_id is None
+        or spare_connections(engine) < LANES + SPARE
+        or await _wrote(session)
+    ):
+        yield []
+        return
+    opened: list[AsyncSession] = []
+    try:
+        snapshot = None
+        for _ in range(LANES):
+            if opened and spare_connections(engine) < LANES - len(opened) + SPARE:
+                break  # taken meanwhile: never wait for one
+            lane, snapshot = await _open(engine, tenant_id, prepare, snapshot)
+            opened.append(lane)
+    except (exc.TimeoutError, DatabaseUnavailable):
+        pass  # no connection to be had: the caller's session runs them all
+    except BaseException:
+        await _close(opened)
+        raise
+    if len(opened) < LANES:
+        await _close(opened)
+        opened = []
+    try:
+        yield opened
+    finally:
+        await _close(opened)
+
+
+async def _close(sessions: list[AsyncSession]) -> None:
+    for session in sessions:
+        await session.close()
