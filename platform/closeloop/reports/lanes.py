@@ -21,6 +21,7 @@ None are opened, and the caller's session runs every statement one after the oth
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import uuid
@@ -38,6 +39,7 @@ LANES = 2
 # Connections left for other requests when a summary takes its lanes.
 SPARE = 1
 
+_READ_ONLY_SNAPSHOT = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
 _SNAPSHOT = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 
 
@@ -70,7 +72,9 @@ async def _open(
     `tenant_id` and prepared; and the snapshot's name."""
     session = AsyncSession(bind=engine, expire_on_commit=False)
     try:
-        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        # BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY (reset when the connection
+        # goes back to the pool)
+        await session.connection(execution_options=_READ_ONLY_SNAPSHOT)
         if snapshot is None:
             snapshot = str(await session.scalar(select(func.pg_export_snapshot())))
         else:
@@ -124,5 +128,4 @@ async def lanes(
 
 
 async def _close(sessions: list[AsyncSession]) -> None:
-    for session in sessions:
-        await session.close()
+    await asyncio.gather(*(session.close() for session in sessions))
