@@ -127,7 +127,7 @@ async def _spread(sessions: Sequence[AsyncSession], jobs: Sequence[Job]) -> list
     (the first error stops the others taking more and is raised)."""
     found: dict[int, list[Grouped]] = {}
     heaviest_first = iter(sorted(range(len(jobs)), key=lambda j: -jobs[j][2]))
-    failed: list[BaseException] = []
+    failed: list[Exception] = []
 
     async def lane(session: AsyncSession) -> None:
         for j in heaviest_first:
@@ -135,7 +135,7 @@ async def _spread(sessions: Sequence[AsyncSession], jobs: Sequence[Job]) -> list
                 return
             try:
                 found[j] = await jobs[j][1](session)
-            except BaseException as error:
+            except Exception as error:
                 failed.append(error)
                 return
 

@@ -77,9 +77,10 @@ async def _open(
         await session.connection(execution_options=_READ_ONLY_SNAPSHOT)
         if snapshot is None:
             snapshot = str(await session.scalar(select(func.pg_export_snapshot())))
-        else:
-            assert _SNAPSHOT.fullmatch(snapshot), snapshot
+        elif _SNAPSHOT.fullmatch(snapshot):  # a name PostgreSQL gave, never other text
             await session.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        else:
+            raise ValueError(f"not a snapshot name: {snapshot!r}")
         await tenant_scope(session, tenant_id)
         await prepare(session)
     except BaseException:
@@ -124,7 +125,8 @@ async def lanes(
     try:
         yield opened
     finally:
-        await _close(opened)
+        # back to the pool even when the summary is cancelled meanwhile
+        await asyncio.shield(_close(opened))
 
 
 async def _close(sessions: list[AsyncSession]) -> None:
