@@ -81,6 +81,8 @@ async def test_two_lanes_give_the_figures_of_one_session(
     database: Provisioned,
     month: scenario.World,
 ) -> None:
+    pool = app_engine.sync_engine.pool
+    checked_out = pool.checkedout()  # type: ignore[attr-defined]
     for params in ({"period": "2026-11", "group_by": "week"}, {"period": "2026-11"}):
         query = report_query(**params)
         merged, readers, mine = await summary_of(app_engine, tenant, settings, query)
@@ -93,6 +95,8 @@ async def test_two_lanes_give_the_figures_of_one_session(
         assert len(readers) == LANES
         assert mine not in readers
         assert plain_readers == {plain_mine}
+    # Every lane went back to the pool.
+    assert pool.checkedout() == checked_out  # type: ignore[attr-defined]
 
     # A pool with no connections to spare: the session alone, the same figures.
     small = create_engine(database.app_url, pool_size=1)
