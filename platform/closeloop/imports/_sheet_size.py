@@ -11,8 +11,9 @@ The sheet's XML part is read as bytes instead:
   element is read.
 * otherwise (a small part, or none stated: streaming writers such as openpyxl's
   write-only mode leave it out) the part is inflated and scanned for `<row>` elements,
-  counting those below the header with a value (`<v>` or inline `<t>` text), as the
-  reader counts rows; about 200,000 rows a second.
+  counting those below the header with a value (`<v>` or inline `<t>` text that is not
+  only spaces, nor a shared string that is), as the reader counts rows; about 200,000
+  rows a second.
 
 `stated_dimension` also serves openpyxl (`closeloop.imports._xlsx`), which otherwise
 parses a whole sheet that states no range just to learn that it states none.
@@ -43,8 +44,16 @@ _DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\s[^>]*?ref\s*=\s*[\"']([^
 _DATA = re.compile(rb"<" + _PREFIX + rb"sheetData[\s>/]")
 _CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 _NUMBER = re.compile(rb"\sr\s*=\s*[\"'](\d+)")
-# A cell's value, or the text of an inline string, that is not empty.
-_VALUE = re.compile(rb"<" + _PREFIX + rb"[vt](?:\s[^>]*)?>[^<]")
+# A cell's value, or the text of an inline string, that is not blank.
+_VALUE = re.compile(rb"<" + _PREFIX + rb"[vt](?:\s[^>]*)?>\s*[^\s<]")
+_CELL = re.compile(rb"<" + _PREFIX + rb"c(\s[^>]*?)?(?:/>|>(.*?)</" + _PREFIX + rb"c>)", re.DOTALL)
+_SHARED = re.compile(rb"\st\s*=\s*[\"']s[\"']")
+_INDEX = re.compile(rb"<" + _PREFIX + rb"v(?:\s[^>]*)?>\s*(\d+)")
+_ITEM = re.compile(
+    rb"<" + _PREFIX + rb"si(?:\s[^>]*)?(?:/>|>.*?</" + _PREFIX + rb"si>)",
+    re.DOTALL,
+)
+_TEXT = re.compile(rb"<" + _PREFIX + rb"t(?:\s[^>]*)?>([^<]*)<")
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -106,8 +115,40 @@ def stated_dimension(part: IO[bytes]) -> tuple[int, int, int, int] | None:
     return _bounds(found.group(1).decode("ascii", "replace")) if found else None
 
 
-def _scan(part: IO[bytes], head: bytes, rest: bytes, header_row: int) -> int:
-    """Rows numbered after `header_row` holding a value, read from the part's XML."""
+def _blank_strings(archive: zipfile.ZipFile, path: str | None) -> frozenset[int]:
+    """The indexes of the workbook's shared strings that are blank (only spaces)."""
+    if path is None:
+        return frozenset()
+    data = archive.read(path)
+    return frozenset(
+        index
+        for index, item in enumerate(_ITEM.finditer(data))
+        if not b"".join(_TEXT.findall(item.group(0))).strip()
+    )
+
+
+def _has_value(row: bytes, blank_strings: frozenset[int]) -> bool:
+    """Whether the XML of one row holds a value that is not blank."""
+    if not _VALUE.search(row):
+        return False
+    if not blank_strings:
+        return True
+    for cell in _CELL.finditer(row):
+        attributes, body = cell.group(1) or b"", cell.group(2) or b""
+        if attributes and _SHARED.search(attributes):
+            index = _INDEX.search(body)
+            if index is not None and int(index.group(1)) not in blank_strings:
+                return True
+        elif _VALUE.search(body):
+            return True
+    return False
+
+
+def _scan(
+    part: IO[bytes], head: bytes, rest: bytes, header_row: int, blank_strings: frozenset[int]
+) -> int:
+    """Rows numbered after `header_row` holding a value, read from the part's XML
+    (a row whose shared strings, `blank_strings` by index, are only spaces is blank)."""
     root = _ROOT.search(head)
     prefix = root.group(1) if root else b""
     tag, end = b"<" + prefix + b"row", b"</" + prefix + b"sheetData"
@@ -136,7 +177,7 @@ def _scan(part: IO[bytes], head: bytes, rest: bytes, header_row: int) -> int:
                 number = int(found.group(1)) if found else number + 1
                 if number <= header_row:
                     continue
-            if piece[close - 1 : close] != b"/" and _VALUE.search(piece, close):
+            if piece[close - 1 : close] != b"/" and _has_value(piece[close:], blank_strings):
                 count += 1
     return count
 
@@ -147,9 +188,9 @@ def _xml(archive: zipfile.ZipFile, path: str) -> Any:
     return fromstring(archive.read(path))
 
 
-def _sheet_path(archive: zipfile.ZipFile, sheet: str | None) -> str:
-    """The archive path of the sheet named `sheet` (default: the first); KeyError when
-    the workbook has no such sheet."""
+def _parts(archive: zipfile.ZipFile, sheet: str | None) -> tuple[str, str | None]:
+    """The archive paths of the sheet named `sheet` (default: the first) and of the
+    shared strings, if any; KeyError when the workbook has no such sheet."""
     book = next(
         (
             str(rel.get("Target", ""))
@@ -161,25 +202,38 @@ def _sheet_path(archive: zipfile.ZipFile, sheet: str | None) -> str:
     folder, name = posixpath.split(book)
     rels = _xml(archive, posixpath.join(folder, "_rels", name + ".rels"))
     targets = {rel.get("Id"): str(rel.get("Target", "")) for rel in rels.iter(_RELS)}
+
+    def path(target: str) -> str:
+        if target.startswith("/"):
+            return target.lstrip("/")
+        return posixpath.normpath(posixpath.join(folder, target))
+
+    strings = next(
+        (
+            path(str(rel.get("Target", "")))
+            for rel in rels.iter(_RELS)
+            if str(rel.get("Type", "")).endswith("/sharedStrings")
+        ),
+        None,
+    )
     for element in _xml(archive, book).iter(f"{_MAIN}sheet"):
         if sheet is None or element.get("name") == sheet:
-            target = targets[element.get(_REL_ID)]
-            if target.startswith("/"):
-                return target.lstrip("/")
-            return posixpath.normpath(posixpath.join(folder, target))
+            return path(targets[element.get(_REL_ID)]), strings
     raise KeyError(sheet)
 
 
 def sheet_rows(
-    data: bytes, *, sheet: str | None = None, header_row: int = 1, scan_bytes: int = SCAN_BYTES
+    data: bytes, *, sheet: str | None = None, header_row: int = 1, scan_bytes: int | None = None
 ) -> RowCount | None:
     """The data rows of `sheet` (default the first) of the XLSX file `data`: its stated
-    range when the sheet is larger than `scan_bytes`, else its rows with a value. None
-    when the workbook is not laid out as expected (the reader then counts, and says
-    what is wrong with it)."""
+    range when the sheet is larger than `scan_bytes` (`SCAN_BYTES`), else its rows with
+    a value. None when the workbook is not laid out as expected (the reader then
+    counts, and says what is wrong with it)."""
+    if scan_bytes is None:
+        scan_bytes = SCAN_BYTES
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            path = _sheet_path(archive, sheet)
+            path, strings = _parts(archive, sheet)
             size = archive.getinfo(path).file_size
             with archive.open(path) as part:
                 head, rest = _head(part)
@@ -189,6 +243,7 @@ def sheet_rows(
                     rows = bounds[3] - max(header_row, bounds[1] - 1)
                     if rows > 0 and size <= rows * _MAX_ROW_BYTES:
                         return RowCount(rows, exact=False)
-                return RowCount(_scan(part, head, rest, header_row))
+                blank = _blank_strings(archive, strings)
+                return RowCount(_scan(part, head, rest, header_row, blank))
     except Exception:  # any surprise in the workbook's layout: the reader counts instead
         return None

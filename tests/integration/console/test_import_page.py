@@ -5,6 +5,7 @@ admins only, other tenants' runs not found, a bad file refused with its reason."
 
 from __future__ import annotations
 
+import io
 import re
 import tomllib
 import uuid
@@ -22,10 +23,12 @@ from import_page_support import (
     table_count,
     upload_file,
 )
+from openpyxl import Workbook
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.identity.models import Role
+from closeloop.imports import _sheet_size, open_table
 from closeloop.imports.template import GUIDE_SHEET, SHEET
 from closeloop.provision import Provisioned
 from closeloop.settings import Settings
@@ -148,6 +151,14 @@ async def test_the_form_starts_from_the_shipped_mapping_of_the_file(
     assert selected
     assert selected.group(1) == "Complaint ID"
     assert "Web = web" in page.text  # the channel's value map, editable
+    assert '<dd class="col-sm-9" data-rows>5</dd>' in page.text
+    # Each case field by its label, in the page's language, its mapping name under it.
+    assert re.search(
+        r'<label for="f.received_at">Received at</label>.*?data-mapping-name>received_at<',
+        page.text,
+        re.S,
+    )
+    assert 'aria-label="Value map of Channel"' in page.text
     assert "<span data-encoding>UTF-8</span>" in page.text
     # The outcome the file states (Timely response?), kept: its columns are in the file.
     assert '<input class="form-check-input" type="checkbox" name="s.first_response" checked>' in (
@@ -253,9 +264,35 @@ async def test_an_xlsx_shows_its_sheets_and_another_can_be_chosen(
     selected = re.search(r'name="f.number">.*?<option value="([^"]+)" selected>', page.text, re.S)
     assert selected
     assert selected.group(1) == "投诉编号"
+    assert '<dd class="col-sm-9" data-rows>0</dd>' in page.text  # a form still empty
     guide = await client.get(f"{uploaded.headers['location']}?sheet={GUIDE_SHEET}")
     assert f"<span data-sheet>{GUIDE_SHEET}</span>" in guide.text
+    with open_table(template.content, format="xlsx", sheet=GUIDE_SHEET) as table:
+        guide_rows = sum(1 for _ in table.rows())
+    assert guide_rows > 20
+    assert f'<dd class="col-sm-9" data-rows>{guide_rows}</dd>' in guide.text  # its own rows
     missing = await client.get(f"{uploaded.headers['location']}?sheet=Sheet9")
     assert missing.status_code == 422
     assert "the workbook has no sheet &#39;Sheet9&#39;" in missing.text
     assert SHEET in missing.text  # its sheets are listed
+
+
+async def test_a_large_workbook_shows_its_stated_range_as_its_rows(
+    client: Client, tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sheet larger than `SCAN_BYTES` is not scanned: its stated range (rows 2 to 7,
+    two blank rows inside) is the total, shown as an upper bound."""
+    monkeypatch.setattr(_sheet_size, "SCAN_BYTES", 0)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["编号", "日期", "内容"])
+    for n in range(6):
+        sheet.append([None] * 3 if n in (1, 4) else [f"A-{n}", "2026-11-03", "漏水"])
+    data = io.BytesIO()
+    book.save(data)
+    csrf = await admin_page(client, tenant)
+    uploaded = await upload_file(client, csrf, "large.xlsx", data.getvalue())
+    assert uploaded.status_code == 303, uploaded.text
+    page = await client.get(uploaded.headers["location"])
+    assert page.status_code == 200, page.text
+    assert "data-rows>at most 6 (the range the sheet states)</dd>" in page.text
