@@ -25,6 +25,7 @@ from closeloop.console.deps import ConsolePage, Page
 from closeloop.console.imports_form import (
     DELIMITERS,
     ENCODINGS,
+    clock_labels,
     delimiter_name,
     field_labels,
     read_edits,
@@ -178,6 +179,7 @@ class ImportPageController(Controller):
             upload=upload,
             counted=await uploads.rows_of(upload, _other_sheet(preview.described)),
             labels=field_labels(page.locale),
+            clock_labels=clock_labels(page.locale),
             preview=preview,
             described=preview.described,
             options=options,

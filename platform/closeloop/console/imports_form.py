@@ -9,6 +9,7 @@ import codecs
 from collections.abc import Mapping
 from typing import Any
 
+from closeloop.console.case_labels import CLOCK_TARGETS
 from closeloop.console.i18n import N_, gettext
 from closeloop.errors import UnprocessableEntity
 from closeloop.imports.editing import KEEP, VALUE, FieldEdit, FieldView
@@ -19,6 +20,7 @@ __all__ = [
     "DELIMITERS",
     "ENCODINGS",
     "FIELD_LABELS",
+    "clock_labels",
     "delimiter_name",
     "field_labels",
     "read_edits",
@@ -88,6 +90,11 @@ FIELD_LABELS = {
 def field_labels(locale: str) -> dict[str, str]:
     """Each case field's label in `locale` (a field without one shows its name)."""
     return {name: gettext(locale, FIELD_LABELS.get(name, name)) for name in FIELDS}
+
+
+def clock_labels(locale: str) -> dict[str, str]:
+    """Each SLA target's label in `locale` (the `[sla]` entries of the form)."""
+    return {name: gettext(locale, label) for name, label in CLOCK_TARGETS.items()}
 
 
 def delimiter_name(delimiter: str | None) -> str:

@@ -159,6 +159,7 @@ async def test_the_form_starts_from_the_shipped_mapping_of_the_file(
         re.S,
     )
     assert 'aria-label="Value map of Channel"' in page.text
+    assert "First response (<code>first_response</code>) ← Timely response?" in page.text
     assert "<span data-encoding>UTF-8</span>" in page.text
     # The outcome the file states (Timely response?), kept: its columns are in the file.
     assert '<input class="form-check-input" type="checkbox" name="s.first_response" checked>' in (
