@@ -17,7 +17,8 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, not_
 
 from closeloop.errors import UnprocessableEntity
-from closeloop.reports.engine import Engine, count_of, rate_of, ratio, seconds_of
+from closeloop.reports.batch import Grouped, Request
+from closeloop.reports.engine import Engine, count_of, first, rate_of, ratio, seconds_of
 from closeloop.reports.models import CaseFacts as F
 from closeloop.reports.schemas import (
     DIMENSIONS,
@@ -140,44 +141,52 @@ class Plain(Definition):
             return seconds_of(*self.seconds)
         return count_of()
 
-    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
-        where, aggregates = self._where(), self._aggregates()
-        total = await engine.one(query, self.dated, where, aggregates)
-        fields = fields_of(self.unit, total)
-        metric = Metric(name=self.name, unit=self.unit, **fields)
+    def _dimensions(self, query: ReportQuery, detail: bool) -> list[str]:
         if not detail:
-            return metric
+            return []
         dimensions = list(self.breakdowns)
         if query.group_by in DIMENSIONS and query.group_by not in dimensions:
             dimensions.append(query.group_by)
-        for dimension in dimensions:
-            metric.breakdowns.append(
-                await self.breakdown(engine, query, dimension, where, aggregates, metric)
-            )
-        if query.group_by in TIME_BUCKETS:
-            metric.trend = await engine.trend(
-                query, self.dated, where, aggregates, lambda f: fields_of(self.unit, f)
-            )
+        return dimensions
+
+    def ask(self, engine: Engine, query: ReportQuery, detail: bool) -> list[Request]:
+        """The requests of the figure (its breakdowns and trend with `detail`)."""
+        where, aggregates = self._where(), self._aggregates()
+        asked = [engine.ask(query, self.dated, where, aggregates)]
+        asked += [
+            engine.ask_breakdown(query, dimension, self.dated, where, aggregates)
+            for dimension in self._dimensions(query, detail)
+        ]
+        if detail and query.group_by in TIME_BUCKETS:
+            asked.append(engine.ask_trend(query, self.dated, where, aggregates))
+        return asked
+
+    def build(
+        self, engine: Engine, query: ReportQuery, detail: bool, found: Sequence[Grouped]
+    ) -> Metric:
+        """The metric from the answers to `ask`'s requests."""
+        metric = Metric(name=self.name, unit=self.unit, **fields_of(self.unit, first(found[0])))
+        dimensions = self._dimensions(query, detail)
+        for dimension, rows in zip(dimensions, found[1:], strict=False):
+            metric.breakdowns.append(self.breakdown(engine, dimension, rows, metric))
+        if detail and query.group_by in TIME_BUCKETS:
+            metric.trend = engine.trend_points(query, found[-1], lambda f: fields_of(self.unit, f))
         return metric
 
-    async def breakdown(
-        self,
-        engine: Engine,
-        query: ReportQuery,
-        dimension: str,
-        where: list[ColumnElement[bool]],
-        aggregates: dict[str, Any],
-        metric: Metric,
+    async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
+        found = await engine.run(*self.ask(engine, query, detail))
+        return self.build(engine, query, detail, found)
+
+    def breakdown(
+        self, engine: Engine, dimension: str, found: Grouped, metric: Metric
     ) -> Breakdown:
-        found = await engine.breakdown(
-            query, dimension, self.dated, where, aggregates, lambda f: fields_of(self.unit, f)
-        )
+        breakdown = engine.breakdown_rows(dimension, found, lambda f: fields_of(self.unit, f))
         if self.unit == "count":
-            for row in found.rows:
+            for row in breakdown.rows:
                 row.share = ratio(row.count, metric.count)
         if dimension == "category":
-            found = category_tree(engine, found, metric)
-        return found
+            breakdown = category_tree(engine, breakdown, metric)
+        return breakdown
 
     def population(self, engine: Engine, key: str | None) -> Population:
         where = self._where()

@@ -10,9 +10,10 @@ import dataclasses
 import datetime as dt
 import uuid
 import zoneinfo
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ARRAY, ColumnElement, DateTime, Integer, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.config.models import Category, Channel, Department, Severity
@@ -169,9 +170,15 @@ class Scope:
     def period(self, column: Any, query: ReportQuery) -> ColumnElement[bool]:
         return self.within(column, query.date_from, query.date_to)
 
-    def local_bucket(self, column: Any, bucket: str) -> Any:
-        """The tenant-local start of `column`'s day, week or month."""
-        return func.date_trunc(bucket, func.timezone(self.zone.key, column))
+    def bucket_index(self, column: Any, starts: Sequence[dt.date], end: dt.date) -> Any:
+        """Which of the buckets beginning on the tenant-local days `starts` (the last
+        one ending before `end`) `column` falls in: 1 for the first, 0 before the
+        first, `len(starts) + 1` from `end` on. The same instants as `within` for the
+        bucket's days, found by a binary search in one array per statement rather
+        than a time zone conversion per row."""
+        bounds = [day_start(day, self.zone) for day in (*starts, end)]
+        array = bindparam(None, bounds, type_=ARRAY(DateTime(timezone=True)))
+        return func.width_bucket(column, array, type_=Integer)
 
 
 def category_subtree(labels: Labels, value: str) -> tuple[uuid.UUID, ...]:

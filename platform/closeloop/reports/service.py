@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from closeloop.cases.models import Case
 from closeloop.cases.schemas import CaseSummary
@@ -28,7 +28,7 @@ from closeloop.db import utcnow
 from closeloop.errors import NotFound, UnprocessableEntity
 from closeloop.identity.models import Role, User
 from closeloop.paging import after, page
-from closeloop.reports.engine import Engine
+from closeloop.reports.engine import Engine, report_settings
 from closeloop.reports.models import CaseFacts
 from closeloop.reports.schemas import METRICS, Metric, Period, ReportQuery, Summary
 from closeloop.reports.scope import Labels, Scope, category_subtree, load_labels
@@ -74,12 +74,7 @@ class ReportService(TenantCallerService):
         )
 
     async def _engine(self, query: ReportQuery, locale: str | None = None) -> Engine:
-        # The report's statements are short aggregates over index scans: compiling them
-        # with JIT costs more (70-400 ms each) than it saves. The medians and the
-        # groupings of a long trend sort up to 200,000 facts: in memory, not on disk.
-        # Only this transaction (bench/RESULTS.md, "Reports at scale").
-        await self.session.execute(text("SET LOCAL jit = off"))
-        await self.session.execute(text("SET LOCAL work_mem = '32MB'"))
+        await report_settings(self.session)
         tenant = await current.tenant(self.session)
         labels = await load_labels(self.session, locale or tenant.locale)
         _check_ids(query, labels)
@@ -94,16 +89,31 @@ class ReportService(TenantCallerService):
         )
         return Engine(self.session, scope, labels, utcnow())
 
-    async def summary(self, query: ReportQuery, *, locale: str | None = None) -> Summary:
+    async def summary(
+        self, query: ReportQuery, *, locale: str | None = None, merged: bool = True
+    ) -> Summary:
         """Every metric of `METRICS` over `query`, with the previous period; row labels
-        in `locale` (`zh-CN`, `en`; default the tenant's)."""
+        in `locale` (`zh-CN`, `en`; default the tenant's).
+
+        Every metric of both periods runs side by side and their aggregates go to the
+        database together, few statements for all (`closeloop.reports.batch`).
+        `merged=False`: one metric after the other and one statement per aggregate
+        request, the plain way the merged statements are checked against."""
         engine = await self._engine(query, locale)
+        engine.merge = merged
         previous = query.previous()
+        computing = [
+            DEFINITIONS[name].compute(engine, period, period is query)
+            for name in METRICS
+            for period in (query, previous)
+        ]
+        if merged:
+            computed = await engine.gather(computing)
+        else:
+            computed = [await each for each in computing]
         metrics: dict[str, Metric] = {}
-        for name in METRICS:
-            definition = DEFINITIONS[name]
-            metric = await definition.compute(engine, query, True)
-            before = await definition.compute(engine, previous, False)
+        for index, name in enumerate(METRICS):
+            metric, before = computed[2 * index], computed[2 * index + 1]
             metric.previous = before.value
             metric.change = _change(metric.value, before.value)
             metrics[name] = metric

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, func, not_, or_, select
 
 from closeloop.config.models import TenantProfile
 from closeloop.errors import UnprocessableEntity
+from closeloop.reports.batch import Grouped, Request
 from closeloop.reports.definitions import (
     PLAIN,
     Definition,
@@ -23,7 +24,7 @@ from closeloop.reports.definitions import (
     common_key,
     fields_of,
 )
-from closeloop.reports.engine import Engine, count_of, rate_of, ratio
+from closeloop.reports.engine import Engine, count_of, first, rate_of, ratio
 from closeloop.reports.models import CaseFacts as F
 from closeloop.reports.models import OrderVolume
 from closeloop.reports.schemas import (
@@ -63,40 +64,36 @@ def _split(key: str | None) -> tuple[str, str]:
     return kind, value
 
 
-async def _with_dimension(
-    definition: Any,
+def _ask_dimension(
     engine: Engine,
     query: ReportQuery,
-    metric: Metric,
     where: Any,
     agg: Any,
     *,
     dated: Any,
-    unit: Unit,
     source: Any = F,
-) -> None:
-    """Add the `group_by` breakdown or trend, as `Plain` does."""
+) -> list[Request]:
+    """The request of the `group_by` breakdown or trend, as `Plain` asks it (none for
+    no `group_by`); `_add_dimension` puts its answer in the metric."""
     if query.group_by in DIMENSIONS:
+        return [engine.ask_breakdown(query, query.group_by, dated, where, agg, source=source)]
+    if query.group_by in TIME_BUCKETS:
+        return [engine.ask_trend(query, dated, where, agg, source=source)]
+    return []
+
+
+def _add_dimension(
+    engine: Engine, query: ReportQuery, metric: Metric, found: list[Grouped], unit: Unit
+) -> None:
+    if not found:
+        return
+    if query.group_by in DIMENSIONS:
+        assert query.group_by is not None
         metric.breakdowns.append(
-            await engine.breakdown(
-                query,
-                query.group_by,
-                dated,
-                where,
-                agg,
-                lambda f: fields_of(unit, f),
-                source=source,
-            )
+            engine.breakdown_rows(query.group_by, found[0], lambda f: fields_of(unit, f))
         )
-    elif query.group_by in TIME_BUCKETS:
-        metric.trend = await engine.trend(
-            query,
-            dated,
-            where,
-            agg,
-            lambda f: fields_of(unit, f),
-            source=source,
-        )
+    else:
+        metric.trend = engine.trend_points(query, found[0], lambda f: fields_of(unit, f))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -106,14 +103,15 @@ class ComplaintRate(Definition):
 
     async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
         where = [F.kind == "complaint"]
-        complaints = int(
-            (await engine.one(query, F.received_at, where, count_of())).get("count") or 0
+        asked = [engine.ask(query, F.received_at, where, count_of())]
+        trend = detail and query.group_by in TIME_BUCKETS
+        if trend:
+            asked.append(engine.ask_trend(query, F.received_at, where, count_of()))
+        found = await engine.run(*asked)
+        complaints = int(first(found[0]).get("count") or 0)
+        volumes = await engine.lookup(
+            "order_volumes", select(OrderVolume.date_from, OrderVolume.date_to, OrderVolume.orders)
         )
-        volumes = (
-            await engine.session.execute(
-                select(OrderVolume.date_from, OrderVolume.date_to, OrderVolume.orders)
-            )
-        ).all()
 
         def orders(first: dt.date, last: dt.date) -> int | None:
             inside = [v.orders for v in volumes if v.date_from >= first and v.date_to <= last]
@@ -132,13 +130,9 @@ class ComplaintRate(Definition):
             count=complaints,
             note=None if total else "no_order_volume",
         )
-        if detail and query.group_by in TIME_BUCKETS:
-            points = await engine.trend(
-                query,
-                F.received_at,
-                where,
-                count_of(),
-                lambda f: {"count": int(f.get("count") or 0)},
+        if trend:
+            points = engine.trend_points(
+                query, found[1], lambda f: {"count": int(f.get("count") or 0)}
             )
             for point in points:
                 point.denominator = orders(point.start, point.end)
@@ -152,7 +146,10 @@ class ComplaintRate(Definition):
         return population if key is None else common_key(engine, population, key)
 
 
-def _clock_states(now: dt.datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+def _clock_states(
+    now: dt.datetime,
+) -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    """Whether a clock is met, breached, decided (met or breached)."""
     breached = or_(
         C.breached_at.is_not(None),
         C.state == "breached",
@@ -160,7 +157,9 @@ def _clock_states(now: dt.datetime) -> tuple[ColumnElement[bool], ColumnElement[
         and_(C.state == "running", C.due_at < now),
     )
     met = and_(C.stopped_at.is_not(None), not_(breached))
-    return met, breached
+    # met or breached, written the short way (none of these conditions is null)
+    decided = or_(C.stopped_at.is_not(None), breached)
+    return met, breached, decided
 
 
 _CLOCKS = F.__table__.join(C.__table__, and_(C.tenant_id == F.tenant_id, C.case_id == F.id))
@@ -183,38 +182,36 @@ class OnTimeRate(Definition):
     unit: Any = "rate"
 
     async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
-        met, breached = _clock_states(engine.now)
-        where = [or_(met, breached), C.target.in_(SLA_TARGETS)]
+        met, _, decided = engine.once("clock_states", lambda: _clock_states(engine.now))
+        where = [decided, C.target.in_(SLA_TARGETS)]
         agg = rate_of(met)
         clocks: dict[str, Any] = {"source": C.__table__, "cases": _clock_cases(engine)}
-        if not detail:
-            total = await engine.one(query, C.due_at, where, agg, **clocks)
-            return Metric(name=self.name, unit="rate", **fields_of("rate", total))
-        # One statement for the figure and its rows: `where` keeps only SLA_TARGETS, so
-        # the figure's count and numerator are the sums of the targets' rows.
-        found = dict(await engine.grouped(query, C.due_at, where, agg, C.target, **clocks))
+        # The figure is the sum of the targets' rows (`where` keeps only SLA_TARGETS),
+        # so this period and the previous one are one statement grouped by target.
+        asked = [engine.ask(query, C.due_at, where, agg, C.target, **clocks)]
+        if detail and query.group_by in TIME_BUCKETS:
+            asked.append(engine.ask_trend(query, C.due_at, where, agg, **clocks))
+        elif detail:
+            asked += _ask_dimension(engine, query, where, agg, dated=C.due_at, source=_CLOCKS)
+        answers = await engine.run(*asked)
+        found = dict(answers[0])
         sums = {
             name: sum(int(figures.get(name) or 0) for figures in found.values()) for name in agg
         }
         metric = Metric(name=self.name, unit="rate", **fields_of("rate", dict(sums)))
+        if not detail:
+            return metric
         rows = []
         for target in SLA_TARGETS:
             fields = fields_of("rate", found.get(target, {}))
             fields["figures"] = {"breached": fields["denominator"] - fields["numerator"]}
             rows.append(Row(key=f"on_time_rate:{target}", label=target, **fields))
         metric.breakdowns.append(Breakdown(dimension="target", rows=rows))
-        if query.group_by in TIME_BUCKETS:
-            metric.trend = await engine.trend(
-                query, C.due_at, where, agg, lambda f: fields_of("rate", f), **clocks
-            )
-            return metric
-        await _with_dimension(
-            self, engine, query, metric, where, agg, dated=C.due_at, unit="rate", source=_CLOCKS
-        )
+        _add_dimension(engine, query, metric, answers[1:], "rate")
         return metric
 
     def population(self, engine: Engine, key: str | None) -> Population:
-        met, breached = _clock_states(engine.now)
+        met, breached, decided = _clock_states(engine.now)
         where: list[ColumnElement[bool]] = [C.target.in_(SLA_TARGETS)]
         parts = (key or "").split(":")
         state = None
@@ -230,9 +227,7 @@ class OnTimeRate(Definition):
             else:
                 raise UnprocessableEntity(f"this figure has no key {key!r}", field="key")
             key = None
-        where.append(
-            met if state == "met" else breached if state == "breached" else or_(met, breached)
-        )
+        where.append(met if state == "met" else breached if state == "breached" else decided)
         population = Population(C.due_at, where, source=_CLOCKS)
         return population if key is None else common_key(engine, population, key)
 
@@ -244,19 +239,20 @@ class Escalations(Definition):
 
     async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
         where = [F.escalation_level >= 1]
-        total = await engine.one(query, F.received_at, where, count_of())
-        metric = Metric(name=self.name, unit="count", **fields_of("count", total))
+        asked = [engine.ask(query, F.received_at, where, count_of())]
+        if detail:
+            asked.append(engine.ask(query, F.received_at, where, count_of(), F.escalation_level))
+            asked += _ask_dimension(engine, query, where, count_of(), dated=F.received_at)
+        answers = await engine.run(*asked)
+        metric = Metric(name=self.name, unit="count", **fields_of("count", first(answers[0])))
         if not detail:
             return metric
-        found = await engine.grouped(query, F.received_at, where, count_of(), F.escalation_level)
         rows = [
             _count_row(f"level:{level}", str(level), f)
-            for level, f in sorted(found, key=lambda item: item[0])
+            for level, f in sorted(answers[1], key=lambda item: item[0])
         ]
         metric.breakdowns.append(Breakdown(dimension="level", rows=rows))
-        await _with_dimension(
-            self, engine, query, metric, where, count_of(), dated=F.received_at, unit="count"
-        )
+        _add_dimension(engine, query, metric, answers[2:], "count")
         return metric
 
     def population(self, engine: Engine, key: str | None) -> Population:
@@ -273,12 +269,11 @@ class Escalations(Definition):
 async def _scale(engine: Engine) -> list[dict[str, Any]]:
     from closeloop.cases.actions import DEFAULT_SATISFACTION_SCALE
 
-    profile = await engine.session.scalar(select(TenantProfile).limit(1))
-    return (
-        list(profile.satisfaction_scale)
-        if profile and profile.satisfaction_scale
-        else DEFAULT_SATISFACTION_SCALE
+    found = await engine.lookup(
+        "satisfaction_scale", select(TenantProfile.satisfaction_scale).limit(1)
     )
+    scale = found[0][0] if found else None
+    return list(scale) if scale else DEFAULT_SATISFACTION_SCALE
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -294,10 +289,18 @@ class Satisfaction(Definition):
             **rate_of(F.satisfaction == top),
             "satisfied": func.count().filter(F.satisfied.is_(True)),
         }
-        total = await engine.one(query, F.satisfaction_at, where, agg)
-        resolved = await engine.one(
-            query, F.first_resolved_at, [], rate_of(F.satisfaction.is_not(None))
-        )
+        asked = [
+            engine.ask(query, F.satisfaction_at, where, agg),
+            engine.ask(query, F.first_resolved_at, [], rate_of(F.satisfaction.is_not(None))),
+        ]
+        if detail:
+            asked.append(engine.ask(query, F.satisfaction_at, where, count_of(), F.satisfaction))
+            if query.group_by == "handler":
+                asked.append(engine.ask(query, F.satisfaction_at, where, agg, F.resolved_by))
+            else:
+                asked += _ask_dimension(engine, query, where, agg, dated=F.satisfaction_at)
+        found = await engine.run(*asked)
+        total, resolved = first(found[0]), first(found[1])
         answers = int(total.get("count") or 0)
         metric = Metric(
             name=self.name,
@@ -317,31 +320,29 @@ class Satisfaction(Definition):
         )
         if not detail:
             return metric
-        found = dict(
-            await engine.grouped(query, F.satisfaction_at, where, count_of(), F.satisfaction)
-        )
+        by_answer = dict(found[2])
         names = {str(level["code"]): level for level in scale}
         rows = []
-        for code in [*names, *sorted(set(found) - set(names))]:
+        for code in [*names, *sorted(set(by_answer) - set(names))]:
             level = names.get(code, {})
             label = level.get("name_zh" if engine.labels.zh else "name_en") or code
-            rows.append(_count_row(f"satisfaction:{code}", str(label), found.get(code), answers))
+            rows.append(
+                _count_row(f"satisfaction:{code}", str(label), by_answer.get(code), answers)
+            )
         metric.breakdowns.append(Breakdown(dimension="answer", rows=rows))
         if query.group_by == "handler":
-            found_by = await engine.grouped(query, F.satisfaction_at, where, agg, F.resolved_by)
             rows = [
                 Row(
                     key=f"handler:{h if h is not None else 'none'}",
                     label=engine.labels.of("handler", h),
                     **fields_of("rate", f),
                 )
-                for h, f in found_by
+                for h, f in found[3]
             ]
+            rows.sort(key=lambda r: (-(r.count or 0), r.key))
             metric.breakdowns.append(Breakdown(dimension="handler", rows=rows))
         else:
-            await _with_dimension(
-                self, engine, query, metric, where, agg, dated=F.satisfaction_at, unit="rate"
-            )
+            _add_dimension(engine, query, metric, found[3:], "rate")
         return metric
 
     def population(self, engine: Engine, key: str | None) -> Population:
@@ -383,10 +384,15 @@ class Followup(Definition):
             "late": func.count().filter(states["late"]),
             "open": func.count().filter(states["open"]),
         }
-        due = await engine.one(query, F.followup_due_by, [decided], agg)
-        done = await engine.one(
-            query, F.followup_done_at, [], rate_of(F.followup_outcome == "unresolved")
-        )
+        asked = [
+            engine.ask(query, F.followup_due_by, [decided], agg),
+            engine.ask(query, F.followup_done_at, [], rate_of(F.followup_outcome == "unresolved")),
+        ]
+        if detail:
+            asked.append(engine.ask(query, F.followup_done_at, [], count_of(), F.followup_outcome))
+            asked += _ask_dimension(engine, query, [decided], agg, dated=F.followup_due_by)
+        found = await engine.run(*asked)
+        due, done = first(found[0]), first(found[1])
         metric = Metric(
             name=self.name,
             unit="rate",
@@ -401,17 +407,13 @@ class Followup(Definition):
         }
         if not detail:
             return metric
-        found = dict(
-            await engine.grouped(query, F.followup_done_at, [], count_of(), F.followup_outcome)
-        )
+        by_outcome = dict(found[2])
         total = int(done.get("count") or 0)
         rows = []
         for outcome in FOLLOWUP_OUTCOMES:
-            rows.append(_count_row(f"outcome:{outcome}", outcome, found.get(outcome), total))
+            rows.append(_count_row(f"outcome:{outcome}", outcome, by_outcome.get(outcome), total))
         metric.breakdowns.append(Breakdown(dimension="outcome", rows=rows))
-        await _with_dimension(
-            self, engine, query, metric, [decided], agg, dated=F.followup_due_by, unit="rate"
-        )
+        _add_dimension(engine, query, metric, found[3:], "rate")
         return metric
 
     def population(self, engine: Engine, key: str | None) -> Population:
@@ -434,40 +436,38 @@ class Responsibility(Definition):
 
     async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
         where = [F.responsible_party.is_not(None)]
-        total = await engine.one(query, F.first_resolved_at, where, count_of())
-        metric = Metric(name=self.name, unit="count", **fields_of("count", total))
+        resolved = F.first_resolved_at
+        asked = [engine.ask(query, resolved, where, count_of())]
+        if detail:
+            internal, third_party = (
+                F.responsible_party == "internal",
+                F.responsible_party == "third_party",
+            )
+            asked += [
+                engine.ask(query, resolved, where, count_of(), F.responsible_party),
+                engine.ask_breakdown(query, "department", resolved, [internal], count_of()),
+                engine.ask(query, resolved, [third_party], count_of(), F.third_party),
+            ]
+        found = await engine.run(*asked)
+        metric = Metric(name=self.name, unit="count", **fields_of("count", first(found[0])))
         if not detail:
             return metric
         all_ = metric.count or 0
-        found = dict(
-            await engine.grouped(query, F.first_resolved_at, where, count_of(), F.responsible_party)
-        )
+        by_party = dict(found[1])
         rows = []
         for party in PARTIES:
-            rows.append(_count_row(f"party:{party}", party, found.get(party), all_))
+            rows.append(_count_row(f"party:{party}", party, by_party.get(party), all_))
         metric.breakdowns.append(Breakdown(dimension="party", rows=rows))
-        internal = int((found.get("internal") or {}).get("count") or 0)
-        departments = await engine.breakdown(
-            query,
-            "department",
-            F.first_resolved_at,
-            [F.responsible_party == "internal"],
-            count_of(),
-            lambda f: fields_of("count", f),
-        )
+        internal_n = int((by_party.get("internal") or {}).get("count") or 0)
+        departments = engine.breakdown_rows("department", found[2], lambda f: fields_of("count", f))
         for row in departments.rows:
-            row.share = ratio(row.count, internal)
+            row.share = ratio(row.count, internal_n)
         metric.breakdowns.append(departments)
-        third = await engine.grouped(
-            query,
-            F.first_resolved_at,
-            [F.responsible_party == "third_party"],
-            count_of(),
-            F.third_party,
-        )
         rows = [
             _count_row(f"third_party:{name or 'none'}", name or "—", f, all_)
-            for name, f in sorted(third, key=lambda item: -(item[1]["count"] or 0))
+            for name, f in sorted(
+                found[3], key=lambda item: (-(item[1]["count"] or 0), str(item[0]))
+            )
         ]
         metric.breakdowns.append(Breakdown(dimension="third_party", rows=rows))
         return metric
@@ -498,18 +498,14 @@ class HandlerRanking(Definition):
     async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
         where = [F.resolved_by.is_not(None)]
         on_time = func.array_position(F.breached_targets, "resolution").is_(None)
-        resolved = dict(
-            await engine.grouped(query, F.first_resolved_at, where, rate_of(on_time), F.resolved_by)
-        )
-        answers = dict(
-            await engine.grouped(
-                query,
-                F.satisfaction_at,
-                [*where, F.satisfaction.is_not(None)],
-                rate_of(F.satisfied.is_(True)),
-                F.resolved_by,
-            )
-        )
+        asked = [engine.ask(query, F.first_resolved_at, where, rate_of(on_time), F.resolved_by)]
+        if detail:  # the answers show in the rows only
+            given = [*where, F.satisfaction.is_not(None)]
+            satisfied = rate_of(F.satisfied.is_(True))
+            asked.append(engine.ask(query, F.satisfaction_at, given, satisfied, F.resolved_by))
+        found = await engine.run(*asked)
+        resolved = dict(found[0])
+        answers = dict(found[1]) if detail else {}
         rows = []
         for handler, figures in resolved.items():
             n = int(figures.get("count") or 0)
@@ -566,11 +562,14 @@ class Pareto(Definition):
     unit: Any = "count"
 
     async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
-        total = await engine.one(query, F.received_at, [], count_of())
-        metric = Metric(name=self.name, unit="count", **fields_of("count", total))
+        asked = [engine.ask(query, F.received_at, [], count_of())]
+        if detail:
+            asked.append(engine.ask(query, F.received_at, [], count_of(), self.column))
+        answers = await engine.run(*asked)
+        metric = Metric(name=self.name, unit="count", **fields_of("count", first(answers[0])))
         if not detail:
             return metric
-        found = await engine.grouped(query, F.received_at, [], count_of(), self.column)
+        found = answers[1]
         found.sort(key=lambda item: (-(item[1]["count"] or 0), str(item[0])))
         rows, running, all_ = [], 0, metric.count or 0
         for value, figures in found:
@@ -611,11 +610,13 @@ class Resolved(Definition):
     unit: Any = "count"
 
     async def compute(self, engine: Engine, query: ReportQuery, detail: bool) -> Metric:
-        metric = await _RESOLVED.compute(engine, query, detail)
+        asked = _RESOLVED.ask(engine, query, detail)
         if detail:
-            found = await engine.grouped(
-                query, F.first_resolved_at, [], count_of(), F.solution_type
-            )
+            asked.append(engine.ask(query, F.first_resolved_at, [], count_of(), F.solution_type))
+        answers = await engine.run(*asked)
+        metric = _RESOLVED.build(engine, query, detail, answers[: len(answers) - detail])
+        if detail:
+            found = answers[-1]
             found.sort(key=lambda item: (-(item[1]["count"] or 0), str(item[0])))
             rows = [
                 _count_row(f"solution:{value or 'none'}", value or "—", f, metric.count)

@@ -46,9 +46,13 @@ _CONFIG_KINDS = (
     ("templates", "template_id"),
 )
 
-# 409: a duplicate code or e-mail, a state that forbids the change; 410: an expired
-# link; 415: a file type not accepted; 429: the rate limits of login and public pages.
+# 404: a filter naming an id the tenant has not; 409: a duplicate code or e-mail, a
+# state that forbids the change; 410: an expired link; 415: a file type not accepted;
+# 429: the rate limits of login and public pages.
 EXTRA_STATUSES: dict[str, frozenset[int]] = {
+    "GET /api/v1/cases": frozenset({404}),
+    "GET /api/v1/cases/export": frozenset({404}),
+    "GET /api/v1/reports/summary": frozenset({404}),
     "POST /api/v1/auth/login": frozenset({401, 429}),
     "POST /api/v1/users": frozenset({409}),
     "PATCH /api/v1/users/{user_id}": frozenset({409}),
