@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -113,9 +114,7 @@ def main() -> None:
         size = path.stat().st_size / 2**20
         print(f"{path.name:<28}{size:>6.1f}  " + "".join(f"{cell:>16}" for cell in cells))
     if not args.keep:
-        for path in folder.iterdir():
-            path.unlink()
-        folder.rmdir()
+        shutil.rmtree(folder)
 
 
 if __name__ == "__main__":

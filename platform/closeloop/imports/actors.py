@@ -95,10 +95,8 @@ async def uploads_due(session: AsyncSession, now: dt.datetime) -> Sequence[uuid.
 )
 async def delete_expired_uploads(*, tenant_id: str, message_id: str) -> None:
     """Delete this tenant's uploads of the import page whose time ran out."""
-    settings = current_message().settings
     async with actor_transaction() as session:
-        uploads = ImportUploadService(session, actor=SWEEP_ACTOR, settings=settings)
-        deleted = await uploads.delete_expired(utcnow())
+        deleted = await ImportUploadService(session, actor=SWEEP_ACTOR).delete_expired(utcnow())
     if deleted:
         log.info("expired import uploads deleted", count=deleted)
 
