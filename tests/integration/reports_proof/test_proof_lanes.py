@@ -25,7 +25,7 @@ from closeloop.reports.params import report_query
 from closeloop.reports.schemas import ReportQuery
 from closeloop.reports.service import ReportService
 from closeloop.settings import Settings
-from support import TenantHandle
+from support import Client, TenantHandle
 
 
 @contextlib.contextmanager
@@ -75,6 +75,7 @@ async def summary_of(
 
 
 async def test_two_lanes_give_the_figures_of_one_session(
+    client: Client,
     app_engine: AsyncEngine,
     tenant: TenantHandle,
     settings: Settings,
@@ -97,6 +98,19 @@ async def test_two_lanes_give_the_figures_of_one_session(
         assert plain_readers == {plain_mine}
     # Every lane went back to the pool.
     assert pool.checkedout() == checked_out  # type: ignore[attr-defined]
+
+    # Through the API (the request's own transaction, its caller resolved in it): the
+    # same figures, read on two connections.
+    served: AsyncEngine = client.app.state.engine
+    with statements_by_connection(served) as sent:
+        response = await client.get(
+            "/api/v1/reports/summary", headers=tenant.headers, params={"period": "2026-11"}
+        )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    answer.pop("generated_at")
+    assert answer == merged
+    assert len(reading_facts(sent)) == LANES
 
     # A pool with no connections to spare: the session alone, the same figures.
     small = create_engine(database.app_url, pool_size=1)
