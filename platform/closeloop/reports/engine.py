@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Float, case, cast, func, select
+from sqlalchemy import ColumnElement, Float, Table, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.reports.batch import Batch, Grouped, Request, execute
@@ -33,6 +33,7 @@ from closeloop.reports.schemas import (
     TrendPoint,
 )
 from closeloop.reports.scope import Labels, Scope, bucket_key, dimension_column
+from closeloop.sla.models import SlaClock
 
 __all__ = [
     "REPORT_SETTINGS",
@@ -75,6 +76,11 @@ async def report_settings(session: AsyncSession) -> None:
     await session.execute(
         select(*(func.set_config(name, REPORT_SETTINGS[name], True) for name in names))
     )
+
+
+# The tables the statements of a summary read (the lookups aside): the facts, and the
+# SLA clocks of the on-time rate.
+READ: tuple[Table, ...] = (CaseFacts.__table__, SlaClock.__table__)  # type: ignore[assignment]
 
 
 def count_of() -> dict[str, Any]:
@@ -176,7 +182,7 @@ class Engine:
         """Run `coroutines` side by side, their requests sent together, the statements
         on two connections sharing a snapshot when there are two to be had
         (`closeloop.reports.lanes`), else on the session."""
-        async with lanes(self.session, report_settings) as opened:
+        async with lanes(self.session, report_settings, READ) as opened:
             sessions = opened or [self.session]
             self.lanes = len(sessions)
             self.batch = Batch(lambda requests: execute(sessions, self.scope, requests))

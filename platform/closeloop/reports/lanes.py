@@ -12,8 +12,12 @@ the report's transaction settings.
 None are opened, and the caller's session runs every statement one after the other
 (as `lanes()` yields `[]`), when
 
-* the session's transaction wrote something not committed yet, or has changes not yet
-  flushed: a new transaction would not see them;
+* the session's transaction wrote to a table the statements read (`reads`) and has not
+  committed, or has such changes not yet flushed: a new transaction would not see
+  them (such a write holds a lock on its table until the transaction ends, which
+  `pg_locks` shows). Other writes do not matter to the figures: the console records
+  that a user is still there at most once a minute, an API key its use, and such a
+  request still gets its lanes;
 * the session is not bound to an engine (a test's own connection, say) or to a tenant;
 * the engine's pool has fewer than `LANES + SPARE` connections it hands out without
   waiting: a summary takes only connections nobody waits for, and never waits itself.
@@ -25,9 +29,9 @@ import asyncio
 import contextlib
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
-from sqlalchemy import exc, func, select, text
+from sqlalchemy import Table, exc, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.pool import QueuePool
 
@@ -54,12 +58,30 @@ def spare_connections(engine: AsyncEngine) -> int:
     return pool.checkedin() + max(0, most - pool.overflow())
 
 
-async def _wrote(session: AsyncSession) -> bool:
-    """Whether the session's transaction has changes another transaction cannot see."""
-    if session.new or session.dirty or session.deleted:
+# Whether the transaction wrote to one of the tables `:reads` and has not committed: a
+# write holds a ROW EXCLUSIVE lock on its table (or a stronger one) until the
+# transaction ends (or the subtransaction that took it rolls back).
+_WROTE = text(
+    """
+    SELECT CASE WHEN pg_current_xact_id_if_assigned() IS NULL THEN false  -- wrote nothing
+           ELSE EXISTS (SELECT FROM pg_locks
+                        WHERE pid = pg_backend_pid() AND locktype = 'relation'
+                          AND relation = ANY (CAST(:reads AS regclass[]))
+                          AND mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock',
+                                       'ExclusiveLock', 'AccessExclusiveLock'))
+           END
+    """
+)
+
+
+async def _wrote(session: AsyncSession, reads: Sequence[Table]) -> bool:
+    """Whether the session's transaction has changes to `reads` another transaction
+    cannot see."""
+    tables = {table.name for table in reads}
+    pending = [*session.new, *session.dirty, *session.deleted]
+    if any(getattr(type(row), "__tablename__", None) in tables for row in pending):
         return True
-    assigned = await session.scalar(select(func.pg_current_xact_id_if_assigned()))
-    return assigned is not None
+    return bool(await session.scalar(_WROTE, {"reads": sorted(tables)}))
 
 
 async def _open(
@@ -91,18 +113,20 @@ async def _open(
 
 @contextlib.asynccontextmanager
 async def lanes(
-    session: AsyncSession, prepare: Callable[[AsyncSession], Awaitable[None]]
+    session: AsyncSession,
+    prepare: Callable[[AsyncSession], Awaitable[None]],
+    reads: Sequence[Table],
 ) -> AsyncIterator[list[AsyncSession]]:
     """`LANES` new sessions on one snapshot, bound to `session`'s tenant and
-    `prepare`d, closed at the end; or `[]` where they cannot stand in for `session`
-    (see the module's text)."""
+    `prepare`d, closed at the end, to read the tables `reads`; or `[]` where they
+    cannot stand in for `session` (see the module's text)."""
     engine = session.bind
     tenant_id = bound_tenant(session)
     if (
         not isinstance(engine, AsyncEngine)
         or tenant_id is None
         or spare_connections(engine) < LANES + SPARE
-        or await _wrote(session)
+        or await _wrote(session, reads)
     ):
         yield []
         return

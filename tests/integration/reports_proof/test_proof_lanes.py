@@ -1,7 +1,8 @@
 """A summary's statements on two connections (closeloop.reports.lanes): both on one
 snapshot, as the caller's role and tenant with the report's settings, and the figures
-those of one session; the caller's session alone when the lanes could not see what it
-wrote, or when its pool has no connections to spare."""
+those of one session (through the API too); the caller's session alone when the lanes
+could not see what it wrote to the facts, or when its pool has no connections to
+spare."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from closeloop.db import create_engine, sessionmaker, tenant_scope, transaction
 from closeloop.provision import Provisioned
-from closeloop.reports.engine import REPORT_SETTINGS, report_settings
+from closeloop.reports.engine import READ, REPORT_SETTINGS, report_settings
 from closeloop.reports.lanes import LANES, lanes
 from closeloop.reports.models import CaseFacts, OrderVolume
 from closeloop.reports.params import report_query
@@ -122,7 +123,7 @@ async def test_two_lanes_give_the_figures_of_one_session(
     assert alone == merged
 
 
-async def test_a_session_that_wrote_counts_alone_what_it_wrote(
+async def test_a_session_that_wrote_facts_counts_them_alone_and_other_writes_keep_lanes(
     app_engine: AsyncEngine, tenant: TenantHandle, settings: Settings, month: scenario.World
 ) -> None:
     query = report_query(period="2026-11")
@@ -131,17 +132,33 @@ async def test_a_session_that_wrote_counts_alone_what_it_wrote(
     received = (CaseFacts.received_at >= start) & (CaseFacts.received_at < end)
     async with sessionmaker(app_engine)() as session:
         await tenant_scope(session, tenant.id)
-        one = await session.scalar(
-            select(CaseFacts.id).where(received, CaseFacts.merged.is_(False)).limit(1)
+        # Another table written, not committed: the figures do not read it, so lanes.
+        session.add(
+            OrderVolume(
+                tenant_id=tenant.id,
+                date_from=dt.date(2031, 1, 1),
+                date_to=dt.date(2031, 1, 31),
+                orders=7,
+            )
         )
-        # Not committed: a new transaction would not see it, so no lanes.
-        await session.execute(update(CaseFacts).where(CaseFacts.id == one).values(merged=True))
+        await session.flush()
         mine = await own_connection(session)
         with statements_by_connection(app_engine) as sent:
             found = await ReportService(session, principal=None, settings=settings).summary(query)
+        assert mine not in reading_facts(sent)
+        assert len(reading_facts(sent)) == LANES
+        assert found.metrics["volume"].value == before["metrics"]["volume"]["value"]
+
+        # A fact changed, not committed: a new transaction would not see it, so no lanes.
+        one = await session.scalar(
+            select(CaseFacts.id).where(received, CaseFacts.merged.is_(False)).limit(1)
+        )
+        await session.execute(update(CaseFacts).where(CaseFacts.id == one).values(merged=True))
+        with statements_by_connection(app_engine) as sent:
+            found = await ReportService(session, principal=None, settings=settings).summary(query)
+        assert reading_facts(sent) == {mine}
+        assert found.metrics["volume"].value == before["metrics"]["volume"]["value"] - 1
         await session.rollback()
-    assert reading_facts(sent) == {mine}
-    assert found.metrics["volume"].value == before["metrics"]["volume"]["value"] - 1
 
 
 async def test_the_lanes_share_one_snapshot_as_the_tenant_with_the_report_settings(
@@ -168,7 +185,7 @@ async def test_the_lanes_share_one_snapshot_as_the_tenant_with_the_report_settin
 
     async with (
         transaction(sessionmaker(app_engine), tenant.id) as session,
-        lanes(session, prepare) as opened,
+        lanes(session, prepare, READ) as opened,
     ):
         assert len(opened) == LANES
         assert opened == prepared
