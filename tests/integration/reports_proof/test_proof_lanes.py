@@ -53,6 +53,13 @@ def reading_facts(sent: dict[int, list[str]]) -> set[int]:
     }
 
 
+def a_volume(tenant: TenantHandle) -> OrderVolume:
+    """An order volume: a row of a table the summary's statements do not read."""
+    return OrderVolume(
+        tenant_id=tenant.id, date_from=dt.date(2031, 1, 1), date_to=dt.date(2031, 1, 31), orders=7
+    )
+
+
 async def own_connection(session: AsyncSession) -> int:
     conn = await session.connection()
     raw = await conn.get_raw_connection()
@@ -133,14 +140,7 @@ async def test_a_session_that_wrote_facts_counts_them_alone_and_other_writes_kee
     async with sessionmaker(app_engine)() as session:
         await tenant_scope(session, tenant.id)
         # Another table written, not committed: the figures do not read it, so lanes.
-        session.add(
-            OrderVolume(
-                tenant_id=tenant.id,
-                date_from=dt.date(2031, 1, 1),
-                date_to=dt.date(2031, 1, 31),
-                orders=7,
-            )
-        )
+        session.add(a_volume(tenant))
         await session.flush()
         mine = await own_connection(session)
         with statements_by_connection(app_engine) as sent:
@@ -174,14 +174,7 @@ async def test_the_lanes_share_one_snapshot_as_the_tenant_with_the_report_settin
         prepared.append(lane)
         if len(prepared) == 1:
             async with transaction(sessionmaker(app_engine), tenant.id) as other:
-                other.add(
-                    OrderVolume(
-                        tenant_id=tenant.id,
-                        date_from=dt.date(2031, 1, 1),
-                        date_to=dt.date(2031, 1, 31),
-                        orders=7,
-                    )
-                )
+                other.add(a_volume(tenant))
 
     async with (
         transaction(sessionmaker(app_engine), tenant.id) as session,
