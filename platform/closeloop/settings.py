@@ -66,6 +66,7 @@ class Settings:
     worker_threads: int = 4
     public_url: str = "http://127.0.0.1:8000"
     survey_ttl_days: int = 14
+    import_upload_days: int = 7
     plugin_time_budget_ms: int = 2000
     plugin_failure_threshold: int = 5
     workers: int = 1
@@ -216,6 +217,7 @@ def load_settings(
         worker_threads=_int(env, "CLOSELOOP_WORKER_THREADS", 4, maximum=256),
         public_url=_public_url(env),
         survey_ttl_days=_int(env, "CLOSELOOP_SURVEY_TTL_DAYS", 14, maximum=365),
+        import_upload_days=_int(env, "CLOSELOOP_IMPORT_UPLOAD_DAYS", 7, maximum=365),
         plugin_time_budget_ms=_int(
             env, "CLOSELOOP_PLUGIN_TIME_BUDGET_MS", 2000, minimum=10, maximum=60_000
         ),

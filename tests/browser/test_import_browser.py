@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 from browser_support import ARTIFACTS, NewContext, Problems, assert_accessible, screenshot
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from closeloop.provision import Provisioned
@@ -58,22 +58,28 @@ async def sign_in(page: Page, tenant: TenantHandle) -> None:
 
 
 async def map_columns(page: Page) -> None:
-    """From the heimao mapping to this file: id, date, channel, category, text."""
+    """From the heimao mapping to this file: id, date, channel, category, text. The
+    fields go by their Chinese labels (the file's columns, ticked into extra data by
+    checkboxes of their own names, share some of them: 渠道, 内容)."""
+
+    def field(label: str) -> Locator:
+        return page.get_by_role("combobox", name=label, exact=True)
+
     await page.get_by_text("其他投诉字段").click()  # the fields heimao does not fill
-    await page.get_by_label("external_id", exact=True).select_option("编号")
-    await page.get_by_label("received_at", exact=True).select_option("日期")
-    await page.get_by_label("description", exact=True).select_option("内容")
-    await page.get_by_label("title", exact=True).select_option("")
-    await page.get_by_label("product_name", exact=True).select_option("")
-    await page.get_by_label("demands", exact=True).select_option("")
-    await page.get_by_label("channel", exact=True).select_option("渠道")
-    await page.get_by_label("channel 的取值对照").fill("电话 = phone")
-    await page.get_by_label("category", exact=True).select_option("类型")
-    await page.get_by_label("category 的取值对照").fill(
+    await field("原系统编号").select_option("编号")
+    await field("受理时间").select_option("日期")
+    await field("内容").select_option("内容")
+    await field("标题").select_option("")
+    await field("产品").select_option("")
+    await field("客户诉求").select_option("")
+    await field("渠道").select_option("渠道")
+    await page.get_by_label("渠道的取值对照").fill("电话 = phone")
+    await field("类型").select_option("类型")
+    await page.get_by_label("类型的取值对照").fill(
         "物流延误 = logistics_delay\n产品质量 = product_quality"
     )
-    await page.get_by_label("category 的未知取值").select_option("report")
-    await page.get_by_label("category 的默认值").fill("")
+    await page.get_by_label("类型的未知取值").select_option("report")
+    await page.get_by_label("类型的默认值").fill("")
 
 
 async def test_an_admin_uploads_maps_dry_runs_and_imports_a_gbk_file(
@@ -100,6 +106,10 @@ async def test_an_admin_uploads_maps_dry_runs_and_imports_a_gbk_file(
     await expect(page.locator("[data-encoding]")).to_have_text("GB18030")
     await expect(page.locator("[data-delimiter]")).to_have_text("逗号")
     await expect(page.get_by_role("cell", name="快递延误一周才到")).to_be_visible()
+    # Each field by its label, its mapping name (as mapping files spell it) under it.
+    channel = page.locator("th:has(label[for='f.channel'])")
+    await expect(channel.locator("label")).to_have_text("渠道")
+    await expect(channel.locator("[data-mapping-name]")).to_have_text("channel")
     await map_columns(page)
     await assert_accessible(page)
     await screenshot(page, "import-mapping-zh-CN", ARTIFACTS)

@@ -36,6 +36,7 @@ def test_defaults_run_embedded_on_localhost(no_dotenv: Path) -> None:
     assert (settings.log_format, settings.log_level) == ("console", "INFO")
     assert len(settings.secret_key) >= 32  # generated per process for the embedded demo
     assert settings.operator_token is None
+    assert settings.import_upload_days == 7
 
 
 def test_a_full_production_environment_is_read(no_dotenv: Path, tmp_path: Path) -> None:
@@ -120,6 +121,9 @@ def test_a_full_production_environment_is_read(no_dotenv: Path, tmp_path: Path) 
         ),
         pytest.param(
             {"CLOSELOOP_OPERATOR_TOKEN": "short"}, "CLOSELOOP_OPERATOR_TOKEN", id="operator"
+        ),
+        pytest.param(
+            {"CLOSELOOP_IMPORT_UPLOAD_DAYS": "0"}, "CLOSELOOP_IMPORT_UPLOAD_DAYS", id="upload-days"
         ),
     ],
 )

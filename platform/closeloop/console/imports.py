@@ -25,7 +25,9 @@ from closeloop.console.deps import ConsolePage, Page
 from closeloop.console.imports_form import (
     DELIMITERS,
     ENCODINGS,
+    clock_labels,
     delimiter_name,
+    field_labels,
     read_edits,
     read_options,
     read_sla_keys,
@@ -76,6 +78,14 @@ def _upload_url(upload_id: uuid.UUID, values: dict[str, Any], *, mapping: str) -
     query = {k: str(values.get(k) or "") for k in ("encoding", "delimiter", "sheet")}
     query["mapping"] = mapping
     return with_query(f"{HOME}/uploads/{upload_id}", list(query.items()))
+
+
+def _other_sheet(described: dict[str, Any]) -> str | None:
+    """The sheet shown when it is not the workbook's first (whose rows were counted at
+    upload); None otherwise."""
+    sheets = described.get("sheets") or []
+    sheet = described.get("sheet")
+    return sheet if sheet and sheets and sheet != sheets[0] else None
 
 
 class ImportPageController(Controller):
@@ -167,6 +177,9 @@ class ImportPageController(Controller):
             "imports/upload.html",
             status_code=problem.status_code if problem else 200,
             upload=upload,
+            counted=await uploads.rows_of(upload, _other_sheet(preview.described)),
+            labels=field_labels(page.locale),
+            clock_labels=clock_labels(page.locale),
             preview=preview,
             described=preview.described,
             options=options,

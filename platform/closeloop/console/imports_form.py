@@ -1,5 +1,7 @@
 """The import page's forms read into what the import services take: how to read the
-file (encoding, delimiter, sheet) and the mapping form's edits, field by field."""
+file (encoding, delimiter, sheet) and the mapping form's edits, field by field; and
+what the form calls each case field (`field_labels`: its name in the page's language,
+the mapping name beside it)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import codecs
 from collections.abc import Mapping
 from typing import Any
 
+from closeloop.console.case_labels import CLOCK_TARGETS
+from closeloop.console.i18n import N_, gettext
 from closeloop.errors import UnprocessableEntity
 from closeloop.imports.editing import KEEP, VALUE, FieldEdit, FieldView
 from closeloop.imports.fields import FIELDS
@@ -15,7 +19,10 @@ from closeloop.imports.uploads import ReadOptions
 __all__ = [
     "DELIMITERS",
     "ENCODINGS",
+    "FIELD_LABELS",
+    "clock_labels",
     "delimiter_name",
+    "field_labels",
     "read_edits",
     "read_options",
     "read_sla_keys",
@@ -25,6 +32,69 @@ __all__ = [
 # The delimiters and encodings the preview offers by name (others are detected).
 DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "big5", "utf-16", "latin-1", "cp1252", "shift_jis")
+
+
+# Every case field a mapping can fill (`closeloop.imports.fields.FIELDS`), as people
+# call it; the form shows the mapping name (`received_at`) beside it, as mapping files
+# spell it.
+FIELD_LABELS = {
+    "number": N_("Case number"),
+    "external_id": N_("Id in the source system"),
+    "kind": N_("Kind"),
+    "channel": N_("Channel"),
+    "received_at": N_("Received at"),
+    "title": N_("Title"),
+    "description": N_("Description"),
+    "category": N_("Category"),
+    "severity": N_("Severity"),
+    "customer_ref": N_("Customer's id"),
+    "customer_nickname": N_("Customer's nickname"),
+    "customer_name": N_("Customer's name"),
+    "customer_phone": N_("Customer's phone"),
+    "customer_email": N_("Customer's e-mail"),
+    "customer_id_number": N_("Customer's ID card number"),
+    "customer_contact": N_("Customer's phone or e-mail"),
+    "product_name": N_("Product"),
+    "product_model": N_("Model"),
+    "product_batch": N_("Batch"),
+    "product_order_number": N_("Order number"),
+    "product_purchase_date": N_("Purchase date"),
+    "product_warranty_card": N_("Warranty card"),
+    "problem_at": N_("When it happened"),
+    "problem_place": N_("Where it happened"),
+    "demands": N_("Demands"),
+    "registrar": N_("Registered by"),
+    "verification_note": N_("Verification"),
+    "department": N_("Department"),
+    "handler": N_("Handler"),
+    "deadline": N_("Deadline"),
+    "progress_note": N_("Handling log"),
+    "status": N_("Status"),
+    "root_cause": N_("Root cause"),
+    "responsible_party": N_("Responsible party"),
+    "third_party": N_("Third party"),
+    "solution_type": N_("Solution"),
+    "resolution_result": N_("Result"),
+    "resolved_at": N_("Resolved at"),
+    "first_satisfaction": N_("First satisfaction"),
+    "satisfaction_reason": N_("Customer's remarks"),
+    "followup_outcome": N_("Follow-up outcome"),
+    "followup_at": N_("Follow-up date"),
+    "followup_by": N_("Followed up by"),
+    "followup_note": N_("Follow-up notes"),
+    "closed_at": N_("Closed at"),
+    "archived_at": N_("Archived on"),
+}
+
+
+def field_labels(locale: str) -> dict[str, str]:
+    """Each case field's label in `locale` (a field without one shows its name)."""
+    return {name: gettext(locale, FIELD_LABELS.get(name, name)) for name in FIELDS}
+
+
+def clock_labels(locale: str) -> dict[str, str]:
+    """Each SLA target's label in `locale` (the `[sla]` entries of the form)."""
+    return {name: gettext(locale, label) for name, label in CLOCK_TARGETS.items()}
 
 
 def delimiter_name(delimiter: str | None) -> str:

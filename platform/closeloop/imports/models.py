@@ -91,16 +91,23 @@ class ImportRowError(TenantOwned, Base):
 class ImportUpload(TenantOwned, Base):
     """A file uploaded in the console, kept before anything is run from it: the preview
     and the mapping form read it, and each run made from it copies its bytes. `rows`
-    is the number of data rows found when it was stored (the progress bar's total)."""
+    is the number of data rows found when it was stored (the progress bar's total);
+    `rows_exact` is False when they are a large sheet's stated range, an upper bound.
+
+    It is kept until `expires_at` (`CLOSELOOP_IMPORT_UPLOAD_DAYS` after its upload, or
+    after the last run started from it): then it is gone for the page and the upload
+    sweep (`closeloop.imports.cleanup`) deletes it."""
 
     __tablename__ = "import_uploads"
-    __table_args__ = (Index(None, "tenant_id", "created_at"),)
+    __table_args__ = (Index(None, "tenant_id", "created_at"), Index(None, "expires_at"))
 
     file_name: Mapped[str] = mapped_column(String(255))
     format: Mapped[str] = mapped_column(String(8))
     size: Mapped[int] = mapped_column(Integer)
     rows: Mapped[int] = mapped_column(Integer, default=0)
+    rows_exact: Mapped[bool] = mapped_column(Boolean, default=True)
     actor: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[dt.datetime]
     data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
 
 

@@ -1,6 +1,7 @@
 """What the console shows of a file before importing it: how it was read (format,
 encoding, delimiter, sheet, and how each was chosen), its header and its first rows;
-and how many data rows it has (the progress bar's total). No database."""
+and how many data rows it has (the progress bar's total: for XLSX found in the sheet's
+XML without reading its cells, `closeloop.imports._sheet_size`). No database."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ import re
 from pathlib import PurePath
 from typing import Any
 
+from closeloop.imports._sheet_size import RowCount, sheet_rows
 from closeloop.imports.reading import Cell, Format, ReadError, open_table
 
-__all__ = ["SUFFIXES", "Preview", "as_format", "count_rows", "format_of", "preview_file"]
+__all__ = [
+    "SUFFIXES",
+    "Preview",
+    "RowCount",
+    "as_format",
+    "count_rows",
+    "format_of",
+    "preview_file",
+]
 
 SUFFIXES: dict[str, Format] = {
     ".csv": "csv",
@@ -89,7 +99,16 @@ def preview_file(
         return Preview({**described, "header": header}, header, rows)
 
 
-def count_rows(data: bytes, *, format: str) -> int:
-    """The number of data rows (blank rows left out), read as an import would."""
-    with open_table(data, format=as_format(format)) as table:
-        return sum(1 for _ in table.rows())
+def count_rows(data: bytes, *, format: str, sheet: str | None = None) -> RowCount:
+    """The number of data rows (blank rows left out) of the file, or of its `sheet`.
+
+    The file is opened as an import opens it (its header read: `ReadError` and the
+    others as `preview_file` when it cannot be). A CSV's rows are read as an import
+    reads them; an XLSX sheet's are counted in its XML (`sheet_rows`: a large sheet's
+    stated range, not exact), and read like a CSV's only when its layout is unexpected."""
+    with open_table(data, format=as_format(format), sheet=sheet) as table:
+        if table.format == "xlsx":
+            counted = sheet_rows(data, sheet=table.sheet, header_row=table.header_row)
+            if counted is not None:
+                return counted
+        return RowCount(sum(1 for _ in table.rows()))

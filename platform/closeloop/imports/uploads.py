@@ -1,15 +1,21 @@
 """The console's side of imports, for the session's bound tenant: uploaded files kept
 before any run (`import_uploads`), their preview, mappings saved by name
 (`import_mappings`), and runs started from an upload through `ImportService` (the same
-queued run and `run_import` actor as `POST /api/v1/imports`)."""
+queued run and `run_import` actor as `POST /api/v1/imports`).
+
+An upload is kept `CLOSELOOP_IMPORT_UPLOAD_DAYS` days after it was stored or after the
+last run started from it (so a dry run can be run for real as long), until
+`expires_at`; from then on it is not found, and the upload sweep
+(`closeloop.imports.actors.delete_expired_uploads`) deletes it with `delete_expired`."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from importlib import resources
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import undefer
 
 from closeloop.crud import Service
@@ -17,11 +23,21 @@ from closeloop.db import new_id, utcnow
 from closeloop.errors import Conflict, NotFound, UnprocessableEntity
 from closeloop.imports.mapping import SHIPPED, MappingError, parse_mapping
 from closeloop.imports.models import ImportMapping, ImportRun, ImportUpload
-from closeloop.imports.preview import Preview, as_format, count_rows, format_of, preview_file
+from closeloop.imports.preview import (
+    Preview,
+    RowCount,
+    as_format,
+    count_rows,
+    format_of,
+    preview_file,
+)
 from closeloop.imports.reading import ReadError, open_table
 from closeloop.imports.service import ImportService
 
-__all__ = ["ImportUploadService", "ReadOptions", "shipped_text"]
+__all__ = ["KEEP_DAYS", "SWEEP_ACTOR", "ImportUploadService", "ReadOptions", "shipped_text"]
+
+KEEP_DAYS = 7  # CLOSELOOP_IMPORT_UPLOAD_DAYS when no settings are given
+SWEEP_ACTOR = "system:imports"  # who the audit trail names for a deleted upload
 
 ReadOptions = dict[str, str | None]  # encoding, delimiter, sheet: None is detected
 _UNREADABLE = (ReadError, UnicodeError, LookupError)
@@ -42,6 +58,10 @@ def _unreadable(exc: Exception, field: str = "file") -> UnprocessableEntity:
 class ImportUploadService(Service):
     # ---- uploads ----------------------------------------------------------------------
 
+    def kept_for(self) -> dt.timedelta:
+        """How long an upload is kept after its upload or its last run."""
+        return dt.timedelta(days=self.settings.import_upload_days if self.settings else KEEP_DAYS)
+
     async def store(self, *, file_name: str, data: bytes) -> ImportUpload:
         """Keep an uploaded file; 422 naming the problem when it is empty, not CSV or
         XLSX, or cannot be read at all (then nothing is kept)."""
@@ -49,7 +69,7 @@ class ImportUploadService(Service):
             raise UnprocessableEntity("the file is empty", field="file")
         try:
             kind = format_of(file_name)
-            rows = await asyncio.to_thread(count_rows, data, format=kind)
+            counted = await asyncio.to_thread(count_rows, data, format=kind)
         except _UNREADABLE as exc:
             raise _unreadable(exc) from None
         upload = ImportUpload(
@@ -58,8 +78,10 @@ class ImportUploadService(Service):
             file_name=file_name[:255],
             format=kind,
             size=len(data),
-            rows=rows,
+            rows=counted.rows,
+            rows_exact=counted.exact,
             actor=self.actor,
+            expires_at=utcnow() + self.kept_for(),
             data=data,
         )
         self.session.add(upload)
@@ -67,14 +89,60 @@ class ImportUploadService(Service):
         return upload
 
     async def get(self, upload_id: uuid.UUID) -> ImportUpload:
+        """The upload, while it is kept; 404 once it expired, as for an unknown one."""
         upload = await self.session.scalar(
             select(ImportUpload)
-            .where(ImportUpload.id == upload_id)
+            .where(ImportUpload.id == upload_id, ImportUpload.expires_at > utcnow())
             .options(undefer(ImportUpload.data))
         )
         if upload is None:
             raise NotFound("no such uploaded file")
         return upload
+
+    async def rows_of(self, upload: ImportUpload, sheet: str | None) -> RowCount:
+        """The upload's data rows: those counted when it was stored (its first sheet)
+        when `sheet` is None, else those of that other sheet, counted now (cheap, see
+        `count_rows`); 422 when that sheet cannot be read."""
+        if upload.format != "xlsx" or not sheet:
+            return RowCount(upload.rows, upload.rows_exact)
+        try:
+            return await asyncio.to_thread(count_rows, upload.data, format="xlsx", sheet=sheet)
+        except _UNREADABLE as exc:
+            raise _unreadable(exc, field="sheet") from None
+
+    async def delete_expired(self, now: dt.datetime) -> int:
+        """Delete the tenant's uploads whose time ran out by `now`, each audited as
+        `import.upload_delete` (what the file was, not its bytes); how many."""
+        gone = (
+            await self.session.execute(
+                delete(ImportUpload)
+                .where(ImportUpload.expires_at <= now)
+                .returning(
+                    ImportUpload.id,
+                    ImportUpload.file_name,
+                    ImportUpload.size,
+                    ImportUpload.rows,
+                    ImportUpload.actor,
+                    ImportUpload.created_at,
+                    ImportUpload.expires_at,
+                )
+            )
+        ).all()
+        for row in gone:
+            await self.record(
+                "import.upload_delete",
+                "import_upload",
+                row.id,
+                before={
+                    "file_name": row.file_name,
+                    "size": row.size,
+                    "rows": row.rows,
+                    "uploaded_by": row.actor,
+                    "uploaded_at": row.created_at.isoformat(),
+                    "expired_at": row.expires_at.isoformat(),
+                },
+            )
+        return len(gone)
 
     async def preview(self, upload: ImportUpload, options: ReadOptions) -> Preview:
         """The upload's first rows read with `options` (what is None is detected)."""
@@ -156,11 +224,13 @@ class ImportUploadService(Service):
         except MappingError as exc:
             raise UnprocessableEntity(str(exc), field="mapping") from exc
         try:
-            header = await asyncio.to_thread(_header, upload, options)
+            header, first_sheet = await asyncio.to_thread(_header, upload, options)
         except _UNREADABLE as exc:
             raise _unreadable(exc) from None
         if problems := mapping.check_header(header):
             raise UnprocessableEntity(str(MappingError("mapping", problems)), field="mapping")
+        sheet = options.get("sheet")
+        expected = await self.rows_of(upload, None if sheet == first_sheet else sheet)
         imports = ImportService(self.session, actor=self.actor, settings=self.settings)
         run = await imports.create(
             file_name=upload.file_name,
@@ -168,26 +238,37 @@ class ImportUploadService(Service):
             mapping_text=mapping_text,
             source=upload.data,
             dry_run=dry_run,
-            options={**options, "upload": str(upload.id), "expected_rows": upload.rows},
+            options={**options, "upload": str(upload.id), "expected_rows": expected.rows},
         )
+        # Kept as long again from this run, so that a dry run can be run for real.
+        upload.expires_at = max(upload.expires_at, utcnow() + self.kept_for())
         await imports.enqueue(run)
         return run
 
     async def confirm(self, run: ImportRun) -> ImportRun:
-        """The real run of a finished dry run: same file, mapping and options."""
+        """The real run of a finished dry run: same file, mapping and options; 409 once
+        its uploaded file is no longer kept."""
         if not run.dry_run or run.status != "done":
             raise Conflict("only a finished dry run can be run for real")
         upload_id = run.options.get("upload")
         if not upload_id or not run.mapping_text:
             raise Conflict("this dry run was not started from an uploaded file in the console")
-        upload = await self.get(uuid.UUID(str(upload_id)))
+        try:
+            upload = await self.get(uuid.UUID(str(upload_id)))
+        except NotFound:
+            days = self.kept_for().days
+            raise Conflict(
+                f"the file of this dry run is no longer kept (uploads are kept {days} days "
+                "after their last run): upload it again"
+            ) from None
         options = {k: run.options.get(k) for k in ("encoding", "delimiter", "sheet")}
         return await self.start(
             upload, mapping_text=run.mapping_text or "", dry_run=False, options=options
         )
 
 
-def _header(upload: ImportUpload, options: ReadOptions) -> list[str]:
+def _header(upload: ImportUpload, options: ReadOptions) -> tuple[list[str], str | None]:
+    """The header of the file read with `options`, and its first sheet (XLSX)."""
     with open_table(
         upload.data,
         format=as_format(upload.format),
@@ -195,4 +276,4 @@ def _header(upload: ImportUpload, options: ReadOptions) -> list[str]:
         delimiter=options.get("delimiter"),
         sheet=options.get("sheet"),
     ) as table:
-        return list(table.header)
+        return list(table.header), next(iter(table.sheets), None)

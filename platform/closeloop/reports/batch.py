@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.reports._merged import Days, Keys, counted, empty, is_ordered, statement, totals
+from closeloop.reports.models import CaseFacts
 from closeloop.reports.schemas import Figure, ReportQuery
 
 __all__ = ["Batch", "Grouped", "Request", "execute"]
@@ -67,14 +69,23 @@ class Request:
         return all(empty(aggregate) == 0 for aggregate in self.aggregates.values())
 
 
+Job = tuple[list[int], Callable[[AsyncSession], Coroutine[Any, Any, list[Grouped]]], int]
+
+
 async def execute(
-    session: AsyncSession, days: Days, requests: Sequence[Request], *, merge: bool = True
+    sessions: Sequence[AsyncSession],
+    days: Days,
+    requests: Sequence[Request],
+    *,
+    merge: bool = True,
 ) -> list[Grouped]:
     """Each request's rows, the requests that read the same rows in one statement
-    (`merge=False`: each request a statement of its own)."""
+    (`merge=False`: each request a statement of its own, on the first session). The
+    statements are spread over `sessions` (`closeloop.reports.lanes`): each session
+    runs the largest statement not yet sent when it is free."""
     keys = Keys()
     if not merge:
-        return [(await statement(session, days.within, keys, [r]))[0] for r in requests]
+        return [(await statement(sessions[0], days.within, keys, [r]))[0] for r in requests]
     families: dict[tuple[Any, ...], list[int]] = {}
     for index, request in enumerate(requests):
         families.setdefault(request.statement_key(keys), []).append(index)
@@ -87,24 +98,64 @@ async def execute(
     # The parts without any grouping, whatever their dating column, read their rows
     # together: one statement for the figures of a summary (not their breakdowns).
     ungrouped: dict[tuple[Any, ...], list[int]] = {}
+    grouped: list[list[int]] = []
     for part in parts:
         if all(requests[i].group is None for i in part):
             ungrouped.setdefault(requests[part[0]].statement_key(keys)[::2], []).extend(part)
-    answers: dict[int, Grouped] = {}
+        else:
+            grouped.append(part)
+    jobs: list[Job] = []
     for part in ungrouped.values():
-        answers.update(
-            zip(part, await totals(session, days, [requests[i] for i in part]), strict=True)
-        )
-    for part in parts:
-        if part[0] in answers:
-            continue
+        members = [requests[i] for i in part]
+        run: Any = functools.partial(totals, days=days, requests=members)
+        jobs.append((part, run, _weight(keys, members)))
+    for part in grouped:
         members = [requests[i] for i in part]
         if _counted(members):
-            found = await counted(session, days, keys, members)
+            run = functools.partial(counted, days=days, keys=keys, requests=members)
         else:
-            found = await statement(session, days.within, keys, members)
+            run = functools.partial(statement, within=days.within, keys=keys, requests=members)
+        jobs.append((part, run, _weight(keys, members)))
+    answers: dict[int, Grouped] = {}
+    for (part, _, _), found in zip(jobs, await _spread(sessions, jobs), strict=True):
         answers.update(zip(part, found, strict=True))
     return [answers[i] for i in range(len(requests))]
+
+
+async def _spread(sessions: Sequence[AsyncSession], jobs: Sequence[Job]) -> list[list[Grouped]]:
+    """Each job's answer; every session runs the heaviest job left when it is free
+    (the first error stops the others taking more and is raised)."""
+    found: dict[int, list[Grouped]] = {}
+    heaviest_first = iter(sorted(range(len(jobs)), key=lambda j: -jobs[j][2]))
+    failed: list[Exception] = []
+
+    async def lane(session: AsyncSession) -> None:
+        for j in heaviest_first:
+            if failed:
+                return
+            try:
+                found[j] = await jobs[j][1](session)
+            except Exception as error:
+                failed.append(error)
+                return
+
+    await asyncio.gather(*(lane(session) for session in sessions))
+    if failed:
+        raise failed[0]
+    return [found[j] for j in range(len(jobs))]
+
+
+def _weight(keys: Keys, members: Sequence[Request]) -> int:
+    """How long a statement takes next to the others of a summary, roughly: sorts
+    (medians) first, then the clocks (more rows than the facts), then by the
+    aggregates computed per row (each in every grouping set)."""
+    sets = len({keys(r.group) for r in members})
+    work = _SCAN + sets * sum(len(r.aggregates) + 1 for r in members)
+    if any(r.ordered() for r in members):
+        work += 1000
+    if members[0].source is not CaseFacts:
+        work += 500
+    return work
 
 
 def _counted(members: Sequence[Request]) -> bool:

@@ -68,7 +68,9 @@ async def summary_command(
     from closeloop.reports.deps import provide_report_service
     from closeloop.reports.params import report_query
 
-    engine = create_engine(app_url, pool_size=1)
+    # Up to 4 connections (2 and 2 overflow): the command's session and the summary's
+    # two lanes with one to spare (closeloop.reports.lanes).
+    engine = create_engine(app_url, pool_size=2)
     try:
         factory = sessionmaker(engine)
         tenant_id = await _tenant_id(factory, slug)

@@ -17,10 +17,11 @@ import datetime as dt
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Float, case, cast, func, select
+from sqlalchemy import ColumnElement, Float, Table, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from closeloop.reports.batch import Batch, Grouped, Request, execute
+from closeloop.reports.lanes import lanes
 from closeloop.reports.models import CaseFacts
 from closeloop.reports.schemas import (
     DIMENSIONS,
@@ -32,6 +33,7 @@ from closeloop.reports.schemas import (
     TrendPoint,
 )
 from closeloop.reports.scope import Labels, Scope, bucket_key, dimension_column
+from closeloop.sla.models import SlaClock
 
 __all__ = [
     "REPORT_SETTINGS",
@@ -74,6 +76,11 @@ async def report_settings(session: AsyncSession) -> None:
     await session.execute(
         select(*(func.set_config(name, REPORT_SETTINGS[name], True) for name in names))
     )
+
+
+# The tables the statements of a summary read (the lookups aside): the facts, and the
+# SLA clocks of the on-time rate.
+READ: tuple[Table, ...] = (CaseFacts.__table__, SlaClock.__table__)  # type: ignore[assignment]
 
 
 def count_of() -> dict[str, Any]:
@@ -128,6 +135,7 @@ class Engine:
     now: dt.datetime
     batch: Batch | None = None
     merge: bool = True  # False: each request a statement of its own
+    lanes: int = 1  # the connections the last `gather` ran its statements on
     lookups: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
     made: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -168,15 +176,20 @@ class Engine:
     async def run(self, *requests: Request) -> list[Grouped]:
         if self.batch is not None:
             return await self.batch.wait(requests)
-        return await execute(self.session, self.scope, requests, merge=self.merge)
+        return await execute([self.session], self.scope, requests, merge=self.merge)
 
     async def gather(self, coroutines: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
-        """Run `coroutines` side by side, their requests sent together."""
-        self.batch = Batch(lambda requests: execute(self.session, self.scope, requests))
-        try:
-            return await self.batch.gather(coroutines)
-        finally:
-            self.batch = None
+        """Run `coroutines` side by side, their requests sent together, the statements
+        on two connections sharing a snapshot when there are two to be had
+        (`closeloop.reports.lanes`), else on the session."""
+        async with lanes(self.session, report_settings, READ) as opened:
+            sessions = opened or [self.session]
+            self.lanes = len(sessions)
+            self.batch = Batch(lambda requests: execute(sessions, self.scope, requests))
+            try:
+                return await self.batch.gather(coroutines)
+            finally:
+                self.batch = None
 
     async def lookup(self, key: str, statement: Any) -> list[Any]:
         """The rows of a small lookup, read once per engine (`key` names it), never
