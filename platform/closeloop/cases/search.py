@@ -71,11 +71,14 @@ def _cjk_tokens(run: str, *, unigrams: bool) -> list[str]:
 
 
 def _tokens(text: str, *, document: bool) -> list[str]:
-    text = _normalize(text)
     out: list[str] = []
-    for run in _CJK_RUN.findall(text):
-        out.extend(_cjk_tokens(run, unigrams=document))
-    latin = _CJK_RUN.sub(" ", text)
+    if text.isascii():  # NFKC leaves ASCII as it is, and it holds no CJK run
+        latin = text.lower()
+    else:
+        text = _normalize(text)
+        for run in _CJK_RUN.findall(text):
+            out.extend(_cjk_tokens(run, unigrams=document))
+        latin = _CJK_RUN.sub(" ", text)
     if document:
         for compound in _COMPOUND.findall(latin):
             out.append(compound)
@@ -83,6 +86,8 @@ def _tokens(text: str, *, document: bool) -> list[str]:
                 out.extend(_PART.findall(compound))
     else:
         out.extend(_PART.findall(latin))
+    if len(latin) <= _MAX_TOKEN:  # no token can be longer
+        return out
     return [t for t in out if len(t) <= _MAX_TOKEN]
 
 
@@ -112,7 +117,13 @@ def _quote(token: str) -> str:
 def vector_text(tokens: Iterable[str]) -> str:
     """`'a' 'b'`: the `cases.search` value of these tokens (`document_tokens`) as text,
     which PostgreSQL reads as is (the same vector as `array_to_tsvector` makes)."""
-    return " ".join(_quote(t) for t in tokens)
+    tokens = list(tokens)
+    if not tokens:
+        return ""
+    plain = "\n".join(tokens)
+    if "'" in plain or "\\" in plain:  # never so for `document_tokens`
+        return " ".join(_quote(t) for t in tokens)
+    return "'" + "' '".join(tokens) + "'"
 
 
 def tsquery_text(tokens: Iterable[str]) -> str:

@@ -145,6 +145,14 @@ class Entry:
             cell = cells[position] if position < len(cells) else None
             if cell is None or cell == "":
                 return self._empty()
+            if self.spec.template is None:  # one column as it is: the common case, at once
+                text = cell_text(cell)
+                bad = undecodable(text)
+                if bad:
+                    raise Bad(f"bytes {bad} are not valid in the file's encoding", text)
+                if not text:
+                    return self._empty()
+                return self._typed(cell if self.type in _RAW else text, text)
         texts = [cell_text(cells[p]) if p < len(cells) else "" for p in self.positions]
         for text in texts:
             bad = undecodable(text)

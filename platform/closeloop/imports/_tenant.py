@@ -98,14 +98,16 @@ class TenantCodes:
             return self.users[person.email.lower()]
         return self.users.get(match_key(person.name)) if person.name else None
 
-    async def create(self, session: AsyncSession, creations: Iterable[Creation]) -> int:
-        """Add the configuration items the mapping asked for (parents come first)."""
-        made = 0
-        tenant_id = bound_tenant(session)
+    def plan(
+        self, creations: Iterable[Creation]
+    ) -> list[Category | Channel | DemandType | Department]:
+        """The configuration items the mapping asked for (parents first), as new rows with
+        their ids, known from now on to `categories`, `department()`: cases can be built
+        with them before `store()` writes them."""
+        planned: list[Category | Channel | DemandType | Department] = []
         for item in creations:
             name = item.name[:_NAME]
             values = {
-                "tenant_id": tenant_id,
                 "id": new_id(),
                 "code": item.code,
                 "name_zh": name,
@@ -115,18 +117,27 @@ class TenantCodes:
             if item.kind == "category":
                 parent = self.categories.get(item.parent) if item.parent else None
                 category = Category(**values, parent_id=parent.id if parent else None)
-                session.add(category)
                 self.categories[item.code] = category
+                planned.append(category)
             elif item.kind == "channel":
-                session.add(Channel(**values))
+                planned.append(Channel(**values))
             elif item.kind == "demand":
-                session.add(DemandType(**values))
+                planned.append(DemandType(**values))
             else:
                 department = Department(**values)
-                session.add(department)
-                await session.flush()
                 self._department(department)
-            made += 1
-        if made:
+                planned.append(department)
+        return planned
+
+    @staticmethod
+    async def store(
+        session: AsyncSession, planned: list[Category | Channel | DemandType | Department]
+    ) -> None:
+        """Write the items `plan()` made, for the session's tenant."""
+        tenant_id = bound_tenant(session)
+        assert tenant_id is not None, "configuration is created for the bound tenant"
+        for row in planned:
+            row.tenant_id = tenant_id
+        session.add_all(planned)
+        if planned:
             await session.flush()
-        return made

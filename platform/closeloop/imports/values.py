@@ -63,6 +63,7 @@ _NUMERIC_DATE = re.compile(
 _CHECKED = "☑✅■▣☒✔✓√"
 _BOXES = "□☐" + _CHECKED
 _CHECKED_OPTION = re.compile(rf"[{_CHECKED}]\s*([^{_BOXES}]*)")
+_CHECKED_MARK = re.compile(f"[{_CHECKED}]")
 # Excel's day 0 is 1899-12-30 once its fictitious 1900-02-29 is accounted for.
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # a calendar origin, not a moment
 _MAX_SERIAL = 2_958_465  # 9999-12-31
@@ -77,6 +78,8 @@ def cell_text(value: Cell) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
+        if value.isprintable():  # no control character, line break or byte-order mark
+            return value.strip()
         text = value
     elif isinstance(value, bool):
         text = "TRUE" if value else "FALSE"
@@ -112,7 +115,7 @@ def match_key(text: str) -> str:
 
 def checked_option(text: str) -> str:
     """The ticked option of a form's checkbox line (`□普通☑紧急□特急` → `紧急`), else `text`."""
-    if not any(mark in text for mark in _CHECKED):
+    if text.isascii() or not _CHECKED_MARK.search(text):
         return text
     found = _CHECKED_OPTION.search(text)
     return found.group(1).strip() if found else text

@@ -39,6 +39,7 @@ __all__ = [
     "derive",
     "forget",
     "load_context",
+    "of_new_case",
     "refresh",
 ]
 
@@ -336,3 +337,13 @@ async def forget(session: AsyncSession, case_ids: Sequence[uuid.UUID]) -> None:
             for bucket, n in rollup.contributions(row, zone).items():
                 delta[bucket] = delta.get(bucket, 0) - n
     await rollup.apply(session, tenant_id, {b: n for b, n in delta.items() if n})
+
+
+def of_new_case(
+    case: Any, events: Sequence[Any], clocks: Sequence[Any], context: Context
+) -> dict[str, Any]:
+    """The facts of a case its writer has just made, from its rows in memory (its
+    timeline events by time, its SLA clocks; a new case has no follow-up task), as
+    `derive_many` would read them back: an import computes them with its batch instead
+    of reading every case back. The caller stores them and moves the rollup."""
+    return _facts(case, events, clocks, (), context)

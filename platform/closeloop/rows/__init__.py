@@ -25,6 +25,18 @@ server fills (`server_default` without `default`), or joined inheritance. An err
 the database arrives as the driver's exception (`asyncpg.PostgresError`), not as
 SQLAlchemy's.
 
+`insert_many(session, objects)` is for writers of thousands of rows (an import): one
+statement for all of them whose text depends only on their models (`INSERT ... SELECT
+... FROM unnest($1, $2, ...)`, one array per column; COPY is not allowed on tables under
+row-level security), with the same defaults, bind processing and tenant rule, but the
+objects are not attached to the session. `many(session, objects)` makes such a
+statement ready without a round trip, to be sent later in the same tenant.
+
+Inside `session.begin_nested()`, a statement of the driver path runs inside the
+savepoint (the driver connection is asked of the session each time, which makes
+SQLAlchemy send the SAVEPOINT it otherwise sends with its own first statement), so a
+refused statement rolls back only the savepoint.
+
 `Query(statement)` is the same idea for a Core statement the hot paths run on every
 request: compiled once, then sent straight through the driver with its bound
 parameters, skipping SQLAlchemy's per-execution work (execution context, result
@@ -33,8 +45,9 @@ of the transaction.
 
 Inside the tenant boundary, as the ORM path is (`closeloop.db`):
 
-* nothing here runs SQL with no tenant bound to the session: `insert()`, a `Query`,
-  an `InsertNew` and `driver()` raise `TenantNotBound`;
+* nothing here runs SQL with no tenant bound to the session: `insert()`,
+  `insert_many()`, a `Query`, an `InsertNew` and `driver()` raise `TenantNotBound`; rows
+  made ready by `many()` for one tenant are refused in a session bound to another;
 * a new row of a tenant-owned model gets the bound tenant as its `tenant_id`; a row
   that names another tenant is refused (`TenantMismatch`) before anything is sent;
 * a statement's `tenant_id` parameter is the bound tenant: the caller need not give it,
@@ -49,21 +62,24 @@ Which modules may import this one is written down in the import contracts
 (`pyproject.toml`, `[tool.importlinter]`), checked by `make lint`.
 
 The package: `_session` (the connection of the session's transaction, the tenant
-rule), `_insert` (new rows), `_query` (`Query`, `InsertNew`).
+rule), `_insert` (new rows, `insert_many`), `_query` (`Query`, `InsertNew`).
 """
 
 from __future__ import annotations
 
-from closeloop.rows._insert import insert, loaded, new, together
+from closeloop.rows._insert import Many, insert, insert_many, loaded, many, new, together
 from closeloop.rows._query import InsertNew, Query
 from closeloop.rows._session import driver, sync_driver
 
 __all__ = [
     "InsertNew",
+    "Many",
     "Query",
     "driver",
     "insert",
+    "insert_many",
     "loaded",
+    "many",
     "new",
     "sync_driver",
     "together",

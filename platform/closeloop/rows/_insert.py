@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
+import msgspec
+from sqlalchemy import ARRAY, JSON, Integer, String, Table, Uuid
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
+from sqlalchemy.sql.elements import Null
 
-from closeloop.db import unscoped_now
+from closeloop.db import TenantMismatch, unscoped_now
 from closeloop.rows._session import attach, driver, own, required_tenant, session_dialect
 
 _MISSING = object()
@@ -39,8 +44,23 @@ class _Shape:
     columns: tuple[_Column, ...]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Arrays:
+    """How one model's rows travel as arrays, one per column, for `unnest`: the type of
+    each array parameter, the select list that turns the unnested columns back into the
+    table's types, and how each column's values are made ready: the bind processing,
+    and for array columns their text form (a parameter cannot be an array of arrays).
+    JSON and text search documents are text once bound, and sent as such."""
+
+    shape: _Shape
+    params: tuple[str, ...]
+    select: str
+    process: tuple[Callable[[Any], Any] | None, ...]
+
+
 _shapes: dict[type, _Shape] = {}
-_keys: dict[type, frozenset[str]] = {}
+_arrays: dict[type, _Arrays] = {}
+_keys: dict[type, tuple[frozenset[str], Callable[[], Any]]] = {}
 _statements: dict[tuple[tuple[type, int], ...], str] = {}
 
 
@@ -73,6 +93,113 @@ def _shape(model: type, dialect: Dialect) -> _Shape:
     names = ", ".join(f'"{column.name}"' for column in table.columns)
     shape = _shapes[model] = _Shape(f'{schema}"{table.name}"', names, tuple(columns))
     return shape
+
+
+_TYPMOD = re.compile(r"\(\d+(?:,\s*\d+)?\)")
+
+
+def _arrays_of(model: type, dialect: Dialect) -> _Arrays:
+    found = _arrays.get(model)
+    if found is not None:
+        return found
+    shape = _shape(model, dialect)
+    mapper: Mapper[Any] = sa_inspect(model)
+    params: list[str] = []
+    select: list[str] = []
+    process: list[Callable[[Any], Any] | None] = []
+    for n, (column, spec) in enumerate(zip(mapper.local_table.columns, shape.columns, strict=True)):
+        kind = column.type
+        # No length in the parameter's type: a value too long for its column is refused
+        # by the INSERT, as it is when bound alone, not cut by a cast.
+        name = _TYPMOD.sub("", kind.compile(dialect=dialect))
+        if isinstance(kind, ARRAY):
+            if not isinstance(kind.item_type, String | Uuid | Integer) or kind.dimensions not in (
+                None,
+                1,
+            ):
+                raise TypeError(f"{model.__name__}.{column.name}: {name} cannot be unnested")
+            params.append("text[]")
+            select.append(f"u.c{n}::{name}")
+            process.append(_then_literal(spec.process))
+        elif isinstance(kind, JSON | TSVECTOR):
+            params.append("text[]")
+            select.append(f"u.c{n}::{name}")
+            fast = isinstance(kind, JSON) and dialect._json_serializer is None
+            process.append(
+                _json_processor(kind) if isinstance(kind, JSON) and fast else spec.process
+            )
+        else:
+            params.append(f"{name}[]")
+            select.append(f"u.c{n}")
+            process.append(spec.process)
+    found = _arrays[model] = _Arrays(shape, tuple(params), ", ".join(select), tuple(process))
+    return found
+
+
+def _then_literal(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    if process is None:
+        return _array_literal
+    return lambda value: _array_literal(process(value))
+
+
+def _array_literal(values: Sequence[Any] | None) -> str | None:
+    """A one-dimensional array of text, UUIDs or whole numbers in PostgreSQL's text form."""
+    if values is None:
+        return None
+    if not values:
+        return "{}"
+    items = (
+        "NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        for v in values
+    )
+    return "{" + ",".join(items) + "}"
+
+
+_encode_json = msgspec.json.Encoder().encode
+
+
+def _json_processor(kind: JSON[Any]) -> Callable[[Any], Any]:
+    """SQLAlchemy's bind processing of a JSON column with the default serializer
+    (`json.dumps`), encoded by msgspec instead: the same document, in a fifth of the
+    time (non-ASCII text is not escaped; PostgreSQL stores the same value)."""
+    none_as_null = kind.none_as_null
+
+    def process(value: Any) -> str | None:
+        if value is JSON.NULL:
+            value = None
+        elif isinstance(value, Null) or (value is None and none_as_null):
+            return None
+        return _encode_json(value).decode()
+
+    return process
+
+
+def _unnest_statement(models: tuple[type, ...], dialect: Dialect) -> str:
+    """One statement inserting rows of `models` (in that order), each model's rows given
+    as one array per column: `INSERT ... SELECT ... FROM unnest($1, $2, ...)`, all but
+    the last model's in a `WITH` (foreign keys are checked at the end of the statement).
+    Its text depends on the models only, not on how many rows each has."""
+    key = (*((model, -1) for model in models),)
+    sql = _statements.get(key)
+    if sql is not None:
+        return sql
+    parts = []
+    number = 0
+    for model in models:
+        arrays = _arrays_of(model, dialect)
+        given = ", ".join(f"${number + n + 1}::{t}" for n, t in enumerate(arrays.params))
+        names = ", ".join(f"c{n}" for n in range(len(arrays.params)))
+        number += len(arrays.params)
+        parts.append(
+            # Names from the mapped tables, placeholders for every value.
+            f"INSERT INTO {arrays.shape.table} ({arrays.shape.names}) "  # noqa: S608
+            f"SELECT {arrays.select} FROM unnest({given}) AS u({names})"
+        )
+    *first, last = parts
+    withs = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(first))
+    sql = f"WITH {withs} {last}" if first else last
+    _statements[key] = sql
+    return sql
 
 
 def _statement(groups: list[tuple[_Shape, int]], key: tuple[tuple[type, int], ...]) -> str:
@@ -125,13 +252,18 @@ def new(model: type[T], **values: Any) -> T:
     `model(**values)` makes it but without the ORM's per-attribute set events (a few
     microseconds each; a case has some forty columns). Unknown names raise TypeError,
     as the constructor does; relationships cannot be given."""
-    allowed = _keys.get(model)
-    if allowed is None:
-        allowed = _keys[model] = frozenset(a.key for a in sa_inspect(model).column_attrs)
-    unknown = values.keys() - allowed
-    if unknown:
-        raise TypeError(f"{model.__name__} has no column attribute {sorted(unknown)[0]!r}")
-    obj: T = sa_inspect(model).class_manager.new_instance()
+    known = _keys.get(model)
+    if known is None:
+        mapper = sa_inspect(model)
+        known = _keys[model] = (
+            frozenset(a.key for a in mapper.column_attrs),
+            mapper.class_manager.new_instance,
+        )
+    allowed, make = known
+    if not allowed.issuperset(values):
+        unknown = sorted(values.keys() - allowed)
+        raise TypeError(f"{model.__name__} has no column attribute {unknown[0]!r}")
+    obj: T = make()
     obj.__dict__.update(values)
     return obj
 
@@ -221,3 +353,80 @@ def _statements_for(dialect: Dialect, objects: Sequence[object]) -> list[tuple[s
         )
         for (shape, _), (model, group) in zip(groups, by_model.items(), strict=True)
     ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class Many:
+    """An `insert_many()` made ready (`many()`): its statement and arrays, for the
+    tenant that was bound when it was made."""
+
+    tenant_id: uuid.UUID | None
+    unscoped: bool
+    sql: str
+    args: list[list[Any] | None]
+    count: int
+
+
+def many(session: AsyncSession, objects: Sequence[object]) -> Many:
+    """The first half of `insert_many()`, which needs no round trip: the tenant rule
+    applied, defaults and bind processing done, the arrays built. A writer can make
+    the next statement ready while the database runs the one before."""
+    tenant_id = required_tenant(session)
+    unscoped = unscoped_now(session)
+    own(tenant_id, objects, unscoped)
+    dialect = session_dialect(session)
+    by_model: dict[type, list[object]] = {}
+    for obj in objects:
+        by_model.setdefault(type(obj), []).append(obj)
+    args: list[list[Any] | None] = []
+    for model, group in by_model.items():
+        arrays = _arrays_of(model, dialect)
+        args += _column_arrays(arrays, [obj.__dict__ for obj in group])
+    sql = _unnest_statement(tuple(by_model), dialect) if objects else ""
+    return Many(tenant_id, unscoped, sql, args, len(objects))
+
+
+async def insert_many(session: AsyncSession, objects: Sequence[object] | Many) -> None:
+    """INSERT many new ORM `objects` now in one statement whose text depends only on
+    their models (one array per column, `unnest`): for a writer of thousands of rows
+    (an import), where `insert()`'s statement of one placeholder per value would be
+    built anew for each count of rows, and its parameters bound one by one. `objects`
+    may be made ready before (`many()`), in the same tenant.
+
+    Defaults, bind processing, the tenant rule and pending changes are as for
+    `insert()`; models go in the order first met (parents before children). Unlike
+    `insert()`, the objects are not attached to the session (the unit of work's
+    bookkeeping costs more than the INSERT): the caller must not use them as rows of
+    the session. Array columns must hold text, UUIDs or whole numbers."""
+    ready = objects if isinstance(objects, Many) else many(session, objects)
+    tenant_id = required_tenant(session)
+    if ready.tenant_id != tenant_id and not (ready.unscoped and unscoped_now(session)):
+        raise TenantMismatch(f"rows made ready for tenant {ready.tenant_id}, bound: {tenant_id}")
+    if not ready.count:
+        return
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    conn = await driver(session)
+    await conn.execute(ready.sql, *ready.args)
+
+
+def _column_arrays(arrays: _Arrays, states: list[dict[str, Any]]) -> list[list[Any] | None]:
+    """Each column's values, as `_values` gives them row by row: unset attributes take
+    their default (else None) and keep it, as a flush leaves them; then bind processing."""
+    out: list[list[Any] | None] = []
+    for column, process in zip(arrays.shape.columns, arrays.process, strict=True):
+        key, default = column.key, column.default
+        if default is None:
+            values = [state.setdefault(key, None) for state in states]
+        else:
+            values = [state.get(key) for state in states]
+            if any(value is None for value in values):
+                for n, state in enumerate(states):
+                    if values[n] is None:
+                        values[n] = state[key] = default()
+        if all(value is None for value in values):
+            # unnest() pads a NULL array with NULLs: nothing to encode element by element.
+            out.append(None)
+        else:
+            out.append(values if process is None else [process(value) for value in values])
+    return out

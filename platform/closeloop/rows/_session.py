@@ -68,9 +68,13 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    # Asked every time: inside `begin_nested()` SQLAlchemy sends the SAVEPOINT only when
+    # the savepoint's transaction first wants its connection, and a statement sent
+    # straight to the driver must be inside it (else its failure aborts the whole
+    # transaction, and the savepoint's rollback rolls back nothing).
+    proxy = await session.connection()
     conn: asyncpg.Connection | None = session.info.get(_DRIVER_KEY)
     if conn is None:
-        proxy = await session.connection()
         raw = await proxy.get_raw_connection()
         conn = session.info[_DRIVER_KEY] = await _begun(raw.dbapi_connection)
     return conn
@@ -80,10 +84,10 @@ def sync_driver(session: Session) -> asyncpg.Connection:
     """`driver()` for code running in SQLAlchemy's greenlet (`run_sync`, session events);
     the same connection, kept the same way, under the same rule."""
     required_tenant(session)
+    proxy = session.connection()  # asked every time, as in `driver_connection`
     conn: asyncpg.Connection | None = session.info.get(_DRIVER_KEY)
     if conn is None:
-        raw = session.connection().connection
-        conn = session.info[_DRIVER_KEY] = await_(_begun(raw.dbapi_connection))
+        conn = session.info[_DRIVER_KEY] = await_(_begun(proxy.connection.dbapi_connection))
     return conn
 
 
