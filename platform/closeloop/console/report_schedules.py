@@ -18,21 +18,20 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from closeloop.console.deps import Viewer
+from closeloop.console.deps import ConsolePage, Page
 from closeloop.console.i18n import N_, gettext
-from closeloop.console.pages import LANGUAGE_NAMES, render, request_locale, see_other
+from closeloop.console.pages import LANGUAGE_NAMES, see_other
 from closeloop.errors import ApiError
 from closeloop.identity.access import access
 from closeloop.identity.models import Role, User
 from closeloop.reports.schedule_deps import provide_report_schedule_service
 from closeloop.reports.schedule_models import ReportSchedule
 from closeloop.reports.schedules import FREQUENCIES, LOCALES, MAX_NAME, ReportScheduleService
-from closeloop.web.deps import DbSession
 
 __all__ = ["HOME", "ReportSchedulePageController", "read_form"]
 
@@ -101,13 +100,9 @@ class ReportSchedulePageController(Controller):
         "schedules": Provide(provide_report_schedule_service, sync_to_thread=False),
     }
 
-    async def _context(
-        self, request: Request[Any, Any, Any], viewer: Viewer, schedules: Schedules
-    ) -> dict[str, Any]:
-        locale = request_locale(request, viewer.tenant_locale)
+    async def _context(self, page: ConsolePage, schedules: Schedules) -> dict[str, Any]:
+        locale = page.locale
         return {
-            "locale": locale,
-            "viewer": viewer,
             "frequencies": [(f, gettext(locale, FREQUENCY_LABELS[f])) for f in FREQUENCIES],
             "languages": [(code, LANGUAGE_NAMES[code]) for code in LOCALES],
             "readers": await schedules.readers(),
@@ -120,66 +115,55 @@ class ReportSchedulePageController(Controller):
 
     async def _index(
         self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
+        page: ConsolePage,
         schedules: Schedules,
         *,
         values: dict[str, Any] | None = None,
         problem: ApiError | None = None,
     ) -> Template:
-        context = await self._context(request, viewer, schedules)
-        return render(
-            request,
+        context = await self._context(page, schedules)
+        return page.render(
             "reports/schedules.html",
             status_code=problem.status_code if problem else 200,
             rows=await self._rows(schedules, await schedules.list()),
             values=values
-            or {"frequency": "weekly", "locale": viewer.tenant_locale, "active": True},
-            problem=_problem(context["locale"], problem) if problem else None,
+            or {"frequency": "weekly", "locale": page.viewer.tenant_locale, "active": True},
+            problem=_problem(page.locale, problem) if problem else None,
             **context,
         )
 
     @get("/")
-    async def schedules_page(
-        self, request: Request[Any, Any, Any], viewer: Viewer, schedules: Schedules
-    ) -> Template:
+    async def schedules_page(self, page: Page, schedules: Schedules) -> Template:
         """The tenant's report e-mails and the form to add one."""
-        return await self._index(request, viewer, schedules)
+        return await self._index(page, schedules)
 
     @post("/")
-    async def create_schedule(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
-        schedules: Schedules,
-    ) -> Template | Redirect:
+    async def create_schedule(self, page: Page, schedules: Schedules) -> Template | Redirect:
         """Add a report e-mail; a refusal is the page again with the problem at its
         field (422), nothing added."""
-        form = await request.form()
+        form = await page.request.form()
         values, emails = read_form(form)
         try:
-            async with db_session.begin_nested():
+            async with page.db_session.begin_nested():
                 recipients = await schedules.recipient_ids(emails)
                 await schedules.create({**values, "recipients": recipients})
         except ApiError as exc:
             if exc.status_code in (401, 403, 404):
                 raise
             shown = {**values, "recipients": "\n".join(emails)}
-            return await self._index(request, viewer, schedules, values=shown, problem=exc)
+            return await self._index(page, schedules, values=shown, problem=exc)
         return see_other(HOME)
 
     async def _edit_page(
         self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
+        page: ConsolePage,
         schedules: Schedules,
         row: ReportSchedule,
         *,
         values: dict[str, Any] | None = None,
         problem: ApiError | None = None,
     ) -> Template:
-        context = await self._context(request, viewer, schedules)
+        context = await self._context(page, schedules)
         if values is None:
             users = await schedules.users(row.recipients)
             values = {
@@ -189,72 +173,58 @@ class ReportSchedulePageController(Controller):
                 "active": row.active,
                 "recipients": "\n".join(_emails(users, row.recipients)),
             }
-        return render(
-            request,
+        return page.render(
             "reports/schedule.html",
             status_code=problem.status_code if problem else 200,
             schedule=row,
             values=values,
-            problem=_problem(context["locale"], problem) if problem else None,
+            problem=_problem(page.locale, problem) if problem else None,
             **context,
         )
 
     @get("/{report_schedule_id:uuid}")
     async def schedule_page(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        schedules: Schedules,
-        report_schedule_id: FromPath[uuid.UUID],
+        self, page: Page, schedules: Schedules, report_schedule_id: FromPath[uuid.UUID]
     ) -> Template:
         """One report e-mail's form."""
         row = await schedules.get(report_schedule_id)
-        return await self._edit_page(request, viewer, schedules, row)
+        return await self._edit_page(page, schedules, row)
 
     @post("/{report_schedule_id:uuid}")
     async def update_schedule(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: DbSession,
-        viewer: Viewer,
-        schedules: Schedules,
-        report_schedule_id: FromPath[uuid.UUID],
+        self, page: Page, schedules: Schedules, report_schedule_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         """Change a report e-mail to the form's values; a refusal is the form again
         with the problem at its field (422), nothing changed."""
         row = await schedules.get(report_schedule_id)  # 404 before reading the form
-        form = await request.form()
+        form = await page.request.form()
         values, emails = read_form(form)
         try:
-            async with db_session.begin_nested():
+            async with page.db_session.begin_nested():
                 recipients = await schedules.recipient_ids(emails)
                 await schedules.update(row.id, {**values, "recipients": recipients})
         except ApiError as exc:
             if exc.status_code in (401, 403, 404):
                 raise
-            await db_session.refresh(row)
+            await page.db_session.refresh(row)
             shown = {**values, "recipients": "\n".join(emails)}
-            return await self._edit_page(request, viewer, schedules, row, values=shown, problem=exc)
+            return await self._edit_page(page, schedules, row, values=shown, problem=exc)
         return see_other(HOME)
 
     @post("/{report_schedule_id:uuid}/active")
     async def set_schedule_active(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Viewer,
-        schedules: Schedules,
-        report_schedule_id: FromPath[uuid.UUID],
+        self, page: Page, schedules: Schedules, report_schedule_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         """Pause (`active=false`) or resume (`active=true`) a report e-mail; to htmx its
         row of the list, else back to the list."""
         row = await schedules.get(report_schedule_id)
-        form = await request.form()
+        form = await page.request.form()
         row = await schedules.update(row.id, {"active": _text(form, "active") == "true"})
-        if not request.headers.get("hx-request"):
+        if not page.request.headers.get("hx-request"):
             return see_other(HOME)
-        context = await self._context(request, viewer, schedules)
+        context = await self._context(page, schedules)
         (shown,) = await self._rows(schedules, [row])
-        return render(request, "reports/_schedule_row.html", item=shown, **context)
+        return page.render("reports/_schedule_row.html", item=shown, **context)
 
     @post("/{report_schedule_id:uuid}/delete")
     async def delete_schedule(
